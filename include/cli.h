@@ -1,0 +1,54 @@
+/*
+ * cli.h — the verb table and the helpers every cli-*.c verb shares (usage errors,
+ * --format parsing). main.c parses the global options and dispatches through the table.
+ */
+#ifndef TT_CLI_H
+#define TT_CLI_H
+
+#include <stdio.h>
+
+#include "app.h"
+
+struct cli_verb {
+    const char *name;
+    int (*run)(struct app *app, int argc, char **argv); /* argv[0] is the verb */
+    const char *usage;                                  /* after "tlstriage [GLOBAL] " */
+    const char *help;                                   /* one line */
+};
+
+extern const struct cli_verb cli_verbs[];
+
+const struct cli_verb *cli_verb_find(const char *name);
+void cli_print_usage(FILE *fp);
+
+enum cli_format {
+    FMT_TEXT = 1 << 0,
+    FMT_JSON = 1 << 1,
+    FMT_JSONL = 1 << 2,
+    FMT_SARIF = 1 << 3,
+    FMT_PROMETHEUS = 1 << 4,
+};
+
+/* Parses NAME into *out if it is one of the formats in allowed (a mask). On error prints
+ * "tlstriage: VERB: unknown --format NAME (expected ...)" and returns -1. */
+int cli_parse_format(const char *verb, const char *name, unsigned allowed, enum cli_format *out);
+
+/* Prints "tlstriage: VERB: message" to stderr and returns EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Verbs. Each lives in src/cli-VERB.c, gets argv[0] == the verb name, and parses its own
+ * options with getopt_long after setting optind = 0 (glibc: full re-initialisation). */
+int cli_scan(struct app *app, int argc, char **argv);
+int cli_check(struct app *app, int argc, char **argv);
+int cli_probe(struct app *app, int argc, char **argv);
+int cli_diagnose(struct app *app, int argc, char **argv);
+int cli_fix(struct app *app, int argc, char **argv);
+int cli_rollback(struct app *app, int argc, char **argv);
+int cli_history(struct app *app, int argc, char **argv);
+int cli_drill(struct app *app, int argc, char **argv);
+int cli_report(struct app *app, int argc, char **argv);
+int cli_watch(struct app *app, int argc, char **argv);
+/* Stand-in for verbs not in this build yet: says so and exits 2. */
+int cli_not_yet(struct app *app, int argc, char **argv);
+
+#endif

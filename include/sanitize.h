@@ -1,0 +1,20 @@
+/*
+ * sanitize.h — the one way bytes from a log line, a certificate field or a config
+ * reach a terminal: control bytes, escape sequences, invalid UTF-8 and bidi overrides
+ * are shown as \xNN / \uNNNN text, and a backslash as \\.
+ */
+#ifndef TT_SANITIZE_H
+#define TT_SANITIZE_H
+
+#include <stddef.h>
+
+struct buf;
+
+void sanitize_add(struct buf *out, const char *s, size_t len);
+/* Returns a newly allocated sanitized copy of s (NULL gives "-"). */
+char *sanitize_str(const char *s);
+char *sanitize_mem(const char *s, size_t len);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes are not one. */
+size_t utf8_seq_len(const unsigned char *s, size_t avail);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * cli.c — the verb table (name, handler, usage, help) that drives dispatch, --help and
+ * the man page's order, plus the small helpers all verbs share. The verbs themselves
+ * live in cli-VERB.c; this file does no work of its own beyond parsing.
+ */
+#include "config.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+#include "xmalloc.h"
+
+const struct cli_verb cli_verbs[] = {
+    {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
+     "read nginx error logs and report upstream TLS failures, grouped into incidents"},
+    {"check", cli_not_yet, "check [--format text|json|sarif] [--from-nginx-T FILE]",
+     "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
+    {"probe", cli_not_yet, "probe HOST:PORT [--trusted FILE] [--name NAME] [--sni] ...",
+     "handshake with an upstream exactly as nginx would and print nginx's verdict"},
+    {"diagnose", cli_not_yet, "diagnose [--format text|json]",
+     "explain each incident and propose fixes, each proven by a probe"},
+    {"fix", cli_not_yet, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
+     "apply a verified fix: diff, backup, write, nginx -t, reload, confirm"},
+    {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
+     "restore the files of a fix byte for byte, test and reload"},
+    {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
+    {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
+    {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
+    {"watch", cli_not_yet, "watch", "the interactive terminal screen (default without a verb)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const struct cli_verb *
+cli_verb_find(const char *name)
+{
+    for (const struct cli_verb *v = cli_verbs; v->name != NULL; v++) {
+        if (strcmp(v->name, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+void
+cli_print_usage(FILE *fp)
+{
+    fputs("usage: tlstriage [GLOBAL] [VERB] [ARGS]\n\n"
+          "Global options:\n"
+          "  --conf PATH        nginx config (default /etc/nginx/nginx.conf)\n"
+          "  --log PATH         error log to read (repeatable; default: the config's error_log)\n"
+          "  --nginx PATH       nginx binary\n"
+          "  --prefix DIR       nginx prefix (as nginx -p)\n"
+          "  --state-dir DIR    backups and journal\n"
+          "  --config FILE      tool settings (YAML)\n"
+          "  --no-color         no colours\n"
+          "  --version, --help\n\n"
+          "Verbs:\n",
+          fp);
+    for (const struct cli_verb *v = cli_verbs; v->name != NULL; v++)
+        fprintf(fp, "  %-9s %s\n", v->name, v->help);
+    fputs("\nExit status: 0 all well, 1 findings or failures, 2 usage or input error.\n"
+          "Run 'tlstriage VERB --help' for a verb's options; see tlstriage(1).\n",
+          fp);
+}
+
+int
+cli_usage_error(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "tlstriage: %s%s", verb != NULL ? verb : "", verb != NULL ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return EXIT_USAGE;
+}
+
+static const struct {
+    const char *name;
+    enum cli_format fmt;
+} format_names[] = {
+    {"text", FMT_TEXT},   {"json", FMT_JSON},   {"jsonl", FMT_JSONL},
+    {"sarif", FMT_SARIF}, {"prometheus", FMT_PROMETHEUS},
+};
+
+int
+cli_parse_format(const char *verb, const char *name, unsigned allowed, enum cli_format *out)
+{
+    size_t n = sizeof(format_names) / sizeof(format_names[0]);
+    char expected[128] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        if ((allowed & format_names[i].fmt) && strcmp(name, format_names[i].name) == 0) {
+            *out = format_names[i].fmt;
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (allowed & format_names[i].fmt) {
+            if (expected[0] != '\0')
+                strncat(expected, "|", sizeof(expected) - strlen(expected) - 1);
+            strncat(expected, format_names[i].name, sizeof(expected) - strlen(expected) - 1);
+        }
+    }
+    cli_usage_error(verb, "unknown --format '%s' (expected %s)", name, expected);
+    return -1;
+}
+
+int
+cli_not_yet(struct app *app, int argc, char **argv)
+{
+    (void)app;
+    (void)argc;
+    return cli_usage_error(argv[0], "this verb is not in this build yet (see tlstriage --help)");
+}
+
+const char *
+app_state_dir(struct app *app)
+{
+    static char *computed; /* computed once per process; owned here */
+
+    if (app->state_dir != NULL)
+        return app->state_dir;
+    if (computed == NULL) {
+        const char *xdg = getenv("XDG_STATE_HOME");
+        const char *home = getenv("HOME");
+        if (geteuid() == 0)
+            computed = xstrdup("/var/lib/tlstriage");
+        else if (xdg != NULL && xdg[0] == '/')
+            computed = xasprintf("%s/tlstriage", xdg);
+        else if (home != NULL && home[0] == '/')
+            computed = xasprintf("%s/.local/state/tlstriage", home);
+        else {
+            struct passwd *pw = getpwuid(geteuid());
+            computed = xasprintf("%s/.local/state/tlstriage", pw != NULL ? pw->pw_dir : "/tmp");
+        }
+    }
+    app->state_dir = computed;
+    return computed;
+}

@@ -1,0 +1,96 @@
+/*
+ * main.c — parses the global options into a struct app and dispatches to a verb through
+ * the table in cli.c. No verb opens the interactive screen (watch).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "cli.h"
+#include "xmalloc.h"
+
+enum { OPT_CONF = 256, OPT_LOG, OPT_NGINX, OPT_PREFIX, OPT_STATE_DIR, OPT_CONFIG, OPT_NO_COLOR };
+
+static const struct option global_options[] = {
+    {"conf", required_argument, NULL, OPT_CONF},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"nginx", required_argument, NULL, OPT_NGINX},
+    {"prefix", required_argument, NULL, OPT_PREFIX},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+main(int argc, char **argv)
+{
+    struct app app;
+    const struct cli_verb *verb;
+    int c, rc;
+
+    memset(&app, 0, sizeof(app));
+    app.conf = "/etc/nginx/nginx.conf";
+    app.nginx = DEFAULT_NGINX;
+    app.logs = xcalloc(1, sizeof(*app.logs));
+    app.no_color = getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0';
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+hV", global_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_CONF:
+            app.conf = optarg;
+            app.conf_given = true;
+            break;
+        case OPT_LOG:
+            app.logs = xreallocarray(app.logs, app.nlogs + 2, sizeof(*app.logs));
+            app.logs[app.nlogs++] = optarg;
+            app.logs[app.nlogs] = NULL;
+            break;
+        case OPT_NGINX:
+            app.nginx = optarg;
+            break;
+        case OPT_PREFIX:
+            app.prefix = optarg;
+            break;
+        case OPT_STATE_DIR:
+            app.state_dir = optarg;
+            break;
+        case OPT_CONFIG:
+            app.config_file = optarg;
+            break;
+        case OPT_NO_COLOR:
+            app.no_color = true;
+            break;
+        case 'V':
+            printf("tlstriage %s\n", PACKAGE_VERSION);
+            return EXIT_ALL_WELL;
+        case 'h':
+            cli_print_usage(stdout);
+            return EXIT_ALL_WELL;
+        default:
+            if (optopt != 0 && optopt < 256)
+                return cli_usage_error(NULL, "unknown option '-%c' (see tlstriage --help)", optopt);
+            return cli_usage_error(NULL, "unknown or incomplete option '%s' (see tlstriage --help)",
+                                   argv[optind - 1]);
+        }
+    }
+
+    if (optind >= argc) {
+        verb = cli_verb_find("watch");
+        char *watch_argv[] = {(char *)"watch", NULL};
+        rc = verb->run(&app, 1, watch_argv);
+    } else if ((verb = cli_verb_find(argv[optind])) == NULL) {
+        rc = cli_usage_error(NULL, "unknown verb '%s' (see tlstriage --help)", argv[optind]);
+    } else {
+        rc = verb->run(&app, argc - optind, argv + optind);
+    }
+    free(app.logs);
+    return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * sslconf.c — the table of proxy_ssl_* directives tlstriage tracks and nginx's defaults
+ * for them. The values themselves are computed by resolve.c.
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "sslconf.h"
+
+const struct pss_def pss_defs[PSS__COUNT] = {
+    [PSS_VERIFY] = {"proxy_ssl_verify", "off"},
+    [PSS_TRUSTED_CERTIFICATE] = {"proxy_ssl_trusted_certificate", NULL},
+    [PSS_VERIFY_DEPTH] = {"proxy_ssl_verify_depth", "1"},
+    [PSS_NAME] = {"proxy_ssl_name", NULL}, /* the host of proxy_pass */
+    [PSS_SERVER_NAME] = {"proxy_ssl_server_name", "off"},
+    [PSS_PROTOCOLS] = {"proxy_ssl_protocols", "TLSv1 TLSv1.1 TLSv1.2"},
+    [PSS_CIPHERS] = {"proxy_ssl_ciphers", "DEFAULT"},
+    [PSS_CERTIFICATE] = {"proxy_ssl_certificate", NULL},
+    [PSS_CERTIFICATE_KEY] = {"proxy_ssl_certificate_key", NULL},
+    [PSS_SESSION_REUSE] = {"proxy_ssl_session_reuse", "on"},
+};
