@@ -19,20 +19,30 @@
 const struct cli_verb cli_verbs[] = {
     {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
+
     {"check", cli_not_yet, "check [--format text|json|sarif] [--from-nginx-T FILE]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
+
     {"probe", cli_not_yet, "probe HOST:PORT [--trusted FILE] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
+
     {"diagnose", cli_not_yet, "diagnose [--format text|json]",
      "explain each incident and propose fixes, each proven by a probe"},
+
     {"fix", cli_not_yet, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
      "apply a verified fix: diff, backup, write, nginx -t, reload, confirm"},
+
     {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
+
     {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
+
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
+
     {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
+
     {"watch", cli_not_yet, "watch", "the interactive terminal screen (default without a verb)"},
+
     {NULL, NULL, NULL, NULL},
 };
 
