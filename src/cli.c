@@ -20,8 +20,7 @@ const struct cli_verb cli_verbs[] = {
     {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
 
-    {"check", cli_check,
-     "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
+    {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
 
     {"probe", cli_not_yet, "probe HOST:PORT [--trusted FILE] [--name NAME] [--sni] ...",
@@ -36,7 +35,8 @@ const struct cli_verb cli_verbs[] = {
     {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
+    {"history", cli_not_yet, "history [--format text|json]",
+     "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 
@@ -96,8 +96,11 @@ static const struct {
     const char *name;
     enum cli_format fmt;
 } format_names[] = {
-    {"text", FMT_TEXT},   {"json", FMT_JSON},   {"jsonl", FMT_JSONL},
-    {"sarif", FMT_SARIF}, {"prometheus", FMT_PROMETHEUS},
+    {"text", FMT_TEXT},
+    {"json", FMT_JSON},
+    {"jsonl", FMT_JSONL},
+    {"sarif", FMT_SARIF},
+    {"prometheus", FMT_PROMETHEUS},
 };
 
 int
