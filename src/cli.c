@@ -35,8 +35,7 @@ const struct cli_verb cli_verbs[] = {
     {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_not_yet, "history [--format text|json]",
-     "list the journal of fixes, newest first"},
+    {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 
@@ -96,11 +95,8 @@ static const struct {
     const char *name;
     enum cli_format fmt;
 } format_names[] = {
-    {"text", FMT_TEXT},
-    {"json", FMT_JSON},
-    {"jsonl", FMT_JSONL},
-    {"sarif", FMT_SARIF},
-    {"prometheus", FMT_PROMETHEUS},
+    {"text", FMT_TEXT},   {"json", FMT_JSON},   {"jsonl", FMT_JSONL},
+    {"sarif", FMT_SARIF}, {"prometheus", FMT_PROMETHEUS},
 };
 
 int
