@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -89,6 +90,9 @@ struct probe_result {
     struct cert_info *verified; /* the verified chain when verification succeeded */
     size_t nverified;
     struct probe_whatif what_if;
+    time_t anchor_not_after;   /* earliest expiry among the trusted file's certificates
+                                  (0: no trusted file) */
+    long anchor_days_left;     /* the same in whole days from now */
     long elapsed_ms;
 };
 

@@ -204,6 +204,7 @@ struct ctx_entry {
     char *key;
     SSL_CTX *ctx;
     STACK_OF(X509) *anchors; /* the trusted file's certificates, from the store */
+    time_t anchor_not_after; /* the earliest expiry among them, 0 when none */
     char *error;             /* the [emerg] nginx would print for these settings */
     struct ctx_entry *next;
 };
@@ -342,6 +343,16 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
                 return;
             }
             e->anchors = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(ctx));
+            for (int i = 0; e->anchors != NULL && i < sk_X509_num(e->anchors); i++) {
+                time_t t;
+                struct tm tm;
+                memset(&tm, 0, sizeof(tm));
+                if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(e->anchors, i)), &tm) != 1)
+                    continue;
+                t = timegm(&tm);
+                if (e->anchor_not_after == 0 || t < e->anchor_not_after)
+                    e->anchor_not_after = t;
+            }
         }
     }
     tlserr_clear();
@@ -579,6 +590,11 @@ conn_start(struct conn *c)
 
     c->start = now_ms();
     c->fd = -1;
+    if (c->ce->anchor_not_after != 0) {
+        double secs = difftime(c->ce->anchor_not_after, time(NULL));
+        c->r->anchor_not_after = c->ce->anchor_not_after;
+        c->r->anchor_days_left = (long)(secs / 86400) - (secs < 0 ? 1 : 0);
+    }
     if (c->ce->error != NULL) {
         conn_finish(c, PROBE_CONFIG_ERROR, xstrdup(c->ce->error));
         return;
@@ -1096,6 +1112,10 @@ probe_result_json(struct jw *w, const struct probe_result *r)
         jw_arr_close(w);
         jw_obj_close(w);
     }
+    if (r->anchor_not_after == 0)
+        jw_knull(w, "anchor_days_left");
+    else
+        jw_kint(w, "anchor_days_left", r->anchor_days_left);
     jw_kint(w, "elapsed_ms", r->elapsed_ms);
     jw_obj_close(w);
 }

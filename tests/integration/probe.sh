@@ -119,6 +119,7 @@ http {
     server { listen 127.0.0.1:20306; location / { return 200 "plain\n"; } }
     server {
         listen 127.0.0.1:20300;
+        server_name front.lab.test;
 CONF
     for s in "${SCEN[@]}"; do
         IFS='|' read -r name port dirs _ <<< "$s"
@@ -151,6 +152,7 @@ nginx_said() {
         sed -E 's/^[^*]*\*[0-9]+ //; s/ while (SSL handshaking|connecting|reading response header).*$//'
 }
 
+declare -A VERDICT MESSAGE
 for s in "${SCEN[@]}"; do
     IFS='|' read -r name port _ popts <<< "$s"
     off=$(stat -c %s "$T/error.log")
@@ -168,6 +170,8 @@ for s in "${SCEN[@]}"; do
         is "$rc" 1 "$name: nginx answered $code and the probe exits 1"
     fi
     printf '# %-28s %s -> %s\n' "$name" "$code" "${want:-(ok)}"
+    VERDICT[$name]=$(printf '%s\n' "$out" | sed -n '1s/^[^ ]*: \(FAIL \)\{0,1\}//p'); [ "${VERDICT[$name]}" = OK ] && VERDICT[$name]=ok
+    MESSAGE[$name]=$want
 done
 
 # Hostile peers and limits, beyond message equality.
@@ -212,5 +216,29 @@ out=$("$TLSTRIAGE" probe 127.0.0.1:20302 127.0.0.1:20305 --trusted "$C/root.pem"
     --name api.lab.test --depth 2 --format prometheus)
 ok "prometheus output has verify_ok per upstream" \
     grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20302",location=""} 1' <<< "$out"
+
+# The same settings taken from the front nginx's own config.
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --location-of http://127.0.0.1:20300/expired)
+rc=$?
+is "$(printf '%s\n' "$out" | sed -n 's/^  nginx logs: //p')" "${MESSAGE[expired]}" \
+    "--location-of finds the location and its settings: same message as nginx"
+is "$rc" 1 "--location-of: exit 1 for a failing upstream"
+"$TLSTRIAGE" probe --conf "$T/nginx.conf" --server front.lab.test --uri /self_signed_with_name \
+    >/dev/null
+is "$?" 0 "--server/--uri resolves proxy_ssl_name from the config (exit 0)"
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --all --timeout 1 --no-what-if)
+rc=$?
+is "$rc" 1 "--all: exit 1 when any upstream fails"
+mismatch=0
+for s in "${SCEN[@]}"; do
+    IFS='|' read -r name _ <<< "$s"
+    line=$(grep -A1 "location /$name " <<< "$out" | head -1)
+    v=$(awk '{print $2}' <<< "$line")
+    [ "$v" = "${VERDICT[$name]}" ] || { echo "# --all $name: $v, single probe: ${VERDICT[$name]}"; mismatch=$((mismatch + 1)); }
+done
+is "$mismatch" 0 "--all gives every location the verdict of its single probe"
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --all --timeout 1 --no-what-if --format prometheus)
+ok "--all --format prometheus labels the location" \
+    grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20305",location="location /expired' <<< "$out"
 
 done_testing
