@@ -48,6 +48,9 @@ mkcert ss "/CN=lab.test" self 30 "subjectAltName=DNS:lab.test,IP:127.0.0.1"
 mkcert expired "/CN=exp.lab.test" root -1 "subjectAltName=DNS:exp.lab.test"
 mkcert sni "/CN=sni.lab.test" root 30 "subjectAltName=DNS:sni.lab.test"
 mkcert client "/CN=client" root 30 "extendedKeyUsage=clientAuth"
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/evil.key" \
+    -out "$C/evil.pem" -days 30 -utf8 -subj "/CN=evil$(printf '\033')[31mred" \
+    -addext "subjectAltName=DNS:evil.test"
 cat "$C/inter.pem" > "$C/chain1.pem"
 cat "$C/inter2.pem" "$C/inter.pem" > "$C/chain2.pem"
 : > "$C/huge.pem"
@@ -73,6 +76,7 @@ srv 20309 -cert "$C/ss.pem" -key "$C/ss.key" -servername sni.lab.test \
 srv 20311 -cert "$C/ss.pem" -key "$C/ss.key"
 STALL_PID=${PIDS[-1]}
 srv 20313 -cert "$C/leaf.pem" -key "$C/leaf.key" -cert_chain "$C/huge.pem"
+srv 20315 -cert "$C/evil.pem" -key "$C/evil.key"
 
 # Scenarios: NAME|PORT|nginx directives|probe options
 SCEN=(
@@ -134,7 +138,7 @@ CONF
 listening() { # PORT: is it in LISTEN state in /proc/net/tcp?
     grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
 }
-for port in 20301 20302 20303 20304 20305 20307 20308 20309 20311 20313; do
+for port in 20301 20302 20303 20304 20305 20307 20308 20309 20311 20313 20315; do
     for i in $(seq 100); do listening "$port" && break; sleep 0.05; done
     listening "$port" || bail "s_server on $port did not start"
 done
@@ -216,6 +220,21 @@ out=$("$TLSTRIAGE" probe 127.0.0.1:20302 127.0.0.1:20305 --trusted "$C/root.pem"
     --name api.lab.test --depth 2 --format prometheus)
 ok "prometheus output has verify_ok per upstream" \
     grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20302",location=""} 1' <<< "$out"
+
+out=$("$TLSTRIAGE" probe 127.0.0.1:20315 --trusted "$C/root.pem")
+ok "control bytes from a certificate never reach the terminal raw" \
+    bash -c '! grep -q "$(printf "\033")" <<< "$1"' _ "$out"
+ok "control bytes from a certificate are shown escaped" grep -qF 'CN = evil\x1b[31mred' <<< "$out"
+
+# The IP-SAN rule follows the nginx version (nginx -V of --nginx).
+printf '#!/bin/sh\necho "nginx version: nginx/1.31.0" >&2\necho "built with OpenSSL 3.0.2" >&2\n' \
+    > "$T/nginx-1.31"
+chmod +x "$T/nginx-1.31"
+out=$("$TLSTRIAGE" --nginx "$T/nginx-1.31" probe 127.0.0.1:20301 --trusted "$C/ss.pem")
+is "$?" 0 "nginx 1.31.0 checks IP SANs: the IP literal matches"
+ok "the rule applied is said" grep -q 'name rule: nginx >= 1.31.0' <<< "$out"
+"$TLSTRIAGE" --nginx "$NGINX_BIN" probe 127.0.0.1:20301 --trusted "$C/ss.pem" >/dev/null
+is "$?" 1 "nginx 1.22.1 (the real one) does not: name mismatch"
 
 # The same settings taken from the front nginx's own config.
 out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --location-of http://127.0.0.1:20300/expired)
