@@ -80,6 +80,9 @@ struct probe_result {
     enum probe_verdict verdict;
     long verify_code;          /* SSL_get_verify_result(); -1 when no handshake completed */
     char *nginx_message;       /* exact text nginx logs up to " while ..."; NULL when ok */
+    const char *phase;         /* what nginx says it was doing: "SSL handshaking to upstream",
+                                  "connecting to upstream", "reading response header from
+                                  upstream"; NULL when ok or for a config error */
     char *protocol;            /* "TLSv1.3", NULL before a handshake */
     char *cipher;
     const char *name_rule;     /* which name rule was applied (static text) */

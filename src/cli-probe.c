@@ -203,8 +203,11 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
         fprintf(fp, "%s: OK\n", up);
     else
         fprintf(fp, "%s: FAIL %s\n", up, probe_verdict_name(r->verdict));
-    if (r->nginx_message != NULL)
+    if (r->nginx_message != NULL) {
         put_sanitized(fp, "  nginx logs: ", r->nginx_message);
+        if (r->phase != NULL)
+            fprintf(fp, "    ... while %s\n", r->phase);
+    }
     else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,

@@ -424,6 +424,14 @@ conn_finish(struct conn *c, enum probe_verdict v, char *message)
     c->r->verdict = v;
     free(c->r->nginx_message);
     c->r->nginx_message = message;
+    if (message == NULL || v == PROBE_CONFIG_ERROR)
+        c->r->phase = NULL;
+    else if (c->state == CS_HANDSHAKE)
+        c->r->phase = "SSL handshaking to upstream";
+    else if (c->state == CS_POSTREAD)
+        c->r->phase = "reading response header from upstream";
+    else
+        c->r->phase = "connecting to upstream";
     c->r->elapsed_ms = now_ms() - c->start;
     if (c->ssl != NULL) {
         SSL_free(c->ssl); /* no shutdown: nginx sends none after a failed handshake either */
@@ -1074,6 +1082,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
     else
         jw_kint(w, "verify_code", r->verify_code);
     jw_kstr(w, "nginx_message", r->nginx_message);
+    jw_kstr(w, "phase", r->phase);
     jw_kstr(w, "protocol", r->protocol);
     jw_kstr(w, "cipher", r->cipher);
     jw_kstr(w, "name_rule", r->name_rule);

@@ -150,10 +150,16 @@ for i in $(seq 50); do
 done
 kill -STOP "$STALL_PID"
 
-# The message of the first upstream [error]/[crit] line logged since offset $1.
+# The message of the first upstream [error]/[crit] line logged since offset $1, and what
+# nginx says it was doing ("SSL handshaking to upstream").
+nginx_line() {
+    tail -c +"$(($1 + 1))" "$T/error.log" | grep -a -E '\[(error|crit)\]' | head -1
+}
 nginx_said() {
-    tail -c +"$(($1 + 1))" "$T/error.log" | grep -a -E '\[(error|crit)\]' | head -1 |
-        sed -E 's/^[^*]*\*[0-9]+ //; s/ while (SSL handshaking|connecting|reading response header).*$//'
+    nginx_line "$1" | sed -E 's/^[^*]*\*[0-9]+ //; s/ while (SSL handshaking|connecting|reading response header).*$//'
+}
+nginx_while() {
+    nginx_line "$1" | sed -n -E 's/^.* while ([a-zA-Z ]+ (to|from) upstream), client: .*$/\1/p'
 }
 
 declare -A VERDICT MESSAGE
@@ -163,11 +169,14 @@ for s in "${SCEN[@]}"; do
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:20300/$name")
     sleep 0.05
     want=$(nginx_said "$off")
+    want_while=$(nginx_while "$off")
     # shellcheck disable=SC2086
     out=$("$TLSTRIAGE" --nginx "$NGINX_BIN" probe "127.0.0.1:$port" $popts)
     rc=$?
     got=$(printf '%s\n' "$out" | sed -n 's/^  nginx logs: //p')
     is "$got" "$want" "$name: the probe's nginx_message is what nginx logs"
+    is "$(printf '%s\n' "$out" | sed -n 's/^    \.\.\. while //p')" "$want_while" \
+        "$name: and the phase nginx names after 'while'"
     if [ "$code" = 200 ]; then
         is "$rc" 0 "$name: nginx answered 200 and the probe exits 0"
     else
