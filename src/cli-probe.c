@@ -26,9 +26,25 @@
 #include "xmalloc.h"
 
 enum {
-    OPT_TRUSTED = 256, OPT_DEPTH, OPT_NAME, OPT_SNI, OPT_NO_SNI, OPT_PROTOCOLS, OPT_CIPHERS,
-    OPT_CERT, OPT_KEY, OPT_TIMEOUT, OPT_FORMAT, OPT_PARALLEL, OPT_CONF, OPT_LOCATION_OF,
-    OPT_SERVER, OPT_URI, OPT_ALL, OPT_NO_WHATIF, OPT_HELP,
+    OPT_TRUSTED = 256,
+    OPT_DEPTH,
+    OPT_NAME,
+    OPT_SNI,
+    OPT_NO_SNI,
+    OPT_PROTOCOLS,
+    OPT_CIPHERS,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_TIMEOUT,
+    OPT_FORMAT,
+    OPT_PARALLEL,
+    OPT_CONF,
+    OPT_LOCATION_OF,
+    OPT_SERVER,
+    OPT_URI,
+    OPT_ALL,
+    OPT_NO_WHATIF,
+    OPT_HELP,
 };
 
 static const struct option probe_options[] = {
@@ -149,8 +165,7 @@ print_cert(FILE *fp, size_t i, const struct cert_info *ci)
     fprintf(fp, "      key:     %s, signed with %s\n", ci->key, ci->sig_alg);
     fprintf(fp, "      sha256:  %s\n", ci->sha256);
     fprintf(fp, "      CA: %s, self-signed: %s, in the trusted file: %s\n",
-            ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no",
-            ci->trusted ? "yes" : "no");
+            ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no", ci->trusted ? "yes" : "no");
     free(san);
 }
 
@@ -166,12 +181,14 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
         fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): %s\n", o->depth,
                 would(w->unlimited_depth));
     if (w->with_sni != PROBE_NOT_TRIED)
-        fprintf(fp, "  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): "
-                    "%s\n",
+        fprintf(fp,
+                "  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): "
+                "%s\n",
                 would(w->with_sni));
     if (w->trust_leaf != PROBE_NOT_TRIED)
-        fprintf(fp, "  - pin the presented self-signed certificate in "
-                    "proxy_ssl_trusted_certificate: %s\n",
+        fprintf(fp,
+                "  - pin the presented self-signed certificate in "
+                "proxy_ssl_trusted_certificate: %s\n",
                 would(w->trust_leaf));
     if (w->trust_root != PROBE_NOT_TRIED)
         fprintf(fp, "  - add the presented root to proxy_ssl_trusted_certificate: %s\n",
@@ -207,8 +224,7 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
         put_sanitized(fp, "  nginx logs: ", r->nginx_message);
         if (r->phase != NULL)
             fprintf(fp, "    ... while %s\n", r->phase);
-    }
-    else
+    } else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
             r->sni != NULL ? "sent" : "not sent", o->depth,
@@ -372,8 +388,7 @@ plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_
         *labels = xreallocarray(*labels, *n + 1, sizeof(**labels));
         (*opts)[*n] = o;
         (*labels)[*n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
-                                               use->proxy_pass->file->path,
-                                               use->proxy_pass->line));
+                                               use->proxy_pass->file->path, use->proxy_pass->line));
         (*n)++;
     }
     return 0;
@@ -462,7 +477,8 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
 }
 
 static void
-print_table(FILE *fp, const struct probe_result *res, const char *const *labels, size_t n)
+print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *opts,
+            const char *const *labels, size_t n)
 {
     fprintf(fp, "%-24s %-15s %9s %11s  %s\n", "UPSTREAM", "VERDICT", "LEAF_DAYS", "ANCHOR_DAYS",
             "WHERE / NGINX MESSAGE");
@@ -473,8 +489,8 @@ print_table(FILE *fp, const struct probe_result *res, const char *const *labels,
             snprintf(leaf, sizeof(leaf), "%ld", res[i].chain[0].days_left);
         if (res[i].anchor_not_after != 0)
             snprintf(anchor, sizeof(anchor), "%ld", res[i].anchor_days_left);
-        fprintf(fp, "%-24s %-15s %9s %11s  %s\n", up, probe_verdict_name(res[i].verdict), leaf,
-                anchor, where);
+        fprintf(fp, "%-24s %-15s %9s %11s  %s%s\n", up, probe_verdict_name(res[i].verdict), leaf,
+                anchor, where, opts[i].verify ? "" : " [proxy_ssl_verify off: not verified]");
         if (res[i].nginx_message != NULL) {
             char *m = sanitize_str(res[i].nginx_message);
             fprintf(fp, "%63s%s\n", "", m);
@@ -594,8 +610,7 @@ cli_probe(struct app *app, int argc, char **argv)
                                          "not both");
         if ((location_of != NULL) + (server != NULL) + all > 1)
             return cli_usage_error(verb, "--location-of, --server and --all exclude each other");
-        if (plan_build(app, &plan, all, location_of, server, uri, &base, &opts, &labels, &n) !=
-            0) {
+        if (plan_build(app, &plan, all, location_of, server, uri, &base, &opts, &labels, &n) != 0) {
             rc = EXIT_USAGE;
             goto out;
         }
@@ -678,7 +693,7 @@ cli_probe(struct app *app, int argc, char **argv)
     } else if (fmt == FMT_PROMETHEUS) {
         print_prometheus(stdout, res, n, labels);
     } else if (all) {
-        print_table(stdout, res, labels, n);
+        print_table(stdout, res, opts, labels, n);
         printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,
                n == 1 ? "" : "s", nfailed, PROBE_EXPIRY_WARN_DAYS);
     } else {

@@ -70,8 +70,8 @@ setting_on(const struct pss_value *v, bool dflt)
 }
 
 int
-probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *s,
-                         const char *host, int port, char **cause)
+probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *s, const char *host,
+                         int port, char **cause)
 {
     const char *depth = s->v[PSS_VERIFY_DEPTH].value;
 
@@ -203,9 +203,9 @@ probe_msg_name_mismatch(const char *name)
 struct ctx_entry {
     char *key;
     SSL_CTX *ctx;
-    STACK_OF(X509) *anchors; /* the trusted file's certificates, from the store */
-    time_t anchor_not_after; /* the earliest expiry among them, 0 when none */
-    char *error;             /* the [emerg] nginx would print for these settings */
+    STACK_OF(X509) * anchors; /* the trusted file's certificates, from the store */
+    time_t anchor_not_after;  /* the earliest expiry among them, 0 when none */
+    char *error;              /* the [emerg] nginx would print for these settings */
     struct ctx_entry *next;
 };
 
@@ -213,9 +213,8 @@ static const struct {
     const char *name;
     unsigned long op;
 } protocol_ops[] = {
-    {"SSLv2", SSL_OP_NO_SSLv2},     {"SSLv3", SSL_OP_NO_SSLv3},
-    {"TLSv1", SSL_OP_NO_TLSv1},     {"TLSv1.1", SSL_OP_NO_TLSv1_1},
-    {"TLSv1.2", SSL_OP_NO_TLSv1_2}, {"TLSv1.3", SSL_OP_NO_TLSv1_3},
+    {"SSLv2", SSL_OP_NO_SSLv2},     {"SSLv3", SSL_OP_NO_SSLv3},     {"TLSv1", SSL_OP_NO_TLSv1},
+    {"TLSv1.1", SSL_OP_NO_TLSv1_1}, {"TLSv1.2", SSL_OP_NO_TLSv1_2}, {"TLSv1.3", SSL_OP_NO_TLSv1_3},
 };
 
 static int
@@ -325,8 +324,8 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
             e->error = emerg("SSL_CTX_use_certificate_chain_file", o->cert);
             return;
         }
-        if (SSL_CTX_use_PrivateKey_file(ctx, o->key != NULL ? o->key : o->cert,
-                                        SSL_FILETYPE_PEM) != 1) {
+        if (SSL_CTX_use_PrivateKey_file(ctx, o->key != NULL ? o->key : o->cert, SSL_FILETYPE_PEM) !=
+            1) {
             e->error = emerg("SSL_CTX_use_PrivateKey_file", o->key ? o->key : o->cert);
             return;
         }
@@ -490,21 +489,18 @@ conn_judge(struct conn *c)
     X509 *peer;
 
     collect_chain(c);
-    if (!c->o->verify) {
-        r->verify_code = SSL_get_verify_result(c->ssl);
-        conn_finish(c, PROBE_OK, NULL);
-        return;
-    }
     r->verify_code = SSL_get_verify_result(c->ssl);
-    if (r->verify_code != X509_V_OK) {
-        conn_finish(c, PROBE_VERIFY_ERROR, probe_msg_verify_error(r->verify_code));
-        return;
-    }
-    collect_verified(c);
-    peer = SSL_get0_peer_certificate(c->ssl);
-    if (peer == NULL || !probe_name_matches(peer, r->name, c->o->check_ip_san)) {
-        conn_finish(c, PROBE_NAME_MISMATCH, probe_msg_name_mismatch(r->name));
-        return;
+    if (c->o->verify) { /* proxy_ssl_verify off: nginx checks neither chain nor name */
+        if (r->verify_code != X509_V_OK) {
+            conn_finish(c, PROBE_VERIFY_ERROR, probe_msg_verify_error(r->verify_code));
+            return;
+        }
+        collect_verified(c);
+        peer = SSL_get0_peer_certificate(c->ssl);
+        if (peer == NULL || !probe_name_matches(peer, r->name, c->o->check_ip_san)) {
+            conn_finish(c, PROBE_NAME_MISMATCH, probe_msg_name_mismatch(r->name));
+            return;
+        }
     }
     if (SSL_get_app_data(c->ssl) != NULL && SSL_version(c->ssl) >= TLS1_3_VERSION) {
         /* TLS 1.3 with a client-certificate request: the upstream judges our certificate
@@ -578,8 +574,7 @@ conn_start_tls(struct conn *c)
     }
     SSL_set_connect_state(c->ssl);
     if (r->sni != NULL && SSL_set_tlsext_host_name(c->ssl, r->sni) != 1) {
-        conn_finish(c, PROBE_CONFIG_ERROR,
-                    tlserr_message("SSL_set_tlsext_host_name() failed", 0));
+        conn_finish(c, PROBE_CONFIG_ERROR, tlserr_message("SSL_set_tlsext_host_name() failed", 0));
         return;
     }
     c->state = CS_HANDSHAKE;
@@ -644,8 +639,7 @@ conn_start(struct conn *c)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, addr,
                       sizeof(addr));
         else
-            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr,
-                      sizeof(addr));
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr, sizeof(addr));
         text = xasprintf(ai->ai_family == AF_INET6 ? "connect() to [%s]:%d failed"
                                                    : "connect() to %s:%d failed",
                          addr, o->port);
@@ -683,8 +677,7 @@ conn_timeout(struct conn *c)
         conn_finish(c, PROBE_OK, NULL); /* no alert came: the upstream accepted us */
         return;
     }
-    conn_finish(c, PROBE_TIMEOUT,
-                tlserr_errno_message("upstream timed out", ETIMEDOUT));
+    conn_finish(c, PROBE_TIMEOUT, tlserr_errno_message("upstream timed out", ETIMEDOUT));
 }
 
 static void
@@ -791,15 +784,15 @@ run_engine(const struct probe_opts *opts, size_t n, struct probe_result *res, in
 /* ---- what-if: offline re-verification of the presented chain ---- */
 
 struct offline {
-    STACK_OF(X509) *anchors; /* trusted file */
-    X509 *extra;             /* one more anchor, or NULL */
-    bool system;             /* the system CA store instead of the trusted file */
-    int depth;               /* -1: OpenSSL's default limit (100) */
+    STACK_OF(X509) * anchors; /* trusted file */
+    X509 *extra;              /* one more anchor, or NULL */
+    bool system;              /* the system CA store instead of the trusted file */
+    int depth;                /* -1: OpenSSL's default limit (100) */
     int seclevel;
 };
 
 static long
-offline_verify(STACK_OF(X509) *presented, const struct offline *ov)
+offline_verify(STACK_OF(X509) * presented, const struct offline *ov)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -897,8 +890,7 @@ aia_issuer_url(X509 *x)
 
     for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
         ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers &&
-            ad->location->type == GEN_URI) {
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
             ASN1_IA5STRING *u = ad->location->d.uniformResourceIdentifier;
             url = xstrndup((const char *)ASN1_STRING_get0_data(u), (size_t)ASN1_STRING_length(u));
             break;
@@ -911,7 +903,7 @@ aia_issuer_url(X509 *x)
 /* What is known of the issuer of the last certificate sent when that is not a root: the
  * tool cannot fetch it (no AIA fetching), but can say whether the trusted file holds it. */
 static char *
-intermediate_note(X509 *top, STACK_OF(X509) *anchors)
+intermediate_note(X509 *top, STACK_OF(X509) * anchors)
 {
     struct cert_info tmp;
     char *url = aia_issuer_url(top), *note;
@@ -929,10 +921,11 @@ intermediate_note(X509 *top, STACK_OF(X509) *anchors)
         note = xasprintf("the issuer of the last certificate sent (%s) is in the trusted file",
                          tmp.issuer);
     else
-        note = xasprintf("the upstream did not send the issuer of its last certificate (%s) "
-                         "and the trusted file does not hold it; %s%s",
-                         tmp.issuer, url != NULL ? "its CA publishes it at " : "no AIA URL names it",
-                         url != NULL ? url : "");
+        note =
+            xasprintf("the upstream did not send the issuer of its last certificate (%s) "
+                      "and the trusted file does not hold it; %s%s",
+                      tmp.issuer, url != NULL ? "its CA publishes it at " : "no AIA URL names it",
+                      url != NULL ? url : "");
     certinfo_free(&tmp);
     free(url);
     return note;
