@@ -115,6 +115,9 @@ events { worker_connections 256; }
 stream {
     server { listen 127.0.0.1:20312; return "garbage \x01\x02\x03 not tls at all\r\n\r\n"; }
     server { listen 127.0.0.1:20314; ssl_preread on; return ""; }
+    server { listen 127.0.0.1:20316; proxy_pass 127.0.0.1:20301; proxy_ssl on;
+             proxy_ssl_verify on; proxy_ssl_trusted_certificate $C/root.pem;
+             proxy_ssl_session_reuse off; }
 }
 http {
     access_log off;
@@ -186,6 +189,14 @@ for s in "${SCEN[@]}"; do
     VERDICT[$name]=$(printf '%s\n' "$out" | sed -n '1s/^[^ ]*: \(FAIL \)\{0,1\}//p'); [ "${VERDICT[$name]}" = OK ] && VERDICT[$name]=ok
     MESSAGE[$name]=$want
 done
+
+# The stream module logs the same messages.
+off=$(stat -c %s "$T/error.log")
+curl -s -o /dev/null --max-time 5 http://127.0.0.1:20316/
+sleep 0.05
+want=$(nginx_said "$off")
+got=$("$TLSTRIAGE" probe 127.0.0.1:20301 --trusted "$C/root.pem" | sed -n 's/^  nginx logs: //p')
+is "$got" "$want" "stream proxy_ssl: the probe's nginx_message is what nginx logs"
 
 # Hostile peers and limits, beyond message equality.
 start=$(date +%s%N)
