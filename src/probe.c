@@ -931,6 +931,26 @@ intermediate_note(X509 *top, STACK_OF(X509) * anchors)
     return note;
 }
 
+/* The issuer of x in the system CA store (a distribution may carry intermediates), or NULL.
+ * The tool never fetches AIA URLs: this store is all it can look in. Caller frees. */
+static X509 *
+system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return issuer;
+}
+
 static void
 whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_entry *ce)
 {
@@ -960,8 +980,26 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
         w->trust_root = offline_verdict(r, o, &ov);
     }
     ov.extra = NULL;
-    if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed)
+    if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed) {
+        X509 *issuer;
         w->intermediate_note = intermediate_note(top, ce->anchors);
+        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = system_issuer(top)) != NULL) {
+            if (X509_check_issued(issuer, issuer) != X509_V_OK) { /* an intermediate */
+                struct cert_info ci;
+                char *note = w->intermediate_note;
+                ov.extra = issuer;
+                w->add_intermediate = offline_verdict(r, o, &ov);
+                ov.extra = NULL;
+                certinfo_from_x509(issuer, NULL, time(NULL), &ci);
+                w->intermediate_note = xasprintf("%s; the system CA store holds it (%s): "
+                                                 "adding it to the trusted file",
+                                                 note, ci.subject);
+                certinfo_free(&ci);
+                free(note);
+            }
+            X509_free(issuer);
+        }
+    }
     ov.system = true;
     ov.depth = o->depth;
     w->system_store = offline_verdict(r, o, &ov);

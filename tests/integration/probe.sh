@@ -223,6 +223,13 @@ ok "what-if: pinning the self-signed leaf fixes the chain" \
     grep -q '"trust_presented_leaf":"name_mismatch"' <<< "$out"
 out=$("$TLSTRIAGE" probe 127.0.0.1:20309 --trusted "$C/root.pem" --name sni.lab.test --format json)
 ok "what-if: turning SNI on would make nginx succeed" grep -q '"with_sni":"ok"' <<< "$out"
+out=$(SSL_CERT_FILE="$C/chain1.pem" SSL_CERT_DIR="$T/none" "$TLSTRIAGE" probe 127.0.0.1:20304 \
+    --trusted "$C/root.pem" --name api.lab.test --depth 2 --format json)
+ok "what-if: the intermediate the upstream omits, found in the system store, would fix it" \
+    grep -q '"add_intermediate":"ok"' <<< "$out"
+out=$("$TLSTRIAGE" probe 127.0.0.1:20304 --trusted "$C/root.pem" --name api.lab.test --depth 2)
+ok "what-if: the missing intermediate is named" \
+    grep -q 'did not send the issuer of its last certificate (O = Lab, CN = Lab Intermediate)' <<< "$out"
 out=$("$TLSTRIAGE" probe 127.0.0.1:20303 --trusted "$C/root.pem" --name deep.lab.test --format json)
 ok "what-if: unlimited depth is offered for a too-short depth" \
     grep -q '"unlimited_depth":"ok"' <<< "$out"
