@@ -134,18 +134,34 @@ put_sanitized(FILE *fp, const char *label, const char *s)
     free(t);
 }
 
-static const char *
-would(enum probe_verdict v)
+/* What a what-if verdict means, in words; name is a proxy_ssl_name that would pass, when
+ * the same leaf is kept (so a remaining name mismatch has a fix too). */
+static void
+put_would(FILE *fp, enum probe_verdict v, const char *name)
 {
+    char *n;
+
     switch (v) {
     case PROBE_OK:
-        return "nginx would then succeed";
+        fputs("nginx would then succeed\n", fp);
+        break;
     case PROBE_NAME_MISMATCH:
-        return "the chain would verify, but the name would still not match";
+        if (name == NULL) {
+            fputs("the chain would verify, but the name would still not match\n", fp);
+            break;
+        }
+        n = sanitize_str(name);
+        fprintf(fp,
+                "the chain would verify; with proxy_ssl_name %s as well, nginx would "
+                "succeed\n",
+                n);
+        free(n);
+        break;
     case PROBE_VERIFY_ERROR:
-        return "still a verify error";
+        fputs("still a verify error\n", fp);
+        break;
     default:
-        return probe_verdict_name(v) != NULL ? probe_verdict_name(v) : "not tried";
+        fprintf(fp, "%s\n", probe_verdict_name(v) != NULL ? probe_verdict_name(v) : "not tried");
     }
 }
 
@@ -177,27 +193,34 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
     if (!w->computed || r->verdict == PROBE_OK)
         return;
     fprintf(fp, "what would change the verdict:\n");
-    if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR)
-        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): %s\n", o->depth,
-                would(w->unlimited_depth));
-    if (w->with_sni != PROBE_NOT_TRIED)
-        fprintf(fp,
-                "  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): "
-                "%s\n",
-                would(w->with_sni));
-    if (w->trust_leaf != PROBE_NOT_TRIED)
-        fprintf(fp,
-                "  - pin the presented self-signed certificate in "
-                "proxy_ssl_trusted_certificate: %s\n",
-                would(w->trust_leaf));
-    if (w->trust_root != PROBE_NOT_TRIED)
-        fprintf(fp, "  - add the presented root to proxy_ssl_trusted_certificate: %s\n",
-                would(w->trust_root));
+    const char *name = w->nnames > 0 && strchr(w->names[0], '*') == NULL ? w->names[0] : NULL;
+    if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR) {
+        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): ", o->depth);
+        put_would(fp, w->unlimited_depth, name);
+    }
+    if (w->with_sni != PROBE_NOT_TRIED) {
+        fputs("  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): ", fp);
+        put_would(fp, w->with_sni, NULL);
+    }
+    if (w->trust_leaf != PROBE_NOT_TRIED) {
+        fputs("  - pin the presented self-signed certificate in proxy_ssl_trusted_certificate: ",
+              fp);
+        put_would(fp, w->trust_leaf, name);
+    }
+    if (w->trust_root != PROBE_NOT_TRIED) {
+        fputs("  - add the presented root to proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->trust_root, name);
+    }
     if (w->intermediate_note != NULL)
         put_sanitized(fp, "  - intermediate: ", w->intermediate_note);
-    if (w->system_store != PROBE_NOT_TRIED)
-        fprintf(fp, "  - the system CA store as proxy_ssl_trusted_certificate: %s\n",
-                would(w->system_store));
+    if (w->add_intermediate != PROBE_NOT_TRIED) {
+        fputs("  - add that intermediate to proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->add_intermediate, name);
+    }
+    if (w->system_store != PROBE_NOT_TRIED) {
+        fputs("  - the system CA store as proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->system_store, name);
+    }
     if (r->verdict == PROBE_NAME_MISMATCH || w->nnames > 0) {
         if (w->nnames == 0)
             fprintf(fp, "  - no name in the certificate would pass as proxy_ssl_name\n");
