@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -269,14 +270,66 @@ protocol_options(const char *protocols, char **cause)
     return no;
 }
 
-/* nginx's [emerg] text for a call that failed on ARG: "CALL(\"ARG\") failed (SSL: ...)". */
+/* nginx's [emerg] text: FMT with ARG, then the drained error queue (ngx_ssl_error). */
 static char *
-emerg(const char *call, const char *arg)
+emerg(const char *fmt, const char *arg)
 {
-    char *text = xasprintf("%s(\"%s\") failed", call, arg);
-    char *msg = tlserr_message(text, 0);
-    free(text);
+    struct buf b = BUF_INIT;
+    char *msg;
+    const char *pct = strstr(fmt, "%s");
+
+    /* fmt holds exactly one %s; built by hand so the format stays a literal at call sites */
+    buf_add(&b, fmt, (size_t)(pct - fmt));
+    buf_adds(&b, arg);
+    buf_adds(&b, pct + 2);
+    msg = tlserr_message(buf_str(&b), 0);
+    buf_free(&b);
     return msg;
+}
+
+/* The client certificate and key, loaded as ngx_ssl_certificate() loads them (so a failure
+ * reads as nginx's [emerg]). Returns NULL, or the message. */
+static char *
+load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    BIO *bio;
+    X509 *x, *extra;
+    EVP_PKEY *pk;
+
+    tlserr_clear();
+    if ((bio = BIO_new_file(cert, "r")) == NULL)
+        return emerg("cannot load certificate \"%s\": BIO_new_file() failed", cert);
+    if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL) {
+        BIO_free(bio);
+        return emerg("cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
+    }
+    if (SSL_CTX_use_certificate(ctx, x) != 1) {
+        X509_free(x);
+        BIO_free(bio);
+        return emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+    }
+    X509_free(x);
+    while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+            X509_free(extra);
+            BIO_free(bio);
+            return emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+        }
+    }
+    BIO_free(bio);
+    tlserr_clear(); /* the end of the chain reads as "no start line" */
+    if ((bio = BIO_new_file(key, "r")) == NULL)
+        return emerg("cannot load certificate key \"%s\": BIO_new_file() failed", key);
+    pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pk == NULL)
+        return emerg("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed", key);
+    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
+        EVP_PKEY_free(pk);
+        return emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+    }
+    EVP_PKEY_free(pk);
+    return NULL;
 }
 
 static void
@@ -315,21 +368,12 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
 
     tlserr_clear();
     if (SSL_CTX_set_cipher_list(ctx, o->ciphers != NULL ? o->ciphers : "DEFAULT") == 0) {
-        e->error = emerg("SSL_CTX_set_cipher_list", o->ciphers);
+        e->error = emerg("SSL_CTX_set_cipher_list(\"%s\") failed", o->ciphers);
         return;
     }
-    if (o->cert != NULL) {
-        tlserr_clear();
-        if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-            e->error = emerg("SSL_CTX_use_certificate_chain_file", o->cert);
-            return;
-        }
-        if (SSL_CTX_use_PrivateKey_file(ctx, o->key != NULL ? o->key : o->cert, SSL_FILETYPE_PEM) !=
-            1) {
-            e->error = emerg("SSL_CTX_use_PrivateKey_file", o->key ? o->key : o->cert);
-            return;
-        }
-    }
+    if (o->cert != NULL &&
+        (e->error = load_cert_key(ctx, o->cert, o->key != NULL ? o->key : o->cert)) != NULL)
+        return;
     if (o->verify) {
         /* ngx_ssl_trusted_certificate(): the verify mode stays as it is (a client verifies
          * the server's chain anyway and records the result), the callback returns 1. */
@@ -338,7 +382,7 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
         if (o->trusted != NULL) {
             tlserr_clear();
             if (SSL_CTX_load_verify_locations(ctx, o->trusted, NULL) == 0) {
-                e->error = emerg("SSL_CTX_load_verify_locations", o->trusted);
+                e->error = emerg("SSL_CTX_load_verify_locations(\"%s\") failed", o->trusted);
                 return;
             }
             e->anchors = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(ctx));
