@@ -265,21 +265,21 @@ is "$?" 1 "nginx 1.22.1 (the real one) does not: name mismatch"
 
 # Settings nginx refuses: the probe says what `nginx -t` says.
 EMERG=(
-"proxy_ssl_trusted_certificate $T/nope.pem;|--trusted $T/nope.pem"
-"proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $T/nope.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $T/nope.pem --key $T/nope.key"
-"proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $C/client.pem --key $T/nope.key"
-"proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $C/ss.key;|--trusted $C/root.pem --cert $C/client.pem --key $C/ss.key"
-"proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_ciphers NO-SUCH-CIPHER;|--trusted $C/root.pem --ciphers NO-SUCH-CIPHER"
+"missing trusted file|proxy_ssl_trusted_certificate $T/nope.pem;|--trusted $T/nope.pem"
+"missing client certificate|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $T/nope.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $T/nope.pem --key $T/nope.key"
+"missing client key|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $C/client.pem --key $T/nope.key"
+"client key of another certificate|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $C/ss.key;|--trusted $C/root.pem --cert $C/client.pem --key $C/ss.key"
+"unknown cipher list|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_ciphers NO-SUCH-CIPHER;|--trusted $C/root.pem --ciphers NO-SUCH-CIPHER"
 )
 for e in "${EMERG[@]}"; do
-    IFS='|' read -r dirs popts <<< "$e"
+    IFS='|' read -r what dirs popts <<< "$e"
     printf 'error_log %s/t.log; pid %s/t.pid; events {}\nhttp { server { listen 127.0.0.1:20339;\n location / { proxy_pass https://127.0.0.1:20301; proxy_ssl_verify on; %s } } }\n' \
         "$T" "$T" "$dirs" > "$T/t.conf"
     want=$("$NGINX_BIN" -t -p "$T" -c "$T/t.conf" 2>&1 | grep -a -m1 '\[emerg\]' |
         sed -E 's/^.*\[emerg\] [0-9]+#[0-9]+: //; s/^nginx: \[emerg\] //')
     # shellcheck disable=SC2086
     got=$("$TLSTRIAGE" probe 127.0.0.1:20301 $popts 2>/dev/null | sed -n 's/^  nginx logs: //p')
-    is "$got" "$want" "nginx -t refuses '${dirs##*proxy_ssl_trusted_certificate $C/root.pem; }': same text"
+    is "$got" "$want" "$what: the probe says what nginx -t says"
 done
 
 # The same settings taken from the front nginx's own config.
