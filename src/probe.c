@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1051,9 +1052,29 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
 
 /* ---- public entry points ---- */
 
+static int run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
+                    struct probe_stats *stats, char **cause);
+
 int
 probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
                struct probe_stats *stats, char **cause)
+{
+    struct sigaction ign, old;
+    int rc;
+
+    /* A peer that resets while we write must not kill us (nginx ignores SIGPIPE too). */
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    rc = run_many(opts, n, res, parallel, stats, cause);
+    sigaction(SIGPIPE, &old, NULL);
+    return rc;
+}
+
+static int
+run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
+         struct probe_stats *stats, char **cause)
 {
     struct ctx_entry *cache = NULL;
     struct probe_opts *retry = NULL;
