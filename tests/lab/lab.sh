@@ -304,7 +304,9 @@ EOF
 lab_nginx() {
     local p=$1
     shift
-    "$LAB_NGINX" -p "$p/" -c "$p/nginx.conf" -e "$p/logs/error.log" "$@"
+    # nginx reads $NGINX as a list of inherited sockets (binary upgrade) and then neither
+    # daemonizes nor listens as told: the test harness exports NGINX=/usr/sbin/nginx.
+    env -u NGINX "$LAB_NGINX" -p "$p/" -c "$p/nginx.conf" -e "$p/logs/error.log" "$@"
 }
 
 # lab_start — write the configs and start the upstream nginx, the peers and the front nginx;
