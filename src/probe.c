@@ -706,6 +706,15 @@ conn_ready(struct conn *c)
         socklen_t len = sizeof(err);
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
             err = errno;
+        if (err == ECONNRESET) {
+            /* Accepted, then reset at once. nginx reads SO_ERROR when its write event fires,
+             * which on loopback is usually before the reset lands, so it meets the reset in
+             * SSL_do_handshake() and logs that (tests/lab "reset"). Say what nginx says. */
+            c->state = CS_HANDSHAKE;
+            conn_finish(c, PROBE_HANDSHAKE_ERROR,
+                        tlserr_errno_message("peer closed connection in SSL handshake", err));
+            return;
+        }
         if (err != 0) {
             conn_finish(c, PROBE_CONNECT_ERROR, tlserr_errno_message("connect() failed", err));
             return;
