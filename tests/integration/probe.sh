@@ -302,6 +302,11 @@ for s in "${SCEN[@]}"; do
     [ "$v" = "${VERDICT[$name]}" ] || { echo "# --all $name: $v, single probe: ${VERDICT[$name]}"; mismatch=$((mismatch + 1)); }
 done
 is "$mismatch" 0 "--all gives every location the verdict of its single probe"
+start=$(date +%s%N)
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --location-of http://127.0.0.1:20300/stalling_peer)
+el=$((($(date +%s%N) - start) / 1000000))
+ok "--conf takes proxy_connect_timeout 1s from the location (gave up after ${el} ms)" \
+    test "$el" -ge 900 -a "$el" -lt 3000
 out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --all --timeout 1 --no-what-if --format prometheus)
 ok "--all --format prometheus labels the location" \
     grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20305",location="location /expired' <<< "$out"
