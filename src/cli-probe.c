@@ -719,16 +719,18 @@ cli_probe(struct app *app, int argc, char **argv)
     res = xcalloc(n, sizeof(*res));
 
     /* The IP-SAN rule depends on the nginx version; ask nginx only when a name is an IP. */
+    struct nginx_version nv;
     {
         bool need = false;
         for (size_t i = 0; i < n; i++)
             need = need || needs_nginx_rule(&opts[i]);
         if (need && app->nginx != NULL) {
-            struct nginx_version v;
             char *why = NULL;
-            if (nginxbin_version(app->nginx, &v, &why) == 0) {
-                for (size_t i = 0; i < n; i++)
-                    opts[i].check_ip_san = nginxbin_checks_ip_san(&v);
+            if (nginxbin_version(app->nginx, &nv, &why) == 0) {
+                for (size_t i = 0; i < n; i++) {
+                    opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
+                    opts[i].nginx_version = nv.version;
+                }
             }
             free(why); /* no nginx: the 1.22 rule, said in name_rule */
         }

@@ -744,10 +744,20 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
         r->sni = xstrdup(r->name);
-    r->name_rule = o->check_ip_san
-                       ? "nginx >= 1.31.0: an IP-literal name is checked against IP SANs"
-                       : "nginx < 1.31.0: X509_check_host, DNS names only (an IP literal "
-                         "never matches an IP SAN)";
+    if (!is_ip_literal(r->name))
+        r->name_rule = xstrdup("a DNS name: X509_check_host (DNS SANs, else the subject CN), "
+                               "the same in every nginx version");
+    else if (o->check_ip_san)
+        r->name_rule = xasprintf("an IP literal under nginx %s (nginx -V) >= 1.31.0: checked "
+                                 "against IP SANs",
+                                 o->nginx_version != NULL ? o->nginx_version : "?");
+    else if (o->nginx_version != NULL)
+        r->name_rule = xasprintf("an IP literal under nginx %s (nginx -V) < 1.31.0: "
+                                 "X509_check_host checks DNS names only, so it never matches",
+                                 o->nginx_version);
+    else
+        r->name_rule = xstrdup("an IP literal; nginx -V not read, so nginx 1.22's rule: "
+                               "X509_check_host checks DNS names only, so it never matches");
     r->what_if.computed = false;
 }
 
@@ -1150,6 +1160,7 @@ probe_result_free(struct probe_result *r)
     free(r->upstream);
     free(r->name);
     free(r->sni);
+    free(r->name_rule);
     free(r->nginx_message);
     free(r->protocol);
     free(r->cipher);

@@ -215,7 +215,7 @@ out=$("$TLSTRIAGE" probe 127.0.0.1:20301 --trusted "$C/ss.pem" --format json)
 if command -v jq >/dev/null; then
     valid_json() { jq -e . >/dev/null <<< "$1"; }
     ok "JSON output is valid JSON" valid_json "$out"
-    is "$(jq -r .verdict <<< "$out")" name_mismatch "an IP literal is a name mismatch (1.22 rule)"
+    is "$(jq -r .verdict <<< "$out")" name_mismatch "an IP literal is a name mismatch (the 1.22 rule)"
     is "$(jq -r '.what_if.names[0]' <<< "$out")" lab.test "what-if names the SAN that would pass"
 fi
 out=$("$TLSTRIAGE" probe 127.0.0.1:20301 --trusted "$C/root.pem" --format json)
@@ -259,7 +259,7 @@ printf '#!/bin/sh\necho "nginx version: nginx/1.31.0" >&2\necho "built with Open
 chmod +x "$T/nginx-1.31"
 out=$("$TLSTRIAGE" --nginx "$T/nginx-1.31" probe 127.0.0.1:20301 --trusted "$C/ss.pem")
 is "$?" 0 "nginx 1.31.0 checks IP SANs: the IP literal matches"
-ok "the rule applied is said" grep -q 'name rule: nginx >= 1.31.0' <<< "$out"
+ok "the rule applied is said" grep -q 'name rule: an IP literal under nginx 1.31.0 (nginx -V) >= 1.31.0' <<< "$out"
 "$TLSTRIAGE" --nginx "$NGINX_BIN" probe 127.0.0.1:20301 --trusted "$C/ss.pem" >/dev/null
 is "$?" 1 "nginx 1.22.1 (the real one) does not: name mismatch"
 
