@@ -828,7 +828,9 @@ run_engine(const struct probe_opts *opts, size_t n, struct probe_result *res, in
             struct conn *c = act[k];
             if (pfd[k].revents != 0)
                 conn_ready(c);
-            else if (c->state != CS_DONE && now >= c->deadline)
+            /* events first, then timers, as nginx does; a peer dribbling bytes still meets
+             * its deadline */
+            if (c->state != CS_DONE && now >= c->deadline)
                 conn_timeout(c);
         }
         done = 0;

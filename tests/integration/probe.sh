@@ -204,6 +204,26 @@ start=$(date +%s%N)
 el=$((($(date +%s%N) - start) / 1000000))
 ok "a stalling peer is given up after the time-out (${el} ms)" test "$el" -lt 2500
 
+if command -v python3 >/dev/null; then
+    # A peer that sends a record header, then one byte every 100 ms, never finishes.
+    python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 20317)); s.listen(4)
+c, _ = s.accept()
+c.send(b"\x16\x03\x03\x40\x00")
+for i in range(100):
+    c.send(b"\x02"); time.sleep(0.1)
+' 2>/dev/null &
+    PIDS+=($!)
+    for i in $(seq 100); do listening 20317 && break; sleep 0.05; done
+    start=$(date +%s%N)
+    out=$("$TLSTRIAGE" probe 127.0.0.1:20317 --timeout 0.5)
+    el=$((($(date +%s%N) - start) / 1000000))
+    ok "a peer dribbling bytes still meets the time-out (${el} ms)" test "$el" -lt 2000
+    ok "and the verdict is nginx's time-out" grep -q 'upstream timed out (110: Connection timed out)' <<< "$out"
+fi
+
 out=$("$TLSTRIAGE" probe 127.0.0.1:20313 --trusted "$C/root.pem" --name api.lab.test --depth 2 \
     --format json)
 ok "an enormous chain is capped in the JSON output" \
