@@ -164,6 +164,29 @@ read_errno_reason(const char *p, const char *end, struct ls_event *ev)
         ev->reason = mkspan(q, close);
 }
 
+/* " error:HEX" at p: the next entry of nginx's drained OpenSSL error queue. */
+static bool
+next_error_code(const char *p, const char *end)
+{
+    if (!has_prefix(p, end, LIT(" error:")) || end - p < 8)
+        return false;
+    p += 7;
+    return is_digit(*p) || (*p >= 'A' && *p <= 'F') || (*p >= 'a' && *p <= 'f');
+}
+
+/* The Host header's value at v: no spaces and no '/' (nginx rejects such hosts), but it may
+ * hold '"'. Its closing quote is the first one followed by the end of the line or by
+ * `, referrer: "`. Returns that quote, or NULL. */
+static const char *
+host_value_end(const char *v, const char *end)
+{
+    for (const char *c = v; c < end && *c != ' ' && *c != '/'; c++) {
+        if (*c == '"' && (c + 1 == end || has_prefix(c + 1, end, LIT(", referrer: \""))))
+            return c;
+    }
+    return NULL;
+}
+
 /* The OpenSSL part "(SSL: error:0A00010B:SSL routines::wrong version number ...)":
  * the first error code, its reason text, and "SSL alert number N". */
 static void
@@ -193,7 +216,7 @@ read_ssl_error(const char *p, const char *end, struct ls_event *ev)
     }
     if (colons == 3) {
         const char *s = r;
-        while (r < end && *r != ':' && *r != ')' && !has_prefix(r, end, LIT(" error:")))
+        while (r < end && *r != ':' && *r != ')' && !next_error_code(r, end))
             r++;
         if (r > s)
             ev->reason = mkspan(s, r);
@@ -366,14 +389,8 @@ http_upstream_shape(const char *q, const char *end, const char **peer, const cha
             return c;
         if (has_prefix(a, end, LIT(", referrer: \"")))
             return c;
-        if (has_prefix(a, end, LIT(", host: \""))) {
-            const char *h = a + 9;
-            while (h < end && *h != '"' && *h != ' ' && *h != '/')
-                h++;
-            if (h < end && *h == '"' &&
-                (h + 1 == end || has_prefix(h + 1, end, LIT(", referrer: \""))))
-                return c;
-        }
+        if (has_prefix(a, end, LIT(", host: \"")) && host_value_end(a + 9, end) != NULL)
+            return c;
     }
     *truncated = true;
     return end;
@@ -503,11 +520,7 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         /* No upstream field: the request runs to `", host: "` or `", referrer: "`. */
         const char *h = NULL, *s = req, *rf;
         while ((s = mem_find(s, end, LIT("\", host: \""))) != NULL) {
-            const char *v = s + 10, *e = v;
-            while (e < end && *e != '"' && *e != ' ' && *e != '/')
-                e++;
-            if (e < end && *e == '"' && (e + 1 == end || has_prefix(e + 1, end,
-                                                                    LIT(", referrer: \"")))) {
+            if (host_value_end(s + 10, end) != NULL) {
                 h = s;
                 break;
             }
@@ -527,9 +540,11 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         after = se;
     }
     if (has_prefix(after, end, LIT(", host: \""))) {
-        const char *v = after + 9, *e = v;
-        while (e < end && *e != '"')
-            e++;
+        const char *v = after + 9, *e = host_value_end(v, end);
+        if (e == NULL) { /* cut by nginx's line limit */
+            e = memchr(v, '"', (size_t)(end - v));
+            e = e != NULL ? e : end;
+        }
         ev->host = mkspan(v, e);
         after = e < end ? e + 1 : end;
     }

@@ -426,6 +426,40 @@ every_prefix_of_a_line_parses_without_reading_past_it(void **state)
     }
 }
 
+/* Lines written by a real nginx 1.22.1 (OpenSSL 3.0) while this parser was written. */
+static void
+real_nginx_lines_with_forged_referrer_and_quoted_host_parse_by_layout(void **state)
+{
+    (void)state;
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *1 upstream SSL certificate "
+                      "verify error: (18:self-signed certificate) while SSL handshaking to "
+                      "upstream, client: 127.0.0.1, server: front.test, request: \"GET /ss "
+                      "HTTP/1.1\", upstream: \"https://127.0.0.1:20011/ss\", host: "
+                      "\"127.0.0.1:20001\", referrer: \"x\", upstream: \"https://evil:9/\", "
+                      "host: \"e\""));
+    assert_span(ev.upstream, "127.0.0.1:20011");
+    assert_span(ev.uri, "/ss");
+    assert_span(ev.host, "127.0.0.1:20001");
+    assert_true(ev.ambiguous);
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *18 upstream SSL certificate "
+                      "verify error: (18:self-signed certificate) while SSL handshaking to "
+                      "upstream, client: 127.0.0.1, server: front.test, request: \"GET /ss "
+                      "HTTP/1.1\", upstream: \"https://127.0.0.1:20011/ss\", host: \"a\"b\""));
+    assert_span(ev.upstream, "127.0.0.1:20011");
+    assert_span(ev.host, "a\"b");
+    assert_span(ev.request, "GET /ss HTTP/1.1");
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *12 SSL_do_handshake() failed "
+                      "(SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert "
+                      "number 80) while SSL handshaking to upstream, client: 127.0.0.1, server: "
+                      "front.test, request: \"GET /proto HTTP/1.1\", upstream: "
+                      "\"https://127.0.0.1:20011/proto\", host: \"127.0.0.1:20001\""));
+    assert_span(ev.reason, "tlsv1 alert internal error");
+    assert_int_equal(ev.alert, 80);
+    assert_false(parse("2026/11/27 08:49:53 [info] 5967#5967: *14 SSL_do_handshake() failed "
+                       "(SSL: error:0A000076:SSL routines::no suitable signature algorithm) "
+                       "while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:20011"));
+}
+
 /* The lab's real nginx 1.22.1 lines: every line of the fixtures is read; every kind the
  * lab provokes must come out, with an upstream for the runtime ones. */
 static void
@@ -506,6 +540,7 @@ main(void)
         cmocka_unit_test(nul_bytes_and_invalid_utf8_do_not_break_parsing),
         cmocka_unit_test(lines_over_64_kib_are_skipped),
         cmocka_unit_test(every_prefix_of_a_line_parses_without_reading_past_it),
+        cmocka_unit_test(real_nginx_lines_with_forged_referrer_and_quoted_host_parse_by_layout),
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
