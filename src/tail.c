@@ -499,12 +499,12 @@ check_file(struct tail *t, struct tfile *f)
         if (f->cur.fd < 0 && open_current(t, f, NULL) == 0)
             more |= src_read(t, f, &f->cur);
     }
-    now = evloop_now_ms();
     for (size_t i = 0; i < f->nold;) {
         struct tsrc *s = &f->old[i];
         bool left = src_read(t, f, s);
         more |= left;
-        if (!left && now - s->last_data_ms >= t->o.retire_ms) {
+        now = evloop_now_ms(); /* after the read: it may have moved last_data_ms */
+        if (!left && now >= s->last_data_ms + t->o.retire_ms) {
             flush_partial(t, f, s);
             src_close(t, s);
             f->old[i] = f->old[--f->nold];
