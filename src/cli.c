@@ -17,7 +17,7 @@
 #include "xmalloc.h"
 
 const struct cli_verb cli_verbs[] = {
-    {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
+    {"scan", cli_scan, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
 
     {"check", cli_not_yet, "check [--format text|json|sarif] [--from-nginx-T FILE]",
