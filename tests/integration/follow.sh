@@ -151,7 +151,7 @@ ok "symlink: exit status 0 on SIGINT" stop_follow
 check "$d/out" 200 "symlink retarget"
 
 # --- a real nginx writing its error.log, rotated with mv + nginx -s reopen
-NGINX=${NGINX:-/usr/sbin/nginx}
+NGINX=${TT_NGINX:-/usr/sbin/nginx}
 if [ ! -x "$NGINX" ] || ! command -v curl >/dev/null || ! command -v openssl >/dev/null; then
     ok "nginx case skipped: no nginx, curl or openssl # SKIP" true
     done_testing

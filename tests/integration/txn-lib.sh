@@ -3,7 +3,7 @@
 #   txn_nginx_start MAINPORT SITEPORT     sets T, P, CONF, STATE; stops nginx on exit
 # nginx reads $NGINX as its inherited-sockets list (binary upgrade): keep it out of nginx's
 # environment and hold the binary's path in NGINX_BIN.
-NGINX_BIN=${NGINX:-/usr/sbin/nginx}
+NGINX_BIN=${TT_NGINX:-/usr/sbin/nginx}
 unset NGINX
 [ -x "$NGINX_BIN" ] || skip_all "no nginx binary"
 
