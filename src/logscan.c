@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -84,29 +85,48 @@ read_level(const char *p, const char *end, enum ev_level *out)
     return NULL;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY/MM/DD HH:MM:SS" (checked digits) as local time. mktime() re-reads the time zone
+ * on every call (6 us); this costs two localtime_r() calls. */
 static time_t
 parse_time(const char *t)
 {
-    struct tm tm;
     int v[6], pos[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    struct tm tm;
+    time_t naive, guess;
+    long off1;
 
     for (int i = 0; i < 6; i++) {
         v[i] = 0;
         for (int j = 0; j < width[i]; j++)
             v[i] = v[i] * 10 + (t[pos[i] + j] - '0');
     }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    tm.tm_isdst = -1;
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
         return (time_t)-1;
-    return mktime(&tm);
+    naive = (time_t)(days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 +
+                     v[5]);
+    if (localtime_r(&naive, &tm) == NULL)
+        return (time_t)-1;
+    off1 = tm.tm_gmtoff;
+    guess = naive - off1;
+    if (localtime_r(&guess, &tm) == NULL)
+        return (time_t)-1;
+    if (tm.tm_gmtoff != off1)
+        guess = naive - tm.tm_gmtoff;
+    return guess;
 }
 
 /* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
