@@ -73,8 +73,8 @@ marker_at(const char *q, const char *lim)
 /* One pass over [p, lim): returns the first position where a marker starts, or NULL, and
  * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
  * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
- * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " 'm' (2)
- * and 'g' (5), which the other levels do not have. */
+ * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
+ * 'e' (1) and 'e' (3), which the other levels do not have; the loads are shared. */
 #define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
 
 static const char *
@@ -108,21 +108,21 @@ scan_find_sse2(const char *p, const char *lim, size_t *nl)
 {
     const __m128i c_nl = _mm_set1_epi8('\n'), c_o = _mm_set1_epi8('o');
     const __m128i c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
-    const __m128i c_m = _mm_set1_epi8('m'), c_g = _mm_set1_epi8('g');
+    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
     size_t n = (size_t)(lim - p), i = 0, count = 0;
 
     for (; i + 16 + MARK_TAIL <= n; i += 16) {
         const char *q = p + i;
-        __m128i ev = _mm_and_si128(
-            _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + 1)), c_o),
-                          _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + 3)), c_u)),
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + 11)), c_comma));
-        __m128i em =
-            _mm_and_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + 2)), c_m),
-                          _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(q + 5)), c_g));
+        __m128i l0 = _mm_loadu_si128((const __m128i *)q);
+        __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
+        __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
+        __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
+        __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
+                                   _mm_cmpeq_epi8(l11, c_comma));
+        __m128i em = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l0, c_br), _mm_cmpeq_epi8(l1, c_e)),
+                                   _mm_cmpeq_epi8(l3, c_e));
         unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
-        unsigned nlm = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)q), c_nl));
+        unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
 
         while (cand != 0) {
             unsigned bit = (unsigned)__builtin_ctz(cand);
@@ -143,22 +143,23 @@ scan_find_avx2(const char *p, const char *lim, size_t *nl)
 {
     const __m256i c_nl = _mm256_set1_epi8('\n'), c_o = _mm256_set1_epi8('o');
     const __m256i c_u = _mm256_set1_epi8('u'), c_comma = _mm256_set1_epi8(',');
-    const __m256i c_m = _mm256_set1_epi8('m'), c_g = _mm256_set1_epi8('g');
+    const __m256i c_br = _mm256_set1_epi8('['), c_e = _mm256_set1_epi8('e');
     size_t n = (size_t)(lim - p), i = 0, count = 0;
 
     for (; i + 32 + MARK_TAIL <= n; i += 32) {
         const char *q = p + i;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
+        __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
+        __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
         __m256i ev = _mm256_and_si256(
-            _mm256_and_si256(
-                _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 1)), c_o),
-                _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 3)), c_u)),
-            _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 11)), c_comma));
+            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+            _mm256_cmpeq_epi8(l11, c_comma));
         __m256i em = _mm256_and_si256(
-            _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 2)), c_m),
-            _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(q + 5)), c_g));
+            _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br), _mm256_cmpeq_epi8(l1, c_e)),
+            _mm256_cmpeq_epi8(l3, c_e));
         unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
-        unsigned nlm = (unsigned)_mm256_movemask_epi8(
-            _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)q), c_nl));
+        unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
 
         while (cand != 0) {
             unsigned bit = (unsigned)__builtin_ctz(cand);

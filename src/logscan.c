@@ -31,6 +31,22 @@ mem_find(const char *p, const char *end, const char *needle, size_t nlen)
     return NULL;
 }
 
+/* The same, with memchr on needle[k] (pick a byte rarer than the first). */
+static const char *
+mem_find_at(const char *p, const char *end, const char *needle, size_t nlen, size_t k)
+{
+    while (p < end && (size_t)(end - p) >= nlen) {
+        const char *q = memchr(p + k, needle[k], (size_t)(end - p) - nlen + 1);
+        if (q == NULL)
+            return NULL;
+        q -= k;
+        if (memcmp(q, needle, nlen) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
 static int
 has_prefix(const char *p, const char *end, const char *pre, size_t n)
 {
@@ -467,21 +483,25 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         return;
     p = srv + 10;
     /* server_name comes from the config: the first marker after it is nginx's. */
-    const char *ends[4];
-    ends[0] = mem_find(p, end, LIT(", request: \""));
-    ends[1] = mem_find(p, end, LIT(", upstream: \""));
-    ends[2] = mem_find(p, end, LIT(", host: \""));
-    ends[3] = mem_find(p, end, LIT(", referrer: \""));
     const char *se = end;
-    for (int i = 0; i < 4; i++) {
-        if (ends[i] != NULL && ends[i] < se)
-            se = ends[i];
+    bool is_request = false;
+    for (const char *q = p; (q = memchr(q, ',', (size_t)(end - q))) != NULL; q++) {
+        if (has_prefix(q, end, LIT(", request: \""))) {
+            is_request = true;
+            se = q;
+            break;
+        }
+        if (has_prefix(q, end, LIT(", upstream: \"")) || has_prefix(q, end, LIT(", host: \"")) ||
+            has_prefix(q, end, LIT(", referrer: \""))) {
+            se = q;
+            break;
+        }
     }
     ev->server = mkspan(p, se);
     if (se == end)
         return;
     req = NULL;
-    if (se == ends[0]) {
+    if (is_request) {
         req = se + 12;
         p = req;
     } else {
@@ -617,6 +637,8 @@ parse_stream_fields(const char *p, const char *end, struct ls_event *ev)
     return false;
 }
 
+#define ACTION_TAIL "g to upstream, client: "
+
 static const struct {
     const char *text;
     size_t len;
@@ -647,12 +669,18 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     if ((m = parse_header(line, end, ev)) == NULL)
         goto none;
 
-    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-        const char *a = mem_find(m, end, actions[i].text, actions[i].len);
-        if (a != NULL && (act == NULL || a < act)) {
-            act = a;
-            actlen = actions[i].len;
-            handshaking = actions[i].handshaking;
+    /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
+     * cheaper than on its leading ' '), then see which action it ends. */
+    for (const char *q = m; act == NULL && (q = mem_find_at(q, end, LIT(ACTION_TAIL), 12)) != NULL;
+         q++) {
+        for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+            size_t head = actions[i].len - (sizeof(ACTION_TAIL) - 1);
+            if ((size_t)(q - m) >= head && memcmp(q - head, actions[i].text, head) == 0) {
+                act = q - head;
+                actlen = actions[i].len;
+                handshaking = actions[i].handshaking;
+                break;
+            }
         }
     }
     if (act == NULL) {
