@@ -336,6 +336,8 @@ static const struct {
     {LIT("SSL_CTX_load_verify_locations(")},
     {LIT("proxy_ssl_certificate")},
     {LIT("cannot load certificate")},
+    {LIT("SSL_CTX_use_PrivateKey(")},
+    {LIT("SSL_CTX_use_certificate(")},
     {LIT("proxy_ssl_crl")},
     {LIT("X509_LOOKUP")},
     {LIT("grpc_ssl_trusted_certificate")},
