@@ -31,6 +31,18 @@ if [ -r "$fixture" ]; then
     "$TLSTRIAGE" scan "$fixture" >"$tmp/f.txt"
     is "$?" 1 "text scan of the real log exits 1"
     ok "text output explains the failures in plain words" grep -q '^  what: ' "$tmp/f.txt"
+    ok "forged request and Host text never become the upstream" python3 -c '
+import json, sys
+ups = [json.loads(l)["upstream"] for l in open(sys.argv[1])]
+assert ups and all(u is None or u.startswith("127.0.0.1:") for u in ups), ups' "$tmp/f.jsonl"
+    "$TLSTRIAGE" scan --format json "$LAB/fixtures/nginx-1.22.1-emerg.log" >"$tmp/e.json"
+    is "$?" 1 "the real nginx -t [emerg] output is a finding (exit 1)"
+    ok "every [emerg] line of nginx -t is a config_error event" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = sum(1 for l in open(sys.argv[2], errors="replace") if "[emerg] " in l)
+assert d["events"] == n and all(i["kind"] == "config_error" for i in d["incidents"]), (d["events"], n)' \
+        "$tmp/e.json" "$LAB/fixtures/nginx-1.22.1-emerg.log"
 else
     echo "# no lab fixture at $fixture: real-log checks skipped"
 fi

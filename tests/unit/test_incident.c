@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "incident.h"
 #include "logscan.h"
+#include "scan.h"
 #include "scanout.h"
 
 static char linebuf[4096];
@@ -326,6 +327,55 @@ incidents_json_document_has_the_documented_shape(void **state)
     buf_free(&b);
 }
 
+static void
+since_accepts_relative_absolute_and_iso_times(void **state)
+{
+    time_t now = 1800000000, t, local;
+    struct tm tm = {0};
+
+    (void)state;
+    assert_int_equal(scan_parse_since("15m", now, &t), 0);
+    assert_int_equal(t, now - 900);
+    assert_int_equal(scan_parse_since("2h", now, &t), 0);
+    assert_int_equal(t, now - 7200);
+    assert_int_equal(scan_parse_since("1d", now, &t), 0);
+    assert_int_equal(t, now - 86400);
+    assert_int_equal(scan_parse_since("90s", now, &t), 0);
+    assert_int_equal(t, now - 90);
+    tm.tm_year = 126;
+    tm.tm_mon = 10;
+    tm.tm_mday = 27;
+    tm.tm_hour = 3;
+    tm.tm_isdst = -1;
+    local = mktime(&tm);
+    assert_int_equal(scan_parse_since("2026-11-27 03:00", now, &t), 0);
+    assert_int_equal(t, local);
+    assert_int_equal(scan_parse_since("2026/11/27 03:00:00", now, &t), 0);
+    assert_int_equal(t, local);
+    assert_int_equal(scan_parse_since("2026-11-27T03:00:00", now, &t), 0);
+    assert_int_equal(t, local);
+    assert_int_equal(scan_parse_since("2026-11-27T03:00:00Z", now, &t), 0);
+    assert_int_equal(t, 1795748400);
+    assert_int_equal(scan_parse_since("2026-11-27T04:30:00+01:30", now, &t), 0);
+    assert_int_equal(t, 1795748400);
+    assert_int_equal(scan_parse_since("2026-11-27", now, &t), 0);
+}
+
+static void
+since_refuses_what_it_cannot_read(void **state)
+{
+    static const char *const bad[] = {"", "yesterday", "15", "15x", "-5m", "2026-13-01 00:00",
+                                      "2026-11-27 25:00", "2026-11-27 03", "2026-11-27 03:00 junk",
+                                      "2026-11-27T03:00:00+1"};
+    time_t t;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (scan_parse_since(bad[i], 1800000000, &t) == 0)
+            fail_msg("'%s' was accepted", bad[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -342,6 +392,8 @@ main(void)
         cmocka_unit_test(text_output_escapes_terminal_sequences_from_the_log),
         cmocka_unit_test(jsonl_has_exactly_the_documented_keys_in_order),
         cmocka_unit_test(incidents_json_document_has_the_documented_shape),
+        cmocka_unit_test(since_accepts_relative_absolute_and_iso_times),
+        cmocka_unit_test(since_refuses_what_it_cannot_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
