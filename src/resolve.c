@@ -741,6 +741,14 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
     return true;
 }
 
+const char *
+resolve_ssl_name(const struct tls_use *u)
+{
+    if (u->ssl.v[PSS_NAME].origin != PSS_DEFAULT && u->ssl.v[PSS_NAME].value != NULL)
+        return u->ssl.v[PSS_NAME].value;
+    return u->proxy_host;
+}
+
 void
 resolve_use_clear(struct tls_use *u)
 {

@@ -179,6 +179,7 @@ nested_location_inherits_from_the_server(void **state)
     assert_string_equal(r.use.ssl.v[PSS_NAME].value, "default.internal");
     assert_string_equal(r.use.ssl.v[PSS_NAME].block, "server default.example");
     assert_int_equal(r.use.targets[0].port, 20263);
+    assert_string_equal(resolve_ssl_name(&r.use), "default.internal");
     resolve_result_free(&r);
 }
 
@@ -265,6 +266,7 @@ every_tls_use_is_listed_in_file_order(void **state)
     /* 1 + 7 + 1 + 1 + 1 http locations and one stream server with proxy_ssl on */
     assert_int_equal(n, 12);
     assert_string_equal(uses[0].context, "location / in server first.example");
+    assert_string_equal(resolve_ssl_name(&uses[0]), "localhost"); /* the proxy_pass host */
     assert_int_equal(uses[0].proxy_pass->line, 17);
     assert_true(uses[11].stream);
     resolve_uses_free(uses, n);
