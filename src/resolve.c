@@ -476,7 +476,11 @@ select_server(const struct ngx_node *parent, const struct resolve_query *q, char
              sn = ngxconf_find_next(sn)) {
             for (size_t i = 0; i < sn->nargs; i++) {
                 size_t len = 0;
-                int sc = name_match(sn->args[i], host, &len, note);
+                /* the log's "server:" is the block's first server_name as written, even
+                 * a wildcard or a regex: that spelling identifies the block outright */
+                int sc = strcmp(sn->args[i], q->server) == 0
+                             ? 5
+                             : name_match(sn->args[i], host, &len, note);
                 if (sc > best_score || (sc == best_score && sc > 1 && sc < 4 && len > best_len)) {
                     best = s;
                     best_score = sc;

@@ -136,6 +136,15 @@ regex_server_name_with_named_capture_matches(void **state)
 }
 
 static void
+server_field_spelling_a_wildcard_or_regex_name_finds_that_block(void **state)
+{
+    assert_block(*state, "*.wild.example", "127.0.0.1:20216", "/",
+                 "location / in server *.wild.example");
+    assert_block(*state, "~^(?<sub>[a-z]+)\\.re\\.example$", NULL, "/",
+                 "location / in server ~^(?<sub>[a-z]+)\\.re\\.example$");
+}
+
+static void
 listen_port_selects_the_server(void **state)
 {
     assert_block(*state, "first.example", "127.0.0.1:20217", "/",
@@ -312,6 +321,7 @@ main(void)
         cmocka_unit_test(exact_name_beats_the_default_server),
         cmocka_unit_test(wildcard_names_match_leading_and_trailing),
         cmocka_unit_test(regex_server_name_with_named_capture_matches),
+        cmocka_unit_test(server_field_spelling_a_wildcard_or_regex_name_finds_that_block),
         cmocka_unit_test(listen_port_selects_the_server),
         cmocka_unit_test(settings_show_where_each_value_comes_from),
         cmocka_unit_test(nested_location_inherits_from_the_server),
