@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -17,7 +18,7 @@
 struct proxy_ssl_settings;
 struct jw;
 
-#define PROBE_MAX_CHAIN 16        /* certificates of the presented chain kept and shown */
+#define PROBE_MAX_CHAIN 16 /* certificates of the presented chain kept and shown */
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
 #define PROBE_DEFAULT_PARALLEL 32
 
@@ -35,7 +36,7 @@ enum probe_verdict {
 /* The settings of one handshake, named after the nginx directives they mirror. Strings are
  * borrowed: they must outlive the probe. */
 struct probe_opts {
-    const char *host;      /* host of proxy_pass: "127.0.0.1", "api.internal", "[::1]" */
+    const char *host; /* host of proxy_pass: "127.0.0.1", "api.internal", "[::1]" */
     int port;
     const char *name;      /* proxy_ssl_name; NULL: host (port stripped as nginx does) */
     bool server_name;      /* proxy_ssl_server_name: send SNI (never for an IP literal) */
@@ -61,39 +62,45 @@ int probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settin
 
 struct probe_whatif {
     bool computed;
-    enum probe_verdict unlimited_depth;   /* proxy_ssl_verify_depth raised */
-    enum probe_verdict with_sni;          /* proxy_ssl_server_name on (a second handshake) */
-    enum probe_verdict trust_leaf;        /* the presented self-signed leaf pinned */
-    enum probe_verdict trust_root;        /* the presented root added to the trusted file */
-    enum probe_verdict add_intermediate;  /* the missing intermediate added (when found) */
-    enum probe_verdict system_store;      /* the system CA store as trusted file */
-    char *intermediate_note;              /* what is known of a missing intermediate */
-    char **names;                         /* names that would pass as proxy_ssl_name */
+    enum probe_verdict unlimited_depth;  /* proxy_ssl_verify_depth raised */
+    enum probe_verdict with_sni;         /* proxy_ssl_server_name on (a second handshake) */
+    enum probe_verdict trust_leaf;       /* the presented self-signed leaf pinned */
+    enum probe_verdict trust_root;       /* the presented root added to the trusted file */
+    enum probe_verdict add_intermediate; /* the missing intermediate added (when found) */
+    enum probe_verdict system_store;     /* the system CA store as trusted file */
+    char *intermediate_note;             /* what is known of a missing intermediate */
+    char **names;                        /* names that would pass as proxy_ssl_name */
     size_t nnames;
 };
 
 struct probe_result {
-    char *upstream;            /* "host:port" as given */
-    char *name;                /* the name checked (proxy_ssl_name) */
-    char *sni;                 /* the SNI sent, NULL when none */
+    char *upstream; /* "host:port" as given */
+    char *name;     /* the name checked (proxy_ssl_name) */
+    char *sni;      /* the SNI sent, NULL when none */
     enum probe_verdict verdict;
-    long verify_code;          /* SSL_get_verify_result(); -1 when no handshake completed */
-    char *nginx_message;       /* exact text nginx logs up to " while ..."; NULL when ok */
-    char *protocol;            /* "TLSv1.3", NULL before a handshake */
+    long verify_code;    /* SSL_get_verify_result(); -1 when no handshake completed */
+    char *nginx_message; /* exact text nginx logs up to " while ..."; NULL when ok */
+    const char *phase;   /* what nginx says it was doing: "SSL handshaking to upstream",
+                            "connecting to upstream", "reading response header from
+                            upstream"; NULL when ok or for a config error */
+    char *protocol;      /* "TLSv1.3", NULL before a handshake */
     char *cipher;
-    const char *name_rule;     /* which name rule was applied (static text) */
-    STACK_OF(X509) *presented; /* the chain as sent (leaf first), NULL if none */
-    struct cert_info *chain;   /* facts of the first PROBE_MAX_CHAIN of them */
+    const char *name_rule;      /* which name rule was applied (static text) */
+    STACK_OF(X509) * presented; /* the chain as sent (leaf first), NULL if none */
+    struct cert_info *chain;    /* facts of the first PROBE_MAX_CHAIN of them */
     size_t nchain;
-    size_t chain_total;        /* certificates actually sent */
+    size_t chain_total;         /* certificates actually sent */
     struct cert_info *verified; /* the verified chain when verification succeeded */
     size_t nverified;
     struct probe_whatif what_if;
+    time_t anchor_not_after; /* earliest expiry among the trusted file's certificates
+                                (0: no trusted file) */
+    long anchor_days_left;   /* the same in whole days from now */
     long elapsed_ms;
 };
 
 struct probe_stats {
-    unsigned contexts;     /* SSL_CTX built (trusted files loaded), one per distinct setting */
+    unsigned contexts; /* SSL_CTX built (trusted files loaded), one per distinct setting */
     unsigned handshakes;
 };
 
@@ -103,8 +110,8 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char **cause);
 
 /* Probes n upstreams concurrently, at most parallel at a time, one SSL_CTX (and one load of
  * each trusted file) per distinct settings. res[i] is the result of opts[i]. */
-int probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res,
-                   int parallel, struct probe_stats *stats, char **cause);
+int probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
+                   struct probe_stats *stats, char **cause);
 
 void probe_result_free(struct probe_result *r);
 

@@ -114,8 +114,7 @@ key_text(X509 *x)
     case EVP_PKEY_EC: {
         size_t glen = 0;
         type = "EC";
-        if (EVP_PKEY_get_utf8_string_param(pk, "group", group + 2, sizeof(group) - 3, &glen) ==
-            1) {
+        if (EVP_PKEY_get_utf8_string_param(pk, "group", group + 2, sizeof(group) - 3, &glen) == 1) {
             group[0] = ' ';
             group[1] = '(';
             strcat(group, ")");
@@ -156,7 +155,7 @@ is_self_signed(X509 *x)
 }
 
 bool
-certinfo_in_stack(X509 *x, STACK_OF(X509) *sk)
+certinfo_in_stack(X509 *x, STACK_OF(X509) * sk)
 {
     for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++) {
         if (X509_cmp(x, sk_X509_value(sk, i)) == 0)
@@ -166,7 +165,7 @@ certinfo_in_stack(X509 *x, STACK_OF(X509) *sk)
 }
 
 int
-certinfo_from_x509(X509 *x, STACK_OF(X509) *trusted, time_t now, struct cert_info *ci)
+certinfo_from_x509(X509 *x, STACK_OF(X509) * trusted, time_t now, struct cert_info *ci)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -182,8 +181,7 @@ certinfo_from_x509(X509 *x, STACK_OF(X509) *trusted, time_t now, struct cert_inf
     OPENSSL_free(hex);
     BN_free(bn);
     add_sans(x, ci);
-    time_text(X509_get0_notBefore(x), &ci->not_before, ci->not_before_s,
-              sizeof(ci->not_before_s));
+    time_text(X509_get0_notBefore(x), &ci->not_before, ci->not_before_s, sizeof(ci->not_before_s));
     time_text(X509_get0_notAfter(x), &ci->not_after, ci->not_after_s, sizeof(ci->not_after_s));
     {
         double secs = difftime(ci->not_after, now);
@@ -194,8 +192,8 @@ certinfo_from_x509(X509 *x, STACK_OF(X509) *trusted, time_t now, struct cert_inf
     }
     ci->key = key_text(x);
     nid = X509_get_signature_nid(x);
-    ci->sig_alg = xstrdup(nid != NID_undef && OBJ_nid2ln(nid) != NULL ? OBJ_nid2ln(nid)
-                                                                       : "unknown");
+    ci->sig_alg =
+        xstrdup(nid != NID_undef && OBJ_nid2ln(nid) != NULL ? OBJ_nid2ln(nid) : "unknown");
     if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
         char *p = ci->sha256;
         for (unsigned i = 0; i < mdlen && i < 32; i++)
@@ -224,7 +222,7 @@ certinfo_free(struct cert_info *ci)
 }
 
 int
-certinfo_load_pem(const char *path, STACK_OF(X509) **out, char **cause)
+certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     BIO *bio;

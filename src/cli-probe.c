@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,32 @@
 #include "cli.h"
 #include "json.h"
 #include "nginxbin.h"
+#include "ngxconf.h"
 #include "probe.h"
+#include "resolve.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
 enum {
-    OPT_TRUSTED = 256, OPT_DEPTH, OPT_NAME, OPT_SNI, OPT_NO_SNI, OPT_PROTOCOLS, OPT_CIPHERS,
-    OPT_CERT, OPT_KEY, OPT_TIMEOUT, OPT_FORMAT, OPT_PARALLEL, OPT_CONF, OPT_LOCATION_OF,
-    OPT_SERVER, OPT_URI, OPT_ALL, OPT_NO_WHATIF, OPT_HELP,
+    OPT_TRUSTED = 256,
+    OPT_DEPTH,
+    OPT_NAME,
+    OPT_SNI,
+    OPT_NO_SNI,
+    OPT_PROTOCOLS,
+    OPT_CIPHERS,
+    OPT_CERT,
+    OPT_KEY,
+    OPT_TIMEOUT,
+    OPT_FORMAT,
+    OPT_PARALLEL,
+    OPT_CONF,
+    OPT_LOCATION_OF,
+    OPT_SERVER,
+    OPT_URI,
+    OPT_ALL,
+    OPT_NO_WHATIF,
+    OPT_HELP,
 };
 
 static const struct option probe_options[] = {
@@ -115,18 +134,34 @@ put_sanitized(FILE *fp, const char *label, const char *s)
     free(t);
 }
 
-static const char *
-would(enum probe_verdict v)
+/* What a what-if verdict means, in words; name is a proxy_ssl_name that would pass, when
+ * the same leaf is kept (so a remaining name mismatch has a fix too). */
+static void
+put_would(FILE *fp, enum probe_verdict v, const char *name)
 {
+    char *n;
+
     switch (v) {
     case PROBE_OK:
-        return "nginx would then succeed";
+        fputs("nginx would then succeed\n", fp);
+        break;
     case PROBE_NAME_MISMATCH:
-        return "the chain would verify, but the name would still not match";
+        if (name == NULL) {
+            fputs("the chain would verify, but the name would still not match\n", fp);
+            break;
+        }
+        n = sanitize_str(name);
+        fprintf(fp,
+                "the chain would verify; with proxy_ssl_name %s as well, nginx would "
+                "succeed\n",
+                n);
+        free(n);
+        break;
     case PROBE_VERIFY_ERROR:
-        return "still a verify error";
+        fputs("still a verify error\n", fp);
+        break;
     default:
-        return probe_verdict_name(v) != NULL ? probe_verdict_name(v) : "not tried";
+        fprintf(fp, "%s\n", probe_verdict_name(v) != NULL ? probe_verdict_name(v) : "not tried");
     }
 }
 
@@ -146,8 +181,7 @@ print_cert(FILE *fp, size_t i, const struct cert_info *ci)
     fprintf(fp, "      key:     %s, signed with %s\n", ci->key, ci->sig_alg);
     fprintf(fp, "      sha256:  %s\n", ci->sha256);
     fprintf(fp, "      CA: %s, self-signed: %s, in the trusted file: %s\n",
-            ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no",
-            ci->trusted ? "yes" : "no");
+            ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no", ci->trusted ? "yes" : "no");
     free(san);
 }
 
@@ -159,25 +193,34 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
     if (!w->computed || r->verdict == PROBE_OK)
         return;
     fprintf(fp, "what would change the verdict:\n");
-    if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR)
-        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): %s\n", o->depth,
-                would(w->unlimited_depth));
-    if (w->with_sni != PROBE_NOT_TRIED)
-        fprintf(fp, "  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): "
-                    "%s\n",
-                would(w->with_sni));
-    if (w->trust_leaf != PROBE_NOT_TRIED)
-        fprintf(fp, "  - pin the presented self-signed certificate in "
-                    "proxy_ssl_trusted_certificate: %s\n",
-                would(w->trust_leaf));
-    if (w->trust_root != PROBE_NOT_TRIED)
-        fprintf(fp, "  - add the presented root to proxy_ssl_trusted_certificate: %s\n",
-                would(w->trust_root));
+    const char *name = w->nnames > 0 && strchr(w->names[0], '*') == NULL ? w->names[0] : NULL;
+    if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR) {
+        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): ", o->depth);
+        put_would(fp, w->unlimited_depth, name);
+    }
+    if (w->with_sni != PROBE_NOT_TRIED) {
+        fputs("  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): ", fp);
+        put_would(fp, w->with_sni, NULL);
+    }
+    if (w->trust_leaf != PROBE_NOT_TRIED) {
+        fputs("  - pin the presented self-signed certificate in proxy_ssl_trusted_certificate: ",
+              fp);
+        put_would(fp, w->trust_leaf, name);
+    }
+    if (w->trust_root != PROBE_NOT_TRIED) {
+        fputs("  - add the presented root to proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->trust_root, name);
+    }
     if (w->intermediate_note != NULL)
         put_sanitized(fp, "  - intermediate: ", w->intermediate_note);
-    if (w->system_store != PROBE_NOT_TRIED)
-        fprintf(fp, "  - the system CA store as proxy_ssl_trusted_certificate: %s\n",
-                would(w->system_store));
+    if (w->add_intermediate != PROBE_NOT_TRIED) {
+        fputs("  - add that intermediate to proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->add_intermediate, name);
+    }
+    if (w->system_store != PROBE_NOT_TRIED) {
+        fputs("  - the system CA store as proxy_ssl_trusted_certificate: ", fp);
+        put_would(fp, w->system_store, name);
+    }
     if (r->verdict == PROBE_NAME_MISMATCH || w->nnames > 0) {
         if (w->nnames == 0)
             fprintf(fp, "  - no name in the certificate would pass as proxy_ssl_name\n");
@@ -200,9 +243,11 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
         fprintf(fp, "%s: OK\n", up);
     else
         fprintf(fp, "%s: FAIL %s\n", up, probe_verdict_name(r->verdict));
-    if (r->nginx_message != NULL)
+    if (r->nginx_message != NULL) {
         put_sanitized(fp, "  nginx logs: ", r->nginx_message);
-    else
+        if (r->phase != NULL)
+            fprintf(fp, "    ... while %s\n", r->phase);
+    } else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
             r->sni != NULL ? "sent" : "not sent", o->depth,
@@ -294,6 +339,194 @@ parse_seconds(const char *s, int *ms)
     return 0;
 }
 
+/* ---- targets from the nginx config (ngxconf + resolve) ---- */
+
+struct conf_plan {
+    struct ngxconf *conf;
+    struct tls_use *uses; /* --all: every TLS use; else the one resolve_find chose */
+    size_t nuses;
+    struct resolve_result rr;
+    bool have_rr;
+    char **owned; /* strings the probe options borrow */
+    size_t nowned;
+};
+
+static const char *
+plan_keep(struct conf_plan *p, char *s)
+{
+    p->owned = xreallocarray(p->owned, p->nowned + 1, sizeof(*p->owned));
+    p->owned[p->nowned++] = s;
+    return s;
+}
+
+static void
+plan_free(struct conf_plan *p)
+{
+    for (size_t i = 0; i < p->nowned; i++)
+        free(p->owned[i]);
+    free(p->owned);
+    if (p->uses != NULL)
+        resolve_uses_free(p->uses, p->nuses);
+    if (p->have_rr)
+        resolve_result_free(&p->rr);
+    if (p->conf != NULL)
+        ngxconf_free(p->conf);
+}
+
+/* Adds one probe per target of use; labels[i] says where the settings come from. */
+static int
+plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_opts *base,
+             struct probe_opts **opts, const char ***labels, size_t *n)
+{
+    static const enum pss path_keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
+                                         PSS_CERTIFICATE_KEY};
+
+    if (use->kind == RESOLVE_VARIABLE)
+        return 0; /* proxy_pass with a variable: nothing to probe statically */
+    for (size_t t = 0; t < use->ntargets; t++) {
+        struct proxy_ssl_settings ssl = use->ssl;
+        struct probe_opts o;
+        char *cause = NULL;
+
+        for (size_t k = 0; k < sizeof(path_keys) / sizeof(path_keys[0]); k++) {
+            const char *v = ssl.v[path_keys[k]].value;
+            if (v != NULL && ssl.v[path_keys[k]].origin != PSS_DEFAULT)
+                ssl.v[path_keys[k]].value = plan_keep(p, ngxconf_full_path(p->conf, v));
+        }
+        if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
+                                     &cause) != 0) {
+            char *ctx = sanitize_str(use->context);
+            char *why = sanitize_str(cause);
+            fprintf(stderr, "tlstriage: probe: %s: %s (skipped)\n", ctx, why);
+            free(ctx);
+            free(why);
+            free(cause);
+            continue;
+        }
+        if (o.name == NULL)
+            o.name = use->proxy_host; /* nginx's default proxy_ssl_name: $proxy_host */
+        o.timeout_ms = base->timeout_ms;
+        o.what_if = base->what_if;
+        *opts = xreallocarray(*opts, *n + 1, sizeof(**opts));
+        *labels = xreallocarray(*labels, *n + 1, sizeof(**labels));
+        (*opts)[*n] = o;
+        (*labels)[*n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
+                                               use->proxy_pass->file->path, use->proxy_pass->line));
+        (*n)++;
+    }
+    return 0;
+}
+
+/* "https://host:port/path" or "host/path" into server, listen ("host:port", the scheme's
+ * port when none is written) and uri, all owned by the plan. */
+static void
+split_url(struct conf_plan *p, const char *url, const char **server, const char **listen,
+          const char **uri)
+{
+    const char *h = strstr(url, "://");
+    int dport = strncmp(url, "https://", 8) == 0 ? 443 : 80;
+    size_t hl, nl;
+
+    h = h != NULL ? h + 3 : url;
+    hl = strcspn(h, "/?#");
+    nl = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']') : strcspn(h, ":/?#");
+    if (nl > hl)
+        nl = hl;
+    *server = plan_keep(p, xstrndup(h, nl));
+    if (nl < hl && h[nl] == ':')
+        *listen = plan_keep(p, xstrndup(h, hl));
+    else
+        *listen = plan_keep(p, xasprintf("%.*s:%d", (int)nl, h, dport));
+    *uri = plan_keep(p, xstrdup(h[hl] == '/' ? h + hl : "/"));
+}
+
+static int
+plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_of,
+           const char *server, const char *uri, const struct probe_opts *base,
+           struct probe_opts **opts, const char ***labels, size_t *n)
+{
+    char *cause = NULL;
+
+    if (ngxconf_load(app->conf, app->prefix, &p->conf, &cause) != 0) {
+        char *c = sanitize_str(cause);
+        fprintf(stderr, "tlstriage: probe: %s\n", c);
+        free(c);
+        free(cause);
+        return -1;
+    }
+    for (size_t i = 0; i < p->conf->nerrors; i++) {
+        char *m = sanitize_str(p->conf->errors[i].message);
+        fprintf(stderr, "tlstriage: probe: warning: %s:%u: %s\n",
+                p->conf->errors[i].file != NULL ? p->conf->errors[i].file : app->conf,
+                p->conf->errors[i].line, m);
+        free(m);
+    }
+    if (all) {
+        p->nuses = resolve_uses(p->conf, &p->uses);
+        for (size_t i = 0; i < p->nuses; i++)
+            plan_add_use(p, &p->uses[i], base, opts, labels, n);
+        return 0;
+    }
+    struct resolve_query q;
+    memset(&q, 0, sizeof(q));
+    if (location_of != NULL)
+        split_url(p, location_of, &q.server, &q.listen, &q.uri);
+    else {
+        q.server = server;
+        q.uri = uri != NULL ? uri : "/";
+    }
+    if (resolve_find(p->conf, &q, &p->rr, &cause) != 0) {
+        char *c = sanitize_str(cause);
+        fprintf(stderr, "tlstriage: probe: %s\n", c);
+        free(c);
+        free(cause);
+        return -1;
+    }
+    p->have_rr = true;
+    if (!p->rr.has_use) {
+        char *ctx = resolve_context(p->rr.block);
+        char *c = sanitize_str(ctx);
+        fprintf(stderr, "tlstriage: probe: %s does not proxy to a TLS upstream\n", c);
+        free(c);
+        free(ctx);
+        return -1;
+    }
+    if (p->rr.use.kind == RESOLVE_VARIABLE) {
+        fprintf(stderr, "tlstriage: probe: proxy_pass uses a variable: give HOST:PORT\n");
+        return -1;
+    }
+    plan_add_use(p, &p->rr.use, base, opts, labels, n);
+    return *n > 0 ? 0 : -1;
+}
+
+static void
+print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *opts,
+            const char *const *labels, size_t n)
+{
+    fprintf(fp, "%-24s %-15s %9s %11s  %s\n", "UPSTREAM", "VERDICT", "LEAF_DAYS", "ANCHOR_DAYS",
+            "WHERE / NGINX MESSAGE");
+    for (size_t i = 0; i < n; i++) {
+        char *up = sanitize_str(res[i].upstream), *where = sanitize_str(labels[i]);
+        char leaf[24] = "-", anchor[24] = "-";
+        if (res[i].nchain > 0)
+            snprintf(leaf, sizeof(leaf), "%ld", res[i].chain[0].days_left);
+        if (res[i].anchor_not_after != 0)
+            snprintf(anchor, sizeof(anchor), "%ld", res[i].anchor_days_left);
+        fprintf(fp, "%-24s %-15s %9s %11s  %s%s\n", up, probe_verdict_name(res[i].verdict), leaf,
+                anchor, where, opts[i].verify ? "" : " [proxy_ssl_verify off: not verified]");
+        if (res[i].nginx_message != NULL) {
+            char *m = sanitize_str(res[i].nginx_message);
+            fprintf(fp, "%63s%s\n", "", m);
+            free(m);
+        }
+        free(up);
+        free(where);
+    }
+}
+
+/* Exit 1 also when a leaf or a trusted anchor expires within this many days (--all). */
+#define PROBE_EXPIRY_WARN_DAYS 30
+
 int
 cli_probe(struct app *app, int argc, char **argv)
 {
@@ -305,9 +538,13 @@ cli_probe(struct app *app, int argc, char **argv)
     bool all = false, failed = false;
     char **hosts = NULL, *cause = NULL;
     size_t n = 0, nfailed = 0;
+    struct conf_plan plan;
+    const char **labels = NULL;
+    bool from_conf;
     int c, parallel = PROBE_DEFAULT_PARALLEL, rc = EXIT_USAGE;
     struct probe_stats stats = {0, 0};
 
+    memset(&plan, 0, sizeof(plan));
     probe_opts_init(&base);
     base.what_if = true;
     optind = 0;
@@ -389,28 +626,43 @@ cli_probe(struct app *app, int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
-    if (location_of != NULL || server != NULL || uri != NULL || all) {
-        /* TODO(conf): resolve the block through include/resolve.h once it is merged. */
-        return cli_usage_error(verb, "--location-of, --server/--uri and --all need the config "
-                                     "model, which is not in this build yet; give HOST:PORT");
-    }
-    if (optind >= argc)
-        return cli_usage_error(verb, "give at least one HOST:PORT (see probe --help)");
-    if ((base.cert == NULL) != (base.key == NULL))
-        return cli_usage_error(verb, "--cert and --key go together");
-
-    n = (size_t)(argc - optind);
-    opts = xcalloc(n, sizeof(*opts));
-    hosts = xcalloc(n, sizeof(*hosts));
-    res = xcalloc(n, sizeof(*res));
-    for (size_t i = 0; i < n; i++) {
-        opts[i] = base;
-        if (parse_target(argv[optind + (int)i], &hosts[i], &opts[i].port) != 0) {
-            rc = cli_usage_error(verb, "'%s' is not HOST:PORT", argv[optind + (int)i]);
+    from_conf = location_of != NULL || server != NULL || all;
+    if (from_conf) {
+        if (optind < argc)
+            return cli_usage_error(verb, "give HOST:PORT or --location-of/--server/--all, "
+                                         "not both");
+        if ((location_of != NULL) + (server != NULL) + all > 1)
+            return cli_usage_error(verb, "--location-of, --server and --all exclude each other");
+        if (plan_build(app, &plan, all, location_of, server, uri, &base, &opts, &labels, &n) != 0) {
+            rc = EXIT_USAGE;
             goto out;
         }
-        opts[i].host = hosts[i];
+        if (n == 0) {
+            fprintf(stdout, "no TLS upstream to probe in %s\n", app->conf);
+            rc = EXIT_ALL_WELL;
+            goto out;
+        }
+        hosts = xcalloc(n, sizeof(*hosts));
+    } else {
+        if (uri != NULL)
+            return cli_usage_error(verb, "--uri goes with --server");
+        if (optind >= argc)
+            return cli_usage_error(verb, "give at least one HOST:PORT (see probe --help)");
+        if ((base.cert == NULL) != (base.key == NULL))
+            return cli_usage_error(verb, "--cert and --key go together");
+        n = (size_t)(argc - optind);
+        opts = xcalloc(n, sizeof(*opts));
+        hosts = xcalloc(n, sizeof(*hosts));
+        for (size_t i = 0; i < n; i++) {
+            opts[i] = base;
+            if (parse_target(argv[optind + (int)i], &hosts[i], &opts[i].port) != 0) {
+                rc = cli_usage_error(verb, "'%s' is not HOST:PORT", argv[optind + (int)i]);
+                goto out;
+            }
+            opts[i].host = hosts[i];
+        }
     }
+    res = xcalloc(n, sizeof(*res));
 
     /* The IP-SAN rule depends on the nginx version; ask nginx only when a name is an IP. */
     {
@@ -440,7 +692,10 @@ cli_probe(struct app *app, int argc, char **argv)
                     res[i].upstream, m);
             free(m);
         }
-        if (res[i].verdict != PROBE_OK) {
+        if (res[i].verdict != PROBE_OK ||
+            (all && res[i].nchain > 0 && res[i].chain[0].days_left < PROBE_EXPIRY_WARN_DAYS) ||
+            (all && res[i].anchor_not_after != 0 &&
+             res[i].anchor_days_left < PROBE_EXPIRY_WARN_DAYS)) {
             failed = true;
             nfailed++;
         }
@@ -459,11 +714,17 @@ cli_probe(struct app *app, int argc, char **argv)
         fputs(buf_str(&b), stdout);
         buf_free(&b);
     } else if (fmt == FMT_PROMETHEUS) {
-        print_prometheus(stdout, res, n, NULL);
+        print_prometheus(stdout, res, n, labels);
+    } else if (all) {
+        print_table(stdout, res, opts, labels, n);
+        printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,
+               n == 1 ? "" : "s", nfailed, PROBE_EXPIRY_WARN_DAYS);
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
                 fputc('\n', stdout);
+            if (labels != NULL)
+                put_sanitized(stdout, "settings of ", labels[i]);
             print_text(stdout, &res[i], &opts[i]);
         }
         if (n > 1)
@@ -478,9 +739,13 @@ cli_probe(struct app *app, int argc, char **argv)
     }
 out:
     for (size_t i = 0; i < n; i++) {
-        probe_result_free(&res[i]);
-        free(hosts[i]);
+        if (res != NULL)
+            probe_result_free(&res[i]);
+        if (hosts != NULL)
+            free(hosts[i]);
     }
+    free(labels);
+    plan_free(&plan);
     free(res);
     free(hosts);
     free(opts);

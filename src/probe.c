@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -70,8 +72,8 @@ setting_on(const struct pss_value *v, bool dflt)
 }
 
 int
-probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *s,
-                         const char *host, int port, char **cause)
+probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *s, const char *host,
+                         int port, char **cause)
 {
     const char *depth = s->v[PSS_VERIFY_DEPTH].value;
 
@@ -203,8 +205,9 @@ probe_msg_name_mismatch(const char *name)
 struct ctx_entry {
     char *key;
     SSL_CTX *ctx;
-    STACK_OF(X509) *anchors; /* the trusted file's certificates, from the store */
-    char *error;             /* the [emerg] nginx would print for these settings */
+    STACK_OF(X509) * anchors; /* the trusted file's certificates, from the store */
+    time_t anchor_not_after;  /* the earliest expiry among them, 0 when none */
+    char *error;              /* the [emerg] nginx would print for these settings */
     struct ctx_entry *next;
 };
 
@@ -212,9 +215,8 @@ static const struct {
     const char *name;
     unsigned long op;
 } protocol_ops[] = {
-    {"SSLv2", SSL_OP_NO_SSLv2},     {"SSLv3", SSL_OP_NO_SSLv3},
-    {"TLSv1", SSL_OP_NO_TLSv1},     {"TLSv1.1", SSL_OP_NO_TLSv1_1},
-    {"TLSv1.2", SSL_OP_NO_TLSv1_2}, {"TLSv1.3", SSL_OP_NO_TLSv1_3},
+    {"SSLv2", SSL_OP_NO_SSLv2},     {"SSLv3", SSL_OP_NO_SSLv3},     {"TLSv1", SSL_OP_NO_TLSv1},
+    {"TLSv1.1", SSL_OP_NO_TLSv1_1}, {"TLSv1.2", SSL_OP_NO_TLSv1_2}, {"TLSv1.3", SSL_OP_NO_TLSv1_3},
 };
 
 static int
@@ -269,14 +271,66 @@ protocol_options(const char *protocols, char **cause)
     return no;
 }
 
-/* nginx's [emerg] text for a call that failed on ARG: "CALL(\"ARG\") failed (SSL: ...)". */
+/* nginx's [emerg] text: FMT with ARG, then the drained error queue (ngx_ssl_error). */
 static char *
-emerg(const char *call, const char *arg)
+emerg(const char *fmt, const char *arg)
 {
-    char *text = xasprintf("%s(\"%s\") failed", call, arg);
-    char *msg = tlserr_message(text, 0);
-    free(text);
+    struct buf b = BUF_INIT;
+    char *msg;
+    const char *pct = strstr(fmt, "%s");
+
+    /* fmt holds exactly one %s; built by hand so the format stays a literal at call sites */
+    buf_add(&b, fmt, (size_t)(pct - fmt));
+    buf_adds(&b, arg);
+    buf_adds(&b, pct + 2);
+    msg = tlserr_message(buf_str(&b), 0);
+    buf_free(&b);
     return msg;
+}
+
+/* The client certificate and key, loaded as ngx_ssl_certificate() loads them (so a failure
+ * reads as nginx's [emerg]). Returns NULL, or the message. */
+static char *
+load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
+{
+    BIO *bio;
+    X509 *x, *extra;
+    EVP_PKEY *pk;
+
+    tlserr_clear();
+    if ((bio = BIO_new_file(cert, "r")) == NULL)
+        return emerg("cannot load certificate \"%s\": BIO_new_file() failed", cert);
+    if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL) {
+        BIO_free(bio);
+        return emerg("cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
+    }
+    if (SSL_CTX_use_certificate(ctx, x) != 1) {
+        X509_free(x);
+        BIO_free(bio);
+        return emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+    }
+    X509_free(x);
+    while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+            X509_free(extra);
+            BIO_free(bio);
+            return emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+        }
+    }
+    BIO_free(bio);
+    tlserr_clear(); /* the end of the chain reads as "no start line" */
+    if ((bio = BIO_new_file(key, "r")) == NULL)
+        return emerg("cannot load certificate key \"%s\": BIO_new_file() failed", key);
+    pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pk == NULL)
+        return emerg("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed", key);
+    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
+        EVP_PKEY_free(pk);
+        return emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+    }
+    EVP_PKEY_free(pk);
+    return NULL;
 }
 
 static void
@@ -315,21 +369,12 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
 
     tlserr_clear();
     if (SSL_CTX_set_cipher_list(ctx, o->ciphers != NULL ? o->ciphers : "DEFAULT") == 0) {
-        e->error = emerg("SSL_CTX_set_cipher_list", o->ciphers);
+        e->error = emerg("SSL_CTX_set_cipher_list(\"%s\") failed", o->ciphers);
         return;
     }
-    if (o->cert != NULL) {
-        tlserr_clear();
-        if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-            e->error = emerg("SSL_CTX_use_certificate_chain_file", o->cert);
-            return;
-        }
-        if (SSL_CTX_use_PrivateKey_file(ctx, o->key != NULL ? o->key : o->cert,
-                                        SSL_FILETYPE_PEM) != 1) {
-            e->error = emerg("SSL_CTX_use_PrivateKey_file", o->key ? o->key : o->cert);
-            return;
-        }
-    }
+    if (o->cert != NULL &&
+        (e->error = load_cert_key(ctx, o->cert, o->key != NULL ? o->key : o->cert)) != NULL)
+        return;
     if (o->verify) {
         /* ngx_ssl_trusted_certificate(): the verify mode stays as it is (a client verifies
          * the server's chain anyway and records the result), the callback returns 1. */
@@ -338,10 +383,20 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
         if (o->trusted != NULL) {
             tlserr_clear();
             if (SSL_CTX_load_verify_locations(ctx, o->trusted, NULL) == 0) {
-                e->error = emerg("SSL_CTX_load_verify_locations", o->trusted);
+                e->error = emerg("SSL_CTX_load_verify_locations(\"%s\") failed", o->trusted);
                 return;
             }
             e->anchors = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(ctx));
+            for (int i = 0; e->anchors != NULL && i < sk_X509_num(e->anchors); i++) {
+                time_t t;
+                struct tm tm;
+                memset(&tm, 0, sizeof(tm));
+                if (ASN1_TIME_to_tm(X509_get0_notAfter(sk_X509_value(e->anchors, i)), &tm) != 1)
+                    continue;
+                t = timegm(&tm);
+                if (e->anchor_not_after == 0 || t < e->anchor_not_after)
+                    e->anchor_not_after = t;
+            }
         }
     }
     tlserr_clear();
@@ -413,6 +468,14 @@ conn_finish(struct conn *c, enum probe_verdict v, char *message)
     c->r->verdict = v;
     free(c->r->nginx_message);
     c->r->nginx_message = message;
+    if (message == NULL || v == PROBE_CONFIG_ERROR)
+        c->r->phase = NULL;
+    else if (c->state == CS_HANDSHAKE)
+        c->r->phase = "SSL handshaking to upstream";
+    else if (c->state == CS_POSTREAD)
+        c->r->phase = "reading response header from upstream";
+    else
+        c->r->phase = "connecting to upstream";
     c->r->elapsed_ms = now_ms() - c->start;
     if (c->ssl != NULL) {
         SSL_free(c->ssl); /* no shutdown: nginx sends none after a failed handshake either */
@@ -471,21 +534,18 @@ conn_judge(struct conn *c)
     X509 *peer;
 
     collect_chain(c);
-    if (!c->o->verify) {
-        r->verify_code = SSL_get_verify_result(c->ssl);
-        conn_finish(c, PROBE_OK, NULL);
-        return;
-    }
     r->verify_code = SSL_get_verify_result(c->ssl);
-    if (r->verify_code != X509_V_OK) {
-        conn_finish(c, PROBE_VERIFY_ERROR, probe_msg_verify_error(r->verify_code));
-        return;
-    }
-    collect_verified(c);
-    peer = SSL_get0_peer_certificate(c->ssl);
-    if (peer == NULL || !probe_name_matches(peer, r->name, c->o->check_ip_san)) {
-        conn_finish(c, PROBE_NAME_MISMATCH, probe_msg_name_mismatch(r->name));
-        return;
+    if (c->o->verify) { /* proxy_ssl_verify off: nginx checks neither chain nor name */
+        if (r->verify_code != X509_V_OK) {
+            conn_finish(c, PROBE_VERIFY_ERROR, probe_msg_verify_error(r->verify_code));
+            return;
+        }
+        collect_verified(c);
+        peer = SSL_get0_peer_certificate(c->ssl);
+        if (peer == NULL || !probe_name_matches(peer, r->name, c->o->check_ip_san)) {
+            conn_finish(c, PROBE_NAME_MISMATCH, probe_msg_name_mismatch(r->name));
+            return;
+        }
     }
     if (SSL_get_app_data(c->ssl) != NULL && SSL_version(c->ssl) >= TLS1_3_VERSION) {
         /* TLS 1.3 with a client-certificate request: the upstream judges our certificate
@@ -559,8 +619,7 @@ conn_start_tls(struct conn *c)
     }
     SSL_set_connect_state(c->ssl);
     if (r->sni != NULL && SSL_set_tlsext_host_name(c->ssl, r->sni) != 1) {
-        conn_finish(c, PROBE_CONFIG_ERROR,
-                    tlserr_message("SSL_set_tlsext_host_name() failed", 0));
+        conn_finish(c, PROBE_CONFIG_ERROR, tlserr_message("SSL_set_tlsext_host_name() failed", 0));
         return;
     }
     c->state = CS_HANDSHAKE;
@@ -579,6 +638,11 @@ conn_start(struct conn *c)
 
     c->start = now_ms();
     c->fd = -1;
+    if (c->ce->anchor_not_after != 0) {
+        double secs = difftime(c->ce->anchor_not_after, time(NULL));
+        c->r->anchor_not_after = c->ce->anchor_not_after;
+        c->r->anchor_days_left = (long)(secs / 86400) - (secs < 0 ? 1 : 0);
+    }
     if (c->ce->error != NULL) {
         conn_finish(c, PROBE_CONFIG_ERROR, xstrdup(c->ce->error));
         return;
@@ -620,8 +684,7 @@ conn_start(struct conn *c)
             inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, addr,
                       sizeof(addr));
         else
-            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr,
-                      sizeof(addr));
+            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, addr, sizeof(addr));
         text = xasprintf(ai->ai_family == AF_INET6 ? "connect() to [%s]:%d failed"
                                                    : "connect() to %s:%d failed",
                          addr, o->port);
@@ -659,8 +722,7 @@ conn_timeout(struct conn *c)
         conn_finish(c, PROBE_OK, NULL); /* no alert came: the upstream accepted us */
         return;
     }
-    conn_finish(c, PROBE_TIMEOUT,
-                tlserr_errno_message("upstream timed out", ETIMEDOUT));
+    conn_finish(c, PROBE_TIMEOUT, tlserr_errno_message("upstream timed out", ETIMEDOUT));
 }
 
 static void
@@ -767,15 +829,15 @@ run_engine(const struct probe_opts *opts, size_t n, struct probe_result *res, in
 /* ---- what-if: offline re-verification of the presented chain ---- */
 
 struct offline {
-    STACK_OF(X509) *anchors; /* trusted file */
-    X509 *extra;             /* one more anchor, or NULL */
-    bool system;             /* the system CA store instead of the trusted file */
-    int depth;               /* -1: OpenSSL's default limit (100) */
+    STACK_OF(X509) * anchors; /* trusted file */
+    X509 *extra;              /* one more anchor, or NULL */
+    bool system;              /* the system CA store instead of the trusted file */
+    int depth;                /* -1: OpenSSL's default limit (100) */
     int seclevel;
 };
 
 static long
-offline_verify(STACK_OF(X509) *presented, const struct offline *ov)
+offline_verify(STACK_OF(X509) * presented, const struct offline *ov)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -873,8 +935,7 @@ aia_issuer_url(X509 *x)
 
     for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
         ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers &&
-            ad->location->type == GEN_URI) {
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
             ASN1_IA5STRING *u = ad->location->d.uniformResourceIdentifier;
             url = xstrndup((const char *)ASN1_STRING_get0_data(u), (size_t)ASN1_STRING_length(u));
             break;
@@ -887,7 +948,7 @@ aia_issuer_url(X509 *x)
 /* What is known of the issuer of the last certificate sent when that is not a root: the
  * tool cannot fetch it (no AIA fetching), but can say whether the trusted file holds it. */
 static char *
-intermediate_note(X509 *top, STACK_OF(X509) *anchors)
+intermediate_note(X509 *top, STACK_OF(X509) * anchors)
 {
     struct cert_info tmp;
     char *url = aia_issuer_url(top), *note;
@@ -905,13 +966,34 @@ intermediate_note(X509 *top, STACK_OF(X509) *anchors)
         note = xasprintf("the issuer of the last certificate sent (%s) is in the trusted file",
                          tmp.issuer);
     else
-        note = xasprintf("the upstream did not send the issuer of its last certificate (%s) "
-                         "and the trusted file does not hold it; %s%s",
-                         tmp.issuer, url != NULL ? "its CA publishes it at " : "no AIA URL names it",
-                         url != NULL ? url : "");
+        note =
+            xasprintf("the upstream did not send the issuer of its last certificate (%s) "
+                      "and the trusted file does not hold it; %s%s",
+                      tmp.issuer, url != NULL ? "its CA publishes it at " : "no AIA URL names it",
+                      url != NULL ? url : "");
     certinfo_free(&tmp);
     free(url);
     return note;
+}
+
+/* The issuer of x in the system CA store (a distribution may carry intermediates), or NULL.
+ * The tool never fetches AIA URLs: this store is all it can look in. Caller frees. */
+static X509 *
+system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return issuer;
 }
 
 static void
@@ -943,8 +1025,26 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
         w->trust_root = offline_verdict(r, o, &ov);
     }
     ov.extra = NULL;
-    if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed)
+    if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed) {
+        X509 *issuer;
         w->intermediate_note = intermediate_note(top, ce->anchors);
+        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = system_issuer(top)) != NULL) {
+            if (X509_check_issued(issuer, issuer) != X509_V_OK) { /* an intermediate */
+                struct cert_info ci;
+                char *note = w->intermediate_note;
+                ov.extra = issuer;
+                w->add_intermediate = offline_verdict(r, o, &ov);
+                ov.extra = NULL;
+                certinfo_from_x509(issuer, NULL, time(NULL), &ci);
+                w->intermediate_note = xasprintf("%s; the system CA store holds it (%s): "
+                                                 "adding it to the trusted file",
+                                                 note, ci.subject);
+                certinfo_free(&ci);
+                free(note);
+            }
+            X509_free(issuer);
+        }
+    }
     ov.system = true;
     ov.depth = o->depth;
     w->system_store = offline_verdict(r, o, &ov);
@@ -952,9 +1052,29 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
 
 /* ---- public entry points ---- */
 
+static int run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
+                    struct probe_stats *stats, char **cause);
+
 int
 probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
                struct probe_stats *stats, char **cause)
+{
+    struct sigaction ign, old;
+    int rc;
+
+    /* A peer that resets while we write must not kill us (nginx ignores SIGPIPE too). */
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old);
+    rc = run_many(opts, n, res, parallel, stats, cause);
+    sigaction(SIGPIPE, &old, NULL);
+    return rc;
+}
+
+static int
+run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
+         struct probe_stats *stats, char **cause)
 {
     struct ctx_entry *cache = NULL;
     struct probe_opts *retry = NULL;
@@ -1058,6 +1178,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
     else
         jw_kint(w, "verify_code", r->verify_code);
     jw_kstr(w, "nginx_message", r->nginx_message);
+    jw_kstr(w, "phase", r->phase);
     jw_kstr(w, "protocol", r->protocol);
     jw_kstr(w, "cipher", r->cipher);
     jw_kstr(w, "name_rule", r->name_rule);
@@ -1096,6 +1217,10 @@ probe_result_json(struct jw *w, const struct probe_result *r)
         jw_arr_close(w);
         jw_obj_close(w);
     }
+    if (r->anchor_not_after == 0)
+        jw_knull(w, "anchor_days_left");
+    else
+        jw_kint(w, "anchor_days_left", r->anchor_days_left);
     jw_kint(w, "elapsed_ms", r->elapsed_ms);
     jw_obj_close(w);
 }

@@ -48,6 +48,9 @@ mkcert ss "/CN=lab.test" self 30 "subjectAltName=DNS:lab.test,IP:127.0.0.1"
 mkcert expired "/CN=exp.lab.test" root -1 "subjectAltName=DNS:exp.lab.test"
 mkcert sni "/CN=sni.lab.test" root 30 "subjectAltName=DNS:sni.lab.test"
 mkcert client "/CN=client" root 30 "extendedKeyUsage=clientAuth"
+ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/evil.key" \
+    -out "$C/evil.pem" -days 30 -utf8 -subj "/CN=evil$(printf '\033')[31mred" \
+    -addext "subjectAltName=DNS:evil.test"
 cat "$C/inter.pem" > "$C/chain1.pem"
 cat "$C/inter2.pem" "$C/inter.pem" > "$C/chain2.pem"
 : > "$C/huge.pem"
@@ -73,6 +76,7 @@ srv 20309 -cert "$C/ss.pem" -key "$C/ss.key" -servername sni.lab.test \
 srv 20311 -cert "$C/ss.pem" -key "$C/ss.key"
 STALL_PID=${PIDS[-1]}
 srv 20313 -cert "$C/leaf.pem" -key "$C/leaf.key" -cert_chain "$C/huge.pem"
+srv 20315 -cert "$C/evil.pem" -key "$C/evil.key"
 
 # Scenarios: NAME|PORT|nginx directives|probe options
 SCEN=(
@@ -111,6 +115,9 @@ events { worker_connections 256; }
 stream {
     server { listen 127.0.0.1:20312; return "garbage \x01\x02\x03 not tls at all\r\n\r\n"; }
     server { listen 127.0.0.1:20314; ssl_preread on; return ""; }
+    server { listen 127.0.0.1:20316; proxy_pass 127.0.0.1:20301; proxy_ssl on;
+             proxy_ssl_verify on; proxy_ssl_trusted_certificate $C/root.pem;
+             proxy_ssl_session_reuse off; }
 }
 http {
     access_log off;
@@ -119,6 +126,7 @@ http {
     server { listen 127.0.0.1:20306; location / { return 200 "plain\n"; } }
     server {
         listen 127.0.0.1:20300;
+        server_name front.lab.test;
 CONF
     for s in "${SCEN[@]}"; do
         IFS='|' read -r name port dirs _ <<< "$s"
@@ -133,7 +141,7 @@ CONF
 listening() { # PORT: is it in LISTEN state in /proc/net/tcp?
     grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
 }
-for port in 20301 20302 20303 20304 20305 20307 20308 20309 20311 20313; do
+for port in 20301 20302 20303 20304 20305 20307 20308 20309 20311 20313 20315; do
     for i in $(seq 100); do listening "$port" && break; sleep 0.05; done
     listening "$port" || bail "s_server on $port did not start"
 done
@@ -145,30 +153,50 @@ for i in $(seq 50); do
 done
 kill -STOP "$STALL_PID"
 
-# The message of the first upstream [error]/[crit] line logged since offset $1.
+# The message of the first upstream [error]/[crit] line logged since offset $1, and what
+# nginx says it was doing ("SSL handshaking to upstream").
+nginx_line() {
+    tail -c +"$(($1 + 1))" "$T/error.log" | grep -a -E '\[(error|crit)\]' | head -1
+}
 nginx_said() {
-    tail -c +"$(($1 + 1))" "$T/error.log" | grep -a -E '\[(error|crit)\]' | head -1 |
-        sed -E 's/^[^*]*\*[0-9]+ //; s/ while (SSL handshaking|connecting|reading response header).*$//'
+    nginx_line "$1" | sed -E 's/^[^*]*\*[0-9]+ //; s/ while (SSL handshaking|connecting|reading response header).*$//'
+}
+nginx_while() {
+    nginx_line "$1" | sed -n -E 's/^.* while ([a-zA-Z ]+ (to|from) upstream), client: .*$/\1/p'
 }
 
+declare -A VERDICT MESSAGE
 for s in "${SCEN[@]}"; do
     IFS='|' read -r name port _ popts <<< "$s"
     off=$(stat -c %s "$T/error.log")
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:20300/$name")
     sleep 0.05
     want=$(nginx_said "$off")
+    want_while=$(nginx_while "$off")
     # shellcheck disable=SC2086
     out=$("$TLSTRIAGE" --nginx "$NGINX_BIN" probe "127.0.0.1:$port" $popts)
     rc=$?
     got=$(printf '%s\n' "$out" | sed -n 's/^  nginx logs: //p')
     is "$got" "$want" "$name: the probe's nginx_message is what nginx logs"
+    is "$(printf '%s\n' "$out" | sed -n 's/^    \.\.\. while //p')" "$want_while" \
+        "$name: and the phase nginx names after 'while'"
     if [ "$code" = 200 ]; then
         is "$rc" 0 "$name: nginx answered 200 and the probe exits 0"
     else
         is "$rc" 1 "$name: nginx answered $code and the probe exits 1"
     fi
     printf '# %-28s %s -> %s\n' "$name" "$code" "${want:-(ok)}"
+    VERDICT[$name]=$(printf '%s\n' "$out" | sed -n '1s/^[^ ]*: \(FAIL \)\{0,1\}//p'); [ "${VERDICT[$name]}" = OK ] && VERDICT[$name]=ok
+    MESSAGE[$name]=$want
 done
+
+# The stream module logs the same messages.
+off=$(stat -c %s "$T/error.log")
+curl -s -o /dev/null --max-time 5 http://127.0.0.1:20316/
+sleep 0.05
+want=$(nginx_said "$off")
+got=$("$TLSTRIAGE" probe 127.0.0.1:20301 --trusted "$C/root.pem" | sed -n 's/^  nginx logs: //p')
+is "$got" "$want" "stream proxy_ssl: the probe's nginx_message is what nginx logs"
 
 # Hostile peers and limits, beyond message equality.
 start=$(date +%s%N)
@@ -195,6 +223,13 @@ ok "what-if: pinning the self-signed leaf fixes the chain" \
     grep -q '"trust_presented_leaf":"name_mismatch"' <<< "$out"
 out=$("$TLSTRIAGE" probe 127.0.0.1:20309 --trusted "$C/root.pem" --name sni.lab.test --format json)
 ok "what-if: turning SNI on would make nginx succeed" grep -q '"with_sni":"ok"' <<< "$out"
+out=$(SSL_CERT_FILE="$C/chain1.pem" SSL_CERT_DIR="$T/none" "$TLSTRIAGE" probe 127.0.0.1:20304 \
+    --trusted "$C/root.pem" --name api.lab.test --depth 2 --format json)
+ok "what-if: the intermediate the upstream omits, found in the system store, would fix it" \
+    grep -q '"add_intermediate":"ok"' <<< "$out"
+out=$("$TLSTRIAGE" probe 127.0.0.1:20304 --trusted "$C/root.pem" --name api.lab.test --depth 2)
+ok "what-if: the missing intermediate is named" \
+    grep -q 'did not send the issuer of its last certificate (O = Lab, CN = Lab Intermediate)' <<< "$out"
 out=$("$TLSTRIAGE" probe 127.0.0.1:20303 --trusted "$C/root.pem" --name deep.lab.test --format json)
 ok "what-if: unlimited depth is offered for a too-short depth" \
     grep -q '"unlimited_depth":"ok"' <<< "$out"
@@ -212,5 +247,63 @@ out=$("$TLSTRIAGE" probe 127.0.0.1:20302 127.0.0.1:20305 --trusted "$C/root.pem"
     --name api.lab.test --depth 2 --format prometheus)
 ok "prometheus output has verify_ok per upstream" \
     grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20302",location=""} 1' <<< "$out"
+
+out=$("$TLSTRIAGE" probe 127.0.0.1:20315 --trusted "$C/root.pem")
+ok "control bytes from a certificate never reach the terminal raw" \
+    bash -c '! grep -q "$(printf "\033")" <<< "$1"' _ "$out"
+ok "control bytes from a certificate are shown escaped" grep -qF 'CN = evil\x1b[31mred' <<< "$out"
+
+# The IP-SAN rule follows the nginx version (nginx -V of --nginx).
+printf '#!/bin/sh\necho "nginx version: nginx/1.31.0" >&2\necho "built with OpenSSL 3.0.2" >&2\n' \
+    > "$T/nginx-1.31"
+chmod +x "$T/nginx-1.31"
+out=$("$TLSTRIAGE" --nginx "$T/nginx-1.31" probe 127.0.0.1:20301 --trusted "$C/ss.pem")
+is "$?" 0 "nginx 1.31.0 checks IP SANs: the IP literal matches"
+ok "the rule applied is said" grep -q 'name rule: nginx >= 1.31.0' <<< "$out"
+"$TLSTRIAGE" --nginx "$NGINX_BIN" probe 127.0.0.1:20301 --trusted "$C/ss.pem" >/dev/null
+is "$?" 1 "nginx 1.22.1 (the real one) does not: name mismatch"
+
+# Settings nginx refuses: the probe says what `nginx -t` says.
+EMERG=(
+"missing trusted file|proxy_ssl_trusted_certificate $T/nope.pem;|--trusted $T/nope.pem"
+"missing client certificate|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $T/nope.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $T/nope.pem --key $T/nope.key"
+"missing client key|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $T/nope.key;|--trusted $C/root.pem --cert $C/client.pem --key $T/nope.key"
+"client key of another certificate|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_certificate $C/client.pem; proxy_ssl_certificate_key $C/ss.key;|--trusted $C/root.pem --cert $C/client.pem --key $C/ss.key"
+"unknown cipher list|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_ciphers NO-SUCH-CIPHER;|--trusted $C/root.pem --ciphers NO-SUCH-CIPHER"
+)
+for e in "${EMERG[@]}"; do
+    IFS='|' read -r what dirs popts <<< "$e"
+    printf 'error_log %s/t.log; pid %s/t.pid; events {}\nhttp { server { listen 127.0.0.1:20339;\n location / { proxy_pass https://127.0.0.1:20301; proxy_ssl_verify on; %s } } }\n' \
+        "$T" "$T" "$dirs" > "$T/t.conf"
+    want=$("$NGINX_BIN" -t -p "$T" -c "$T/t.conf" 2>&1 | grep -a -m1 '\[emerg\]' |
+        sed -E 's/^.*\[emerg\] [0-9]+#[0-9]+: //; s/^nginx: \[emerg\] //')
+    # shellcheck disable=SC2086
+    got=$("$TLSTRIAGE" probe 127.0.0.1:20301 $popts 2>/dev/null | sed -n 's/^  nginx logs: //p')
+    is "$got" "$want" "$what: the probe says what nginx -t says"
+done
+
+# The same settings taken from the front nginx's own config.
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --location-of http://127.0.0.1:20300/expired)
+rc=$?
+is "$(printf '%s\n' "$out" | sed -n 's/^  nginx logs: //p')" "${MESSAGE[expired]}" \
+    "--location-of finds the location and its settings: same message as nginx"
+is "$rc" 1 "--location-of: exit 1 for a failing upstream"
+"$TLSTRIAGE" probe --conf "$T/nginx.conf" --server front.lab.test --uri /self_signed_with_name \
+    >/dev/null
+is "$?" 0 "--server/--uri resolves proxy_ssl_name from the config (exit 0)"
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --all --timeout 1 --no-what-if)
+rc=$?
+is "$rc" 1 "--all: exit 1 when any upstream fails"
+mismatch=0
+for s in "${SCEN[@]}"; do
+    IFS='|' read -r name _ <<< "$s"
+    line=$(grep -A1 "location /$name " <<< "$out" | head -1)
+    v=$(awk '{print $2}' <<< "$line")
+    [ "$v" = "${VERDICT[$name]}" ] || { echo "# --all $name: $v, single probe: ${VERDICT[$name]}"; mismatch=$((mismatch + 1)); }
+done
+is "$mismatch" 0 "--all gives every location the verdict of its single probe"
+out=$("$TLSTRIAGE" probe --conf "$T/nginx.conf" --all --timeout 1 --no-what-if --format prometheus)
+ok "--all --format prometheus labels the location" \
+    grep -q 'tlstriage_upstream_verify_ok{upstream="127.0.0.1:20305",location="location /expired' <<< "$out"
 
 done_testing

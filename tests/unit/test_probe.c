@@ -43,8 +43,8 @@ make_cert(EVP_PKEY *key, const char *cn, const char *san, long from_days, long t
     X509_gmtime_adj(X509_getm_notAfter(x), to_days * 86400);
     X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
                                (const unsigned char *)cn, -1, -1, 0);
-    X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer)
-                                           : X509_get_subject_name(x));
+    X509_set_issuer_name(x,
+                         issuer != NULL ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
     X509_set_pubkey(x, key);
     X509V3_set_ctx(&v3, issuer != NULL ? issuer : x, x, NULL, NULL, 0);
     if (san != NULL) {
@@ -53,8 +53,8 @@ make_cert(EVP_PKEY *key, const char *cn, const char *san, long from_days, long t
         X509_add_ext(x, ext, -1);
         X509_EXTENSION_free(ext);
     }
-    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-                              ca ? "critical,CA:TRUE" : "CA:FALSE");
+    ext =
+        X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
     X509_add_ext(x, ext, -1);
     X509_EXTENSION_free(ext);
     assert_true(X509_sign(x, ikey != NULL ? ikey : key, EVP_sha256()) > 0);
@@ -190,8 +190,8 @@ certinfo_reads_the_facts_of_a_generated_chain(void **state)
 {
     EVP_PKEY *rk = ec_key(), *lk = ec_key();
     X509 *root = make_cert(rk, "Lab Root", NULL, -1, 3650, NULL, NULL, true);
-    X509 *leaf = make_cert(lk, "api.lab.test", "DNS:api.lab.test,IP:10.0.0.1", -1, 10, root, rk,
-                           false);
+    X509 *leaf =
+        make_cert(lk, "api.lab.test", "DNS:api.lab.test,IP:10.0.0.1", -1, 10, root, rk, false);
     STACK_OF(X509) *trusted = sk_X509_new_null();
     struct cert_info ci;
     time_t now = time(NULL);
