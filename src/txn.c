@@ -1811,13 +1811,13 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         }
     }
     if (nginx_setup(&r, cause) == -1)
-        goto out;
+        goto abort;
     if (step(&r, TXN_STEP_PLAN, 1, o->summary, cause) == -1)
-        goto out;
+        goto abort;
 
     /* 2. backups: the old bytes and the new ones (for completing an interrupted run) */
     if (step(&r, TXN_STEP_BACKUP, 0, NULL, cause) == -1)
-        goto out;
+        goto abort;
     for (size_t i = 0; i < n; i++) {
         struct jfile *f = &j.files[i];
         char hex[65];
