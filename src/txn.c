@@ -1744,10 +1744,11 @@ out:
 /* The shared body of apply and rollback: the changes (with a remove flag per file). */
 static int
 apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool *remove, size_t n,
-              const char *kind, const char *reverts, struct txn_result *res, char **cause)
+              const char *kind, const char *reverts, int lock_fd, struct txn_result *res,
+              char **cause)
 {
     struct journal j;
-    struct run r = {.o = o, .j = &j, .res = res, .lock_fd = -1};
+    struct run r = {.o = o, .j = &j, .res = res, .lock_fd = lock_fd};
     struct buf cur = BUF_INIT, diff = BUF_INIT;
     sigset_t saved;
     bool held = false;
@@ -1775,7 +1776,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     }
     if (mkdir_p(o->state_dir, cause) == -1)
         goto out;
-    if ((rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
+    if (r.lock_fd == -1 && (rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
         goto out;
     }
@@ -1930,7 +1931,7 @@ int
 txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n, struct txn_result *res,
           char **cause)
 {
-    return apply_changes(o, ch, NULL, n, "apply", NULL, res, cause);
+    return apply_changes(o, ch, NULL, n, "apply", NULL, -1, res, cause);
 }
 
 static int
@@ -2093,6 +2094,30 @@ opts_from_journal(struct txn_opts *o2, const struct txn_opts *o, const struct jo
         o2->nginx.prefix = j->nginx_prefix;
 }
 
+/* Whether every file of j holds the bytes it had before j (or is absent, if it was). */
+static bool
+files_hold_old(const struct journal *j)
+{
+    struct buf cur = BUF_INIT;
+    bool old = true;
+
+    for (size_t i = 0; i < j->nfiles && old; i++) {
+        const struct jfile *f = &j->files[i];
+        bool exists;
+        char hex[65] = "", *err = NULL;
+        if (file_read(f->target, &cur, &exists, &err) == -1) {
+            free(err);
+            old = false;
+            break;
+        }
+        if (exists)
+            txn_sha256_hex(cur.p, cur.len, hex);
+        old = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
+    }
+    buf_free(&cur);
+    return old;
+}
+
 static bool
 valid_id(const char *id)
 {
@@ -2108,7 +2133,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct buf *data = NULL;
     char *want = NULL, *summary = NULL;
     struct txn_opts o2;
-    int rc = TXN_ERR;
+    int rc = TXN_ERR, lock_fd = -1;
 
     memset(res, 0, sizeof(*res));
     memset(&j, 0, sizeof(j));
@@ -2121,8 +2146,17 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (want == NULL)
         want = xstrdup(id);
+    if (mkdir_p(o->state_dir, cause) == -1)
+        goto out;
+    if ((rc = lock_take(o->state_dir, &lock_fd, cause)) != 0) {
+        rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
+        goto out;
+    }
+    rc = TXN_ERR;
     if (journal_load(o->state_dir, want, &j, cause) == -1)
         goto out;
+    for (size_t i = 0; i < j.nfiles; i++)
+        sweep_temps(j.files[i].target);
     if (j.kind != NULL && strcmp(j.kind, "apply") != 0) {
         *cause = xasprintf("%s is a %s, not a change: roll back the change it undid, or "
                            "apply again",
@@ -2131,6 +2165,20 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (j.rolled_back_by != NULL) {
         *cause = xasprintf("%s was already rolled back by %s", want, j.rolled_back_by);
+        goto out;
+    }
+    if (j.state <= TXN_TESTED && files_hold_old(&j)) {
+        /* Interrupted before any reload, and every file still holds its old bytes:
+         * nothing to write and nginx never saw the change. Close the journal. */
+        j.state = TXN_ROLLED_BACK;
+        free(j.error);
+        j.error = xstrdup("interrupted before the reload with the old bytes in place; "
+                          "closed by rollback");
+        rc = journal_save(&j, cause) == 0 ? TXN_OK : TXN_ERR;
+        res->id = xstrdup(want);
+        res->state = TXN_ROLLED_BACK;
+        res->note = xstrdup("nothing to restore: the files hold their old bytes and nginx "
+                            "was not reloaded");
         goto out;
     }
     ch = xcalloc(j.nfiles + 1, sizeof(*ch));
@@ -2199,7 +2247,8 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         res->state = TXN_ROLLED_BACK;
         goto out;
     }
-    rc = apply_changes(&o2, ch, rm, n, "rollback", want, res, cause);
+    rc = apply_changes(&o2, ch, rm, n, "rollback", want, lock_fd, res, cause);
+    lock_fd = -1; /* released by apply_changes */
     if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE)) {
         char *err = NULL;
         j.rolled_back_by = xstrdup(res->id);
@@ -2218,6 +2267,7 @@ out:
     free(want);
     free(summary);
     journal_free(&j);
+    lock_release(lock_fd);
     return rc;
 }
 

@@ -375,6 +375,78 @@ a_held_lock_is_refused_naming_its_holder(void **state)
     txn_result_free(&res);
 }
 
+/* Runs a transaction in a child whose "nginx -t" SIGKILLs it: the journal stays at
+ * "written" with the new bytes on disk, as after a crash. */
+static void
+kill_during_nginx_t(struct fx *f)
+{
+    char *script = xasprintf("%s/nginx-killer", f->dir);
+    pid_t pid;
+    int st;
+
+    put_file(script, "#!/bin/sh\n[ \"$1\" = -t ] && kill -9 $PPID\nexit 0\n");
+    assert_int_equal(chmod(script, 0755), 0);
+    if ((pid = fork()) == 0) {
+        struct txn_result res;
+        char *cause;
+        apply1(f, script, f->conf, NEW, &res, &cause);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    free(script);
+}
+
+static void
+an_interrupted_run_is_pending_and_can_be_completed(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+
+    kill_during_nginx_t(f);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].state, TXN_WRITTEN);
+    assert_string_equal(v[0].last_step, "test start");
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    opts(&o, f, "true");
+    assert_int_equal(txn_complete(&o, v[0].id, &res, &cause), TXN_OK);
+    assert_int_equal(res.state, TXN_DONE);
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    txn_info_free(v, n);
+    txn_result_free(&res);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 0);
+    free(v);
+}
+
+static void
+an_interrupted_run_can_be_rolled_back(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+
+    kill_during_nginx_t(f);
+    opts(&o, f, "true");
+    assert_int_equal(txn_rollback(&o, NULL, &res, &cause), TXN_OK);
+    assert_string_equal((got = get_file(f->conf)), OLD);
+    free(got);
+    txn_result_free(&res);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 0);
+    free(v);
+}
+
 static void
 reload_commands_split_on_blanks_with_quotes_and_no_shell(void **state)
 {
@@ -413,6 +485,8 @@ main(void)
         T(rollback_restores_byte_for_byte_and_is_journaled_newest_first),
         T(a_new_file_gets_its_mode_and_rollback_removes_it),
         T(a_held_lock_is_refused_naming_its_holder),
+        T(an_interrupted_run_is_pending_and_can_be_completed),
+        T(an_interrupted_run_can_be_rolled_back),
         cmocka_unit_test(reload_commands_split_on_blanks_with_quotes_and_no_shell),
         cmocka_unit_test(sha256_is_the_openssl_digest_in_hex),
     };
