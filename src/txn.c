@@ -37,11 +37,16 @@
 #define NGINX_TIMEOUT_MS 30000
 
 static const char *const state_names[] = {
-    [TXN_PLANNED] = "planned",         [TXN_BACKED_UP] = "backed-up",
-    [TXN_WRITING] = "writing",         [TXN_WRITTEN] = "written",
-    [TXN_TESTED] = "tested",           [TXN_RELOADING] = "reloading",
-    [TXN_DONE] = "done",               [TXN_ROLLING_BACK] = "rolling-back",
-    [TXN_ROLLED_BACK] = "rolled-back", [TXN_ABORTED] = "aborted",
+    [TXN_PLANNED] = "planned",
+    [TXN_BACKED_UP] = "backed-up",
+    [TXN_WRITING] = "writing",
+    [TXN_WRITTEN] = "written",
+    [TXN_TESTED] = "tested",
+    [TXN_RELOADING] = "reloading",
+    [TXN_DONE] = "done",
+    [TXN_ROLLING_BACK] = "rolling-back",
+    [TXN_ROLLED_BACK] = "rolled-back",
+    [TXN_ABORTED] = "aborted",
     [TXN_FAILED] = "failed",
 };
 
@@ -279,8 +284,7 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
     int fd = -1, rc = -1;
 
     if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) { /* O_CREAT | O_EXCL, mode 0600 */
-        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target,
-                           strerror(errno));
+        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -291,8 +295,7 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
     if (have_old) {
         if (fchown(fd, st.st_uid, st.st_gid) == -1) {
             *cause = xasprintf("%s: cannot keep owner %lu:%lu: %s", target,
-                               (unsigned long)st.st_uid, (unsigned long)st.st_gid,
-                               strerror(errno));
+                               (unsigned long)st.st_uid, (unsigned long)st.st_gid, strerror(errno));
             goto out;
         }
         if (fchmod(fd, st.st_mode & 07777) == -1) {
@@ -305,8 +308,8 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
             if (vl < 0)
                 continue; /* absent or not supported: nothing to keep */
             if (fsetxattr(fd, kept_xattrs[i], val, (size_t)vl, 0) == -1) {
-                *cause = xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i],
-                                   strerror(errno));
+                *cause =
+                    xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i], strerror(errno));
                 goto out;
             }
         }
@@ -802,8 +805,7 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
         size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
         j->files = xcalloc(n + 1, sizeof(*j->files));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m =
-                yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
             struct jfile *f = &j->files[j->nfiles++];
             f->path = y_dup(&d, m, "path");
             f->target = y_dup(&d, m, "target");
@@ -825,8 +827,7 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
         size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
         j->steps = xcalloc(n + 1, sizeof(*j->steps));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m =
-                yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
             struct jstep *s = &j->steps[j->nsteps++];
             s->step = y_dup(&d, m, "step");
             s->status = y_dup(&d, m, "status");
@@ -912,8 +913,8 @@ lock_take(const char *dir, int *fdp, char **cause)
         who[n > 0 ? n : 0] = '\0';
         who[strcspn(who, "\n")] = '\0';
         *cause = xasprintf("%s: another tlstriage is changing the config (%s); try again "
-                               "when it has finished",
-                               path, who[0] != '\0' ? who : "holder unknown");
+                           "when it has finished",
+                           path, who[0] != '\0' ? who : "holder unknown");
         close(fd);
         fd = -1;
         rc = TXN_ERR_LOCKED;
@@ -1075,8 +1076,7 @@ children_of(int pid, int *out, size_t max)
             char *rp = strrchr(line, ')');
             char st;
             int ppid;
-            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid &&
-                st != 'Z')
+            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid && st != 'Z')
                 out[n++] = atoi(de->d_name);
         }
         fclose(fp);
@@ -1432,8 +1432,8 @@ restore_files(struct run *r, char **cause)
             goto fail;
         txn_sha256_hex(old.p, old.len, hex);
         if (strcmp(hex, f->before) != 0) {
-            err = xasprintf("%s: the backup of %s does not match its recorded SHA-256",
-                            j->id, f->target);
+            err = xasprintf("%s: the backup of %s does not match its recorded SHA-256", j->id,
+                            f->target);
             goto fail;
         }
         if (atomic_write(f->target, old.p, old.len, f->mode, &err) == -1)
@@ -1587,8 +1587,7 @@ finish(struct run *r, char **cause)
         return TXN_ERR_RELOAD;
     }
     r->res->confirmed = r->j->confirmed = rc == 0;
-    if (step(r, TXN_STEP_CONFIRM, 1, rc == 0 ? "new worker processes" : r->res->note, cause) ==
-        -1)
+    if (step(r, TXN_STEP_CONFIRM, 1, rc == 0 ? "new worker processes" : r->res->note, cause) == -1)
         goto io;
     if (set_state(r, TXN_DONE, cause) == -1)
         goto io;
@@ -1664,8 +1663,7 @@ run_free(struct run *r)
 
 /* Claims a fresh id: the backups/ID directory is created exclusively. */
 static int
-journal_new(struct journal *j, const char *dir, const char *kind, const char *summary,
-            char **cause)
+journal_new(struct journal *j, const char *dir, const char *kind, const char *summary, char **cause)
 {
     char *bdir = xasprintf("%s/backups", dir);
     int rc = mkdir_p(bdir, cause);
@@ -1710,8 +1708,7 @@ journal_new(struct journal *j, const char *dir, const char *kind, const char *su
 /* ---- public ---- */
 
 int
-txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)[65],
-         char **cause)
+txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)[65], char **cause)
 {
     struct buf cur = BUF_INIT;
     int rc = -1;
@@ -1732,8 +1729,7 @@ txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)
                 sha256[i][0] = '\0';
         }
         if (diff != NULL)
-            diff_unified(diff, ch[i].path, exists ? cur.p : NULL, cur.len, ch[i].data,
-                         ch[i].len);
+            diff_unified(diff, ch[i].path, exists ? cur.p : NULL, cur.len, ch[i].data, ch[i].len);
     }
     rc = 0;
 out:
@@ -1753,7 +1749,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     sigset_t saved;
     bool held = false;
     int rc = TXN_ERR;
-    char (*planned)[65] = xcalloc(n + 1, sizeof(*planned));
+    char(*planned)[65] = xcalloc(n + 1, sizeof(*planned));
 
     memset(res, 0, sizeof(*res));
     memset(&j, 0, sizeof(j));
@@ -1952,8 +1948,8 @@ info_from_journal(struct txn_info *v, struct journal *j)
     j->id = j->time = j->user = j->kind = j->summary = j->reverts = j->rolled_back_by = NULL;
     j->error = j->diff = NULL;
     if (j->nsteps > 0)
-        v->last_step = xasprintf("%s %s", j->steps[j->nsteps - 1].step,
-                                 j->steps[j->nsteps - 1].status);
+        v->last_step =
+            xasprintf("%s %s", j->steps[j->nsteps - 1].step, j->steps[j->nsteps - 1].status);
     v->files = xcalloc(j->nfiles + 1, sizeof(*v->files));
     for (size_t i = 0; i < j->nfiles; i++)
         v->files[v->nfiles++] = xstrdup(j->files[i].path);

@@ -198,7 +198,8 @@ a_symlinked_site_stays_a_link_and_its_target_is_written(void **state)
     struct txn_result res;
     struct stat st;
     char *cause, *got;
-    char *avail = xasprintf("%s/sites-available", f->dir), *en = xasprintf("%s/sites-enabled", f->dir);
+    char *avail = xasprintf("%s/sites-available", f->dir),
+         *en = xasprintf("%s/sites-enabled", f->dir);
     char *target = xasprintf("%s/api", avail), *link = xasprintf("%s/api", en);
 
     assert_int_equal(mkdir(avail, 0755), 0);
