@@ -1543,16 +1543,55 @@ out:
     return rc;
 }
 
-static void
-signals_hold(sigset_t *saved)
-{
-    sigset_t s;
+/*
+ * SIGHUP (a dropped SSH session), SIGINT and SIGTERM are deferred from the first write
+ * to the end of the confirmation: a handler notes the signal, and it is raised again
+ * once the step in progress has left the files consistent. Handlers rather than a
+ * blocked mask, so the programs run meanwhile (nginx -t, the reload) start with the
+ * default dispositions. The one piece of process-wide state a signal handler needs.
+ */
+static const int deferred_signals[] = {SIGHUP, SIGINT, SIGTERM};
+#define NDEFERRED (sizeof(deferred_signals) / sizeof(deferred_signals[0]))
+static volatile sig_atomic_t deferred_signal;
 
-    sigemptyset(&s);
-    sigaddset(&s, SIGHUP);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    sigprocmask(SIG_BLOCK, &s, saved);
+struct held_signals {
+    struct sigaction old[NDEFERRED];
+    bool held;
+};
+
+static void
+defer_signal(int sig)
+{
+    deferred_signal = sig;
+}
+
+static void
+signals_hold(struct held_signals *h)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = defer_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NDEFERRED; i++)
+        sigaction(deferred_signals[i], &sa, &h->old[i]);
+    h->held = true;
+}
+
+static void
+signals_release(struct held_signals *h)
+{
+    int sig = deferred_signal;
+
+    if (!h->held)
+        return;
+    for (size_t i = 0; i < NDEFERRED; i++)
+        sigaction(deferred_signals[i], &h->old[i], NULL);
+    h->held = false;
+    deferred_signal = 0;
+    if (sig != 0)
+        raise(sig);
 }
 
 /*
@@ -1746,8 +1785,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     struct journal j;
     struct run r = {.o = o, .j = &j, .res = res, .lock_fd = lock_fd};
     struct buf cur = BUF_INIT, diff = BUF_INIT;
-    sigset_t saved;
-    bool held = false;
+    struct held_signals hs = {.held = false};
     int rc = TXN_ERR;
     char(*planned)[65] = xcalloc(n + 1, sizeof(*planned));
 
@@ -1868,8 +1906,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     }
     if (step(&r, TXN_STEP_RECHECK, 1, NULL, cause) == -1)
         goto abort;
-    signals_hold(&saved);
-    held = true;
+    signals_hold(&hs);
     if (set_state(&r, TXN_WRITING, cause) == -1 || step(&r, TXN_STEP_WRITE, 0, NULL, cause) == -1)
         goto abort;
     {
@@ -1892,8 +1929,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     /* 4-5. nginx -t, reload, confirm */
     if ((rc = finish(&r, cause)) != TXN_OK)
         goto out;
-    sigprocmask(SIG_SETMASK, &saved, NULL);
-    held = false;
+    signals_release(&hs);
 
     /* 6. verify hook and watch */
     rc = verify_and_watch(&r, cause);
@@ -1913,13 +1949,12 @@ abort:
 out:
     if (j.id != NULL)
         res->state = j.state;
-    if (held)
-        sigprocmask(SIG_SETMASK, &saved, NULL);
     run_free(&r);
     journal_free(&j);
     buf_free(&cur);
     buf_free(&diff);
     free(planned);
+    signals_release(&hs); /* last: a deferred signal may end the process */
     return rc;
 }
 
@@ -2274,7 +2309,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct txn_opts o2;
     struct run r = {.j = &j, .res = res, .lock_fd = -1};
     struct buf cur = BUF_INIT;
-    sigset_t saved;
+    struct held_signals hs = {.held = false};
     int rc = TXN_ERR;
 
     memset(res, 0, sizeof(*res));
@@ -2318,7 +2353,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (nginx_setup(&r, cause) == -1)
         goto out;
-    signals_hold(&saved);
+    signals_hold(&hs);
     if (set_state(&r, TXN_WRITING, cause) == -1 || step(&r, TXN_STEP_WRITE, 0, "complete", cause))
         goto unhold;
     if (write_files(&r, cause) == -1) {
@@ -2329,7 +2364,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
         goto unhold;
     rc = finish(&r, cause);
 unhold:
-    sigprocmask(SIG_SETMASK, &saved, NULL);
+    signals_release(&hs);
 out:
     res->state = j.state;
     run_free(&r);

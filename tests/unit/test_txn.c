@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -376,16 +378,17 @@ a_held_lock_is_refused_naming_its_holder(void **state)
     txn_result_free(&res);
 }
 
-/* Runs a transaction in a child whose "nginx -t" SIGKILLs it: the journal stays at
- * "written" with the new bytes on disk, as after a crash. */
-static void
-kill_during_nginx_t(struct fx *f)
+/* Runs a transaction in a child whose "nginx -t" sends it SIG; returns the wait status. */
+static int
+signal_during_nginx_t(struct fx *f, const char *sig)
 {
     char *script = xasprintf("%s/nginx-killer", f->dir);
+    char *text = xasprintf("#!/bin/sh\n[ \"$1\" = -t ] && kill -%s $PPID\nexit 0\n", sig);
     pid_t pid;
     int st;
 
-    put_file(script, "#!/bin/sh\n[ \"$1\" = -t ] && kill -9 $PPID\nexit 0\n");
+    put_file(script, text);
+    free(text);
     assert_int_equal(chmod(script, 0755), 0);
     if ((pid = fork()) == 0) {
         struct txn_result res;
@@ -394,8 +397,72 @@ kill_during_nginx_t(struct fx *f)
         _exit(0);
     }
     assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFSIGNALED(st));
     free(script);
+    return st;
+}
+
+/* SIGKILL at nginx -t: the journal stays at "written" with the new bytes on disk, as
+ * after a crash. */
+static void
+kill_during_nginx_t(struct fx *f)
+{
+    int st = signal_during_nginx_t(f, "KILL");
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+static void
+sighup_during_the_transaction_waits_until_it_is_done(void **state)
+{
+    struct fx *f = *state;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+    int st = signal_during_nginx_t(f, "HUP");
+
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGHUP);
+    assert_int_equal(txn_list(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].state, TXN_DONE);
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    txn_info_free(v, n);
+}
+
+/* A POSIX ACL (system.posix_acl_access, version 2): user::rw- user:65534:r-- group::r--
+ * mask::r-- other::---. */
+static void
+a_posix_acl_is_kept(void **state)
+{
+    struct fx *f = *state;
+    struct txn_result res;
+    unsigned char acl[4 + 5 * 8], back[256];
+    const struct {
+        uint16_t tag, perm;
+        uint32_t id;
+    } e[5] = {{0x01, 6, 0xffffffff},
+              {0x02, 4, 65534},
+              {0x04, 4, 0xffffffff},
+              {0x10, 4, 0xffffffff},
+              {0x20, 0, 0xffffffff}};
+    char *cause;
+    ssize_t n;
+
+    memset(acl, 0, sizeof(acl));
+    acl[0] = 2; /* little-endian version 2 */
+    for (int i = 0; i < 5; i++) {
+        unsigned char *p = acl + 4 + 8 * i;
+        p[0] = (unsigned char)e[i].tag;
+        p[2] = (unsigned char)e[i].perm;
+        for (int b = 0; b < 4; b++)
+            p[4 + b] = (unsigned char)(e[i].id >> (8 * b));
+    }
+    if (setxattr(f->conf, "system.posix_acl_access", acl, sizeof(acl), 0) == -1)
+        skip(); /* no ACL support on this file system */
+    assert_int_equal(apply1(f, "true", f->conf, NEW, &res, &cause), TXN_OK);
+    n = getxattr(f->conf, "system.posix_acl_access", back, sizeof(back));
+    assert_int_equal(n, (ssize_t)sizeof(acl));
+    assert_memory_equal(back, acl, sizeof(acl));
+    txn_result_free(&res);
 }
 
 static void
@@ -488,6 +555,8 @@ main(void)
         T(a_held_lock_is_refused_naming_its_holder),
         T(an_interrupted_run_is_pending_and_can_be_completed),
         T(an_interrupted_run_can_be_rolled_back),
+        T(sighup_during_the_transaction_waits_until_it_is_done),
+        T(a_posix_acl_is_kept),
         cmocka_unit_test(reload_commands_split_on_blanks_with_quotes_and_no_shell),
         cmocka_unit_test(sha256_is_the_openssl_digest_in_hex),
     };
