@@ -70,7 +70,13 @@ cli_txn_report_pending(struct app *app, FILE *fp)
             print_sanitized(fp, v[i].files[k]);
         }
         fputc('\n', fp);
-        if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK || v[i].state == TXN_FAILED)
+        if (v[i].kind != NULL && strcmp(v[i].kind, "rollback") == 0 && v[i].reverts != NULL)
+            fprintf(fp,
+                    "  finish it: tlstriage rollback --complete %s --yes   (or: tlstriage "
+                    "rollback --yes %s)\n",
+                    v[i].id, v[i].reverts);
+        else if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK ||
+                 v[i].state == TXN_FAILED)
             fprintf(fp, "  restore it: tlstriage rollback --yes %s\n", v[i].id);
         else
             fprintf(fp,

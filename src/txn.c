@@ -2155,6 +2155,49 @@ valid_id(const char *id)
     return id[0] != '\0' && strspn(id, "0123456789-") == strlen(id);
 }
 
+/*
+ * Records that rollback rid undid apply aid, and closes any other rollback of aid that
+ * was interrupted: rid restored the same backups, so those have nothing left to do.
+ */
+static void
+mark_reverted(const char *dir, const char *aid, const char *rid)
+{
+    struct journal j;
+    struct txn_info *v;
+    size_t n;
+    char *err = NULL;
+
+    if (journal_load(dir, aid, &j, &err) == 0) {
+        free(j.rolled_back_by);
+        j.rolled_back_by = xstrdup(rid);
+        j.state = TXN_ROLLED_BACK;
+        (void)!journal_save(&j, &err);
+        journal_free(&j);
+    }
+    free(err);
+    err = NULL;
+    if (txn_pending(dir, &v, &n, &err) == -1) {
+        free(err);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == NULL || strcmp(v[i].kind, "rollback") != 0 || v[i].reverts == NULL ||
+            strcmp(v[i].reverts, aid) != 0 || strcmp(v[i].id, rid) == 0)
+            continue;
+        if (journal_load(dir, v[i].id, &j, &err) == 0) {
+            j.state = TXN_DONE;
+            free(j.error);
+            j.error =
+                xasprintf("interrupted; superseded by %s, which restored the same files", rid);
+            (void)!journal_save(&j, &err);
+            journal_free(&j);
+        }
+        free(err);
+        err = NULL;
+    }
+    txn_info_free(v, n);
+}
+
 int
 txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause)
 {
@@ -2280,14 +2323,8 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     rc = apply_changes(&o2, ch, rm, n, "rollback", want, lock_fd, res, cause);
     lock_fd = -1; /* released by apply_changes */
-    if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE)) {
-        char *err = NULL;
-        j.rolled_back_by = xstrdup(res->id);
-        j.state = TXN_ROLLED_BACK;
-        if (journal_save(&j, &err) == -1) {
-            free(err);
-        }
-    }
+    if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE))
+        mark_reverted(o->state_dir, want, res->id);
 out:
     if (data != NULL)
         for (size_t i = 0; i < j.nfiles; i++)
@@ -2363,6 +2400,8 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     if (step(&r, TXN_STEP_WRITE, 1, NULL, cause) == -1 || set_state(&r, TXN_WRITTEN, cause) == -1)
         goto unhold;
     rc = finish(&r, cause);
+    if (rc == TXN_OK && j.kind != NULL && strcmp(j.kind, "rollback") == 0 && j.reverts != NULL)
+        mark_reverted(o->state_dir, j.reverts, j.id);
 unhold:
     signals_release(&hs);
 out:
