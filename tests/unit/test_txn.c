@@ -516,6 +516,46 @@ an_interrupted_run_can_be_rolled_back(void **state)
 }
 
 static void
+the_watch_counts_new_tls_failures_of_the_upstream(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    char *log = xasprintf("%s/error.log", f->dir), *cause = NULL;
+    char *reload = xasprintf("sh -c 'echo \"[notice] 1#1: reconfiguring\" >> \"$0\"' %s", log);
+    struct txn_change ch = {.path = f->conf, .data = NEW, .len = strlen(NEW)};
+    pid_t pid;
+
+    put_file(log, "");
+    opts(&o, f, "true");
+    o.nginx.error_log = log;
+    o.nginx.reload_cmd = reload;
+    o.watch_seconds = 1;
+    o.watch_match = "10.0.2.88:8443";
+    if ((pid = fork()) == 0) {
+        usleep(400 * 1000); /* during the watch */
+        FILE *fp = fopen(log, "a");
+        fputs("[error] 7#7: *9 upstream SSL certificate verify error: (18:self-signed "
+              "certificate) while SSL handshaking to upstream, upstream: "
+              "\"https://10.0.2.88:8443/\"\n"
+              "[error] 7#7: *10 upstream SSL certificate verify error: (18:self-signed "
+              "certificate) while SSL handshaking to upstream, upstream: "
+              "\"https://10.0.9.9:443/\"\n",
+              fp);
+        fclose(fp);
+        _exit(0);
+    }
+    assert_int_equal(txn_apply(&o, &ch, 1, &res, &cause), TXN_OK);
+    waitpid(pid, NULL, 0);
+    assert_true(res.confirmed);
+    assert_int_equal(res.watch_failures, 1);
+    assert_non_null(strstr(res.watch_first, "https://10.0.2.88:8443/"));
+    txn_result_free(&res);
+    free(log);
+    free(reload);
+}
+
+static void
 reload_commands_split_on_blanks_with_quotes_and_no_shell(void **state)
 {
     char **argv = txn_split_command("  systemctl reload 'nginx@a b.service' \"x\"y;z ");
@@ -557,6 +597,7 @@ main(void)
         T(an_interrupted_run_can_be_rolled_back),
         T(sighup_during_the_transaction_waits_until_it_is_done),
         T(a_posix_acl_is_kept),
+        T(the_watch_counts_new_tls_failures_of_the_upstream),
         cmocka_unit_test(reload_commands_split_on_blanks_with_quotes_and_no_shell),
         cmocka_unit_test(sha256_is_the_openssl_digest_in_hex),
     };
