@@ -17,13 +17,13 @@
 #include "xmalloc.h"
 
 const struct cli_verb cli_verbs[] = {
-    {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
+    {"scan", cli_scan, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
 
-    {"check", cli_not_yet, "check [--format text|json|sarif] [--from-nginx-T FILE]",
+    {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
 
-    {"probe", cli_not_yet, "probe HOST:PORT [--trusted FILE] [--name NAME] [--sni] ...",
+    {"probe", cli_probe, "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
 
     {"diagnose", cli_not_yet, "diagnose [--format text|json]",
