@@ -102,24 +102,24 @@ struct txn_opts {
 };
 
 struct txn_result {
-    char *id;              /* the journal id (also set on most failures) */
-    enum txn_state state;  /* the final state */
-    char *diff;            /* unified diff of the change */
-    char *nginx_output;    /* nginx -t / reload output or the log lines that refused */
-    bool reloaded;         /* a reload was sent */
-    bool confirmed;        /* the reload was confirmed (new workers / log) */
-    char *note;            /* e.g. "nginx is not running: takes effect at start" */
-    int watch_failures;    /* lines matched during the watch */
-    char *watch_first;     /* the first such line (raw bytes: sanitize before printing) */
+    char *id;             /* the journal id (also set on most failures) */
+    enum txn_state state; /* the final state */
+    char *diff;           /* unified diff of the change */
+    char *nginx_output;   /* nginx -t / reload output or the log lines that refused */
+    bool reloaded;        /* a reload was sent */
+    bool confirmed;       /* the reload was confirmed (new workers / log) */
+    char *note;           /* e.g. "nginx is not running: takes effect at start" */
+    int watch_failures;   /* lines matched during the watch */
+    char *watch_first;    /* the first such line (raw bytes: sanitize before printing) */
 };
 
 /* A journal entry, as history and the pending report show it. */
 struct txn_info {
     char *id, *time, *user, *kind, *summary; /* kind: "apply" or "rollback" */
-    char *reverts;        /* rollback: the id it undid; else NULL */
-    char *rolled_back_by; /* apply: the rollback that undid it; else NULL */
-    char *error;          /* the last failure, or NULL */
-    char *last_step;      /* the last step journaled, e.g. "write done" */
+    char *reverts;                           /* rollback: the id it undid; else NULL */
+    char *rolled_back_by;                    /* apply: the rollback that undid it; else NULL */
+    char *error;                             /* the last failure, or NULL */
+    char *last_step;                         /* the last step journaled, e.g. "write done" */
     enum txn_state state;
     bool confirmed;
     char **files; /* paths as given */
@@ -143,13 +143,11 @@ int txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n,
  * finished or not) byte for byte from its backups, then nginx -t, reload and confirm, as
  * a journaled transaction of kind "rollback". NULL fields of o->nginx come from the
  * journal of id. */
-int txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res,
-                 char **cause);
+int txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause);
 
 /* Completes an interrupted transaction: writes the journaled new bytes where a file
  * still holds the old ones, nginx -t (failure → restore), reload, confirm. */
-int txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res,
-                 char **cause);
+int txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause);
 
 /* Journal entries, newest first (txn_pending: only the unfinished ones). A missing
  * state dir is an empty list. Returns 0, or -1 with *cause. */

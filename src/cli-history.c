@@ -140,8 +140,7 @@ cli_history(struct app *app, int argc, char **argv)
             printf("usage: tlstriage [GLOBAL] history [--format text|json] [--diff]\n");
             return EXIT_ALL_WELL;
         default:
-            return cli_usage_error(argv[0], "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error(argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

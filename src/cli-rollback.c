@@ -58,8 +58,9 @@ cli_txn_report_pending(struct app *app, FILE *fp)
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        fprintf(fp, "tlstriage: unfinished transaction %s (%s, state %s, last step: %s), "
-                    "started %s by ",
+        fprintf(fp,
+                "tlstriage: unfinished transaction %s (%s, state %s, last step: %s), "
+                "started %s by ",
                 v[i].id, v[i].kind != NULL ? v[i].kind : "apply", txn_state_name(v[i].state),
                 v[i].last_step != NULL ? v[i].last_step : "none", v[i].time ? v[i].time : "?");
         print_sanitized(fp, v[i].user != NULL ? v[i].user : "?");
@@ -69,12 +70,18 @@ cli_txn_report_pending(struct app *app, FILE *fp)
             print_sanitized(fp, v[i].files[k]);
         }
         fputc('\n', fp);
-        if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK ||
-            v[i].state == TXN_FAILED)
+        if (v[i].kind != NULL && strcmp(v[i].kind, "rollback") == 0 && v[i].reverts != NULL)
+            fprintf(fp,
+                    "  finish it: tlstriage rollback --complete %s --yes   (or: tlstriage "
+                    "rollback --yes %s)\n",
+                    v[i].id, v[i].reverts);
+        else if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK ||
+                 v[i].state == TXN_FAILED)
             fprintf(fp, "  restore it: tlstriage rollback --yes %s\n", v[i].id);
         else
-            fprintf(fp, "  undo it: tlstriage rollback --yes %s   or finish it (if nginx -t "
-                        "passes): tlstriage rollback --complete %s --yes\n",
+            fprintf(fp,
+                    "  undo it: tlstriage rollback --yes %s   or finish it (if nginx -t "
+                    "passes): tlstriage rollback --complete %s --yes\n",
                     v[i].id, v[i].id);
     }
     txn_info_free(v, n);
@@ -143,8 +150,7 @@ cli_txn_print_result(FILE *fp, const char *verb, int rc, const struct txn_result
             fputc('\n', fp);
         }
         if (res->watch_failures > 0) {
-            fprintf(fp, "  watch: %d new upstream TLS failure(s), first:\n",
-                    res->watch_failures);
+            fprintf(fp, "  watch: %d new upstream TLS failure(s), first:\n", res->watch_failures);
             print_lines(fp, "    ", res->watch_first);
         }
         return;
@@ -209,8 +215,7 @@ cli_rollback(struct app *app, int argc, char **argv)
                    "       tlstriage [GLOBAL] rollback --complete ID [--yes]\n");
             return EXIT_ALL_WELL;
         default:
-            return cli_usage_error(argv[0], "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error(argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -237,10 +242,9 @@ cli_rollback(struct app *app, int argc, char **argv)
             t = &v[i];
     }
     if (t == NULL) {
-        rc = target != NULL ? cli_usage_error(argv[0], "no transaction %s in %s/journal", target,
-                                              o.state_dir)
-                            : cli_usage_error(argv[0], "nothing to roll back in %s/journal",
-                                              o.state_dir);
+        rc = target != NULL
+                 ? cli_usage_error(argv[0], "no transaction %s in %s/journal", target, o.state_dir)
+                 : cli_usage_error(argv[0], "nothing to roll back in %s/journal", o.state_dir);
         goto out;
     }
     fprintf(stderr, "%s %s (%s, %s", complete != NULL ? "complete" : "roll back", t->id,

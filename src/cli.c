@@ -35,7 +35,7 @@ const struct cli_verb cli_verbs[] = {
     {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_history, "history [--format text|json]", "list the journal of fixes, newest first"},
+    {"history", cli_history, "history [--format text|json] [--diff]", "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 

@@ -37,11 +37,16 @@
 #define NGINX_TIMEOUT_MS 30000
 
 static const char *const state_names[] = {
-    [TXN_PLANNED] = "planned",         [TXN_BACKED_UP] = "backed-up",
-    [TXN_WRITING] = "writing",         [TXN_WRITTEN] = "written",
-    [TXN_TESTED] = "tested",           [TXN_RELOADING] = "reloading",
-    [TXN_DONE] = "done",               [TXN_ROLLING_BACK] = "rolling-back",
-    [TXN_ROLLED_BACK] = "rolled-back", [TXN_ABORTED] = "aborted",
+    [TXN_PLANNED] = "planned",
+    [TXN_BACKED_UP] = "backed-up",
+    [TXN_WRITING] = "writing",
+    [TXN_WRITTEN] = "written",
+    [TXN_TESTED] = "tested",
+    [TXN_RELOADING] = "reloading",
+    [TXN_DONE] = "done",
+    [TXN_ROLLING_BACK] = "rolling-back",
+    [TXN_ROLLED_BACK] = "rolled-back",
+    [TXN_ABORTED] = "aborted",
     [TXN_FAILED] = "failed",
 };
 
@@ -279,8 +284,7 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
     int fd = -1, rc = -1;
 
     if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) { /* O_CREAT | O_EXCL, mode 0600 */
-        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target,
-                           strerror(errno));
+        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -291,8 +295,7 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
     if (have_old) {
         if (fchown(fd, st.st_uid, st.st_gid) == -1) {
             *cause = xasprintf("%s: cannot keep owner %lu:%lu: %s", target,
-                               (unsigned long)st.st_uid, (unsigned long)st.st_gid,
-                               strerror(errno));
+                               (unsigned long)st.st_uid, (unsigned long)st.st_gid, strerror(errno));
             goto out;
         }
         if (fchmod(fd, st.st_mode & 07777) == -1) {
@@ -305,8 +308,8 @@ atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, 
             if (vl < 0)
                 continue; /* absent or not supported: nothing to keep */
             if (fsetxattr(fd, kept_xattrs[i], val, (size_t)vl, 0) == -1) {
-                *cause = xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i],
-                                   strerror(errno));
+                *cause =
+                    xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i], strerror(errno));
                 goto out;
             }
         }
@@ -802,8 +805,7 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
         size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
         j->files = xcalloc(n + 1, sizeof(*j->files));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m =
-                yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
             struct jfile *f = &j->files[j->nfiles++];
             f->path = y_dup(&d, m, "path");
             f->target = y_dup(&d, m, "target");
@@ -825,8 +827,7 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
         size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
         j->steps = xcalloc(n + 1, sizeof(*j->steps));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m =
-                yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
             struct jstep *s = &j->steps[j->nsteps++];
             s->step = y_dup(&d, m, "step");
             s->status = y_dup(&d, m, "status");
@@ -912,8 +913,8 @@ lock_take(const char *dir, int *fdp, char **cause)
         who[n > 0 ? n : 0] = '\0';
         who[strcspn(who, "\n")] = '\0';
         *cause = xasprintf("%s: another tlstriage is changing the config (%s); try again "
-                               "when it has finished",
-                               path, who[0] != '\0' ? who : "holder unknown");
+                           "when it has finished",
+                           path, who[0] != '\0' ? who : "holder unknown");
         close(fd);
         fd = -1;
         rc = TXN_ERR_LOCKED;
@@ -1075,8 +1076,7 @@ children_of(int pid, int *out, size_t max)
             char *rp = strrchr(line, ')');
             char st;
             int ppid;
-            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid &&
-                st != 'Z')
+            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid && st != 'Z')
                 out[n++] = atoi(de->d_name);
         }
         fclose(fp);
@@ -1432,8 +1432,8 @@ restore_files(struct run *r, char **cause)
             goto fail;
         txn_sha256_hex(old.p, old.len, hex);
         if (strcmp(hex, f->before) != 0) {
-            err = xasprintf("%s: the backup of %s does not match its recorded SHA-256",
-                            j->id, f->target);
+            err = xasprintf("%s: the backup of %s does not match its recorded SHA-256", j->id,
+                            f->target);
             goto fail;
         }
         if (atomic_write(f->target, old.p, old.len, f->mode, &err) == -1)
@@ -1543,16 +1543,55 @@ out:
     return rc;
 }
 
-static void
-signals_hold(sigset_t *saved)
-{
-    sigset_t s;
+/*
+ * SIGHUP (a dropped SSH session), SIGINT and SIGTERM are deferred from the first write
+ * to the end of the confirmation: a handler notes the signal, and it is raised again
+ * once the step in progress has left the files consistent. Handlers rather than a
+ * blocked mask, so the programs run meanwhile (nginx -t, the reload) start with the
+ * default dispositions. The one piece of process-wide state a signal handler needs.
+ */
+static const int deferred_signals[] = {SIGHUP, SIGINT, SIGTERM};
+#define NDEFERRED (sizeof(deferred_signals) / sizeof(deferred_signals[0]))
+static volatile sig_atomic_t deferred_signal;
 
-    sigemptyset(&s);
-    sigaddset(&s, SIGHUP);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    sigprocmask(SIG_BLOCK, &s, saved);
+struct held_signals {
+    struct sigaction old[NDEFERRED];
+    bool held;
+};
+
+static void
+defer_signal(int sig)
+{
+    deferred_signal = sig;
+}
+
+static void
+signals_hold(struct held_signals *h)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = defer_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NDEFERRED; i++)
+        sigaction(deferred_signals[i], &sa, &h->old[i]);
+    h->held = true;
+}
+
+static void
+signals_release(struct held_signals *h)
+{
+    int sig = deferred_signal;
+
+    if (!h->held)
+        return;
+    for (size_t i = 0; i < NDEFERRED; i++)
+        sigaction(deferred_signals[i], &h->old[i], NULL);
+    h->held = false;
+    deferred_signal = 0;
+    if (sig != 0)
+        raise(sig);
 }
 
 /*
@@ -1587,8 +1626,7 @@ finish(struct run *r, char **cause)
         return TXN_ERR_RELOAD;
     }
     r->res->confirmed = r->j->confirmed = rc == 0;
-    if (step(r, TXN_STEP_CONFIRM, 1, rc == 0 ? "new worker processes" : r->res->note, cause) ==
-        -1)
+    if (step(r, TXN_STEP_CONFIRM, 1, rc == 0 ? "new worker processes" : r->res->note, cause) == -1)
         goto io;
     if (set_state(r, TXN_DONE, cause) == -1)
         goto io;
@@ -1664,8 +1702,7 @@ run_free(struct run *r)
 
 /* Claims a fresh id: the backups/ID directory is created exclusively. */
 static int
-journal_new(struct journal *j, const char *dir, const char *kind, const char *summary,
-            char **cause)
+journal_new(struct journal *j, const char *dir, const char *kind, const char *summary, char **cause)
 {
     char *bdir = xasprintf("%s/backups", dir);
     int rc = mkdir_p(bdir, cause);
@@ -1710,8 +1747,7 @@ journal_new(struct journal *j, const char *dir, const char *kind, const char *su
 /* ---- public ---- */
 
 int
-txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)[65],
-         char **cause)
+txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)[65], char **cause)
 {
     struct buf cur = BUF_INIT;
     int rc = -1;
@@ -1732,8 +1768,7 @@ txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)
                 sha256[i][0] = '\0';
         }
         if (diff != NULL)
-            diff_unified(diff, ch[i].path, exists ? cur.p : NULL, cur.len, ch[i].data,
-                         ch[i].len);
+            diff_unified(diff, ch[i].path, exists ? cur.p : NULL, cur.len, ch[i].data, ch[i].len);
     }
     rc = 0;
 out:
@@ -1744,15 +1779,15 @@ out:
 /* The shared body of apply and rollback: the changes (with a remove flag per file). */
 static int
 apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool *remove, size_t n,
-              const char *kind, const char *reverts, struct txn_result *res, char **cause)
+              const char *kind, const char *reverts, int lock_fd, struct txn_result *res,
+              char **cause)
 {
     struct journal j;
-    struct run r = {.o = o, .j = &j, .res = res, .lock_fd = -1};
+    struct run r = {.o = o, .j = &j, .res = res, .lock_fd = lock_fd};
     struct buf cur = BUF_INIT, diff = BUF_INIT;
-    sigset_t saved;
-    bool held = false;
+    struct held_signals hs = {.held = false};
     int rc = TXN_ERR;
-    char (*planned)[65] = xcalloc(n + 1, sizeof(*planned));
+    char(*planned)[65] = xcalloc(n + 1, sizeof(*planned));
 
     memset(res, 0, sizeof(*res));
     memset(&j, 0, sizeof(j));
@@ -1775,7 +1810,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     }
     if (mkdir_p(o->state_dir, cause) == -1)
         goto out;
-    if ((rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
+    if (r.lock_fd == -1 && (rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
         goto out;
     }
@@ -1811,13 +1846,13 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         }
     }
     if (nginx_setup(&r, cause) == -1)
-        goto out;
+        goto abort;
     if (step(&r, TXN_STEP_PLAN, 1, o->summary, cause) == -1)
-        goto out;
+        goto abort;
 
     /* 2. backups: the old bytes and the new ones (for completing an interrupted run) */
     if (step(&r, TXN_STEP_BACKUP, 0, NULL, cause) == -1)
-        goto out;
+        goto abort;
     for (size_t i = 0; i < n; i++) {
         struct jfile *f = &j.files[i];
         char hex[65];
@@ -1871,8 +1906,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     }
     if (step(&r, TXN_STEP_RECHECK, 1, NULL, cause) == -1)
         goto abort;
-    signals_hold(&saved);
-    held = true;
+    signals_hold(&hs);
     if (set_state(&r, TXN_WRITING, cause) == -1 || step(&r, TXN_STEP_WRITE, 0, NULL, cause) == -1)
         goto abort;
     {
@@ -1895,8 +1929,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     /* 4-5. nginx -t, reload, confirm */
     if ((rc = finish(&r, cause)) != TXN_OK)
         goto out;
-    sigprocmask(SIG_SETMASK, &saved, NULL);
-    held = false;
+    signals_release(&hs);
 
     /* 6. verify hook and watch */
     rc = verify_and_watch(&r, cause);
@@ -1916,13 +1949,12 @@ abort:
 out:
     if (j.id != NULL)
         res->state = j.state;
-    if (held)
-        sigprocmask(SIG_SETMASK, &saved, NULL);
     run_free(&r);
     journal_free(&j);
     buf_free(&cur);
     buf_free(&diff);
     free(planned);
+    signals_release(&hs); /* last: a deferred signal may end the process */
     return rc;
 }
 
@@ -1930,7 +1962,7 @@ int
 txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n, struct txn_result *res,
           char **cause)
 {
-    return apply_changes(o, ch, NULL, n, "apply", NULL, res, cause);
+    return apply_changes(o, ch, NULL, n, "apply", NULL, -1, res, cause);
 }
 
 static int
@@ -1951,8 +1983,8 @@ info_from_journal(struct txn_info *v, struct journal *j)
     j->id = j->time = j->user = j->kind = j->summary = j->reverts = j->rolled_back_by = NULL;
     j->error = j->diff = NULL;
     if (j->nsteps > 0)
-        v->last_step = xasprintf("%s %s", j->steps[j->nsteps - 1].step,
-                                 j->steps[j->nsteps - 1].status);
+        v->last_step =
+            xasprintf("%s %s", j->steps[j->nsteps - 1].step, j->steps[j->nsteps - 1].status);
     v->files = xcalloc(j->nfiles + 1, sizeof(*v->files));
     for (size_t i = 0; i < j->nfiles; i++)
         v->files[v->nfiles++] = xstrdup(j->files[i].path);
@@ -2093,10 +2125,77 @@ opts_from_journal(struct txn_opts *o2, const struct txn_opts *o, const struct jo
         o2->nginx.prefix = j->nginx_prefix;
 }
 
+/* Whether every file of j holds the bytes it had before j (or is absent, if it was). */
+static bool
+files_hold_old(const struct journal *j)
+{
+    struct buf cur = BUF_INIT;
+    bool old = true;
+
+    for (size_t i = 0; i < j->nfiles && old; i++) {
+        const struct jfile *f = &j->files[i];
+        bool exists;
+        char hex[65] = "", *err = NULL;
+        if (file_read(f->target, &cur, &exists, &err) == -1) {
+            free(err);
+            old = false;
+            break;
+        }
+        if (exists)
+            txn_sha256_hex(cur.p, cur.len, hex);
+        old = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
+    }
+    buf_free(&cur);
+    return old;
+}
+
 static bool
 valid_id(const char *id)
 {
     return id[0] != '\0' && strspn(id, "0123456789-") == strlen(id);
+}
+
+/*
+ * Records that rollback rid undid apply aid, and closes any other rollback of aid that
+ * was interrupted: rid restored the same backups, so those have nothing left to do.
+ */
+static void
+mark_reverted(const char *dir, const char *aid, const char *rid)
+{
+    struct journal j;
+    struct txn_info *v;
+    size_t n;
+    char *err = NULL;
+
+    if (journal_load(dir, aid, &j, &err) == 0) {
+        free(j.rolled_back_by);
+        j.rolled_back_by = xstrdup(rid);
+        j.state = TXN_ROLLED_BACK;
+        (void)!journal_save(&j, &err);
+        journal_free(&j);
+    }
+    free(err);
+    err = NULL;
+    if (txn_pending(dir, &v, &n, &err) == -1) {
+        free(err);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == NULL || strcmp(v[i].kind, "rollback") != 0 || v[i].reverts == NULL ||
+            strcmp(v[i].reverts, aid) != 0 || strcmp(v[i].id, rid) == 0)
+            continue;
+        if (journal_load(dir, v[i].id, &j, &err) == 0) {
+            j.state = TXN_DONE;
+            free(j.error);
+            j.error =
+                xasprintf("interrupted; superseded by %s, which restored the same files", rid);
+            (void)!journal_save(&j, &err);
+            journal_free(&j);
+        }
+        free(err);
+        err = NULL;
+    }
+    txn_info_free(v, n);
 }
 
 int
@@ -2108,7 +2207,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct buf *data = NULL;
     char *want = NULL, *summary = NULL;
     struct txn_opts o2;
-    int rc = TXN_ERR;
+    int rc = TXN_ERR, lock_fd = -1;
 
     memset(res, 0, sizeof(*res));
     memset(&j, 0, sizeof(j));
@@ -2121,8 +2220,17 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (want == NULL)
         want = xstrdup(id);
+    if (mkdir_p(o->state_dir, cause) == -1)
+        goto out;
+    if ((rc = lock_take(o->state_dir, &lock_fd, cause)) != 0) {
+        rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
+        goto out;
+    }
+    rc = TXN_ERR;
     if (journal_load(o->state_dir, want, &j, cause) == -1)
         goto out;
+    for (size_t i = 0; i < j.nfiles; i++)
+        sweep_temps(j.files[i].target);
     if (j.kind != NULL && strcmp(j.kind, "apply") != 0) {
         *cause = xasprintf("%s is a %s, not a change: roll back the change it undid, or "
                            "apply again",
@@ -2131,6 +2239,20 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (j.rolled_back_by != NULL) {
         *cause = xasprintf("%s was already rolled back by %s", want, j.rolled_back_by);
+        goto out;
+    }
+    if (j.state <= TXN_TESTED && files_hold_old(&j)) {
+        /* Interrupted before any reload, and every file still holds its old bytes:
+         * nothing to write and nginx never saw the change. Close the journal. */
+        j.state = TXN_ROLLED_BACK;
+        free(j.error);
+        j.error = xstrdup("interrupted before the reload with the old bytes in place; "
+                          "closed by rollback");
+        rc = journal_save(&j, cause) == 0 ? TXN_OK : TXN_ERR;
+        res->id = xstrdup(want);
+        res->state = TXN_ROLLED_BACK;
+        res->note = xstrdup("nothing to restore: the files hold their old bytes and nginx "
+                            "was not reloaded");
         goto out;
     }
     ch = xcalloc(j.nfiles + 1, sizeof(*ch));
@@ -2199,15 +2321,10 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         res->state = TXN_ROLLED_BACK;
         goto out;
     }
-    rc = apply_changes(&o2, ch, rm, n, "rollback", want, res, cause);
-    if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE)) {
-        char *err = NULL;
-        j.rolled_back_by = xstrdup(res->id);
-        j.state = TXN_ROLLED_BACK;
-        if (journal_save(&j, &err) == -1) {
-            free(err);
-        }
-    }
+    rc = apply_changes(&o2, ch, rm, n, "rollback", want, lock_fd, res, cause);
+    lock_fd = -1; /* released by apply_changes */
+    if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE))
+        mark_reverted(o->state_dir, want, res->id);
 out:
     if (data != NULL)
         for (size_t i = 0; i < j.nfiles; i++)
@@ -2218,6 +2335,7 @@ out:
     free(want);
     free(summary);
     journal_free(&j);
+    lock_release(lock_fd);
     return rc;
 }
 
@@ -2228,7 +2346,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct txn_opts o2;
     struct run r = {.j = &j, .res = res, .lock_fd = -1};
     struct buf cur = BUF_INIT;
-    sigset_t saved;
+    struct held_signals hs = {.held = false};
     int rc = TXN_ERR;
 
     memset(res, 0, sizeof(*res));
@@ -2272,7 +2390,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (nginx_setup(&r, cause) == -1)
         goto out;
-    signals_hold(&saved);
+    signals_hold(&hs);
     if (set_state(&r, TXN_WRITING, cause) == -1 || step(&r, TXN_STEP_WRITE, 0, "complete", cause))
         goto unhold;
     if (write_files(&r, cause) == -1) {
@@ -2282,8 +2400,10 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     if (step(&r, TXN_STEP_WRITE, 1, NULL, cause) == -1 || set_state(&r, TXN_WRITTEN, cause) == -1)
         goto unhold;
     rc = finish(&r, cause);
+    if (rc == TXN_OK && j.kind != NULL && strcmp(j.kind, "rollback") == 0 && j.reverts != NULL)
+        mark_reverted(o->state_dir, j.reverts, j.id);
 unhold:
-    sigprocmask(SIG_SETMASK, &saved, NULL);
+    signals_release(&hs);
 out:
     res->state = j.state;
     run_free(&r);

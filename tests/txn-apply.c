@@ -36,11 +36,16 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"state-dir", required_argument, NULL, 's'}, {"nginx", required_argument, NULL, 'n'},
-        {"conf", required_argument, NULL, 'c'},      {"prefix", required_argument, NULL, 'p'},
-        {"reload-cmd", required_argument, NULL, 'r'}, {"pid-file", required_argument, NULL, 'P'},
-        {"error-log", required_argument, NULL, 'e'}, {"summary", required_argument, NULL, 'm'},
-        {"confirm-ms", required_argument, NULL, 't'}, {"mode", required_argument, NULL, 'M'},
+        {"state-dir", required_argument, NULL, 's'},
+        {"nginx", required_argument, NULL, 'n'},
+        {"conf", required_argument, NULL, 'c'},
+        {"prefix", required_argument, NULL, 'p'},
+        {"reload-cmd", required_argument, NULL, 'r'},
+        {"pid-file", required_argument, NULL, 'P'},
+        {"error-log", required_argument, NULL, 'e'},
+        {"summary", required_argument, NULL, 'm'},
+        {"confirm-ms", required_argument, NULL, 't'},
+        {"mode", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     struct txn_opts o;
@@ -56,16 +61,36 @@ main(int argc, char **argv)
     o.progress = cli_txn_progress;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 's': o.state_dir = optarg; break;
-        case 'n': o.nginx.binary = optarg; break;
-        case 'c': o.nginx.conf = optarg; break;
-        case 'p': o.nginx.prefix = optarg; break;
-        case 'r': o.nginx.reload_cmd = optarg; break;
-        case 'P': o.nginx.pid_file = optarg; break;
-        case 'e': o.nginx.error_log = optarg; break;
-        case 'm': o.summary = optarg; break;
-        case 't': o.nginx.confirm_ms = atoi(optarg); break;
-        case 'M': mode = (mode_t)strtoul(optarg, NULL, 8); break;
+        case 's':
+            o.state_dir = optarg;
+            break;
+        case 'n':
+            o.nginx.binary = optarg;
+            break;
+        case 'c':
+            o.nginx.conf = optarg;
+            break;
+        case 'p':
+            o.nginx.prefix = optarg;
+            break;
+        case 'r':
+            o.nginx.reload_cmd = optarg;
+            break;
+        case 'P':
+            o.nginx.pid_file = optarg;
+            break;
+        case 'e':
+            o.nginx.error_log = optarg;
+            break;
+        case 'm':
+            o.summary = optarg;
+            break;
+        case 't':
+            o.nginx.confirm_ms = atoi(optarg);
+            break;
+        case 'M':
+            mode = (mode_t)strtoul(optarg, NULL, 8);
+            break;
         default:
             fprintf(stderr, "usage: txn-apply --state-dir D [--nginx B --conf C --prefix P] "
                             "F G [F G ...]\n");

@@ -80,8 +80,7 @@ distant_changes_make_two_hunks_and_near_ones_one(void **state)
     const char *base = "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n";
     int h;
     char *d = diff_of("f", base,
-                      "X\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\nY\n",
-                      &h);
+                      "X\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\nY\n", &h);
     assert_int_equal(h, 2);
     assert_non_null(strstr(d, "@@ -1,4 +1,4 @@\n-1\n+X\n 2\n 3\n 4\n"));
     assert_non_null(strstr(d, "@@ -17,4 +17,4 @@\n 17\n 18\n 19\n-20\n+Y\n"));

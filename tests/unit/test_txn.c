@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,7 +200,8 @@ a_symlinked_site_stays_a_link_and_its_target_is_written(void **state)
     struct txn_result res;
     struct stat st;
     char *cause, *got;
-    char *avail = xasprintf("%s/sites-available", f->dir), *en = xasprintf("%s/sites-enabled", f->dir);
+    char *avail = xasprintf("%s/sites-available", f->dir),
+         *en = xasprintf("%s/sites-enabled", f->dir);
     char *target = xasprintf("%s/api", avail), *link = xasprintf("%s/api", en);
 
     assert_int_equal(mkdir(avail, 0755), 0);
@@ -375,6 +378,183 @@ a_held_lock_is_refused_naming_its_holder(void **state)
     txn_result_free(&res);
 }
 
+/* Runs a transaction in a child whose "nginx -t" sends it SIG; returns the wait status. */
+static int
+signal_during_nginx_t(struct fx *f, const char *sig)
+{
+    char *script = xasprintf("%s/nginx-killer", f->dir);
+    char *text = xasprintf("#!/bin/sh\n[ \"$1\" = -t ] && kill -%s $PPID\nexit 0\n", sig);
+    pid_t pid;
+    int st;
+
+    put_file(script, text);
+    free(text);
+    assert_int_equal(chmod(script, 0755), 0);
+    if ((pid = fork()) == 0) {
+        struct txn_result res;
+        char *cause;
+        apply1(f, script, f->conf, NEW, &res, &cause);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    free(script);
+    return st;
+}
+
+/* SIGKILL at nginx -t: the journal stays at "written" with the new bytes on disk, as
+ * after a crash. */
+static void
+kill_during_nginx_t(struct fx *f)
+{
+    int st = signal_during_nginx_t(f, "KILL");
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+static void
+sighup_during_the_transaction_waits_until_it_is_done(void **state)
+{
+    struct fx *f = *state;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+    int st = signal_during_nginx_t(f, "HUP");
+
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGHUP);
+    assert_int_equal(txn_list(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].state, TXN_DONE);
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    txn_info_free(v, n);
+}
+
+/* A POSIX ACL (system.posix_acl_access, version 2): user::rw- user:65534:r-- group::r--
+ * mask::r-- other::---. */
+static void
+a_posix_acl_is_kept(void **state)
+{
+    struct fx *f = *state;
+    struct txn_result res;
+    unsigned char acl[4 + 5 * 8], back[256];
+    const struct {
+        uint16_t tag, perm;
+        uint32_t id;
+    } e[5] = {{0x01, 6, 0xffffffff},
+              {0x02, 4, 65534},
+              {0x04, 4, 0xffffffff},
+              {0x10, 4, 0xffffffff},
+              {0x20, 0, 0xffffffff}};
+    char *cause;
+    ssize_t n;
+
+    memset(acl, 0, sizeof(acl));
+    acl[0] = 2; /* little-endian version 2 */
+    for (int i = 0; i < 5; i++) {
+        unsigned char *p = acl + 4 + 8 * i;
+        p[0] = (unsigned char)e[i].tag;
+        p[2] = (unsigned char)e[i].perm;
+        for (int b = 0; b < 4; b++)
+            p[4 + b] = (unsigned char)(e[i].id >> (8 * b));
+    }
+    if (setxattr(f->conf, "system.posix_acl_access", acl, sizeof(acl), 0) == -1)
+        skip(); /* no ACL support on this file system */
+    assert_int_equal(apply1(f, "true", f->conf, NEW, &res, &cause), TXN_OK);
+    n = getxattr(f->conf, "system.posix_acl_access", back, sizeof(back));
+    assert_int_equal(n, (ssize_t)sizeof(acl));
+    assert_memory_equal(back, acl, sizeof(acl));
+    txn_result_free(&res);
+}
+
+static void
+an_interrupted_run_is_pending_and_can_be_completed(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+
+    kill_during_nginx_t(f);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].state, TXN_WRITTEN);
+    assert_string_equal(v[0].last_step, "test start");
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    opts(&o, f, "true");
+    assert_int_equal(txn_complete(&o, v[0].id, &res, &cause), TXN_OK);
+    assert_int_equal(res.state, TXN_DONE);
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    free(got);
+    txn_info_free(v, n);
+    txn_result_free(&res);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 0);
+    free(v);
+}
+
+static void
+an_interrupted_run_can_be_rolled_back(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    struct txn_info *v;
+    size_t n;
+    char *cause = NULL, *got;
+
+    kill_during_nginx_t(f);
+    opts(&o, f, "true");
+    assert_int_equal(txn_rollback(&o, NULL, &res, &cause), TXN_OK);
+    assert_string_equal((got = get_file(f->conf)), OLD);
+    free(got);
+    txn_result_free(&res);
+    assert_int_equal(txn_pending(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 0);
+    free(v);
+}
+
+static void
+the_watch_counts_new_tls_failures_of_the_upstream(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    char *log = xasprintf("%s/error.log", f->dir), *cause = NULL;
+    char *reload = xasprintf("sh -c 'echo \"[notice] 1#1: reconfiguring\" >> \"$0\"' %s", log);
+    struct txn_change ch = {.path = f->conf, .data = NEW, .len = strlen(NEW)};
+    pid_t pid;
+
+    put_file(log, "");
+    opts(&o, f, "true");
+    o.nginx.error_log = log;
+    o.nginx.reload_cmd = reload;
+    o.watch_seconds = 1;
+    o.watch_match = "10.0.2.88:8443";
+    if ((pid = fork()) == 0) {
+        usleep(400 * 1000); /* during the watch */
+        FILE *fp = fopen(log, "a");
+        fputs("[error] 7#7: *9 upstream SSL certificate verify error: (18:self-signed "
+              "certificate) while SSL handshaking to upstream, upstream: "
+              "\"https://10.0.2.88:8443/\"\n"
+              "[error] 7#7: *10 upstream SSL certificate verify error: (18:self-signed "
+              "certificate) while SSL handshaking to upstream, upstream: "
+              "\"https://10.0.9.9:443/\"\n",
+              fp);
+        fclose(fp);
+        _exit(0);
+    }
+    assert_int_equal(txn_apply(&o, &ch, 1, &res, &cause), TXN_OK);
+    waitpid(pid, NULL, 0);
+    assert_true(res.confirmed);
+    assert_int_equal(res.watch_failures, 1);
+    assert_non_null(strstr(res.watch_first, "https://10.0.2.88:8443/"));
+    txn_result_free(&res);
+    free(log);
+    free(reload);
+}
+
 static void
 reload_commands_split_on_blanks_with_quotes_and_no_shell(void **state)
 {
@@ -413,6 +593,11 @@ main(void)
         T(rollback_restores_byte_for_byte_and_is_journaled_newest_first),
         T(a_new_file_gets_its_mode_and_rollback_removes_it),
         T(a_held_lock_is_refused_naming_its_holder),
+        T(an_interrupted_run_is_pending_and_can_be_completed),
+        T(an_interrupted_run_can_be_rolled_back),
+        T(sighup_during_the_transaction_waits_until_it_is_done),
+        T(a_posix_acl_is_kept),
+        T(the_watch_counts_new_tls_failures_of_the_upstream),
         cmocka_unit_test(reload_commands_split_on_blanks_with_quotes_and_no_shell),
         cmocka_unit_test(sha256_is_the_openssl_digest_in_hex),
     };
