@@ -98,6 +98,11 @@ const struct ngx_node *ngxconf_find(const struct ngx_node *block, const char *na
 /* The next sibling after n with the same name, or NULL. */
 const struct ngx_node *ngxconf_find_next(const struct ngx_node *n);
 
+/* The innermost block (location, server, http, ...) whose text in file path contains
+ * line, or NULL: maps a "file:line" from a log [emerg] or a check finding back to the tree. */
+const struct ngx_node *ngxconf_block_at(const struct ngxconf *conf, const char *path,
+                                        unsigned line);
+
 /* An absolute path for a path written in the config (relative ones are taken against
  * conf_prefix, as nginx does for include and ssl certificate files). Caller frees. */
 char *ngxconf_full_path(const struct ngxconf *conf, const char *path);

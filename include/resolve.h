@@ -84,6 +84,10 @@ size_t resolve_uses(const struct ngxconf *conf, struct tls_use **uses);
 void resolve_uses_free(struct tls_use *uses, size_t n);
 void resolve_use_clear(struct tls_use *use);
 
+/* The name nginx checks the upstream certificate against (and sends as SNI when
+ * proxy_ssl_server_name is on): proxy_ssl_name when set, else the proxy_pass host. */
+const char *resolve_ssl_name(const struct tls_use *use);
+
 /* "location /api in server api.example" for a block. Caller frees. */
 char *resolve_context(const struct ngx_node *block);
 

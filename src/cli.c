@@ -17,7 +17,7 @@
 #include "xmalloc.h"
 
 const struct cli_verb cli_verbs[] = {
-    {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
+    {"scan", cli_scan, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
 
     {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
@@ -32,10 +32,10 @@ const struct cli_verb cli_verbs[] = {
     {"fix", cli_not_yet, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
      "apply a verified fix: diff, backup, write, nginx -t, reload, confirm"},
 
-    {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
+    {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
+    {"history", cli_history, "history [--format text|json] [--diff]", "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 

@@ -901,6 +901,37 @@ ngxconf_find_next(const struct ngx_node *n)
     return NULL;
 }
 
+/* The deepest block under b holding path:line, or NULL when no node of path covers it. */
+static const struct ngx_node *
+block_at(const struct ngx_node *b, const char *path, unsigned line)
+{
+    for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+        bool here = strcmp(k->file->path, path) == 0;
+        if (here && k->line <= line && line <= k->end_line) {
+            if (!k->block || k->raw)
+                return b; /* a directive at that line: its enclosing block */
+            const struct ngx_node *deeper = block_at(k, path, line);
+            return deeper != NULL ? deeper : k;
+        }
+        if (!here && k->block && !k->raw) {
+            /* a block from another file may include path */
+            const struct ngx_node *in = block_at(k, path, line);
+            if (in != NULL)
+                return in;
+        }
+    }
+    return NULL;
+}
+
+const struct ngx_node *
+ngxconf_block_at(const struct ngxconf *conf, const char *path, unsigned line)
+{
+    const struct ngx_node *b = block_at(conf->root, path, line);
+    if (b == NULL && strcmp(conf->root->file->path, path) == 0)
+        return conf->root;
+    return b;
+}
+
 char *
 ngxconf_full_path(const struct ngxconf *conf, const char *path)
 {

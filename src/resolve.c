@@ -72,40 +72,88 @@ resolve_context(const struct ngx_node *block)
 
 /* ---- effective settings ---- */
 
-void
-resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out)
+/* The proxy_ssl_* directives in force in one block, and the block each was set in.
+ * Computed top-down when walking the whole tree, so a block with thousands of kids
+ * (http with 10,000 servers) is scanned once, not once per location. */
+struct eff {
+    const struct ngx_node *d[PSS__COUNT], *where[PSS__COUNT];
+    const struct ngx_node *ssl, *ssl_where; /* stream: proxy_ssl on|off */
+};
+
+/* eff of block from the eff of its parent (NULL: nothing inherited). */
+static void
+eff_derive(struct eff *e, const struct eff *parent, const struct ngx_node *block)
 {
-    for (int i = 0; i < PSS__COUNT; i++) {
-        struct pss_value *v = &out->v[i];
-        v->value = pss_defs[i].default_value;
-        v->origin = PSS_DEFAULT;
-        v->file = NULL;
-        v->line = 0;
-        v->block = NULL;
-        for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
-            const struct ngx_node *d = ngxconf_find(b, pss_defs[i].directive);
-            if (d != NULL) {
-                v->value = d->value;
-                v->origin = b == block ? PSS_SET : PSS_INHERITED;
-                v->file = d->file->path;
-                v->line = d->line;
-                v->block = b->label;
+    if (parent != NULL)
+        *e = *parent;
+    else
+        memset(e, 0, sizeof(*e));
+    bool seen[PSS__COUNT] = {false}, seen_ssl = false;
+    for (const struct ngx_node *k = block->kids; k != NULL; k = k->next) {
+        if (k->block || strncmp(k->name, "proxy_ssl", 9) != 0)
+            continue;
+        if (k->name[9] == '\0') {
+            if (!seen_ssl) {
+                e->ssl = k;
+                e->ssl_where = block;
+                seen_ssl = true;
+            }
+            continue;
+        }
+        for (int i = 0; i < PSS__COUNT; i++) {
+            if (!seen[i] && strcmp(k->name, pss_defs[i].directive) == 0) {
+                e->d[i] = k;
+                e->where[i] = block;
+                seen[i] = true;
                 break;
             }
         }
     }
 }
 
-/* The effective value of a directive outside the table (proxy_ssl for stream). */
-static const struct ngx_node *
-effective(const struct ngx_node *block, const char *name)
+/* eff of block by walking up to the root (for a single query). */
+static void
+eff_of(struct eff *e, const struct ngx_node *block)
 {
-    for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
-        const struct ngx_node *d = ngxconf_find(b, name);
-        if (d != NULL)
-            return d;
+    const struct ngx_node *chain[64];
+    int n = 0;
+
+    for (const struct ngx_node *b = block; b != NULL && b->parent != NULL && n < 64; b = b->parent)
+        chain[n++] = b;
+    memset(e, 0, sizeof(*e));
+    while (n-- > 0) {
+        struct eff up = *e;
+        eff_derive(e, &up, chain[n]);
     }
-    return NULL;
+}
+
+static void
+eff_settings(const struct eff *e, const struct ngx_node *block, struct proxy_ssl_settings *out)
+{
+    for (int i = 0; i < PSS__COUNT; i++) {
+        struct pss_value *v = &out->v[i];
+        if (e->d[i] == NULL) {
+            v->value = pss_defs[i].default_value;
+            v->origin = PSS_DEFAULT;
+            v->file = NULL;
+            v->line = 0;
+            v->block = NULL;
+        } else {
+            v->value = e->d[i]->value;
+            v->origin = e->where[i] == block ? PSS_SET : PSS_INHERITED;
+            v->file = e->d[i]->file->path;
+            v->line = e->d[i]->line;
+            v->block = e->where[i]->label;
+        }
+    }
+}
+
+void
+resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out)
+{
+    struct eff e;
+    eff_of(&e, block);
+    eff_settings(&e, block, out);
 }
 
 /* ---- addresses ---- */
@@ -428,7 +476,11 @@ select_server(const struct ngx_node *parent, const struct resolve_query *q, char
              sn = ngxconf_find_next(sn)) {
             for (size_t i = 0; i < sn->nargs; i++) {
                 size_t len = 0;
-                int sc = name_match(sn->args[i], host, &len, note);
+                /* the log's "server:" is the block's first server_name as written, even
+                 * a wildcard or a regex: that spelling identifies the block outright */
+                int sc = strcmp(sn->args[i], q->server) == 0
+                             ? 5
+                             : name_match(sn->args[i], host, &len, note);
                 if (sc > best_score || (sc == best_score && sc > 1 && sc < 4 && len > best_len)) {
                     best = s;
                     best_score = sc;
@@ -591,37 +643,69 @@ upstream_targets(struct tls_use *u, const struct ngx_node *up, unsigned default_
     }
 }
 
-static const struct ngx_node *
-find_upstream(const struct ngx_node *module, const char *name)
+/* The upstream{} blocks of one module (http or stream), listed once per walk. */
+struct upstreams {
+    const struct ngx_node **v;
+    size_t n;
+};
+
+static void
+upstreams_list(struct upstreams *ups, const struct ngx_node *module)
 {
+    ups->v = NULL;
+    ups->n = 0;
     for (const struct ngx_node *up = ngxconf_find(module, "upstream"); up != NULL;
          up = ngxconf_find_next(up)) {
-        if (up->block && up->nargs > 0 && strcasecmp(up->args[0], name) == 0)
-            return up;
+        if (up->block && up->nargs > 0) {
+            ups->v = xreallocarray(ups->v, ups->n + 1, sizeof(*ups->v));
+            ups->v[ups->n++] = up;
+        }
+    }
+}
+
+static const struct ngx_node *
+find_upstream(const struct upstreams *ups, const char *name)
+{
+    for (size_t i = 0; i < ups->n; i++) {
+        if (strcasecmp(ups->v[i]->args[0], name) == 0)
+            return ups->v[i];
     }
     return NULL;
 }
 
 /* Fills u from the proxy_pass pp in block; returns false when it is not a TLS use. */
 static bool
-use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node *pp, bool stream)
+use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node *pp, bool stream,
+         const struct eff *known, const struct upstreams *known_ups)
 {
     const struct ngx_node *module = ancestor(block, stream ? "stream" : "http");
     const char *url;
+    struct eff computed;
+    const struct eff *e = known;
+    struct upstreams own = {NULL, 0};
+    const struct upstreams *ups = known_ups;
     bool tls;
 
     memset(u, 0, sizeof(*u));
     if (pp == NULL || pp->nargs == 0 || module == NULL)
         return false;
+    if (e == NULL) {
+        eff_of(&computed, block);
+        e = &computed;
+    }
     url = pp->args[0];
     if (stream) {
-        const struct ngx_node *on = effective(block, "proxy_ssl");
+        const struct ngx_node *on = e->ssl;
         tls = on != NULL && on->nargs > 0 && streq(on->args[0], "on");
     } else {
         tls = strncasecmp(url, "https://", 8) == 0;
     }
     if (!tls)
         return false;
+    if (ups == NULL) {
+        upstreams_list(&own, module);
+        ups = &own;
+    }
     u->block = block;
     u->server = ancestor(block, "server");
     u->proxy_pass = pp;
@@ -632,11 +716,12 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
     if (strchr(hostport, '$') != NULL) {
         u->kind = RESOLVE_VARIABLE;
         u->proxy_host = hostport;
-        for (const struct ngx_node *up = ngxconf_find(module, "upstream"); up != NULL;
-             up = ngxconf_find_next(up))
-            upstream_targets(u, up, stream ? 0 : 80);
+        for (size_t i = 0; i < ups->n; i++)
+            upstream_targets(u, ups->v[i], stream ? 0 : 80);
     } else {
-        const struct ngx_node *up = find_upstream(module, hostport);
+        /* an explicit port means nginx makes an implicit upstream, not the block */
+        const struct ngx_node *up =
+            strchr(hostport, ':') == NULL ? find_upstream(ups, hostport) : NULL;
         struct addr a;
         if (up != NULL) {
             u->kind = RESOLVE_UPSTREAM;
@@ -655,8 +740,17 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         }
     }
     u->context = resolve_context(block);
-    resolve_settings(block, &u->ssl);
+    eff_settings(e, block, &u->ssl);
+    free(own.v);
     return true;
+}
+
+const char *
+resolve_ssl_name(const struct tls_use *u)
+{
+    if (u->ssl.v[PSS_NAME].origin != PSS_DEFAULT && u->ssl.v[PSS_NAME].value != NULL)
+        return u->ssl.v[PSS_NAME].value;
+    return u->proxy_host;
 }
 
 void
@@ -695,16 +789,19 @@ use_push(struct use_list *l, const struct tls_use *u)
 
 /* Walks a location (or if / limit_except) and those nested in it. */
 static void
-walk_http_block(struct use_list *l, const struct ngx_node *b)
+walk_http_block(struct use_list *l, const struct ngx_node *b, const struct eff *parent,
+                const struct upstreams *ups)
 {
     struct tls_use u;
+    struct eff e;
 
-    if (use_fill(&u, b, ngxconf_find(b, "proxy_pass"), false))
+    eff_derive(&e, parent, b);
+    if (use_fill(&u, b, ngxconf_find(b, "proxy_pass"), false, &e, ups))
         use_push(l, &u);
     for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
         if (k->block &&
             (streq(k->name, "location") || streq(k->name, "if") || streq(k->name, "limit_except")))
-            walk_http_block(l, k);
+            walk_http_block(l, k, &e, ups);
     }
 }
 
@@ -716,24 +813,35 @@ resolve_uses(const struct ngxconf *conf, struct tls_use **uses)
     for (const struct ngx_node *m = conf->root->kids; m != NULL; m = m->next) {
         if (!m->block)
             continue;
+        struct eff em, es;
+        struct upstreams ups;
+        if (!streq(m->name, "http") && !streq(m->name, "stream"))
+            continue;
+        eff_derive(&em, NULL, m);
+        upstreams_list(&ups, m);
         if (streq(m->name, "http")) {
             for (const struct ngx_node *s = ngxconf_find(m, "server"); s != NULL;
                  s = ngxconf_find_next(s)) {
                 if (!s->block)
                     continue;
+                eff_derive(&es, &em, s);
                 for (const struct ngx_node *k = s->kids; k != NULL; k = k->next) {
                     if (k->block && (streq(k->name, "location") || streq(k->name, "if")))
-                        walk_http_block(&l, k);
+                        walk_http_block(&l, k, &es, &ups);
                 }
             }
         } else if (streq(m->name, "stream")) {
             for (const struct ngx_node *s = ngxconf_find(m, "server"); s != NULL;
                  s = ngxconf_find_next(s)) {
                 struct tls_use u;
-                if (s->block && use_fill(&u, s, ngxconf_find(s, "proxy_pass"), true))
+                if (!s->block)
+                    continue;
+                eff_derive(&es, &em, s);
+                if (use_fill(&u, s, ngxconf_find(s, "proxy_pass"), true, &es, &ups))
                     use_push(&l, &u);
             }
         }
+        free(ups.v);
     }
     *uses = l.v;
     return l.n;
@@ -790,8 +898,8 @@ resolve_find(const struct ngxconf *conf, const struct resolve_query *q, struct r
         }
     }
     if (res->block != NULL && ngxconf_find(res->block, "proxy_pass") != NULL) {
-        res->has_use =
-            use_fill(&res->use, res->block, ngxconf_find(res->block, "proxy_pass"), q->stream);
+        res->has_use = use_fill(&res->use, res->block, ngxconf_find(res->block, "proxy_pass"),
+                                q->stream, NULL, NULL);
     } else if (uap != NULL) {
         /* no location decided: the TLS use(s) targeting that upstream (within the server) */
         struct tls_use *uses;

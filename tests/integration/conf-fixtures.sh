@@ -5,7 +5,7 @@
 # same files (and on `nginx -T` output) and checks the rule each fixture is about fires.
 . "$TT_SRCDIR/tests/tap.sh"
 
-nginx_bin=${NGINX:-/usr/sbin/nginx}
+nginx_bin=${TT_NGINX:-/usr/sbin/nginx}
 # nginx reads $NGINX itself (inherited listening sockets): keep it out of nginx's way.
 unset NGINX
 [ -x "$nginx_bin" ] || skip_all "no nginx binary"

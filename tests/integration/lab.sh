@@ -61,7 +61,7 @@ is "$(lab_request chain_untrusted)" 200 "after the reload chain_untrusted answer
 pids="$(cat "$LAB_DIR"/front/nginx.pid "$LAB_DIR"/up/nginx.pid "$LAB_DIR"/peers/*.pid)"
 dir=$LAB_DIR
 lab_cleanup
-alive() { local p; for p in $pids; do kill -0 "$p" 2>/dev/null && return 0; done; return 1; }
+alive() { local p; for p in $pids; do lab_alive "$p" && return 0; done; return 1; }
 ok "lab_cleanup stops every process the lab started" eval '! alive'
 ok "lab_cleanup removes the lab dir" test ! -e "$dir"
 

@@ -5,7 +5,7 @@
 # plain HTTP, nothing listening, an enormous chain. Ports 20300-20340 only, 127.0.0.1 only.
 . "$TT_SRCDIR/tests/tap.sh"
 
-NGINX_BIN=${NGINX:-/usr/sbin/nginx}
+NGINX_BIN=${TT_NGINX:-/usr/sbin/nginx}
 unset NGINX # nginx reads $NGINX as inherited listening sockets
 [ -x "$NGINX_BIN" ] || skip_all "no nginx"
 command -v openssl >/dev/null || skip_all "no openssl"

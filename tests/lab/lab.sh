@@ -51,11 +51,11 @@ lab_cleanup() {
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null)
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || continue
-        for n in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
+        for n in $(seq 1 100); do
+            lab_alive "$pid" || break
             sleep 0.05
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        lab_alive "$pid" && kill -KILL "$pid" 2>/dev/null
     done
     if [ "${LAB_KEEP:-0}" = 1 ]; then
         echo "# lab kept in $LAB_DIR" >&2
@@ -63,6 +63,15 @@ lab_cleanup() {
         rm -rf "$LAB_DIR"
     fi
     LAB_DIR=""
+}
+
+# lab_alive PID — true while PID runs. A zombie counts as gone: daemonized nginx masters are
+# children of PID 1, which may reap them late (seen in the CI VM).
+lab_alive() {
+    local st
+    { read -r st </proc/"$1"/stat; } 2>/dev/null || return 1
+    st=${st##*) }
+    [[ $st != Z* && $st != X* ]]
 }
 
 # lab_cert NAME — absolute path of a generated file (lab_cert api-chain.pem).
@@ -381,7 +390,7 @@ lab_stop() {
     pid=$(cat "$p/nginx.pid")
     kill -TERM "$pid" 2>/dev/null
     for n in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        lab_alive "$pid" || return 0
         sleep 0.05
     done
     return 1

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "check.h"
 #include "ngxconf.h"
+#include "resolve.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -360,6 +361,57 @@ text_output_escapes_control_bytes_from_the_config(void **state)
     ngxconf_free(c);
 }
 
+/* The remediation path: the edit helper adds the missing trusted certificate to the
+ * fixture nginx refuses (TT003); real nginx -t then accepts the file and check is clean. */
+static void
+edit_helper_fix_for_tt003_is_accepted_by_nginx(void **state)
+{
+    const char *env = getenv("TT_NGINX");
+    char *nginx = xstrdup(env != NULL && env[0] != '\0' ? env : "/usr/sbin/nginx");
+    char *path = xasprintf("%s/conf/tt003-fixed.conf", tmpdir), *src, *cause = NULL, *out;
+    char *prefix = xasprintf("%s/", tmpdir);
+    struct ngxconf *c = NULL;
+    struct tls_use *uses;
+    const struct ngx_file *f;
+    const char *args[] = {"certs/ca.pem"};
+    size_t len, n;
+    FILE *fp;
+
+    if (nginx == NULL || nginx[0] == '\0' || access(nginx, X_OK) != 0)
+        skip();
+    unsetenv("NGINX"); /* nginx itself reads $NGINX (inherited sockets) */
+    src = xasprintf("%s/conf/tt003.conf", tmpdir);
+    assert_int_equal(ngxconf_load(src, NULL, &c, &cause), 0);
+    n = resolve_uses(c, &uses);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngxconf_edit_set(c, uses[0].block, "proxy_ssl_trusted_certificate", args, 1,
+                                      &f, &out, &len, &cause),
+                     0);
+    assert_non_null(strstr(out, "            proxy_ssl_trusted_certificate certs/ca.pem;\n"
+                                "        }"));
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(fwrite(out, 1, len, fp), len);
+    fclose(fp);
+    {
+        char *argv[] = {(char *)nginx, (char *)"-t",     (char *)"-q", (char *)"-p", prefix,
+                        (char *)"-e",  (char *)"stderr", (char *)"-c", path,         NULL};
+        struct spawn_result res;
+        struct buf b = BUF_INIT;
+        assert_int_equal(spawn_run(argv, &b, 20000, &res, &cause), 0);
+        if (!res.exited || res.status != 0)
+            fail_msg("nginx -t refused the edited file: %s", buf_str(&b));
+        buf_free(&b);
+    }
+    assert_rules("tt003-fixed.conf", "");
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+    free(out);
+    free(src);
+    free(path);
+    free(prefix);
+    free(nginx);
+}
+
 int
 main(void)
 {
@@ -377,6 +429,7 @@ main(void)
         cmocka_unit_test(an_inherited_setting_is_reported_once_for_many_locations),
         cmocka_unit_test(json_and_sarif_carry_every_field),
         cmocka_unit_test(text_output_escapes_control_bytes_from_the_config),
+        cmocka_unit_test(edit_helper_fix_for_tt003_is_accepted_by_nginx),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

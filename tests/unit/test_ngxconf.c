@@ -253,6 +253,24 @@ includes_follow_globs_in_sorted_order_in_any_context(void **state)
 }
 
 static void
+block_at_maps_file_and_line_to_the_innermost_block(void **state)
+{
+    char *path = fixture("includes.conf"), *inc = fixture("inc/location.inc"), *cause = NULL;
+    struct ngxconf *c = NULL;
+
+    assert_int_equal(ngxconf_load(path, NULL, &c, &cause), 0);
+    assert_string_equal(ngxconf_block_at(c, path, 12)->label, "server inc.example");
+    assert_string_equal(ngxconf_block_at(c, path, 14)->label, "location /");
+    assert_string_equal(ngxconf_block_at(c, path, 6)->label, "http");
+    /* a line of an included file: the block the include sits in */
+    assert_string_equal(ngxconf_block_at(c, inc, 2)->label, "location /");
+    assert_null(ngxconf_block_at(c, "/nowhere.conf", 1));
+    ngxconf_free(c);
+    free(path);
+    free(inc);
+}
+
+static void
 include_cycle_is_an_error_naming_file_and_line(void **state)
 {
     char *path = fixture("cycle.conf"), *cause = NULL;
@@ -305,7 +323,7 @@ tokens_fixture_that_nginx_accepts_parses_without_errors(void **state)
     assert_int_equal(c->nerrors, 0);
     const struct ngx_node *srv = ngxconf_find(ngxconf_find(c->root, "http"), "server");
     assert_string_equal(ngxconf_find(srv, "set")->args[1], "a;b{c}");
-    assert_string_equal(ngxconf_find(srv, "server_name")->label == NULL ? "" : "x", "");
+    assert_null(ngxconf_find(srv, "server_name")->label); /* directives have no label */
     assert_string_equal(srv->label, "server tokens.example");
     ngxconf_free(c);
     free(path);
@@ -507,6 +525,7 @@ main(void)
         cmocka_unit_test(text_after_a_closing_quote_is_an_error),
         cmocka_unit_test(byte_offsets_cover_the_directive_exactly),
         cmocka_unit_test(includes_follow_globs_in_sorted_order_in_any_context),
+        cmocka_unit_test(block_at_maps_file_and_line_to_the_innermost_block),
         cmocka_unit_test(include_cycle_is_an_error_naming_file_and_line),
         cmocka_unit_test(missing_explicit_include_is_an_error_like_nginx),
         cmocka_unit_test(relative_main_config_is_taken_from_the_prefix),

@@ -136,6 +136,15 @@ regex_server_name_with_named_capture_matches(void **state)
 }
 
 static void
+server_field_spelling_a_wildcard_or_regex_name_finds_that_block(void **state)
+{
+    assert_block(*state, "*.wild.example", "127.0.0.1:20216", "/",
+                 "location / in server *.wild.example");
+    assert_block(*state, "~^(?<sub>[a-z]+)\\.re\\.example$", NULL, "/",
+                 "location / in server ~^(?<sub>[a-z]+)\\.re\\.example$");
+}
+
+static void
 listen_port_selects_the_server(void **state)
 {
     assert_block(*state, "first.example", "127.0.0.1:20217", "/",
@@ -179,6 +188,7 @@ nested_location_inherits_from_the_server(void **state)
     assert_string_equal(r.use.ssl.v[PSS_NAME].value, "default.internal");
     assert_string_equal(r.use.ssl.v[PSS_NAME].block, "server default.example");
     assert_int_equal(r.use.targets[0].port, 20263);
+    assert_string_equal(resolve_ssl_name(&r.use), "default.internal");
     resolve_result_free(&r);
 }
 
@@ -265,6 +275,7 @@ every_tls_use_is_listed_in_file_order(void **state)
     /* 1 + 7 + 1 + 1 + 1 http locations and one stream server with proxy_ssl on */
     assert_int_equal(n, 12);
     assert_string_equal(uses[0].context, "location / in server first.example");
+    assert_string_equal(resolve_ssl_name(&uses[0]), "localhost"); /* the proxy_pass host */
     assert_int_equal(uses[0].proxy_pass->line, 17);
     assert_true(uses[11].stream);
     resolve_uses_free(uses, n);
@@ -310,6 +321,7 @@ main(void)
         cmocka_unit_test(exact_name_beats_the_default_server),
         cmocka_unit_test(wildcard_names_match_leading_and_trailing),
         cmocka_unit_test(regex_server_name_with_named_capture_matches),
+        cmocka_unit_test(server_field_spelling_a_wildcard_or_regex_name_finds_that_block),
         cmocka_unit_test(listen_port_selects_the_server),
         cmocka_unit_test(settings_show_where_each_value_comes_from),
         cmocka_unit_test(nested_location_inherits_from_the_server),
