@@ -35,11 +35,13 @@ done
 [ $started = 1 ] || bail "the lab did not start: $(tail -n 5 "$certs/start.err")"
 echo "# lab on ports $LAB_BASE..$((LAB_BASE + 29))"
 
-# has_line TEXT... — the error.log section just written has one [error] line holding every TEXT.
+# has_line LEVEL TEXT... — the error.log section just written has one [LEVEL] line holding
+# every TEXT.
 has_line() {
-    local t line
+    local level=$1 t line
+    shift
     while IFS= read -r line; do
-        [[ $line == *"[error]"* ]] || continue
+        [[ $line == *"[$level]"* ]] || continue
         for t in "$@"; do
             [[ $line == *"$t"* ]] || continue 2
         done
@@ -47,7 +49,7 @@ has_line() {
     done <<<"$section"
     return 1
 }
-no_error() { ! grep -qF '[error]' <<<"$section"; }
+no_error() { ! grep -qE '\[(error|crit)\]' <<<"$section"; }
 
 for n in "${LAB_SCENARIOS[@]}"; do
     mark=$(lab_log_mark)
@@ -56,12 +58,12 @@ for n in "${LAB_SCENARIOS[@]}"; do
     is "$status" "${LAB_S_STATUS[$n]}" "$n: the front answers ${LAB_S_STATUS[$n]}"
     is "$(lab_logged_message "$mark")" "${LAB_S_MSG[$n]}" "$n: lab_logged_message reads nginx's message"
     if [ -z "${LAB_S_MSG[$n]}" ]; then
-        ok "$n: the front logs no [error]" no_error
+        ok "$n: the front logs no [error] or [crit]" no_error
     elif [ "${LAB_S_KIND[$n]}" = stream ]; then
-        ok "$n: nginx logs '${LAB_S_MSG[$n]}'" has_line " ${LAB_S_MSG[$n]} ${LAB_S_WHILE[$n]}, " \
+        ok "$n: nginx logs [${LAB_S_LEVEL[$n]}] '${LAB_S_MSG[$n]}'" has_line "${LAB_S_LEVEL[$n]}" " ${LAB_S_MSG[$n]} ${LAB_S_WHILE[$n]}, " \
             "server: 127.0.0.1:${LAB_S_FRONT[$n]}, upstream: \"127.0.0.1:${LAB_S_PORT[$n]}\""
     else
-        ok "$n: nginx logs '${LAB_S_MSG[$n]}'" has_line " ${LAB_S_MSG[$n]} ${LAB_S_WHILE[$n]}, " \
+        ok "$n: nginx logs [${LAB_S_LEVEL[$n]}] '${LAB_S_MSG[$n]}'" has_line "${LAB_S_LEVEL[$n]}" " ${LAB_S_MSG[$n]} ${LAB_S_WHILE[$n]}, " \
             "upstream: \"https://127.0.0.1:${LAB_S_PORT[$n]}/s/$n\""
     fi
 done

@@ -37,7 +37,7 @@ lab_init() {
     declare -gA LAB_S_KIND=() LAB_S_PORT=() LAB_S_FRONT=() LAB_S_STATUS=() LAB_S_MSG=() \
         LAB_S_WHILE=() LAB_S_VERDICT=() LAB_S_DESC=() LAB_S_TRUSTED=() LAB_S_NAME=() \
         LAB_S_DEPTH=() LAB_S_SNI=() LAB_S_PROTOCOLS=() LAB_S_CERT=() LAB_S_KEY=() \
-        LAB_S_TIMEOUT=() LAB_S_DIRECTIVES=()
+        LAB_S_TIMEOUT=() LAB_S_DIRECTIVES=() LAB_S_LEVEL=()
     mkdir -p "$LAB_DIR/front/logs" "$LAB_DIR/front/tmp" "$LAB_DIR/up/logs" "$LAB_DIR/up/tmp" \
         "$LAB_DIR/peers"
     trap lab_cleanup EXIT
@@ -187,11 +187,13 @@ lab_ssl_directives() {
 # scenario: its front location /s/NAME and what nginx is expected to answer (STATUS) and log
 # (MESSAGE, up to " while", and WHILE, the context after it; empty MESSAGE = nothing logged).
 # VERDICT is the probe's verdict (ok verify_error name_mismatch handshake_error timeout
-# connect_error). KEY=VALUE as in lab_ssl_directives; trusted/cert/key accept LAB_CERTS names.
+# connect_error). KEY=VALUE as in lab_ssl_directives; trusted/cert/key accept LAB_CERTS names;
+# also desc=TEXT and level=crit (the level nginx logs MESSAGE at, default error).
 lab_scenario() {
     local name=$1 port=$2 status=$3 verdict=$4 msg=$5 while=$6 kv k v
     shift 6
     local kvs=()
+    LAB_S_LEVEL[$name]=error
     LAB_S_DEPTH[$name]=1
     LAB_S_NAME[$name]=127.0.0.1
     LAB_S_SNI[$name]=off
@@ -212,6 +214,7 @@ lab_scenario() {
         key) LAB_S_KEY[$name]=$v ;;
         timeout) LAB_S_TIMEOUT[$name]=$v ;;
         desc) LAB_S_DESC[$name]=$v; continue ;;
+        level) LAB_S_LEVEL[$name]=$v; continue ;;
         esac
         kvs+=("$k=$v")
     done
@@ -480,13 +483,13 @@ lab_log_mark() { stat -c %s "$(lab_error_log)"; }
 # lab_log_since MARK — the front's error.log lines written after lab_log_mark printed MARK.
 lab_log_since() { tail -c +"$(($1 + 1))" "$(lab_error_log)"; }
 
-# lab_logged_message MARK — the message of the first [error] line since MARK, from after
-# "*N " up to " while" (what the probe's nginx_message must equal); empty when none.
+# lab_logged_message MARK — the message of the first [error] or [crit] line since MARK, from
+# after "*N " up to " while" (what the probe's nginx_message must equal); empty when none.
 lab_logged_message() {
     local line
     while IFS= read -r line; do
-        [[ $line =~ ^[0-9/]+\ [0-9:]+\ \[error\]\ [0-9]+#[0-9]+:\ \*[0-9]+\ (.*)$ ]] || continue
-        line=${BASH_REMATCH[1]}
+        [[ $line =~ ^[0-9/]+\ [0-9:]+\ \[(error|crit)\]\ [0-9]+#[0-9]+:\ \*[0-9]+\ (.*)$ ]] || continue
+        line=${BASH_REMATCH[2]}
         printf '%s\n' "${line%% while *}"
         return 0
     done < <(lab_log_since "$1")
