@@ -17,13 +17,13 @@
 #include "xmalloc.h"
 
 const struct cli_verb cli_verbs[] = {
-    {"scan", cli_not_yet, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
+    {"scan", cli_scan, "scan [--format text|json|jsonl] [--since TIME] [--follow] FILE...",
      "read nginx error logs and report upstream TLS failures, grouped into incidents"},
 
-    {"check", cli_not_yet, "check [--format text|json|sarif] [--from-nginx-T FILE]",
+    {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
 
-    {"probe", cli_not_yet, "probe HOST:PORT [--trusted FILE] [--name NAME] [--sni] ...",
+    {"probe", cli_probe, "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
 
     {"diagnose", cli_not_yet, "diagnose [--format text|json]",
@@ -32,10 +32,10 @@ const struct cli_verb cli_verbs[] = {
     {"fix", cli_not_yet, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
      "apply a verified fix: diff, backup, write, nginx -t, reload, confirm"},
 
-    {"rollback", cli_not_yet, "rollback [--last | ID] [--yes]",
+    {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_not_yet, "history [--format text|json]", "list the journal of fixes, newest first"},
+    {"history", cli_history, "history [--format text|json] [--diff]", "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 

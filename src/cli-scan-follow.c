@@ -1,0 +1,270 @@
+/*
+ * cli-scan-follow.c — `tlstriage scan --follow`: wires the follower (tail.c) to the event
+ * parser (logscan.c), the incident store (incident.c) and the renderers (scanout.c) on the one
+ * event loop. jsonl streams one object per event; text reprints the incident table every
+ * second. SIGINT/SIGTERM/SIGHUP drain what is readable and end with exit 0. Called by
+ * cli-scan.c for --follow; owns no parsing or rendering of its own.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "buf.h"
+#include "cli.h"
+#include "evloop.h"
+#include "incident.h"
+#include "logscan.h"
+#include "scan.h"
+#include "scanout.h"
+#include "tail.h"
+#include "xmalloc.h"
+
+#define OUT_FLUSH_AT (256 * 1024) /* write(2) once this much is batched, else once per pass */
+
+struct follow {
+    struct evloop *loop;
+    struct tail *tail;
+    struct incident_store store;
+    enum cli_format format;
+    bool color;
+    bool tty;
+    struct buf out;
+    unsigned long long lines_read;
+    bool write_failed;
+};
+
+static void
+out_flush(struct follow *fw)
+{
+    if (fw->out.len == 0)
+        return;
+    if (!fw->write_failed && scanout_write(STDOUT_FILENO, &fw->out) < 0) {
+        fw->write_failed = true; /* reader went away (EPIPE): stop quietly */
+        evloop_stop(fw->loop);
+    }
+    buf_reset(&fw->out);
+}
+
+static void
+on_line(const struct tail_line *l, void *arg)
+{
+    struct follow *fw = arg;
+    struct ls_event ev;
+
+    fw->lines_read++;
+    if (!logscan_parse_line(l->p, l->len, l->lineno, &ev))
+        return;
+    incident_store_add(&fw->store, &ev, l->path);
+    if (fw->format == FMT_JSONL) {
+        scanout_event_jsonl(&fw->out, &ev, l->path);
+        if (fw->out.len >= OUT_FLUSH_AT)
+            out_flush(fw);
+    }
+}
+
+static void
+render_table(struct follow *fw, bool final)
+{
+    if (fw->tty && !final)
+        buf_adds(&fw->out, "\033[H\033[2J");
+    else if (!fw->tty) {
+        char stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+        buf_addf(&fw->out, "---- %s%s ----\n", stamp, final ? " (final)" : "");
+    }
+    scanout_incidents_text(&fw->out, &fw->store, fw->lines_read, time(NULL), fw->color);
+    out_flush(fw);
+}
+
+static void
+on_tick(struct evloop *loop, int id, void *arg)
+{
+    (void)loop;
+    (void)id;
+    render_table(arg, false);
+}
+
+static void
+on_signal(struct evloop *loop, int signo, void *arg)
+{
+    (void)signo;
+    (void)arg;
+    evloop_stop(loop);
+}
+
+/* "2026/11/27 03:17:01" at the start of a line, as local time. */
+static time_t
+prefix_time(const char *p, size_t len)
+{
+    struct tm tm;
+    int v[6];
+    const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+
+    if (len < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' || p[16] != ':')
+        return (time_t)-1;
+    for (int i = 0; i < 6; i++) {
+        v[i] = 0;
+        for (int k = 0; k < width[i]; k++) {
+            unsigned char c = (unsigned char)p[at[i] + k];
+            if (!isdigit(c))
+                return (time_t)-1;
+            v[i] = v[i] * 10 + (c - '0');
+        }
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = v[0] - 1900;
+    tm.tm_mon = v[1] - 1;
+    tm.tm_mday = v[2];
+    tm.tm_hour = v[3];
+    tm.tm_min = v[4];
+    tm.tm_sec = v[5];
+    tm.tm_isdst = -1;
+    return mktime(&tm);
+}
+
+/* The time of a line for --since: the parser's when it is an event, else the nginx prefix. */
+static time_t
+line_time(const char *p, size_t len)
+{
+    struct ls_event ev;
+
+    if (logscan_parse_line(p, len, 0, &ev) && ev.when != (time_t)-1)
+        return ev.when;
+    return prefix_time(p, len);
+}
+
+/* "65536", "64k", "10M", "1G" (binary units). */
+static int
+parse_size(const char *s, off_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k': case 'K':
+        v <<= 10;
+        end++;
+        break;
+    case 'm': case 'M':
+        v <<= 20;
+        end++;
+        break;
+    case 'g': case 'G':
+        v <<= 30;
+        end++;
+        break;
+    default:
+        return -1;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end != '\0' || v > (1ull << 50))
+        return -1;
+    *out = (off_t)v;
+    return 0;
+}
+
+int
+scan_follow(struct app *app, const struct scan_opts *opts)
+{
+    struct follow fw;
+    struct tail_opts to;
+    struct sigaction ign;
+    char *cause = NULL;
+    int rc = EXIT_ALL_WELL, tick = 0;
+
+    (void)app;
+    memset(&fw, 0, sizeof(fw));
+    memset(&to, 0, sizeof(to));
+    if (opts->nfiles == 0)
+        return cli_usage_error("scan", "--follow needs at least one FILE");
+    for (size_t i = 0; i < opts->nfiles; i++) {
+        if (strcmp(opts->files[i], "-") == 0)
+            return cli_usage_error("scan", "--follow reads files, not standard input");
+    }
+    if (opts->format != FMT_TEXT && opts->format != FMT_JSONL)
+        return cli_usage_error("scan", "--follow writes text or jsonl only");
+    if (opts->backfill != NULL && opts->since_given)
+        return cli_usage_error("scan", "--since and --backfill cannot be combined");
+    if (opts->backfill != NULL) {
+        to.start = TAIL_START_BACKFILL;
+        if (parse_size(opts->backfill, &to.backfill_bytes) < 0)
+            return cli_usage_error("scan", "--backfill '%s' is not a size (e.g. 65536, 64k, 10M)",
+                                   opts->backfill);
+    } else if (opts->since_given) {
+        to.start = TAIL_START_SINCE;
+        to.since = opts->since;
+        to.time_fn = line_time;
+    }
+
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, NULL); /* a closed reader shows as EPIPE from write(2) */
+
+    fw.format = opts->format;
+    fw.color = opts->color;
+    fw.tty = isatty(STDOUT_FILENO) == 1;
+    incident_store_init(&fw.store, 0);
+    fw.loop = evloop_new();
+    if (evloop_signal_add(fw.loop, SIGINT, on_signal, &fw) < 0 ||
+        evloop_signal_add(fw.loop, SIGTERM, on_signal, &fw) < 0 ||
+        evloop_signal_add(fw.loop, SIGHUP, on_signal, &fw) < 0) {
+        fprintf(stderr, "tlstriage: scan: cannot install signal handlers: %s\n", strerror(errno));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    fw.tail = tail_new(fw.loop, &to, on_line, &fw);
+    for (size_t i = 0; i < opts->nfiles; i++) {
+        if (tail_add(fw.tail, opts->files[i], &cause) < 0) {
+            fprintf(stderr, "tlstriage: scan: %s\n", cause);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
+    tail_check(fw.tail); /* the backfill, before the first wait */
+    if (fw.format == FMT_TEXT)
+        tick = evloop_timer_add(fw.loop, 1000, 1000, on_tick, &fw);
+    out_flush(&fw);
+    while (!evloop_stopped(fw.loop)) {
+        if (evloop_run_once(fw.loop, -1) < 0) {
+            fprintf(stderr, "tlstriage: scan: poll: %s\n", strerror(errno));
+            break;
+        }
+        out_flush(&fw); /* one write(2) per pass: prompt, and batched under load */
+    }
+    if (!fw.write_failed) {
+        tail_drain(fw.tail);
+        if (fw.format == FMT_TEXT)
+            render_table(&fw, true);
+        out_flush(&fw);
+    }
+
+out:
+    if (tick != 0)
+        evloop_timer_del(fw.loop, tick);
+    free(cause);
+    tail_free(fw.tail);
+    evloop_free(fw.loop);
+    incident_store_free(&fw.store);
+    buf_free(&fw.out);
+    return rc;
+}

@@ -1,0 +1,746 @@
+/*
+ * logscan.c — recognises the upstream TLS failures in one nginx error.log line (http and
+ * stream formats, OpenSSL 1.1 and 3.x wording) and splits out its fields as spans into
+ * the caller's line. No I/O, no allocation. The client writes request, host and referrer
+ * raw into the line, so fields are found by nginx's own layout, never by first match.
+ * Called by cli-scan.c, the follower and the fuzz target.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "logscan.h"
+
+#define LIT(s) (s), (sizeof(s) - 1)
+
+/* memmem() for the short needles of one line: memchr on the first byte, then memcmp.
+ * (glibc's memmem sets up a shift table on every call, which costs more than a line.) */
+static const char *
+mem_find(const char *p, const char *end, const char *needle, size_t nlen)
+{
+    while (p < end && (size_t)(end - p) >= nlen) {
+        const char *q = memchr(p, needle[0], (size_t)(end - p) - nlen + 1);
+        if (q == NULL)
+            return NULL;
+        if (memcmp(q + 1, needle + 1, nlen - 1) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+/* The same, with memchr on needle[k] (pick a byte rarer than the first). */
+static const char *
+mem_find_at(const char *p, const char *end, const char *needle, size_t nlen, size_t k)
+{
+    while (p < end && (size_t)(end - p) >= nlen) {
+        const char *q = memchr(p + k, needle[k], (size_t)(end - p) - nlen + 1);
+        if (q == NULL)
+            return NULL;
+        q -= k;
+        if (memcmp(q, needle, nlen) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+static int
+has_prefix(const char *p, const char *end, const char *pre, size_t n)
+{
+    return (size_t)(end - p) >= n && memcmp(p, pre, n) == 0;
+}
+
+static int
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static struct span
+mkspan(const char *a, const char *b)
+{
+    struct span s = {a, (size_t)(b - a)};
+    return s;
+}
+
+/* Reads decimal digits (at most 18); returns the position after them, or NULL if none. */
+static const char *
+read_num(const char *p, const char *end, long long *out)
+{
+    long long v = 0;
+    const char *s = p;
+
+    while (p < end && is_digit(*p) && p - s < 18)
+        v = v * 10 + (*p++ - '0');
+    if (p == s)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+static const struct {
+    const char *name;
+    size_t len;
+    enum ev_level level;
+} level_names[] = {
+    {LIT("debug"), LV_DEBUG}, {LIT("info"), LV_INFO},   {LIT("notice"), LV_NOTICE},
+    {LIT("warn"), LV_WARN},   {LIT("error"), LV_ERROR}, {LIT("crit"), LV_CRIT},
+    {LIT("alert"), LV_ALERT}, {LIT("emerg"), LV_EMERG},
+};
+
+/* "[level] " at p: returns the position after it, or NULL. */
+static const char *
+read_level(const char *p, const char *end, enum ev_level *out)
+{
+    if (p >= end || *p != '[')
+        return NULL;
+    p++;
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        size_t n = level_names[i].len;
+        if ((size_t)(end - p) >= n + 2 && memcmp(p, level_names[i].name, n) == 0 &&
+            p[n] == ']' && p[n + 1] == ' ') {
+            *out = level_names[i].level;
+            return p + n + 2;
+        }
+    }
+    return NULL;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY/MM/DD HH:MM:SS" (checked digits) as local time. mktime() re-reads the time zone
+ * on every call (6 us); this costs two localtime_r() calls. */
+static time_t
+parse_time(const char *t)
+{
+    int v[6], pos[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    struct tm tm;
+    time_t naive, guess;
+    long off1;
+
+    for (int i = 0; i < 6; i++) {
+        v[i] = 0;
+        for (int j = 0; j < width[i]; j++)
+            v[i] = v[i] * 10 + (t[pos[i] + j] - '0');
+    }
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+        return (time_t)-1;
+    naive = (time_t)(days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 +
+                     v[5]);
+    if (localtime_r(&naive, &tm) == NULL)
+        return (time_t)-1;
+    off1 = tm.tm_gmtoff;
+    guess = naive - off1;
+    if (localtime_r(&guess, &tm) == NULL)
+        return (time_t)-1;
+    if (tm.tm_gmtoff != off1)
+        guess = naive - tm.tm_gmtoff;
+    return guess;
+}
+
+/* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
+ * of the message, or NULL when the line has no nginx header. */
+static const char *
+parse_header(const char *p, const char *end, struct ls_event *ev)
+{
+    static const char shape[] = "dddd/dd/dd dd:dd:dd ";
+    long long n;
+
+    if (has_prefix(p, end, LIT("nginx: ["))) { /* nginx -t on stderr */
+        return read_level(p + 7, end, &ev->level);
+    }
+    if (end - p < (long)sizeof(shape) - 1)
+        return NULL;
+    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+        if (shape[i] == 'd' ? !is_digit(p[i]) : p[i] != shape[i])
+            return NULL;
+    }
+    ev->time = mkspan(p, p + 19);
+    p += 20;
+    if ((p = read_level(p, end, &ev->level)) == NULL)
+        return NULL;
+    if ((p = read_num(p, end, &n)) == NULL || p >= end || *p != '#')
+        return NULL;
+    ev->pid = (long)n;
+    if ((p = read_num(p + 1, end, &n)) == NULL || !has_prefix(p, end, LIT(": ")))
+        return NULL;
+    ev->tid = (long)n;
+    p += 2;
+    if (p < end && *p == '*') {
+        const char *q = read_num(p + 1, end, &n);
+        if (q != NULL && q < end && *q == ' ') {
+            ev->conn = n;
+            p = q + 1;
+        }
+    }
+    return p;
+}
+
+/* "(NNN: text)" at p (inside [p, end)): errno text into reason. */
+static void
+read_errno_reason(const char *p, const char *end, struct ls_event *ev)
+{
+    long long n;
+    const char *q, *close;
+
+    if (p >= end || *p != '(')
+        return;
+    if ((q = read_num(p + 1, end, &n)) == NULL || !has_prefix(q, end, LIT(": ")))
+        return;
+    q += 2;
+    close = memchr(q, ')', (size_t)(end - q));
+    if (close != NULL)
+        ev->reason = mkspan(q, close);
+}
+
+/* " error:HEX" at p: the next entry of nginx's drained OpenSSL error queue. */
+static bool
+next_error_code(const char *p, const char *end)
+{
+    if (!has_prefix(p, end, LIT(" error:")) || end - p < 8)
+        return false;
+    p += 7;
+    return is_digit(*p) || (*p >= 'A' && *p <= 'F') || (*p >= 'a' && *p <= 'f');
+}
+
+/* The Host header's value at v: no spaces and no '/' (nginx rejects such hosts), but it may
+ * hold '"'. Its closing quote is the first one followed by the end of the line or by
+ * `, referrer: "`. Returns that quote, or NULL. */
+static const char *
+host_value_end(const char *v, const char *end)
+{
+    for (const char *c = v; c < end && *c != ' ' && *c != '/'; c++) {
+        if (*c == '"' && (c + 1 == end || has_prefix(c + 1, end, LIT(", referrer: \""))))
+            return c;
+    }
+    return NULL;
+}
+
+/* The OpenSSL part "(SSL: error:0A00010B:SSL routines::wrong version number ...)":
+ * the first error code, its reason text, and "SSL alert number N". */
+static void
+read_ssl_error(const char *p, const char *end, struct ls_event *ev)
+{
+    const char *e, *q, *r;
+    long long n;
+    int colons = 0;
+
+    if ((e = mem_find(p, end, LIT("error:"))) == NULL)
+        return;
+    q = e + 6;
+    while (q < end && ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'F') ||
+                       (*q >= 'a' && *q <= 'f')))
+        q++;
+    if (q == e + 6)
+        return;
+    ev->ssl_error = mkspan(e, q);
+    /* error:CODE:LIB:FUNC:REASON[:extra] — 1.1 names the function, 3.x leaves it empty. */
+    r = q;
+    while (r < end && colons < 3) {
+        if (*r == ':')
+            colons++;
+        else if (*r == ')' || *r == '(')
+            break;
+        r++;
+    }
+    if (colons == 3) {
+        const char *s = r;
+        while (r < end && *r != ':' && *r != ')' && !next_error_code(r, end))
+            r++;
+        if (r > s)
+            ev->reason = mkspan(s, r);
+    }
+    if ((q = mem_find(p, end, LIT("SSL alert number "))) != NULL &&
+        read_num(q + 17, end, &n) != NULL && n < 256)
+        ev->alert = (int)n;
+}
+
+/* The kinds recognised from the message head (before " while ACTION"). */
+static enum ev_kind
+classify(const char *h, const char *hend, bool handshaking, struct ls_event *ev)
+{
+    long long n;
+    const char *q;
+
+    if (handshaking && has_prefix(h, hend, LIT("upstream SSL certificate verify error: ("))) {
+        q = h + 40;
+        if ((q = read_num(q, hend, &n)) == NULL || q >= hend || *q != ':' || n > 100000)
+            return EV_NONE;
+        ev->verify_code = (int)n;
+        q++;
+        const char *close = hend; /* the reason ends at the last ')' of the head */
+        while (close > q && close[-1] != ')')
+            close--;
+        if (close > q)
+            ev->reason = mkspan(q, close - 1);
+        return EV_VERIFY_ERROR;
+    }
+    if (handshaking && has_prefix(h, hend, LIT("upstream SSL certificate does not match \""))) {
+        q = h + 41;
+        const char *close = hend;
+        while (close > q && close[-1] != '"')
+            close--;
+        if (close <= q)
+            return EV_NONE;
+        ev->name = mkspan(q, close - 1);
+        return EV_NAME_MISMATCH;
+    }
+    if (handshaking && has_prefix(h, hend, LIT("SSL_do_handshake() failed ("))) {
+        read_ssl_error(h + 26, hend, ev);
+        return EV_HANDSHAKE_ERROR;
+    }
+    if (handshaking && has_prefix(h, hend, LIT("peer closed connection in SSL handshake"))) {
+        q = h + 39;
+        if (has_prefix(q, hend, LIT(" (")))
+            read_errno_reason(q + 1, hend, ev);
+        if (ev->reason.p == NULL)
+            ev->reason = mkspan(h, q);
+        return EV_PEER_CLOSED;
+    }
+    if (has_prefix(h, hend, LIT("upstream timed out ("))) {
+        read_errno_reason(h + 19, hend, ev);
+        return handshaking ? EV_HANDSHAKE_TIMEOUT : EV_CONNECT_ERROR;
+    }
+    if (!handshaking && has_prefix(h, hend, LIT("connect() failed ("))) {
+        read_errno_reason(h + 17, hend, ev);
+        return EV_CONNECT_ERROR;
+    }
+    if (!handshaking && has_prefix(h, hend, LIT("no live upstreams"))) {
+        ev->reason = mkspan(h, h + 17);
+        return EV_CONNECT_ERROR;
+    }
+    return EV_NONE;
+}
+
+/* [emerg] lines of a configuration nginx refuses, about upstream TLS. */
+static const struct {
+    const char *needle;
+    size_t len;
+} config_needles[] = {
+    {LIT("proxy_ssl_trusted_certificate")},
+    {LIT("SSL_CTX_load_verify_locations(")},
+    {LIT("proxy_ssl_certificate")},
+    {LIT("cannot load certificate")},
+    {LIT("SSL_CTX_use_PrivateKey(")},
+    {LIT("SSL_CTX_use_certificate(")},
+    {LIT("proxy_ssl_crl")},
+    {LIT("X509_LOOKUP")},
+    {LIT("grpc_ssl_trusted_certificate")},
+    {LIT("uwsgi_ssl_trusted_certificate")},
+};
+
+static bool
+parse_config_error(const char *m, const char *end, struct ls_event *ev)
+{
+    const char *hit = NULL, *r;
+
+    if (ev->conn >= 0)
+        return false;
+    for (size_t i = 0; i < sizeof(config_needles) / sizeof(config_needles[0]); i++) {
+        if ((hit = mem_find(m, end, config_needles[i].needle, config_needles[i].len)) != NULL)
+            break;
+    }
+    if (hit == NULL)
+        return false;
+    /* A request's decoded %0A can start a fake record: whatever follows it in the real line
+     * still carries the request's fields. A real [emerg] has none. */
+    if (mem_find(m, end, LIT(", client: ")) != NULL ||
+        mem_find(m, end, LIT("\", upstream: \"")) != NULL ||
+        mem_find(m, end, LIT("\", host: \"")) != NULL)
+        return false;
+    ev->message = mkspan(m, end);
+    /* reason: the message up to " (SSL:" or a trailing " in /file:line". */
+    r = mem_find(m, end, LIT(" (SSL:"));
+    if (r == NULL) {
+        const char *in = NULL, *q = m;
+        while ((q = mem_find(q, end, LIT(" in /"))) != NULL)
+            in = q++;
+        r = in != NULL ? in : end;
+    }
+    ev->reason = mkspan(m, r);
+    read_ssl_error(m, end, ev);
+    if (ev->reason.p != m) { /* read_ssl_error replaced it: keep nginx's own words */
+        ev->reason = mkspan(m, r);
+    }
+    return true;
+}
+
+/* Upstream value at q (just after `upstream: "`) in http format: SCHEME://PEER[URI]" followed
+ * by the end of line, `, host: "H"` (then end or referrer) or `, referrer: "`. Returns the
+ * closing quote (or end for a line nginx truncated), or NULL when the shape is wrong. */
+static const char *
+http_upstream_shape(const char *q, const char *end, const char **peer, const char **uri,
+                    bool *truncated)
+{
+    const char *p = q, *c;
+
+    *truncated = false;
+    if (p >= end || !(*p >= 'a' && *p <= 'z'))
+        return NULL;
+    while (p < end && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' || *p == '-' ||
+                       *p == '.'))
+        p++;
+    if (!has_prefix(p, end, LIT("://")))
+        return NULL;
+    p += 3;
+    *peer = p;
+    if (has_prefix(p, end, LIT("unix:"))) {
+        p += 5;
+        while (p < end && *p != ':' && *p != '"' && *p != ' ')
+            p++;
+    } else {
+        if (p < end && *p == '[') {
+            while (p < end && *p != ']' && *p != '"' && *p != ' ')
+                p++;
+            if (p >= end || *p != ']')
+                return NULL;
+            p++;
+        } else {
+            const char *s = p;
+            while (p < end && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                               is_digit(*p) || *p == '.' || *p == '-' || *p == '_'))
+                p++;
+            if (p == s)
+                return NULL;
+        }
+        if (p >= end || *p != ':' || p + 1 >= end || !is_digit(p[1]))
+            return NULL;
+        p++;
+        while (p < end && is_digit(*p))
+            p++;
+    }
+    *uri = p;
+    for (c = p; c < end; c++) {
+        if (*c == ' ')
+            return NULL; /* nginx escapes spaces in the URI it sends */
+        if (*c != '"')
+            continue;
+        const char *a = c + 1;
+        if (a == end)
+            return c;
+        if (has_prefix(a, end, LIT(", referrer: \"")))
+            return c;
+        if (has_prefix(a, end, LIT(", host: \"")) && host_value_end(a + 9, end) != NULL)
+            return c;
+    }
+    *truncated = true;
+    return end;
+}
+
+/* A request line as nginx accepted it: "METHOD URI HTTP/x[.y]" (2: exactly so, 1: at least
+ * ends with the version, 0: neither). */
+static int
+request_shape(const char *r, const char *end)
+{
+    const char *p = r, *v;
+    int spaces = 0;
+
+    if (end - r < 8)
+        return 0;
+    v = end;
+    if (is_digit(v[-1]) && v[-2] == '.' && is_digit(v[-3]))
+        v -= 3;
+    else if (is_digit(v[-1]))
+        v -= 1;
+    else
+        return 0;
+    if (v - r < 6 || memcmp(v - 6, " HTTP/", 6) != 0)
+        return 0;
+    if (!(*p >= 'A' && *p <= 'Z'))
+        return 1;
+    for (p = r; p < end; p++) {
+        if (*p == ' ')
+            spaces++;
+    }
+    return spaces == 2 ? 2 : 1;
+}
+
+/* The fields after ", client: " in the http format. */
+static void
+parse_http_fields(const char *p, const char *end, struct ls_event *ev)
+{
+    const char *srv, *req, *m, *best = NULL, *best_close = NULL, *best_peer = NULL;
+    const char *best_uri = NULL;
+    int best_tier = -1, candidates = 0, markers = 0;
+    bool best_trunc = false;
+
+    srv = mem_find(p, end, LIT(", server: "));
+    ev->client = mkspan(p, srv != NULL ? srv : end);
+    if (srv == NULL)
+        return;
+    p = srv + 10;
+    /* server_name comes from the config: the first marker after it is nginx's. */
+    const char *se = end;
+    bool is_request = false;
+    for (const char *q = p; (q = memchr(q, ',', (size_t)(end - q))) != NULL; q++) {
+        if (has_prefix(q, end, LIT(", request: \""))) {
+            is_request = true;
+            se = q;
+            break;
+        }
+        if (has_prefix(q, end, LIT(", upstream: \"")) || has_prefix(q, end, LIT(", host: \"")) ||
+            has_prefix(q, end, LIT(", referrer: \""))) {
+            se = q;
+            break;
+        }
+    }
+    ev->server = mkspan(p, se);
+    if (se == end)
+        return;
+    req = NULL;
+    if (is_request) {
+        req = se + 12;
+        p = req;
+    } else {
+        p = se; /* no request: the upstream marker follows the server directly */
+    }
+
+    /* Every `", upstream: "` (or, without request, `, upstream: "` at p) is a candidate. */
+    for (m = p;; m++) {
+        const char *q, *close, *peer, *uri;
+        bool trunc;
+        int tier;
+
+        if (req == NULL) {
+            if (m != p || !has_prefix(m, end, LIT(", upstream: \"")))
+                break;
+            q = m + 13;
+        } else {
+            m = mem_find(m, end, LIT("\", upstream: \""));
+            if (m == NULL)
+                break;
+            q = m + 14;
+        }
+        markers++;
+        close = http_upstream_shape(q, end, &peer, &uri, &trunc);
+        if (close == NULL)
+            continue;
+        candidates++;
+        if (req != NULL) {
+            const char *rend = m;
+            const char *sub = NULL, *s = req;
+            while ((s = mem_find(s, rend, LIT("\", subrequest: \""))) != NULL)
+                sub = s++;
+            tier = request_shape(req, sub != NULL ? sub : rend);
+        } else {
+            tier = 1;
+        }
+        if (!trunc)
+            tier += 4; /* a complete field beats one cut by nginx's 2048-byte limit */
+        if (tier > best_tier) {
+            best_tier = tier;
+            best = m;
+            best_close = close;
+            best_peer = peer;
+            best_uri = uri;
+            best_trunc = trunc;
+        }
+    }
+    if (markers > 1 || candidates > 1)
+        ev->ambiguous = true;
+
+    const char *after; /* where host / referrer may start */
+    if (best != NULL) {
+        const char *q = best + (req != NULL ? 14 : 13);
+        if (req != NULL)
+            ev->request = mkspan(req, best);
+        ev->scheme = mkspan(q, best_peer - 3);
+        ev->upstream = mkspan(best_peer, best_uri);
+        if (best_close > best_uri)
+            ev->uri = mkspan(best_uri, best_close);
+        if (best_trunc)
+            return;
+        after = best_close + 1;
+    } else if (req != NULL) {
+        /* No upstream field: the request runs to `", host: "` or `", referrer: "`. */
+        const char *h = NULL, *s = req, *rf;
+        while ((s = mem_find(s, end, LIT("\", host: \""))) != NULL) {
+            if (host_value_end(s + 10, end) != NULL) {
+                h = s;
+                break;
+            }
+            s++;
+        }
+        if (h != NULL) {
+            ev->request = mkspan(req, h);
+            after = h + 1;
+        } else if ((rf = mem_find(req, end, LIT("\", referrer: \""))) != NULL) {
+            ev->request = mkspan(req, rf);
+            after = rf + 1;
+        } else {
+            ev->request = mkspan(req, end > req && end[-1] == '"' ? end - 1 : end);
+            return;
+        }
+    } else {
+        after = se;
+    }
+    if (has_prefix(after, end, LIT(", host: \""))) {
+        const char *v = after + 9, *e = host_value_end(v, end);
+        if (e == NULL) { /* cut by nginx's line limit */
+            e = memchr(v, '"', (size_t)(end - v));
+            e = e != NULL ? e : end;
+        }
+        ev->host = mkspan(v, e);
+        after = e < end ? e + 1 : end;
+    }
+    if (has_prefix(after, end, LIT(", referrer: \""))) {
+        /* The referrer is the last field: it may hold anything, forged markers included. */
+        if (mem_find(after, end, LIT("\", upstream: \"")) != NULL)
+            ev->ambiguous = true;
+    }
+}
+
+/* The fields after ", client: " in the stream format:
+ * "C, server: ADDR, upstream: "PEER", bytes from/to client:..." (no client-controlled text). */
+static bool
+parse_stream_fields(const char *p, const char *end, struct ls_event *ev)
+{
+    const char *srv, *s, *e, *u;
+
+    if ((srv = mem_find(p, end, LIT(", server: "))) == NULL)
+        return false;
+    s = srv + 10;
+    for (e = s; e < end && *e != ',' && *e != ' ' && *e != '"'; e++)
+        ;
+    if (has_prefix(e, end, LIT(", upstream: \""))) {
+        u = e + 13;
+        const char *c = memchr(u, '"', (size_t)(end - u));
+        if (c == NULL || mem_find(u, c, LIT("://")) != NULL)
+            return false;
+        if (!has_prefix(c + 1, end, LIT(", bytes from/to client:")) && c + 1 != end)
+            return false;
+        ev->client = mkspan(p, srv);
+        ev->server = mkspan(s, e);
+        ev->upstream = mkspan(u, c);
+        ev->stream = true;
+        return true;
+    }
+    if (has_prefix(e, end, LIT(", bytes from/to client:"))) {
+        ev->client = mkspan(p, srv);
+        ev->server = mkspan(s, e);
+        ev->stream = true;
+        return true;
+    }
+    return false;
+}
+
+#define ACTION_TAIL "g to upstream, client: "
+
+static const struct {
+    const char *text;
+    size_t len;
+    bool handshaking;
+} actions[] = {
+    {LIT(" while SSL handshaking to upstream, client: "), true},
+    {LIT(" while connecting to upstream, client: "), false},
+};
+
+bool
+logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls_event *ev)
+{
+    const char *end = line + len, *m, *act = NULL;
+    bool handshaking = false;
+    size_t actlen = 0;
+
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = EV_NONE;
+    ev->line = lineno;
+    ev->when = (time_t)-1;
+    ev->pid = ev->tid = -1;
+    ev->conn = -1;
+    ev->verify_code = ev->alert = -1;
+    if (line == NULL || len == 0 || len > LOGSCAN_MAX_LINE)
+        return false;
+    while (end > line && (end[-1] == '\r' || end[-1] == '\n'))
+        end--;
+    if ((m = parse_header(line, end, ev)) == NULL)
+        goto none;
+
+    /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
+     * cheaper than on its leading ' '), then see which action it ends. */
+    for (const char *q = m; act == NULL && (q = mem_find_at(q, end, LIT(ACTION_TAIL), 12)) != NULL;
+         q++) {
+        for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+            size_t head = actions[i].len - (sizeof(ACTION_TAIL) - 1);
+            if ((size_t)(q - m) >= head && memcmp(q - head, actions[i].text, head) == 0) {
+                act = q - head;
+                actlen = actions[i].len;
+                handshaking = actions[i].handshaking;
+                break;
+            }
+        }
+    }
+    if (act == NULL) {
+        if (ev->level == LV_EMERG && parse_config_error(m, end, ev)) {
+            ev->kind = EV_CONFIG_ERROR;
+            goto found;
+        }
+        goto none;
+    }
+    ev->kind = classify(m, act, handshaking, ev);
+    if (ev->kind == EV_NONE)
+        goto none;
+    ev->message = mkspan(m, act + actlen - 10); /* up to ", client: " */
+    if (!parse_stream_fields(act + actlen, end, ev))
+        parse_http_fields(act + actlen, end, ev);
+
+found:
+    if (ev->time.p != NULL)
+        ev->when = parse_time(ev->time.p);
+    return true;
+none:
+    {
+        unsigned long keep = ev->line;
+        memset(ev, 0, sizeof(*ev));
+        ev->line = keep;
+        ev->when = (time_t)-1;
+        ev->pid = ev->tid = -1;
+        ev->conn = -1;
+        ev->verify_code = ev->alert = -1;
+    }
+    return false;
+}
+
+static const char *const kind_names[EV__COUNT] = {
+    [EV_NONE] = "none",
+    [EV_VERIFY_ERROR] = "verify_error",
+    [EV_NAME_MISMATCH] = "name_mismatch",
+    [EV_HANDSHAKE_ERROR] = "handshake_error",
+    [EV_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+    [EV_PEER_CLOSED] = "peer_closed",
+    [EV_CONNECT_ERROR] = "connect_error",
+    [EV_CONFIG_ERROR] = "config_error",
+};
+
+const char *
+logscan_kind_name(enum ev_kind kind)
+{
+    if ((int)kind < 0 || kind >= EV__COUNT)
+        return "none";
+    return kind_names[kind];
+}
+
+const char *
+logscan_level_name(enum ev_level level)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (level_names[i].level == level)
+            return level_names[i].name;
+    }
+    return "unknown";
+}

@@ -1,0 +1,252 @@
+/*
+ * scanout.c — renders scan results: one event as one JSON line, the incident table as text
+ * and the incidents JSON document. Appends to a struct buf and never prints itself (the
+ * caller writes the buffer). Untrusted bytes go through sanitize_add (text) or the JSON
+ * writer (valid JSON for any bytes). Used by cli-scan.c and the follower.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "sanitize.h"
+#include "scanout.h"
+
+/* A JSON string value: plain printable ASCII is copied as is (the common case, and the
+ * hot path of jsonl); anything else goes through the core writer's escaping. */
+static void
+add_json_span(struct buf *out, struct span s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t i = 0;
+
+    if (p == NULL) {
+        buf_add(out, "null", 4);
+        return;
+    }
+    while (i < s.len && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+        i++;
+    if (i < s.len) {
+        json_add_string(out, s.p, s.len);
+        return;
+    }
+    buf_reserve(out, s.len + 2);
+    out->p[out->len++] = '"';
+    memcpy(out->p + out->len, s.p, s.len);
+    out->len += s.len;
+    out->p[out->len++] = '"';
+    out->p[out->len] = '\0';
+}
+
+static void
+add_key_span(struct buf *out, const char *key_colon, struct span s)
+{
+    buf_adds(out, key_colon);
+    add_json_span(out, s);
+}
+
+void
+scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file)
+{
+    const char *level = ev->level == LV_UNKNOWN ? NULL : logscan_level_name(ev->level);
+    const char *kind = logscan_kind_name(ev->kind);
+
+    /* Written by hand for speed, in the documented key order; every string value goes
+     * through add_json_span, so the line is valid JSON for any input bytes. */
+    buf_addf(out, "{\"line\":%lu", ev->line);
+    add_key_span(out, ",\"time\":", ev->time);
+    add_key_span(out, ",\"level\":", (struct span){level, level != NULL ? strlen(level) : 0});
+    add_key_span(out, ",\"kind\":", (struct span){kind, strlen(kind)});
+    if (ev->verify_code >= 0)
+        buf_addf(out, ",\"verify_code\":%d", ev->verify_code);
+    else
+        buf_adds(out, ",\"verify_code\":null");
+    add_key_span(out, ",\"reason\":", ev->reason);
+    add_key_span(out, ",\"ssl_error\":", ev->ssl_error);
+    add_key_span(out, ",\"name\":", ev->name);
+    add_key_span(out, ",\"client\":", ev->client);
+    add_key_span(out, ",\"server\":", ev->server);
+    add_key_span(out, ",\"request\":", ev->request);
+    add_key_span(out, ",\"upstream\":", ev->upstream);
+    add_key_span(out, ",\"host\":", ev->host);
+    if (file != NULL)
+        add_key_span(out, ",\"file\":", (struct span){file, strlen(file)});
+    buf_add(out, "}\n", 2);
+}
+
+static void
+iso_time(struct jw *w, const char *key, const char *t)
+{
+    char iso[20];
+
+    if (t == NULL || strlen(t) != 19) {
+        jw_knull(w, key);
+        return;
+    }
+    memcpy(iso, t, 20);
+    iso[4] = iso[7] = '-';
+    iso[10] = 'T';
+    jw_kstr(w, key, iso);
+}
+
+void
+scanout_incidents_json(struct buf *out, const struct incident_store *st,
+                       unsigned long long lines_read)
+{
+    struct incident **v = incident_store_sorted(st);
+    struct jw w;
+
+    jw_init(&w, out);
+    jw_obj_open(&w);
+    jw_key(&w, "incidents");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < st->n; i++) {
+        const struct incident *inc = v[i];
+        jw_obj_open(&w);
+        jw_kstr(&w, "upstream", inc->upstream[0] != '\0' ? inc->upstream : NULL);
+        jw_kstr(&w, "kind", logscan_kind_name(inc->kind));
+        if (inc->verify_code >= 0)
+            jw_kint(&w, "verify_code", inc->verify_code);
+        else
+            jw_knull(&w, "verify_code");
+        jw_kstr(&w, "reason", inc->reason);
+        jw_kstr(&w, "server", inc->server);
+        jw_kint(&w, "count", (long long)inc->count);
+        iso_time(&w, "first_seen", inc->first_time);
+        iso_time(&w, "last_seen", inc->last_time);
+        jw_kint(&w, "clients", (long long)inc->nclients);
+        jw_kstr(&w, "sample_request", inc->nsamples > 0 ? inc->samples[0] : NULL);
+        jw_kbool(&w, "ambiguous", inc->ambiguous);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_kint(&w, "lines_read", (long long)lines_read);
+    jw_kint(&w, "events", (long long)st->events);
+    jw_kint(&w, "other_events", (long long)st->other);
+    jw_obj_close(&w);
+    buf_addc(out, '\n');
+    free(v);
+}
+
+static void
+add_sparkline(struct buf *out, const struct incident *inc, time_t now)
+{
+    static const char *const bars[] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83",
+                                       "\xe2\x96\x84", "\xe2\x96\x85", "\xe2\x96\x86",
+                                       "\xe2\x96\x87", "\xe2\x96\x88"};
+    uint32_t v[INCIDENT_MINUTES], max = 0;
+
+    incident_minutes(inc, now, v);
+    for (int i = 0; i < INCIDENT_MINUTES; i++) {
+        if (v[i] > max)
+            max = v[i];
+    }
+    for (int i = 0; i < INCIDENT_MINUTES; i++) {
+        if (v[i] == 0)
+            buf_addc(out, ' ');
+        else
+            buf_adds(out, bars[(size_t)((uint64_t)(v[i] - 1) * 8 / max)]);
+    }
+    buf_addf(out, "| peak %u/min", max);
+}
+
+static void
+add_s(struct buf *out, const char *s)
+{
+    if (s == NULL)
+        buf_adds(out, "-");
+    else
+        sanitize_add(out, s, strlen(s));
+}
+
+void
+scanout_incidents_text(struct buf *out, const struct incident_store *st,
+                       unsigned long long lines_read, time_t now, bool color)
+{
+    struct incident **v = incident_store_sorted(st);
+    const char *bold = color ? "\x1b[1m" : "", *red = color ? "\x1b[31m" : "";
+    const char *dim = color ? "\x1b[2m" : "", *off = color ? "\x1b[0m" : "";
+
+    buf_addf(out, "%zu incident%s, %llu event%s in %llu lines read", st->n,
+             st->n == 1 ? "" : "s", (unsigned long long)st->events,
+             st->events == 1 ? "" : "s", lines_read);
+    if (st->other > 0)
+        buf_addf(out, " (%llu more events beyond the first %zu incidents)",
+                 (unsigned long long)st->other, st->max);
+    buf_adds(out, "\n");
+    for (size_t i = 0; i < st->n; i++) {
+        const struct incident *inc = v[i];
+        const struct incident_explanation *e =
+            incident_explain(inc->kind, inc->verify_code, inc->reason);
+
+        buf_addf(out, "\n%s%s", bold, red);
+        add_s(out, inc->upstream[0] != '\0' ? inc->upstream : "(no upstream)");
+        buf_addf(out, "%s%s  %s", off, bold, logscan_kind_name(inc->kind));
+        if (inc->verify_code >= 0)
+            buf_addf(out, " %d", inc->verify_code);
+        if (inc->reason != NULL) {
+            buf_adds(out, " (");
+            add_s(out, inc->reason);
+            buf_adds(out, ")");
+        }
+        buf_addf(out, "%s", off);
+        if (inc->server != NULL) {
+            buf_adds(out, "  server ");
+            add_s(out, inc->server);
+        }
+        if (inc->stream)
+            buf_adds(out, " [stream]");
+        buf_addf(out, "\n  %llu event%s, first %s, last %s, ", (unsigned long long)inc->count,
+                 inc->count == 1 ? "" : "s", inc->first_time[0] ? inc->first_time : "?",
+                 inc->last_time[0] ? inc->last_time : "?");
+        buf_addf(out, "%s%zu client%s\n", inc->clients_overflow ? "more than " : "",
+                 inc->nclients, inc->nclients == 1 ? "" : "s");
+        buf_addf(out, "  what: %s\n", e->plain);
+        buf_addf(out, "  usually: %s\n", e->means);
+        if (inc->name != NULL) {
+            buf_adds(out, "  expected name: ");
+            add_s(out, inc->name);
+            buf_adds(out, "\n");
+        }
+        if (inc->alert >= 0)
+            buf_addf(out, "  TLS alert: %d\n", inc->alert);
+        if (inc->nsamples > 0) {
+            buf_adds(out, "  sample request: \"");
+            add_s(out, inc->samples[0]);
+            buf_adds(out, "\"\n");
+        }
+        buf_addf(out, "  %slast 60 min |", dim);
+        add_sparkline(out, inc, now);
+        buf_addf(out, "%s\n  latest at ", off);
+        add_s(out, inc->file != NULL ? inc->file : "(stdin)");
+        buf_addf(out, ":%lu\n", inc->line);
+        if (inc->ambiguous)
+            buf_addf(out,
+                     "  note: %llu line%s had client-written text that looks like nginx "
+                     "fields; the fields shown follow nginx's layout\n",
+                     (unsigned long long)inc->ambiguous_count,
+                     inc->ambiguous_count == 1 ? "" : "s");
+    }
+    free(v);
+}
+
+int
+scanout_write(int fd, const struct buf *b)
+{
+    size_t off = 0;
+
+    while (off < b->len) {
+        ssize_t n = write(fd, b->p + off, b->len - off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    return 0;
+}
