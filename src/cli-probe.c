@@ -451,8 +451,7 @@ plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_
             free(cause);
             continue;
         }
-        if (o.name == NULL)
-            o.name = use->proxy_host; /* nginx's default proxy_ssl_name: $proxy_host */
+        o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
         o.timeout_ms = base->timeout_ms;
         if (!p->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
             long ms = conf_connect_timeout(use->block);

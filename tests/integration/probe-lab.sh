@@ -2,7 +2,7 @@
 # tests/integration/probe-lab.sh — the probe against the lab's standard scenario set: for
 # every scenario the front nginx (proxy_ssl_session_reuse off) is requested, and the message
 # and phase it logs right then must be exactly the probe's nginx_message and phase, with the
-# lab's verdict and the matching exit status. Ports 20400..20429 (the probe helper's range).
+# lab's verdict and the matching exit status. Ports 20400..20429 or 20440..20469 (probe's range).
 TT_SRCDIR=${TT_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$TT_SRCDIR/tests/tap.sh"
 LAB=${LAB:-$TT_SRCDIR/tests/lab}
@@ -14,7 +14,18 @@ command -v "$LAB_PYTHON" >/dev/null || skip_all "no $LAB_PYTHON"
 command -v curl >/dev/null || skip_all "no curl"
 [ -f "$LAB_SYSTEM_CA" ] || skip_all "no system CA bundle at $LAB_SYSTEM_CA"
 
-lab_init 20400 || bail "lab_init failed"
+# 20400..20429, or 20440..20469 when another run (another worktree's make check) holds them.
+busy() {
+    local p
+    for p in $(seq "$1" $(($1 + 29))); do
+        grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$p") 00000000:0000 0A" /proc/net/tcp && return 0
+    done
+    return 1
+}
+base=20400
+busy $base && base=20440
+busy $base && skip_all "ports 20400-20469 are in use"
+lab_init $base || bail "lab_init failed"
 lab_scenarios_standard
 lab_start || bail "the lab did not start: $(tail -5 "$(lab_error_log)" 2>&1)"
 
