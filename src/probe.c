@@ -1109,13 +1109,20 @@ run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int 
     if (rc != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        struct ctx_entry *ce;
-        if (!opts[i].what_if || res[i].presented == NULL || sk_X509_num(res[i].presented) == 0)
+        struct probe_whatif *w = &res[i].what_if;
+        enum probe_verdict v = res[i].verdict;
+        if (!opts[i].what_if)
             continue;
-        ce = ctx_get(&cache, &opts[i], stats);
-        whatif_compute(&res[i], &opts[i], ce);
-        if ((res[i].verdict == PROBE_VERIFY_ERROR || res[i].verdict == PROBE_NAME_MISMATCH) &&
-            res[i].sni == NULL && probe_sends_sni(res[i].name, true)) {
+        if (res[i].presented != NULL && sk_X509_num(res[i].presented) > 0)
+            whatif_compute(&res[i], &opts[i], ctx_get(&cache, &opts[i], stats));
+        else if (v == PROBE_HANDSHAKE_ERROR) { /* no chain: only SNI can be tried */
+            w->computed = true;
+            w->unlimited_depth = w->with_sni = w->trust_leaf = w->trust_root = PROBE_NOT_TRIED;
+            w->add_intermediate = w->system_store = PROBE_NOT_TRIED;
+        }
+        /* an upstream may pick its certificate, or refuse the handshake, by SNI */
+        if ((v == PROBE_VERIFY_ERROR || v == PROBE_NAME_MISMATCH || v == PROBE_HANDSHAKE_ERROR) &&
+            w->computed && res[i].sni == NULL && probe_sends_sni(res[i].name, true)) {
             retry = xreallocarray(retry, nretry + 1, sizeof(*retry));
             idx = xreallocarray(idx, nretry + 1, sizeof(*idx));
             retry[nretry] = opts[i];

@@ -112,6 +112,8 @@ SCEN=(
 "stalling_peer|$((B + 11))|proxy_ssl_trusted_certificate $C/root.pem; proxy_connect_timeout 1s;|--trusted $C/root.pem --timeout 1"
 "garbage_bytes|$((B + 12))|proxy_ssl_trusted_certificate $C/root.pem;|--trusted $C/root.pem"
 "peer_closes_at_once|$((B + 14))|proxy_ssl_trusted_certificate $C/root.pem;|--trusted $C/root.pem"
+"sni_required_off|$((B + 18))|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_name sni.lab.test;|--trusted $C/root.pem --name sni.lab.test"
+"sni_required_on|$((B + 18))|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_name sni.lab.test; proxy_ssl_server_name on;|--trusted $C/root.pem --name sni.lab.test --sni"
 "enormous_chain|$((B + 13))|proxy_ssl_trusted_certificate $C/root.pem; proxy_ssl_name api.lab.test; proxy_ssl_verify_depth 2;|--trusted $C/root.pem --name api.lab.test --depth 2"
 )
 
@@ -136,6 +138,12 @@ http {
     client_body_temp_path $T/body; proxy_temp_path $T/proxy;
     fastcgi_temp_path $T/fcgi; uwsgi_temp_path $T/uwsgi; scgi_temp_path $T/scgi;
     server { listen 127.0.0.1:$((B + 6)); location / { return 200 "plain\n"; } }
+    # An SNI-routed upstream: without SNI the handshake is rejected.
+    server { listen 127.0.0.1:$((B + 18)) ssl default_server; ssl_reject_handshake on;
+             location / { return 200 "sni\n"; } }
+    server { listen 127.0.0.1:$((B + 18)) ssl; server_name sni.lab.test;
+             ssl_certificate $C/sni.pem; ssl_certificate_key $C/sni.key;
+             location / { return 200 "sni\n"; } }
     server {
         listen 127.0.0.1:$((B + 0));
         server_name front.lab.test;
@@ -255,6 +263,9 @@ ok "what-if: pinning the self-signed leaf fixes the chain" \
     grep -q '"trust_presented_leaf":"name_mismatch"' <<< "$out"
 out=$("$TLSTRIAGE" probe 127.0.0.1:$((B + 9)) --trusted "$C/root.pem" --name sni.lab.test --format json)
 ok "what-if: turning SNI on would make nginx succeed" grep -q '"with_sni":"ok"' <<< "$out"
+out=$("$TLSTRIAGE" probe 127.0.0.1:$((B + 18)) --trusted "$C/root.pem" --name sni.lab.test --format json)
+ok "what-if: SNI on also fixes an upstream that rejects handshakes without SNI" \
+    grep -q '"with_sni":"ok"' <<< "$out"
 out=$(SSL_CERT_FILE="$C/chain1.pem" SSL_CERT_DIR="$T/none" "$TLSTRIAGE" probe 127.0.0.1:$((B + 4)) \
     --trusted "$C/root.pem" --name api.lab.test --depth 2 --format json)
 ok "what-if: the intermediate the upstream omits, found in the system store, would fix it" \
