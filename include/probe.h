@@ -134,6 +134,10 @@ bool probe_sends_sni(const char *name, bool server_name);
  * nginx >= 1.31.0 when check_ip_san. */
 bool probe_name_matches(X509 *cert, const char *name, bool check_ip_san);
 
+/* What a failure without a certificate to judge most likely means, in words (static text),
+ * or NULL: "nothing listens on that port", "the port speaks plain HTTP", ... */
+const char *probe_hint(const struct probe_result *r);
+
 /* Writes one result as the JSON object of the probe schema. */
 void probe_result_json(struct jw *w, const struct probe_result *r);
 

@@ -249,6 +249,8 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
             fprintf(fp, "    ... while %s\n", r->phase);
     } else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
+    if (probe_hint(r) != NULL)
+        fprintf(fp, "  likely: %s\n", probe_hint(r));
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
             r->sni != NULL ? "sent" : "not sent", o->depth,
             r->protocol != NULL ? r->protocol : "no handshake", r->cipher != NULL ? " " : "",

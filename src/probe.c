@@ -1183,6 +1183,53 @@ probe_result_free(struct probe_result *r)
     memset(r, 0, sizeof(*r));
 }
 
+static const struct {
+    const char *needle; /* in nginx_message */
+    const char *hint;
+} probe_hints[] = {
+    {"wrong version number", "the upstream does not speak TLS on this port (plain HTTP?): use "
+                             "proxy_pass http:// or the upstream's TLS port"},
+    {"packet length too long", "the upstream does not speak TLS on this port"},
+    {"alert protocol version", "no TLS version in common: compare proxy_ssl_protocols with the "
+                               "versions the upstream accepts"},
+    {"unsupported protocol", "no TLS version in common: compare proxy_ssl_protocols with the "
+                             "versions the upstream accepts"},
+    {"unrecognized name", "the upstream routes by SNI and refuses handshakes without a name it "
+                          "knows: proxy_ssl_server_name on, with proxy_ssl_name set to it"},
+    {"certificate required", "the upstream requires a client certificate: "
+                             "proxy_ssl_certificate and proxy_ssl_certificate_key"},
+    {"alert unknown ca", "the upstream does not trust the client certificate sent "
+                         "(proxy_ssl_certificate)"},
+    {"alert bad certificate", "the upstream rejected the client certificate sent "
+                              "(proxy_ssl_certificate)"},
+    {"alert handshake failure", "the upstream refused the handshake: no cipher in common "
+                                "(proxy_ssl_ciphers), or it requires a client certificate "
+                                "(proxy_ssl_certificate)"},
+    {"no cipher match", "proxy_ssl_ciphers matches no cipher"},
+    {"excessive message size", "the upstream sends a certificate chain larger than OpenSSL "
+                               "accepts (100 KiB)"},
+    {"peer closed connection", "the upstream closed or reset the connection during the "
+                               "handshake: a TLS terminator refusing this client, or a "
+                               "non-TLS service"},
+    {"Connection refused", "nothing listens on that address and port"},
+    {"upstream timed out", "the upstream accepted the connection (or nothing answered at all) "
+                           "but did not complete the handshake within proxy_connect_timeout"},
+};
+
+const char *
+probe_hint(const struct probe_result *r)
+{
+    if (r->nginx_message == NULL ||
+        (r->verdict != PROBE_HANDSHAKE_ERROR && r->verdict != PROBE_TIMEOUT &&
+         r->verdict != PROBE_CONNECT_ERROR && r->verdict != PROBE_CONFIG_ERROR))
+        return NULL;
+    for (size_t i = 0; i < sizeof(probe_hints) / sizeof(probe_hints[0]); i++) {
+        if (strstr(r->nginx_message, probe_hints[i].needle) != NULL)
+            return probe_hints[i].hint;
+    }
+    return NULL;
+}
+
 static void
 kverdict(struct jw *w, const char *key, enum probe_verdict v)
 {
@@ -1208,6 +1255,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
         jw_kint(w, "verify_code", r->verify_code);
     jw_kstr(w, "nginx_message", r->nginx_message);
     jw_kstr(w, "phase", r->phase);
+    jw_kstr(w, "hint", probe_hint(r));
     jw_kstr(w, "protocol", r->protocol);
     jw_kstr(w, "cipher", r->cipher);
     jw_kstr(w, "name_rule", r->name_rule);
