@@ -52,6 +52,8 @@ struct probe_opts {
     const char *nginx_version; /* "1.22.1" as read from nginx -V (it sets check_ip_san), or
                                   NULL when not read: the 1.22 rule applies */
     bool what_if;              /* compute the what-if answers after a verify/name failure */
+    const char *location;      /* where the settings come from ("location /api in server x
+                                   (nginx.conf:12)"), or NULL for a command-line target */
 };
 
 /* Defaults as nginx 1.22's: verify on (what the probe is for), depth 1, no SNI, 5 s. */
@@ -77,6 +79,7 @@ struct probe_whatif {
 
 struct probe_result {
     char *upstream; /* "host:port" as given */
+    char *location; /* probe_opts.location, copied (NULL for command-line targets) */
     char *name;     /* the name checked (proxy_ssl_name) */
     char *sni;      /* the SNI sent, NULL when none */
     enum probe_verdict verdict;

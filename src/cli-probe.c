@@ -466,6 +466,7 @@ plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_
         (*opts)[*n] = o;
         (*labels)[*n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
                                                use->proxy_pass->file->path, use->proxy_pass->line));
+        (*opts)[*n].location = (*labels)[*n];
         (*n)++;
     }
     return 0;

@@ -741,6 +741,7 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->verdict = PROBE_NOT_TRIED;
     r->verify_code = -1;
     r->upstream = xasprintf("%s:%d", o->host, o->port);
+    r->location = o->location != NULL ? xstrdup(o->location) : NULL;
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
         r->sni = xstrdup(r->name);
@@ -1167,6 +1168,7 @@ void
 probe_result_free(struct probe_result *r)
 {
     free(r->upstream);
+    free(r->location);
     free(r->name);
     free(r->sni);
     free(r->name_rule);
@@ -1246,6 +1248,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
 {
     jw_obj_open(w);
     jw_kstr(w, "upstream", r->upstream);
+    jw_kstr(w, "location", r->location);
     jw_kstr(w, "name", r->name);
     jw_kstr(w, "sni", r->sni);
     kverdict(w, "verdict", r->verdict);
