@@ -280,19 +280,19 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
 
 /* ---- prometheus textfile ---- */
 
+/* A label value: sanitized (no control bytes), then escaped as the text format wants. */
 static void
 prom_label(struct buf *b, const char *s)
 {
-    for (; s != NULL && *s != '\0'; s++) {
-        if (*s == '\\' || *s == '"')
-            buf_addf(b, "\\%c", *s);
-        else if (*s == '\n')
-            buf_adds(b, "\\n");
-        else if ((unsigned char)*s < 0x20)
-            buf_addf(b, "\\x%02x", (unsigned char)*s);
+    char *t = sanitize_str(s != NULL ? s : "");
+
+    for (const char *p = t; *p != '\0'; p++) {
+        if (*p == '\\' || *p == '"')
+            buf_addf(b, "\\%c", *p);
         else
-            buf_addc(b, *s);
+            buf_addc(b, *p);
     }
+    free(t);
 }
 
 static void
