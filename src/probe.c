@@ -34,7 +34,10 @@
 #include "tlserr.h"
 #include "xmalloc.h"
 
-#define POST_HANDSHAKE_WAIT_MS 500 /* how long to wait for a TLS 1.3 post-handshake alert */
+/* How long to wait for a TLS 1.3 post-handshake alert: twice the handshake's own time (the
+ * alert comes one round trip after our Finished), within these bounds. */
+#define POST_HANDSHAKE_WAIT_MIN_MS 200
+#define POST_HANDSHAKE_WAIT_MAX_MS 1000
 
 static const char *const verdict_names[] = {
     [PROBE_OK] = "ok",
@@ -451,6 +454,7 @@ struct conn {
     SSL *ssl;
     short events;
     long long start, deadline;
+    long long hs_start; /* when the TLS handshake began */
 };
 
 static long long
@@ -552,7 +556,12 @@ conn_judge(struct conn *c)
          * after our Finished, so its alert arrives when nginx reads the response. */
         c->state = CS_POSTREAD;
         c->events = POLLIN;
-        long long until = now_ms() + POST_HANDSHAKE_WAIT_MS;
+        long long now = now_ms(), wait = 2 * (now - c->hs_start);
+        if (wait < POST_HANDSHAKE_WAIT_MIN_MS)
+            wait = POST_HANDSHAKE_WAIT_MIN_MS;
+        if (wait > POST_HANDSHAKE_WAIT_MAX_MS)
+            wait = POST_HANDSHAKE_WAIT_MAX_MS;
+        long long until = now + wait;
         if (until < c->deadline)
             c->deadline = until;
         return;
@@ -623,7 +632,8 @@ conn_start_tls(struct conn *c)
         return;
     }
     c->state = CS_HANDSHAKE;
-    c->deadline = now_ms() + c->o->timeout_ms; /* nginx re-arms connect_timeout */
+    c->hs_start = now_ms();
+    c->deadline = c->hs_start + c->o->timeout_ms; /* nginx re-arms connect_timeout */
     conn_tls_step(c);
 }
 
