@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -186,7 +185,7 @@ probe_name_matches(X509 *cert, const char *name, bool check_ip_san)
         ok = X509_check_ip_asc(cert, name, 0) == 1;
     } else
         ok = X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
-    ERR_clear_error();
+    tlserr_clear();
     return ok;
 }
 
@@ -600,14 +599,14 @@ conn_tls_step(struct conn *c)
     }
     err = sslerr == SSL_ERROR_SYSCALL ? errno : 0;
     if (!handshake) {
-        if (sslerr == SSL_ERROR_ZERO_RETURN || ERR_peek_error() == 0) {
+        if (sslerr == SSL_ERROR_ZERO_RETURN || !tlserr_pending()) {
             conn_finish(c, PROBE_OK, NULL); /* closed without complaint: not a TLS verdict */
             return;
         }
         conn_finish(c, PROBE_HANDSHAKE_ERROR, tlserr_message("SSL_read() failed", err));
         return;
     }
-    if (sslerr == SSL_ERROR_ZERO_RETURN || ERR_peek_error() == 0) {
+    if (sslerr == SSL_ERROR_ZERO_RETURN || !tlserr_pending()) {
         tlserr_clear();
         conn_finish(c, PROBE_HANDSHAKE_ERROR,
                     tlserr_errno_message("peer closed connection in SSL handshake", err));
@@ -898,7 +897,7 @@ offline_verify(STACK_OF(X509) * presented, const struct offline *ov)
 out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
-    ERR_clear_error();
+    tlserr_clear();
     return code;
 }
 
@@ -992,7 +991,7 @@ intermediate_note(X509 *top, STACK_OF(X509) * anchors)
             break;
         }
     }
-    ERR_clear_error();
+    tlserr_clear();
     certinfo_from_x509(top, NULL, time(NULL), &tmp);
     if (found)
         note = xasprintf("the issuer of the last certificate sent (%s) is in the trusted file",
@@ -1024,7 +1023,7 @@ system_issuer(X509 *x)
     }
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(st);
-    ERR_clear_error();
+    tlserr_clear();
     return issuer;
 }
 
