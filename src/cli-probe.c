@@ -264,6 +264,10 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
             r->protocol != NULL ? r->protocol : "no handshake", r->cipher != NULL ? " " : "",
             r->cipher != NULL ? r->cipher : "", r->elapsed_ms);
     fprintf(fp, "  name rule: %s\n", r->name_rule);
+    if (r->anchor_not_after != 0)
+        fprintf(fp, "  trusted file: its earliest certificate expiry is %ld days %s\n",
+                r->anchor_days_left < 0 ? -r->anchor_days_left : r->anchor_days_left,
+                r->anchor_days_left < 0 ? "ago (EXPIRED)" : "away");
     if (o->verify && o->trusted == NULL)
         fprintf(fp, "  note: no trusted file given: nothing is trusted (nginx -t refuses "
                     "proxy_ssl_verify on without proxy_ssl_trusted_certificate)\n");
