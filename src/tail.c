@@ -84,6 +84,8 @@ struct tail {
     int ifd; /* inotify, or -1 */
     int stat_timer;
     int more_timer; /* armed when a pass stopped on its budget */
+    int soon_timer; /* armed when inotify fired within coalesce_ms of the last pass */
+    uint64_t last_check_ms;
     struct tail_stats st;
     struct ring_slot *ring;
     size_t ring_head, ring_count;
@@ -523,6 +525,7 @@ tail_check(struct tail *t)
     unsigned long long before = t->st.lines;
     bool more = false;
 
+    t->last_check_ms = evloop_now_ms();
     for (size_t i = 0; i < t->nfiles; i++)
         more |= check_file(t, t->files[i]);
     if (more && t->more_timer == 0)
@@ -549,6 +552,17 @@ on_stat_timer(struct evloop *loop, int id, void *arg)
     tail_check(arg);
 }
 
+static void
+on_soon(struct evloop *loop, int id, void *arg)
+{
+    struct tail *t = arg;
+
+    (void)loop;
+    (void)id;
+    t->soon_timer = 0;
+    tail_check(t);
+}
+
 #ifdef TAIL_HAVE_INOTIFY
 static void
 on_inotify(struct evloop *loop, int fd, short revents, void *arg)
@@ -561,7 +575,16 @@ on_inotify(struct evloop *loop, int fd, short revents, void *arg)
     /* which watch fired does not matter: every file is checked, which is cheap */
     while (read(fd, evbuf, sizeof(evbuf)) > 0)
         ;
-    tail_check(t);
+    /* the first write after a quiet spell is read at once; under a steady stream, passes are
+     * at least coalesce_ms apart so each read(2) and write(2) carries a batch */
+    if (t->soon_timer == 0) {
+        uint64_t now = evloop_now_ms();
+        if (now >= t->last_check_ms + t->o.coalesce_ms)
+            tail_check(t);
+        else
+            t->soon_timer =
+                evloop_timer_add(loop, t->last_check_ms + t->o.coalesce_ms - now, 0, on_soon, t);
+    }
 }
 #endif
 
@@ -581,6 +604,8 @@ tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, voi
         t->o.stat_ms = 250;
     if (t->o.retire_ms == 0)
         t->o.retire_ms = 2000;
+    if (t->o.coalesce_ms == 0)
+        t->o.coalesce_ms = 20;
     t->cb = cb;
     t->arg = arg;
     t->rbuf = xmalloc(RBUF_SIZE);
@@ -680,6 +705,8 @@ tail_free(struct tail *t)
     evloop_timer_del(t->loop, t->stat_timer);
     if (t->more_timer != 0)
         evloop_timer_del(t->loop, t->more_timer);
+    if (t->soon_timer != 0)
+        evloop_timer_del(t->loop, t->soon_timer);
     for (size_t i = 0; i < t->o.ring_lines; i++)
         free(t->ring[i].p);
     free(t->ring);
