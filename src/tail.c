@@ -560,6 +560,8 @@ on_soon(struct evloop *loop, int id, void *arg)
     (void)loop;
     (void)id;
     t->soon_timer = 0;
+    if (t->ifd >= 0) /* listen again: events queued meanwhile wake the next pass */
+        evloop_fd_events(t->loop, t->ifd, POLLIN);
     tail_check(t);
 }
 
@@ -581,9 +583,11 @@ on_inotify(struct evloop *loop, int fd, short revents, void *arg)
         uint64_t now = evloop_now_ms();
         if (now >= t->last_check_ms + t->o.coalesce_ms)
             tail_check(t);
-        else
+        else {
             t->soon_timer =
                 evloop_timer_add(loop, t->last_check_ms + t->o.coalesce_ms - now, 0, on_soon, t);
+            evloop_fd_events(loop, fd, 0); /* no wake-ups until the pass is due */
+        }
     }
 }
 #endif

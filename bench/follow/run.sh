@@ -1,11 +1,13 @@
 #!/bin/bash
 # bench/follow/run.sh — cost of `tlstriage scan --follow --format jsonl` under a fast writer.
 #   bench/follow/run.sh [TLSTRIAGE] [RATE] [SECONDS]     (defaults: build/tlstriage 100000 10)
+# (BUILD=dir: the build tree whose libtt.a and config.h build tailonly; default: TLSTRIAGE's dir)
 # 1. CPU: follower > /dev/null while the writer appends RATE lines/s for SECONDS; CPU seconds
 #    (utime+stime from /proc/PID/stat) per million lines; VmRSS each second and VmHWM.
 # 2. Lag: the same with the output piped into lagmeter (write time embedded by the writer vs
 #    the time the JSON line arrives).
 # 3. Idle: CPU of a follower on a quiet file for SECONDS.
+# 4. The follower alone (tailonly: tail.c + evloop.c, no parser, no JSON) under the same writer.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 TLSTRIAGE=${1:-${TLSTRIAGE:-$here/../../build/tlstriage}}
@@ -16,6 +18,12 @@ FP=
 trap '[ -n "$FP" ] && kill "$FP" 2>/dev/null; rm -rf "$T"' EXIT
 cc -O2 -o "$T/writer" "$here/writer.c"
 cc -O2 -o "$T/lagmeter" "$here/lagmeter.c"
+BUILD=${BUILD:-$(dirname "$TLSTRIAGE")}
+tailonly=
+if [ -f "$BUILD/libtt.a" ] && [ -f "$BUILD/config.h" ] &&
+    cc -O2 -I"$BUILD" -I"$here/../../include" -o "$T/tailonly" "$here/tailonly.c" "$BUILD/libtt.a"; then
+    tailonly=$T/tailonly
+fi
 TCK=$(getconf CLK_TCK)
 
 cpu_s() { # utime+stime of PID in seconds
@@ -77,3 +85,17 @@ sleep "$SECS"
 c1=$(cpu_s "$FP")
 kill -INT "$FP"; wait "$FP" || true; FP=
 awk -v a="$c0" -v b="$c1" -v s="$SECS" 'BEGIN { printf "idle: %.2f CPU-s over %d s\n", b - a, s }'
+
+# 4. The follower alone
+if [ -n "$tailonly" ]; then
+    : >"$T/d.log"
+    "$tailonly" "$T/d.log" >"$T/tailonly.out" &
+    FP=$!
+    sleep 0.5
+    "$T/writer" "$T/d.log" "$RATE" "$SECS" >/dev/null
+    for _ in $(seq 100); do caught_up "$FP" "$T/d.log" && break; sleep 0.1; done
+    sleep 0.3
+    cpu=$(cpu_s "$FP")
+    kill -INT "$FP"; wait "$FP" || true; FP=
+    awk -v c="$cpu" -v l="$(cat "$T/tailonly.out")" 'BEGIN { printf "follower alone: %.2f s for %d lines = %.3f CPU-s per million lines\n", c, l, c / (l / 1e6) }'
+fi
