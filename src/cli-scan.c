@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "buf.h"
 #include "cli.h"
@@ -44,25 +47,145 @@ struct scan_ctx {
     int write_error;            /* errno of a failed write to stdout, 0 if none */
 };
 
-/* Number of '\n' in [p, p+n): eight bytes at a time, exact (no carry between bytes). */
+/* Number of '\n' in [p, p+n), plain C (for the tails the vector loops leave). */
 static size_t
 count_newlines(const char *p, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7f7f7f7f7f7f7f7fULL;
-    size_t c = 0, i = 0;
+    size_t c = 0;
 
-    for (; i < n && ((uintptr_t)(p + i) & 7) != 0; i++)
-        c += p[i] == '\n';
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w, x, t;
-        memcpy(&w, p + i, 8);
-        x = w ^ (ones * '\n');
-        t = ((x & low7) + low7) | x;
-        c += (size_t)__builtin_popcountll(~t & ~low7);
-    }
-    for (; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         c += p[i] == '\n';
     return c;
+}
+
+/* Whether one of the markers starts at q. */
+static bool
+marker_at(const char *q, const char *lim)
+{
+    size_t room = (size_t)(lim - q);
+
+    return (room >= sizeof(marker_event) - 1 &&
+            memcmp(q, marker_event, sizeof(marker_event) - 1) == 0) ||
+           (room >= sizeof(marker_emerg) - 1 &&
+            memcmp(q, marker_emerg, sizeof(marker_emerg) - 1) == 0);
+}
+
+/* One pass over [p, lim): returns the first position where a marker starts, or NULL, and
+ * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
+ * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
+ * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
+ * 'e' (1) and 'e' (3), which the other levels do not have; the loads are shared. */
+#define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
+
+static const char *
+scan_find_scalar(const char *p, const char *lim, size_t *nl)
+{
+    for (const char *q = p; q < lim; q++) {
+        if ((*q == 't' || *q == '[') && marker_at(q, lim)) {
+            *nl += count_newlines(p, (size_t)(q - p));
+            return q;
+        }
+    }
+    *nl += count_newlines(p, (size_t)(lim - p));
+    return NULL;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_VECTOR_SCAN 1
+
+/* popcount of 16 bits without the popcnt instruction (not in every x86-64). */
+static unsigned
+bits16(unsigned x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0f0fu;
+    return (x + (x >> 8)) & 0x1fu;
+}
+
+static const char *
+scan_find_sse2(const char *p, const char *lim, size_t *nl)
+{
+    const __m128i c_nl = _mm_set1_epi8('\n'), c_o = _mm_set1_epi8('o');
+    const __m128i c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
+    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
+    size_t n = (size_t)(lim - p), i = 0, count = 0;
+
+    for (; i + 16 + MARK_TAIL <= n; i += 16) {
+        const char *q = p + i;
+        __m128i l0 = _mm_loadu_si128((const __m128i *)q);
+        __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
+        __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
+        __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
+        __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
+                                   _mm_cmpeq_epi8(l11, c_comma));
+        __m128i em = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l0, c_br), _mm_cmpeq_epi8(l1, c_e)),
+                                   _mm_cmpeq_epi8(l3, c_e));
+        unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
+        unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
+
+        while (cand != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(cand);
+            if (marker_at(q + bit, lim)) {
+                *nl += count + bits16(nlm & ((1u << bit) - 1));
+                return q + bit;
+            }
+            cand &= cand - 1;
+        }
+        count += bits16(nlm);
+    }
+    *nl += count;
+    return scan_find_scalar(p + i, lim, nl);
+}
+
+__attribute__((target("avx2,popcnt"))) static const char *
+scan_find_avx2(const char *p, const char *lim, size_t *nl)
+{
+    const __m256i c_nl = _mm256_set1_epi8('\n'), c_o = _mm256_set1_epi8('o');
+    const __m256i c_u = _mm256_set1_epi8('u'), c_comma = _mm256_set1_epi8(',');
+    const __m256i c_br = _mm256_set1_epi8('['), c_e = _mm256_set1_epi8('e');
+    size_t n = (size_t)(lim - p), i = 0, count = 0;
+
+    for (; i + 32 + MARK_TAIL <= n; i += 32) {
+        const char *q = p + i;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
+        __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
+        __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
+        __m256i ev = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+            _mm256_cmpeq_epi8(l11, c_comma));
+        __m256i em = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br), _mm256_cmpeq_epi8(l1, c_e)),
+            _mm256_cmpeq_epi8(l3, c_e));
+        unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
+        unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
+
+        while (cand != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(cand);
+            if (marker_at(q + bit, lim)) {
+                *nl += count + (size_t)__builtin_popcount(nlm & (bit ? (~0u >> (32 - bit)) : 0));
+                return q + bit;
+            }
+            cand &= cand - 1;
+        }
+        count += (size_t)__builtin_popcount(nlm);
+    }
+    *nl += count;
+    return scan_find_scalar(p + i, lim, nl);
+}
+#endif
+
+static const char *
+scan_find(const char *p, const char *lim, size_t *nl)
+{
+#ifdef HAVE_VECTOR_SCAN
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
+        return scan_find_avx2(p, lim, nl);
+    return scan_find_sse2(p, lim, nl);
+#else
+    return scan_find_scalar(p, lim, nl);
+#endif
 }
 
 static void
@@ -95,52 +218,33 @@ handle_line(struct scan_ctx *ctx, const char *l, size_t n, unsigned long lineno,
     }
 }
 
-static const char *
-find_marker(const char *p, const char *lim, const char *m, size_t mlen)
-{
-    if ((size_t)(lim - p) < mlen)
-        return NULL;
-    return memmem(p, (size_t)(lim - p), m, mlen);
-}
-
 /* Handles the complete lines in [buf, buf+len); returns the bytes consumed (up to and
  * including the last newline). *flines counts the file's lines. */
 static size_t
 scan_block(struct scan_ctx *ctx, const char *buf, size_t len, unsigned long *flines,
            const char *file)
 {
-    const char *p = buf, *lim, *last, *emerg;
+    const char *p = buf, *lim, *last;
 
     last = memrchr(buf, '\n', len);
     if (last == NULL)
         return 0;
     lim = last + 1;
-    emerg = find_marker(p, lim, marker_emerg, sizeof(marker_emerg) - 1);
     while (p < lim) {
-        const char *hit = find_marker(p, lim, marker_event, sizeof(marker_event) - 1);
-        const char *tgt, *ls, *le;
-        size_t before;
+        size_t nl = 0;
+        const char *hit = scan_find(p, lim, &nl), *ls, *le;
 
-        if (emerg != NULL && emerg < p)
-            emerg = find_marker(p, lim, marker_emerg, sizeof(marker_emerg) - 1);
-        tgt = hit;
-        if (emerg != NULL && (tgt == NULL || emerg < tgt))
-            tgt = emerg;
-        if (tgt == NULL) {
-            *flines += count_newlines(p, (size_t)(lim - p));
-            p = lim;
+        *flines += nl;
+        if (hit == NULL)
             break;
-        }
-        ls = tgt > p ? memrchr(p, '\n', (size_t)(tgt - p)) : NULL;
+        ls = hit > p ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
         ls = ls != NULL ? ls + 1 : p;
-        before = count_newlines(p, (size_t)(ls - p));
-        *flines += before;
-        le = memchr(tgt, '\n', (size_t)(lim - tgt));
+        le = memchr(hit, '\n', (size_t)(lim - hit));
         handle_line(ctx, ls, (size_t)(le - ls), *flines + 1, file);
         (*flines)++;
         p = le + 1;
     }
-    return (size_t)(p - buf);
+    return (size_t)(lim - buf);
 }
 
 /* Reads one open file to its end. Returns 0, or -1 with *cause set. */

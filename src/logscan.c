@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,12 +15,36 @@
 
 #define LIT(s) (s), (sizeof(s) - 1)
 
+/* memmem() for the short needles of one line: memchr on the first byte, then memcmp.
+ * (glibc's memmem sets up a shift table on every call, which costs more than a line.) */
 static const char *
 mem_find(const char *p, const char *end, const char *needle, size_t nlen)
 {
-    if (p >= end || (size_t)(end - p) < nlen)
-        return NULL;
-    return memmem(p, (size_t)(end - p), needle, nlen);
+    while (p < end && (size_t)(end - p) >= nlen) {
+        const char *q = memchr(p, needle[0], (size_t)(end - p) - nlen + 1);
+        if (q == NULL)
+            return NULL;
+        if (memcmp(q + 1, needle + 1, nlen - 1) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
+}
+
+/* The same, with memchr on needle[k] (pick a byte rarer than the first). */
+static const char *
+mem_find_at(const char *p, const char *end, const char *needle, size_t nlen, size_t k)
+{
+    while (p < end && (size_t)(end - p) >= nlen) {
+        const char *q = memchr(p + k, needle[k], (size_t)(end - p) - nlen + 1);
+        if (q == NULL)
+            return NULL;
+        q -= k;
+        if (memcmp(q, needle, nlen) == 0)
+            return q;
+        p = q + 1;
+    }
+    return NULL;
 }
 
 static int
@@ -84,29 +109,48 @@ read_level(const char *p, const char *end, enum ev_level *out)
     return NULL;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* "YYYY/MM/DD HH:MM:SS" (checked digits) as local time. mktime() re-reads the time zone
+ * on every call (6 us); this costs two localtime_r() calls. */
 static time_t
 parse_time(const char *t)
 {
-    struct tm tm;
     int v[6], pos[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
+    struct tm tm;
+    time_t naive, guess;
+    long off1;
 
     for (int i = 0; i < 6; i++) {
         v[i] = 0;
         for (int j = 0; j < width[i]; j++)
             v[i] = v[i] * 10 + (t[pos[i] + j] - '0');
     }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    tm.tm_isdst = -1;
-    if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
         return (time_t)-1;
-    return mktime(&tm);
+    naive = (time_t)(days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 +
+                     v[5]);
+    if (localtime_r(&naive, &tm) == NULL)
+        return (time_t)-1;
+    off1 = tm.tm_gmtoff;
+    guess = naive - off1;
+    if (localtime_r(&guess, &tm) == NULL)
+        return (time_t)-1;
+    if (tm.tm_gmtoff != off1)
+        guess = naive - tm.tm_gmtoff;
+    return guess;
 }
 
 /* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
@@ -164,6 +208,29 @@ read_errno_reason(const char *p, const char *end, struct ls_event *ev)
         ev->reason = mkspan(q, close);
 }
 
+/* " error:HEX" at p: the next entry of nginx's drained OpenSSL error queue. */
+static bool
+next_error_code(const char *p, const char *end)
+{
+    if (!has_prefix(p, end, LIT(" error:")) || end - p < 8)
+        return false;
+    p += 7;
+    return is_digit(*p) || (*p >= 'A' && *p <= 'F') || (*p >= 'a' && *p <= 'f');
+}
+
+/* The Host header's value at v: no spaces and no '/' (nginx rejects such hosts), but it may
+ * hold '"'. Its closing quote is the first one followed by the end of the line or by
+ * `, referrer: "`. Returns that quote, or NULL. */
+static const char *
+host_value_end(const char *v, const char *end)
+{
+    for (const char *c = v; c < end && *c != ' ' && *c != '/'; c++) {
+        if (*c == '"' && (c + 1 == end || has_prefix(c + 1, end, LIT(", referrer: \""))))
+            return c;
+    }
+    return NULL;
+}
+
 /* The OpenSSL part "(SSL: error:0A00010B:SSL routines::wrong version number ...)":
  * the first error code, its reason text, and "SSL alert number N". */
 static void
@@ -193,7 +260,7 @@ read_ssl_error(const char *p, const char *end, struct ls_event *ev)
     }
     if (colons == 3) {
         const char *s = r;
-        while (r < end && *r != ':' && *r != ')' && !has_prefix(r, end, LIT(" error:")))
+        while (r < end && *r != ':' && *r != ')' && !next_error_code(r, end))
             r++;
         if (r > s)
             ev->reason = mkspan(s, r);
@@ -269,6 +336,8 @@ static const struct {
     {LIT("SSL_CTX_load_verify_locations(")},
     {LIT("proxy_ssl_certificate")},
     {LIT("cannot load certificate")},
+    {LIT("SSL_CTX_use_PrivateKey(")},
+    {LIT("SSL_CTX_use_certificate(")},
     {LIT("proxy_ssl_crl")},
     {LIT("X509_LOOKUP")},
     {LIT("grpc_ssl_trusted_certificate")},
@@ -366,14 +435,8 @@ http_upstream_shape(const char *q, const char *end, const char **peer, const cha
             return c;
         if (has_prefix(a, end, LIT(", referrer: \"")))
             return c;
-        if (has_prefix(a, end, LIT(", host: \""))) {
-            const char *h = a + 9;
-            while (h < end && *h != '"' && *h != ' ' && *h != '/')
-                h++;
-            if (h < end && *h == '"' &&
-                (h + 1 == end || has_prefix(h + 1, end, LIT(", referrer: \""))))
-                return c;
-        }
+        if (has_prefix(a, end, LIT(", host: \"")) && host_value_end(a + 9, end) != NULL)
+            return c;
     }
     *truncated = true;
     return end;
@@ -422,21 +485,25 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         return;
     p = srv + 10;
     /* server_name comes from the config: the first marker after it is nginx's. */
-    const char *ends[4];
-    ends[0] = mem_find(p, end, LIT(", request: \""));
-    ends[1] = mem_find(p, end, LIT(", upstream: \""));
-    ends[2] = mem_find(p, end, LIT(", host: \""));
-    ends[3] = mem_find(p, end, LIT(", referrer: \""));
     const char *se = end;
-    for (int i = 0; i < 4; i++) {
-        if (ends[i] != NULL && ends[i] < se)
-            se = ends[i];
+    bool is_request = false;
+    for (const char *q = p; (q = memchr(q, ',', (size_t)(end - q))) != NULL; q++) {
+        if (has_prefix(q, end, LIT(", request: \""))) {
+            is_request = true;
+            se = q;
+            break;
+        }
+        if (has_prefix(q, end, LIT(", upstream: \"")) || has_prefix(q, end, LIT(", host: \"")) ||
+            has_prefix(q, end, LIT(", referrer: \""))) {
+            se = q;
+            break;
+        }
     }
     ev->server = mkspan(p, se);
     if (se == end)
         return;
     req = NULL;
-    if (se == ends[0]) {
+    if (is_request) {
         req = se + 12;
         p = req;
     } else {
@@ -503,11 +570,7 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         /* No upstream field: the request runs to `", host: "` or `", referrer: "`. */
         const char *h = NULL, *s = req, *rf;
         while ((s = mem_find(s, end, LIT("\", host: \""))) != NULL) {
-            const char *v = s + 10, *e = v;
-            while (e < end && *e != '"' && *e != ' ' && *e != '/')
-                e++;
-            if (e < end && *e == '"' && (e + 1 == end || has_prefix(e + 1, end,
-                                                                    LIT(", referrer: \"")))) {
+            if (host_value_end(s + 10, end) != NULL) {
                 h = s;
                 break;
             }
@@ -527,9 +590,11 @@ parse_http_fields(const char *p, const char *end, struct ls_event *ev)
         after = se;
     }
     if (has_prefix(after, end, LIT(", host: \""))) {
-        const char *v = after + 9, *e = v;
-        while (e < end && *e != '"')
-            e++;
+        const char *v = after + 9, *e = host_value_end(v, end);
+        if (e == NULL) { /* cut by nginx's line limit */
+            e = memchr(v, '"', (size_t)(end - v));
+            e = e != NULL ? e : end;
+        }
         ev->host = mkspan(v, e);
         after = e < end ? e + 1 : end;
     }
@@ -574,6 +639,8 @@ parse_stream_fields(const char *p, const char *end, struct ls_event *ev)
     return false;
 }
 
+#define ACTION_TAIL "g to upstream, client: "
+
 static const struct {
     const char *text;
     size_t len;
@@ -604,12 +671,18 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     if ((m = parse_header(line, end, ev)) == NULL)
         goto none;
 
-    for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
-        const char *a = mem_find(m, end, actions[i].text, actions[i].len);
-        if (a != NULL && (act == NULL || a < act)) {
-            act = a;
-            actlen = actions[i].len;
-            handshaking = actions[i].handshaking;
+    /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
+     * cheaper than on its leading ' '), then see which action it ends. */
+    for (const char *q = m; act == NULL && (q = mem_find_at(q, end, LIT(ACTION_TAIL), 12)) != NULL;
+         q++) {
+        for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+            size_t head = actions[i].len - (sizeof(ACTION_TAIL) - 1);
+            if ((size_t)(q - m) >= head && memcmp(q - head, actions[i].text, head) == 0) {
+                act = q - head;
+                actlen = actions[i].len;
+                handshaking = actions[i].handshaking;
+                break;
+            }
         }
     }
     if (act == NULL) {

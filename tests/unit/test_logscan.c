@@ -1,0 +1,577 @@
+/* test_logscan.c — the event parser: every kind, both nginx formats, both OpenSSL wordings,
+ * hostile lines, and every line of the lab's real nginx fixtures. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "logscan.h"
+
+#ifndef TT_FIXTURES
+#define TT_FIXTURES "tests/lab/fixtures"
+#endif
+
+#define PRE "2026/11/27 03:17:01 [error] 4242#4242: *17 "
+#define HS " while SSL handshaking to upstream, client: 127.0.0.1, server: api.example, "
+#define TAIL "request: \"GET /v1/items HTTP/1.1\", upstream: \"https://10.0.2.88:8443/v1/items\", " \
+             "host: \"api.example\""
+#define STREAM_TAIL " while SSL handshaking to upstream, client: 127.0.0.1, server: 127.0.0.1:8443, " \
+                    "upstream: \"127.0.0.1:9441\", bytes from/to client:0/0, bytes from/to " \
+                    "upstream:0/0"
+
+static struct ls_event ev;
+
+static bool
+parse(const char *line)
+{
+    return logscan_parse_line(line, strlen(line), 7, &ev);
+}
+
+static void
+assert_span(struct span s, const char *want)
+{
+    if (want == NULL) {
+        assert_null(s.p);
+        return;
+    }
+    assert_non_null(s.p);
+    if (s.len != strlen(want) || memcmp(s.p, want, s.len) != 0)
+        fail_msg("span is '%.*s', expected '%s'", (int)s.len, s.p, want);
+}
+
+static void
+verify_error_18_in_openssl3_wording_gives_every_field(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                          HS TAIL));
+    assert_int_equal(ev.kind, EV_VERIFY_ERROR);
+    assert_int_equal(ev.level, LV_ERROR);
+    assert_int_equal(ev.line, 7);
+    assert_int_equal(ev.pid, 4242);
+    assert_int_equal(ev.tid, 4242);
+    assert_int_equal(ev.conn, 17);
+    assert_int_equal(ev.verify_code, 18);
+    assert_span(ev.reason, "self-signed certificate");
+    assert_span(ev.time, "2026/11/27 03:17:01");
+    assert_true(ev.when != (time_t)-1);
+    assert_span(ev.client, "127.0.0.1");
+    assert_span(ev.server, "api.example");
+    assert_span(ev.request, "GET /v1/items HTTP/1.1");
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    assert_span(ev.scheme, "https");
+    assert_span(ev.uri, "/v1/items");
+    assert_span(ev.host, "api.example");
+    assert_span(ev.ssl_error, NULL);
+    assert_false(ev.stream);
+    assert_false(ev.ambiguous);
+    assert_string_equal(logscan_kind_name(ev.kind), "verify_error");
+}
+
+static void
+verify_error_in_openssl11_wording_keeps_its_reason(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self signed certificate)"
+                          HS TAIL));
+    assert_int_equal(ev.verify_code, 18);
+    assert_span(ev.reason, "self signed certificate");
+}
+
+static void
+verify_errors_19_20_21_10_and_2_give_their_codes(void **state)
+{
+    static const struct {
+        int code;
+        const char *reason;
+    } cases[] = {
+        {19, "self-signed certificate in certificate chain"},
+        {20, "unable to get local issuer certificate"},
+        {21, "unable to verify the first certificate"},
+        {10, "certificate has expired"},
+        {2, "unable to get issuer certificate"},
+        {20, "unable to get local issuer certificate (with parentheses)"},
+    };
+    char line[1024];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(line, sizeof(line),
+                 PRE "upstream SSL certificate verify error: (%d:%s)" HS TAIL, cases[i].code,
+                 cases[i].reason);
+        assert_true(parse(line));
+        assert_int_equal(ev.kind, EV_VERIFY_ERROR);
+        assert_int_equal(ev.verify_code, cases[i].code);
+        assert_span(ev.reason, cases[i].reason);
+        assert_span(ev.upstream, "10.0.2.88:8443");
+    }
+}
+
+static void
+name_mismatch_gives_the_expected_name(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate does not match \"10.0.2.88\"" HS TAIL));
+    assert_int_equal(ev.kind, EV_NAME_MISMATCH);
+    assert_span(ev.name, "10.0.2.88");
+    assert_int_equal(ev.verify_code, -1);
+    assert_span(ev.upstream, "10.0.2.88:8443");
+}
+
+static void
+seed_form_certificate_verify_failed_is_a_handshake_error(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:1416F086:SSL "
+                          "routines:tls_process_server_certificate:certificate verify failed)"
+                          HS TAIL));
+    assert_int_equal(ev.kind, EV_HANDSHAKE_ERROR);
+    assert_span(ev.ssl_error, "error:1416F086");
+    assert_span(ev.reason, "certificate verify failed");
+    assert_int_equal(ev.alert, -1);
+}
+
+static void
+wrong_version_number_in_both_openssl_wordings(void **state)
+{
+    (void)state;
+    assert_true(parse("2026/11/27 03:17:01 [crit] 1#1: *3 SSL_do_handshake() failed (SSL: "
+                      "error:0A00010B:SSL routines::wrong version number)" HS TAIL));
+    assert_int_equal(ev.kind, EV_HANDSHAKE_ERROR);
+    assert_int_equal(ev.level, LV_CRIT);
+    assert_span(ev.ssl_error, "error:0A00010B");
+    assert_span(ev.reason, "wrong version number");
+    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:1408F10B:SSL "
+                          "routines:ssl3_get_record:wrong version number)" HS TAIL));
+    assert_span(ev.ssl_error, "error:1408F10B");
+    assert_span(ev.reason, "wrong version number");
+}
+
+static void
+alerts_give_the_alert_number_in_both_wordings(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:0A00042E:SSL routines::tlsv1 "
+                          "alert protocol version:SSL alert number 70)" HS TAIL));
+    assert_int_equal(ev.kind, EV_HANDSHAKE_ERROR);
+    assert_int_equal(ev.alert, 70);
+    assert_span(ev.reason, "tlsv1 alert protocol version");
+    assert_span(ev.ssl_error, "error:0A00042E");
+    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:14094410:SSL "
+                          "routines:ssl3_read_bytes:sslv3 alert handshake failure:SSL alert "
+                          "number 40)" HS TAIL));
+    assert_int_equal(ev.alert, 40);
+    assert_span(ev.reason, "sslv3 alert handshake failure");
+}
+
+static void
+several_openssl_errors_keep_the_first(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:0A000086:SSL routines::"
+                          "certificate verify failed error:0A000197:SSL routines::shutdown "
+                          "while in init)" HS TAIL));
+    assert_span(ev.ssl_error, "error:0A000086");
+    assert_span(ev.reason, "certificate verify failed");
+}
+
+static void
+handshake_timeout_is_recognised(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream timed out (110: Connection timed out)" HS TAIL));
+    assert_int_equal(ev.kind, EV_HANDSHAKE_TIMEOUT);
+    assert_span(ev.reason, "Connection timed out");
+    assert_string_equal(logscan_kind_name(ev.kind), "handshake_timeout");
+}
+
+static void
+peer_closed_is_recognised_with_and_without_errno(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "peer closed connection in SSL handshake (104: Connection reset by "
+                          "peer)" HS TAIL));
+    assert_int_equal(ev.kind, EV_PEER_CLOSED);
+    assert_span(ev.reason, "Connection reset by peer");
+    assert_true(parse(PRE "peer closed connection in SSL handshake" HS TAIL));
+    assert_int_equal(ev.kind, EV_PEER_CLOSED);
+    assert_span(ev.reason, "peer closed connection in SSL handshake");
+}
+
+static void
+connect_refused_is_a_connect_error_in_both_formats(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "connect() failed (111: Connection refused) while connecting to "
+                          "upstream, client: 127.0.0.1, server: api.example, " TAIL));
+    assert_int_equal(ev.kind, EV_CONNECT_ERROR);
+    assert_span(ev.reason, "Connection refused");
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    assert_true(parse(PRE "connect() failed (111: Connection refused) while connecting to "
+                          "upstream, client: 127.0.0.1, server: 127.0.0.1:8443, upstream: "
+                          "\"127.0.0.1:9449\", bytes from/to client:0/0, bytes from/to "
+                          "upstream:0/0"));
+    assert_int_equal(ev.kind, EV_CONNECT_ERROR);
+    assert_true(ev.stream);
+    assert_span(ev.upstream, "127.0.0.1:9449");
+}
+
+static void
+stream_format_has_no_request_or_host(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                          STREAM_TAIL));
+    assert_int_equal(ev.kind, EV_VERIFY_ERROR);
+    assert_true(ev.stream);
+    assert_span(ev.client, "127.0.0.1");
+    assert_span(ev.server, "127.0.0.1:8443");
+    assert_span(ev.upstream, "127.0.0.1:9441");
+    assert_span(ev.request, NULL);
+    assert_span(ev.host, NULL);
+    assert_span(ev.scheme, NULL);
+}
+
+static void
+config_errors_are_recognised_from_error_log_and_from_nginx_t(void **state)
+{
+    (void)state;
+    assert_true(parse("2026/11/27 03:00:00 [emerg] 99#99: no proxy_ssl_trusted_certificate for "
+                      "proxy_ssl_verify in /etc/nginx/conf.d/api.conf:14"));
+    assert_int_equal(ev.kind, EV_CONFIG_ERROR);
+    assert_int_equal(ev.level, LV_EMERG);
+    assert_span(ev.reason, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
+    assert_true(parse("nginx: [emerg] SSL_CTX_load_verify_locations(\"/etc/nginx/ca.pem\") "
+                      "failed (SSL: error:80000002:system library::No such file or "
+                      "directory:calling fopen(/etc/nginx/ca.pem, r) error:10000080:BIO "
+                      "routines::no such file error:05880002:x509 certificate routines::system "
+                      "lib)"));
+    assert_int_equal(ev.kind, EV_CONFIG_ERROR);
+    assert_span(ev.time, NULL);
+    assert_span(ev.ssl_error, "error:80000002");
+    assert_span(ev.reason, "SSL_CTX_load_verify_locations(\"/etc/nginx/ca.pem\") failed");
+    assert_true(parse("2026/11/27 03:00:00 [emerg] 99#99: cannot load certificate "
+                      "\"/etc/nginx/client.pem\": BIO_new_file() failed (SSL: error:80000002:"
+                      "system library::No such file or directory)"));
+    assert_int_equal(ev.kind, EV_CONFIG_ERROR);
+}
+
+static void
+other_errors_and_notices_are_not_events(void **state)
+{
+    static const char *const lines[] = {
+        PRE "upstream prematurely closed connection while reading response header from "
+            "upstream, client: 1.2.3.4, server: a, request: \"GET / HTTP/1.1\", upstream: "
+            "\"http://10.0.0.1:80/\", host: \"a\"",
+        PRE "open() \"/usr/share/nginx/html/favicon.ico\" failed (2: No such file or "
+            "directory), client: 1.2.3.4, server: a, request: \"GET /favicon.ico HTTP/1.1\"",
+        "2026/11/27 03:17:01 [notice] 1#1: signal process started",
+        "2026/11/27 03:17:01 [emerg] 1#1: bind() to 0.0.0.0:80 failed (98: Address in use)",
+        "2026/11/27 03:17:01 [error] 1#1: *1 SSL_do_handshake() failed (SSL: error:0A000086) "
+        "while SSL handshaking, client: 1.2.3.4, server: 0.0.0.0:443",
+        "",
+        "garbage",
+        "2026/11/27",
+        "2026/11/27 03:17:01 [bogus] 1#1: *1 upstream timed out (110: x) while SSL handshaking "
+        "to upstream, client: a, server: b",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        assert_false(parse(lines[i]));
+        assert_int_equal(ev.kind, EV_NONE);
+    }
+    assert_false(logscan_parse_line(NULL, 0, 1, &ev));
+}
+
+static void
+upstream_forged_in_the_request_never_becomes_the_upstream(void **state)
+{
+    static const char *const lines[] = {
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+            "request: \"GET /x\", upstream: \"https://evil/\" HTTP/1.1\", upstream: "
+            "\"https://10.0.2.88:8443/x\", host: \"api.example\"",
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+            "request: \"GET /x\", upstream: \"https://evil:443/\" HTTP/1.1\", upstream: "
+            "\"https://10.0.2.88:8443/x\", host: \"api.example\"",
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+            "request: \"GET /x\", upstream: \"https://evil:443/\", host: \"h\" HTTP/1.1\", "
+            "upstream: \"https://10.0.2.88:8443/x\", host: \"api.example\"",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        assert_true(parse(lines[i]));
+        assert_span(ev.upstream, "10.0.2.88:8443");
+        assert_span(ev.host, "api.example");
+        assert_true(ev.ambiguous);
+    }
+}
+
+static void
+upstream_forged_in_the_referrer_never_becomes_the_upstream(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                          HS TAIL ", referrer: \"x\", upstream: \"https://evil:443/\", host: "
+                                  "\"evil\""));
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    assert_span(ev.host, "api.example");
+    assert_span(ev.request, "GET /v1/items HTTP/1.1");
+    assert_true(ev.ambiguous);
+}
+
+static void
+forged_host_in_the_request_is_not_the_host(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                          HS "request: \"GET /a\", host: \"evil\" HTTP/1.1\", upstream: "
+                             "\"https://10.0.2.88:8443/a\", host: \"api.example\""));
+    assert_span(ev.host, "api.example");
+    assert_span(ev.request, "GET /a\", host: \"evil\" HTTP/1.1");
+}
+
+static void
+a_fake_emerg_record_from_a_decoded_newline_is_not_a_config_error(void **state)
+{
+    (void)state;
+    assert_false(parse("2026/11/27 03:00:00 [emerg] 1#1: no proxy_ssl_trusted_certificate for "
+                       "proxy_ssl_verify HTTP/1.1\", upstream: \"https://10.0.2.88:8443/a\", "
+                       "host: \"api.example\""));
+    assert_false(parse("2026/11/27 03:00:00 [emerg] 1#1: *5 no proxy_ssl_trusted_certificate "
+                       "for proxy_ssl_verify"));
+}
+
+static void
+a_line_without_upstream_field_keeps_request_and_host(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream timed out (110: Connection timed out)" HS
+                          "request: \"GET / HTTP/1.1\", host: \"a.example\""));
+    assert_span(ev.request, "GET / HTTP/1.1");
+    assert_span(ev.host, "a.example");
+    assert_span(ev.upstream, NULL);
+}
+
+static void
+a_line_cut_at_nginx_limit_keeps_the_fields_it_has(void **state)
+{
+    (void)state;
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                          HS "request: \"GET /a HTTP/1.1\", upstream: \"https://10.0.2.88:8443/a"
+                             "aaaaaaaa"));
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    assert_span(ev.host, NULL);
+}
+
+static void
+nul_bytes_and_invalid_utf8_do_not_break_parsing(void **state)
+{
+    char line[512];
+    int n;
+
+    (void)state;
+    n = snprintf(line, sizeof(line),
+                 PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+                     "request: \"GET /\xff\xfeQ HTTP/1.1\", upstream: \"https://10.0.2.88:8443/"
+                     "\", host: \"api.example\"");
+    line[strstr(line, "Q HTTP") - line] = '\0'; /* a NUL inside the request */
+    assert_true(logscan_parse_line(line, (size_t)n, 1, &ev));
+    assert_int_equal(ev.request.len, strlen("GET /\xff\xfeQ HTTP/1.1"));
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    line[5] = '\0'; /* a NUL in the timestamp: no longer an nginx line */
+    assert_false(logscan_parse_line(line, (size_t)n, 1, &ev));
+}
+
+static void
+lines_over_64_kib_are_skipped(void **state)
+{
+    size_t n = LOGSCAN_MAX_LINE + 100;
+    char *line = malloc(n);
+    const char *head = PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
+                           HS TAIL;
+
+    (void)state;
+    assert_non_null(line);
+    memset(line, 'a', n);
+    memcpy(line, head, strlen(head));
+    assert_false(logscan_parse_line(line, n, 1, &ev));
+    assert_true(logscan_parse_line(line, strlen(head), 1, &ev));
+    free(line);
+}
+
+static void
+every_prefix_of_a_line_parses_without_reading_past_it(void **state)
+{
+    const char *full = PRE "SSL_do_handshake() failed (SSL: error:0A00042E:SSL routines::tlsv1 "
+                           "alert protocol version:SSL alert number 70)" HS TAIL
+                           ", referrer: \"http://r/\"";
+    size_t n = strlen(full);
+
+    (void)state;
+    for (size_t i = 0; i <= n; i++) {
+        char *copy = malloc(i + 1); /* exact size: ASan catches any over-read */
+        assert_non_null(copy);
+        memcpy(copy, full, i);
+        (void)logscan_parse_line(copy, i, 1, &ev);
+        free(copy);
+    }
+}
+
+/* Lines written by a real nginx 1.22.1 (OpenSSL 3.0) while this parser was written. */
+static void
+real_nginx_lines_with_forged_referrer_and_quoted_host_parse_by_layout(void **state)
+{
+    (void)state;
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *1 upstream SSL certificate "
+                      "verify error: (18:self-signed certificate) while SSL handshaking to "
+                      "upstream, client: 127.0.0.1, server: front.test, request: \"GET /ss "
+                      "HTTP/1.1\", upstream: \"https://127.0.0.1:20011/ss\", host: "
+                      "\"127.0.0.1:20001\", referrer: \"x\", upstream: \"https://evil:9/\", "
+                      "host: \"e\""));
+    assert_span(ev.upstream, "127.0.0.1:20011");
+    assert_span(ev.uri, "/ss");
+    assert_span(ev.host, "127.0.0.1:20001");
+    assert_true(ev.ambiguous);
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *18 upstream SSL certificate "
+                      "verify error: (18:self-signed certificate) while SSL handshaking to "
+                      "upstream, client: 127.0.0.1, server: front.test, request: \"GET /ss "
+                      "HTTP/1.1\", upstream: \"https://127.0.0.1:20011/ss\", host: \"a\"b\""));
+    assert_span(ev.upstream, "127.0.0.1:20011");
+    assert_span(ev.host, "a\"b");
+    assert_span(ev.request, "GET /ss HTTP/1.1");
+    assert_true(parse("2026/11/27 08:49:53 [error] 5967#5967: *12 SSL_do_handshake() failed "
+                      "(SSL: error:0A000438:SSL routines::tlsv1 alert internal error:SSL alert "
+                      "number 80) while SSL handshaking to upstream, client: 127.0.0.1, server: "
+                      "front.test, request: \"GET /proto HTTP/1.1\", upstream: "
+                      "\"https://127.0.0.1:20011/proto\", host: \"127.0.0.1:20001\""));
+    assert_span(ev.reason, "tlsv1 alert internal error");
+    assert_int_equal(ev.alert, 80);
+    assert_false(parse("2026/11/27 08:49:53 [info] 5967#5967: *14 SSL_do_handshake() failed "
+                       "(SSL: error:0A000076:SSL routines::no suitable signature algorithm) "
+                       "while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:20011"));
+}
+
+/* The lab's real nginx 1.22.1 lines (tests/lab/fixtures, captured by
+ * tests/lab/capture-fixtures.sh): every line is read; every [emerg] line is a config error,
+ * comments and "test failed" lines are not events; every runtime event names its
+ * 127.0.0.1 upstream unless nginx cut the line; no forged value ever becomes a field. */
+static void
+every_line_of_the_lab_fixtures_parses_to_its_kind(void **state)
+{
+    static const char *const files[] = {"nginx-1.22.1-error.log", "nginx-1.22.1-emerg.log"};
+    unsigned seen[EV__COUNT] = {0}, emerg_lines = 0, events = 0;
+    bool any = false, forged_request = false, forged_host = false;
+
+    (void)state;
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        char path[4096], *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        unsigned long lineno = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/%s", TT_FIXTURES, files[f]);
+        if ((fp = fopen(path, "r")) == NULL)
+            continue;
+        any = true;
+        while ((n = getline(&line, &cap, fp)) >= 0) {
+            bool is_emerg = strstr(line, "[emerg] ") != NULL;
+            bool has_upstream = memmem(line, (size_t)n, "\", upstream: \"", 14) != NULL ||
+                                strstr(line, ", upstream: \"") != NULL;
+
+            lineno++;
+            if (f == 1 && is_emerg)
+                emerg_lines++;
+            if (!logscan_parse_line(line, (size_t)n, lineno, &ev)) {
+                if (f == 1 && is_emerg)
+                    fail_msg("%s:%lu: [emerg] line not recognised", files[f], lineno);
+                continue;
+            }
+            events++;
+            seen[ev.kind]++;
+            assert_int_equal(ev.line, lineno);
+            assert_true(ev.level != LV_UNKNOWN);
+            assert_true(line[0] != '#');
+            if (ev.kind == EV_CONFIG_ERROR) {
+                assert_int_equal(ev.level, LV_EMERG);
+                assert_non_null(ev.reason.p);
+                continue;
+            }
+            assert_non_null(ev.client.p);
+            assert_non_null(ev.server.p);
+            assert_true(ev.when != (time_t)-1);
+            if (has_upstream) {
+                assert_non_null(ev.upstream.p);
+                assert_true(ev.upstream.len > 10 && memcmp(ev.upstream.p, "127.0.0.1:", 10) == 0);
+                assert_false(ev.ambiguous);
+            }
+            if (ev.request.p != NULL && memmem(ev.request.p, ev.request.len, "evil", 4) != NULL)
+                forged_request = true;
+            if (ev.host.p != NULL && memmem(ev.host.p, ev.host.len, "evil", 4) != NULL)
+                forged_host = true;
+            if (ev.kind == EV_VERIFY_ERROR)
+                assert_true(ev.verify_code > 0 && ev.reason.p != NULL);
+            if (ev.kind == EV_NAME_MISMATCH)
+                assert_non_null(ev.name.p);
+            if (ev.kind == EV_HANDSHAKE_ERROR)
+                assert_true(ev.ssl_error.p != NULL && ev.reason.p != NULL);
+        }
+        free(line);
+        fclose(fp);
+    }
+    if (!any) { /* before the lab's fixtures are merged: nothing to check yet */
+        print_message("# no fixtures in %s\n", TT_FIXTURES);
+        return;
+    }
+    for (int k = EV_VERIFY_ERROR; k < EV__COUNT; k++) {
+        if (seen[k] == 0)
+            fail_msg("no %s event in the fixtures", logscan_kind_name((enum ev_kind)k));
+    }
+    assert_true(emerg_lines > 0);
+    assert_int_equal(seen[EV_CONFIG_ERROR] >= emerg_lines, 1);
+    assert_true(forged_request); /* the forged request stayed in the request field */
+    assert_true(forged_host);    /* and the forged Host header in the host field */
+    assert_true(events > 20);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(verify_error_18_in_openssl3_wording_gives_every_field),
+        cmocka_unit_test(verify_error_in_openssl11_wording_keeps_its_reason),
+        cmocka_unit_test(verify_errors_19_20_21_10_and_2_give_their_codes),
+        cmocka_unit_test(name_mismatch_gives_the_expected_name),
+        cmocka_unit_test(seed_form_certificate_verify_failed_is_a_handshake_error),
+        cmocka_unit_test(wrong_version_number_in_both_openssl_wordings),
+        cmocka_unit_test(alerts_give_the_alert_number_in_both_wordings),
+        cmocka_unit_test(several_openssl_errors_keep_the_first),
+        cmocka_unit_test(handshake_timeout_is_recognised),
+        cmocka_unit_test(peer_closed_is_recognised_with_and_without_errno),
+        cmocka_unit_test(connect_refused_is_a_connect_error_in_both_formats),
+        cmocka_unit_test(stream_format_has_no_request_or_host),
+        cmocka_unit_test(config_errors_are_recognised_from_error_log_and_from_nginx_t),
+        cmocka_unit_test(other_errors_and_notices_are_not_events),
+        cmocka_unit_test(upstream_forged_in_the_request_never_becomes_the_upstream),
+        cmocka_unit_test(upstream_forged_in_the_referrer_never_becomes_the_upstream),
+        cmocka_unit_test(forged_host_in_the_request_is_not_the_host),
+        cmocka_unit_test(a_fake_emerg_record_from_a_decoded_newline_is_not_a_config_error),
+        cmocka_unit_test(a_line_without_upstream_field_keeps_request_and_host),
+        cmocka_unit_test(a_line_cut_at_nginx_limit_keeps_the_fields_it_has),
+        cmocka_unit_test(nul_bytes_and_invalid_utf8_do_not_break_parsing),
+        cmocka_unit_test(lines_over_64_kib_are_skipped),
+        cmocka_unit_test(every_prefix_of_a_line_parses_without_reading_past_it),
+        cmocka_unit_test(real_nginx_lines_with_forged_referrer_and_quoted_host_parse_by_layout),
+        cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
