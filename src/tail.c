@@ -31,6 +31,7 @@
 #define RBUF_SIZE (128 * 1024)
 #define SIG_LEN 256                                /* first bytes compared to spot a rewrite */
 #define BUDGET_PER_CHECK (4 * 1024 * 1024)         /* bytes per file per pass, then yield */
+#define MAX_RETIRING 8 /* rotated-away files kept open per path; beyond, the oldest is let go */
 #define COUNT_LINES_MAX ((off_t)512 * 1024 * 1024) /* beyond: line numbers are relative */
 
 enum src_mode {
@@ -473,6 +474,14 @@ open_current(struct tail *t, struct tfile *f, char **cause)
 static void
 retire_current(struct tail *t, struct tfile *f)
 {
+    if (f->nold == MAX_RETIRING) { /* rotations faster than retire_ms: bound the fds */
+        while (src_read(t, f, &f->old[0]))
+            ;
+        flush_partial(t, f, &f->old[0]);
+        src_close(t, &f->old[0]);
+        memmove(&f->old[0], &f->old[1], (f->nold - 1) * sizeof(*f->old));
+        f->nold--;
+    }
     f->old = xreallocarray(f->old, f->nold + 1, sizeof(*f->old));
     f->old[f->nold++] = f->cur;
     f->old[f->nold - 1].last_data_ms = evloop_now_ms();

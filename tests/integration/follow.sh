@@ -189,7 +189,7 @@ http {
 }
 CONF
 NGINX_PID_FILE=$d/nginx.pid
-if ! env -u NGINX "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" 2>"$d/nginx.err"; then
+if ! timeout 20 env -u NGINX "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" 2>"$d/nginx.err"; then
     ok "nginx started # SKIP $(head -1 "$d/nginx.err")" true
     done_testing
     exit $?
@@ -209,7 +209,7 @@ for i in $(seq 1 40); do get "$i"; done
 w=$!
 sleep 0.1
 mv "$d/logs/error.log" "$d/logs/error.log.1"
-env -u NGINX "$NGINX" -p "$d" -c "$d/nginx.conf" -s reopen 2>>"$d/nginx.err"
+timeout 20 env -u NGINX "$NGINX" -p "$d" -c "$d/nginx.conf" -s reopen 2>>"$d/nginx.err"
 wait $w
 for i in $(seq 81 120); do get "$i"; done
 ok "nginx: reopen created a new error.log" test -s "$d/logs/error.log"
