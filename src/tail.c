@@ -518,7 +518,8 @@ check_file(struct tail *t, struct tfile *f)
         if (!left && now >= s->last_data_ms + t->o.retire_ms) {
             flush_partial(t, f, s);
             src_close(t, s);
-            f->old[i] = f->old[--f->nold];
+            f->nold--; /* keep the rest oldest first */
+            memmove(&f->old[i], &f->old[i + 1], (f->nold - i) * sizeof(*f->old));
             continue;
         }
         i++;
