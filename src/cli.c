@@ -26,10 +26,10 @@ const struct cli_verb cli_verbs[] = {
     {"probe", cli_probe, "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
 
-    {"diagnose", cli_not_yet, "diagnose [--format text|json]",
+    {"diagnose", cli_diagnose, "diagnose [--format text|json]",
      "explain each incident and propose fixes, each proven by a probe"},
 
-    {"fix", cli_not_yet, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
+    {"fix", cli_fix, "fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply] [--yes]",
      "apply a verified fix: diff, backup, write, nginx -t, reload, confirm"},
 
     {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
