@@ -626,7 +626,7 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                             v->line);
     else
         s->note = xasprintf("%s %s; (not set before: nginx's default %s)", d, value,
-                            v->value != NULL ? v->value : "applied");
+                            v->value != NULL ? v->value : "is the proxy_pass host");
 }
 
 static bool
@@ -766,10 +766,11 @@ cause_text(const struct probe_result *r, bool verify_off, const struct pss_value
     }
     const struct incident_explanation *e =
         incident_explain(verdict_kind(r->verdict), (int)r->verify_code, r->nginx_message);
-    buf_addf(&b, "nginx says \"%s\". %s", r->nginx_message != NULL ? r->nginx_message : "?",
+    buf_addf(&b, "nginx says \"%s\": %s", r->nginx_message != NULL ? r->nginx_message : "?",
              e->plain != NULL ? e->plain : "");
     if (e->means != NULL)
-        buf_addf(&b, " %s", e->means);
+        buf_addf(&b, " (%s)", e->means);
+    buf_addc(&b, '.');
     if (mtls_demanded(r))
         buf_adds(&b, " The upstream asked for a client certificate and nginx sent none "
                      "(give --client-cert and --client-key).");
@@ -923,15 +924,32 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
         if (useful) {
             struct remedy_fix f;
             memset(&f, 0, sizeof(f));
-            if (fix_build(&f, conf, use, &c, out->verify_off, cause) != 0) {
-                fix_free(&f);
-                free(note);
-                cand_free(&c);
-                goto out;
+            char *why = NULL;
+            if (fix_build(&f, conf, use, &c, out->verify_off, &why) != 0) {
+                /* proven by the probe but not editable here: shown, never applied */
+                f.verified = false;
+                f.verdict_note = xasprintf("the edit cannot be made automatically: %s", why);
+                free(why);
+                if (f.id == NULL)
+                    f.id = remedy_mask_name(c.pub.applied);
+                if (f.summary == NULL) {
+                    struct buf sb = {0};
+                    for (int s = 0; s < RS__COUNT; s++) {
+                        if (c.why[s] != NULL)
+                            buf_addf(&sb, "%s\n", c.why[s]);
+                    }
+                    f.summary = buf_detach(&sb);
+                }
+                for (size_t k = 0; k < f.nfiles; k++) { /* nothing to write */
+                    free(f.files[k].path);
+                    free(f.files[k].data);
+                }
+                f.nfiles = 0;
+            } else {
+                f.verified = ok;
+                f.verdict_note = note;
+                note = NULL;
             }
-            f.verified = ok;
-            f.verdict_note = note;
-            note = NULL;
             out->fixes = xreallocarray(out->fixes, out->nfixes + 1, sizeof(*out->fixes));
             out->fixes[out->nfixes++] = f;
         }
