@@ -170,7 +170,8 @@ done
 exec "$NGINX_BIN" "\$@"
 EOF
     chmod 0755 "$W"
-    chmod 0666 "$LAB_DIR"/front/logs/*.log
+    # nginx -t opens the logs and the pid file (without truncating): let nobody open them
+    chmod 0666 "$LAB_DIR"/front/logs/*.log "$LAB_DIR/front/nginx.pid"
     mkdir -m 0700 "$LAB_DIR/private"
     if "$W" -p "$LAB_DIR/front/" -c "$CONF" -t >/dev/null 2>&1; then
         "$TLSTRIAGE" --nginx "$W" --conf "$CONF" --prefix "$LAB_DIR/front/" --state-dir "$STATE" \
