@@ -178,7 +178,9 @@ EOF
             fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 22)) \
             --cert-dir "$LAB_DIR/private/certs" </dev/null >"$LAB_DIR/t.out" 2>"$LAB_DIR/t.err"
         is "$?" 1 "a fix whose certificate nginx cannot read fails"
-        ok "nginx -t is what refused it" grep -q "nginx said" "$LAB_DIR/t.err"
+        ok "nginx -t is what refused it: it cannot read the certificate" \
+            grep -q "nginx said" "$LAB_DIR/t.err"
+        ok "nginx's own words name the permission problem" grep -q "Permission denied" "$LAB_DIR/t.err"
         ok "and it was rolled back: the original bytes" cmp -s "$CONF" "$LAB_DIR/orig.conf"
         ok "the certificate file is gone" test -z "$(ls -A "$LAB_DIR/private/certs" 2>/dev/null)"
         is "$(lab_curl /s/unreadable)" 502 "nginx still runs the old config (502)"
