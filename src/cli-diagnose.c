@@ -134,7 +134,9 @@ static bool
 already(const struct cli_remedy *r, const struct tls_use *use, size_t ti)
 {
     for (size_t i = 0; i < r->n; i++) {
-        if (r->items[i].use->block == use->block && r->items[i].ti == ti)
+        const struct cli_remedy_item *it = &r->items[i];
+        const struct tls_use *u = it->have_rr ? &it->rr.use : it->use; /* rr moves on realloc */
+        if (u->block == use->block && it->ti == ti)
             return true;
     }
     return false;
