@@ -38,18 +38,22 @@ enum probe_verdict {
 struct probe_opts {
     const char *host; /* host of proxy_pass: "127.0.0.1", "api.internal", "[::1]" */
     int port;
-    const char *name;      /* proxy_ssl_name; NULL: host (port stripped as nginx does) */
-    bool server_name;      /* proxy_ssl_server_name: send SNI (never for an IP literal) */
-    bool verify;           /* proxy_ssl_verify */
-    const char *trusted;   /* proxy_ssl_trusted_certificate; NULL: nothing is trusted */
-    int depth;             /* proxy_ssl_verify_depth (default 1) */
-    const char *protocols; /* proxy_ssl_protocols "TLSv1.2 TLSv1.3"; NULL: nginx's default */
-    const char *ciphers;   /* proxy_ssl_ciphers; NULL: "DEFAULT" */
-    const char *cert;      /* proxy_ssl_certificate */
-    const char *key;       /* proxy_ssl_certificate_key */
-    int timeout_ms;        /* proxy_connect_timeout: for the connect, then for the handshake */
-    bool check_ip_san;     /* nginx >= 1.31.0: an IP-literal name is checked against IP SANs */
-    bool what_if;          /* compute the what-if answers after a verify/name failure */
+    const char *name;          /* proxy_ssl_name; NULL: host (port stripped as nginx does) */
+    bool server_name;          /* proxy_ssl_server_name: send SNI (never for an IP literal) */
+    bool verify;               /* proxy_ssl_verify */
+    const char *trusted;       /* proxy_ssl_trusted_certificate; NULL: nothing is trusted */
+    int depth;                 /* proxy_ssl_verify_depth (default 1) */
+    const char *protocols;     /* proxy_ssl_protocols "TLSv1.2 TLSv1.3"; NULL: nginx's default */
+    const char *ciphers;       /* proxy_ssl_ciphers; NULL: "DEFAULT" */
+    const char *cert;          /* proxy_ssl_certificate */
+    const char *key;           /* proxy_ssl_certificate_key */
+    int timeout_ms;            /* proxy_connect_timeout: for the connect, then for the handshake */
+    bool check_ip_san;         /* nginx >= 1.31.0: an IP-literal name is checked against IP SANs */
+    const char *nginx_version; /* "1.22.1" as read from nginx -V (it sets check_ip_san), or
+                                  NULL when not read: the 1.22 rule applies */
+    bool what_if;              /* compute the what-if answers after a verify/name failure */
+    const char *location;      /* where the settings come from ("location /api in server x
+                                   (nginx.conf:12)"), or NULL for a command-line target */
 };
 
 /* Defaults as nginx 1.22's: verify on (what the probe is for), depth 1, no SNI, 5 s. */
@@ -75,6 +79,7 @@ struct probe_whatif {
 
 struct probe_result {
     char *upstream; /* "host:port" as given */
+    char *location; /* probe_opts.location, copied (NULL for command-line targets) */
     char *name;     /* the name checked (proxy_ssl_name) */
     char *sni;      /* the SNI sent, NULL when none */
     enum probe_verdict verdict;
@@ -85,7 +90,7 @@ struct probe_result {
                             upstream"; NULL when ok or for a config error */
     char *protocol;      /* "TLSv1.3", NULL before a handshake */
     char *cipher;
-    const char *name_rule;      /* which name rule was applied (static text) */
+    char *name_rule;            /* which name rule was applied, and from which nginx version */
     STACK_OF(X509) * presented; /* the chain as sent (leaf first), NULL if none */
     struct cert_info *chain;    /* facts of the first PROBE_MAX_CHAIN of them */
     size_t nchain;
@@ -131,6 +136,10 @@ bool probe_sends_sni(const char *name, bool server_name);
 /* nginx's name check: X509_check_host (DNS names, CN fallback), plus the IP SAN check of
  * nginx >= 1.31.0 when check_ip_san. */
 bool probe_name_matches(X509 *cert, const char *name, bool check_ip_san);
+
+/* What a failure without a certificate to judge most likely means, in words (static text),
+ * or NULL: "nothing listens on that port", "the port speaks plain HTTP", ... */
+const char *probe_hint(const struct probe_result *r);
 
 /* Writes one result as the JSON object of the probe schema. */
 void probe_result_json(struct jw *w, const struct probe_result *r);

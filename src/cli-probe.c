@@ -249,6 +249,8 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
             fprintf(fp, "    ... while %s\n", r->phase);
     } else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
+    if (probe_hint(r) != NULL)
+        fprintf(fp, "  likely: %s\n", probe_hint(r));
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
             r->sni != NULL ? "sent" : "not sent", o->depth,
             r->protocol != NULL ? r->protocol : "no handshake", r->cipher != NULL ? " " : "",
@@ -347,7 +349,8 @@ struct conf_plan {
     size_t nuses;
     struct resolve_result rr;
     bool have_rr;
-    char **owned; /* strings the probe options borrow */
+    char **owned;       /* strings the probe options borrow */
+    bool timeout_given; /* --timeout overrides proxy_connect_timeout */
     size_t nowned;
 };
 
@@ -371,6 +374,53 @@ plan_free(struct conf_plan *p)
         resolve_result_free(&p->rr);
     if (p->conf != NULL)
         ngxconf_free(p->conf);
+}
+
+/* nginx's time value ("500ms", "1s", "2m", "1h", "10"): milliseconds, or -1. */
+static long
+nginx_msec(const char *v)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    long total = 0;
+
+    if (*v == '\0')
+        return -1;
+    while (*v != '\0') {
+        char *end;
+        long n = strtol(v, &end, 10);
+        size_t i;
+        if (end == v || n < 0)
+            return -1;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            size_t len = strlen(units[i].suffix);
+            if (strncmp(end, units[i].suffix, len) == 0 &&
+                (len > 0 || *end == '\0' || *end == ' ')) {
+                total += n * units[i].ms;
+                v = end + len;
+                break;
+            }
+        }
+        if (i == sizeof(units) / sizeof(units[0]))
+            return -1;
+        while (*v == ' ')
+            v++;
+    }
+    return total;
+}
+
+/* proxy_connect_timeout effective in block (set there or in an enclosing block), or -1. */
+static long
+conf_connect_timeout(const struct ngx_node *block)
+{
+    for (const struct ngx_node *b = block; b != NULL; b = b->parent) {
+        const struct ngx_node *d = ngxconf_find(b, "proxy_connect_timeout");
+        if (d != NULL)
+            return nginx_msec(d->value);
+    }
+    return -1;
 }
 
 /* Adds one probe per target of use; labels[i] says where the settings come from. */
@@ -403,15 +453,20 @@ plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_
             free(cause);
             continue;
         }
-        if (o.name == NULL)
-            o.name = use->proxy_host; /* nginx's default proxy_ssl_name: $proxy_host */
+        o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
         o.timeout_ms = base->timeout_ms;
+        if (!p->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
+            long ms = conf_connect_timeout(use->block);
+            if (ms > 0)
+                o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
+        }
         o.what_if = base->what_if;
         *opts = xreallocarray(*opts, *n + 1, sizeof(**opts));
         *labels = xreallocarray(*labels, *n + 1, sizeof(**labels));
         (*opts)[*n] = o;
         (*labels)[*n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
                                                use->proxy_pass->file->path, use->proxy_pass->line));
+        (*opts)[*n].location = (*labels)[*n];
         (*n)++;
     }
     return 0;
@@ -584,6 +639,7 @@ cli_probe(struct app *app, int argc, char **argv)
             base.key = optarg;
             break;
         case OPT_TIMEOUT:
+            plan.timeout_given = true;
             if (parse_seconds(optarg, &base.timeout_ms) != 0)
                 return cli_usage_error(verb, "--timeout wants seconds (0 < s <= 3600), not '%s'",
                                        optarg);
@@ -665,16 +721,18 @@ cli_probe(struct app *app, int argc, char **argv)
     res = xcalloc(n, sizeof(*res));
 
     /* The IP-SAN rule depends on the nginx version; ask nginx only when a name is an IP. */
+    struct nginx_version nv;
     {
         bool need = false;
         for (size_t i = 0; i < n; i++)
             need = need || needs_nginx_rule(&opts[i]);
         if (need && app->nginx != NULL) {
-            struct nginx_version v;
             char *why = NULL;
-            if (nginxbin_version(app->nginx, &v, &why) == 0) {
-                for (size_t i = 0; i < n; i++)
-                    opts[i].check_ip_san = nginxbin_checks_ip_san(&v);
+            if (nginxbin_version(app->nginx, &nv, &why) == 0) {
+                for (size_t i = 0; i < n; i++) {
+                    opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
+                    opts[i].nginx_version = nv.version;
+                }
             }
             free(why); /* no nginx: the 1.22 rule, said in name_rule */
         }

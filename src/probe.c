@@ -706,6 +706,15 @@ conn_ready(struct conn *c)
         socklen_t len = sizeof(err);
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
             err = errno;
+        if (err == ECONNRESET) {
+            /* Accepted, then reset at once. nginx reads SO_ERROR when its write event fires,
+             * which on loopback is usually before the reset lands, so it meets the reset in
+             * SSL_do_handshake() and logs that (tests/lab "reset"). Say what nginx says. */
+            c->state = CS_HANDSHAKE;
+            conn_finish(c, PROBE_HANDSHAKE_ERROR,
+                        tlserr_errno_message("peer closed connection in SSL handshake", err));
+            return;
+        }
         if (err != 0) {
             conn_finish(c, PROBE_CONNECT_ERROR, tlserr_errno_message("connect() failed", err));
             return;
@@ -732,13 +741,24 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->verdict = PROBE_NOT_TRIED;
     r->verify_code = -1;
     r->upstream = xasprintf("%s:%d", o->host, o->port);
+    r->location = o->location != NULL ? xstrdup(o->location) : NULL;
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
         r->sni = xstrdup(r->name);
-    r->name_rule = o->check_ip_san
-                       ? "nginx >= 1.31.0: an IP-literal name is checked against IP SANs"
-                       : "nginx < 1.31.0: X509_check_host, DNS names only (an IP literal "
-                         "never matches an IP SAN)";
+    if (!is_ip_literal(r->name))
+        r->name_rule = xstrdup("a DNS name: X509_check_host (DNS SANs, else the subject CN), "
+                               "the same in every nginx version");
+    else if (o->check_ip_san)
+        r->name_rule = xasprintf("an IP literal under nginx %s (nginx -V) >= 1.31.0: checked "
+                                 "against IP SANs",
+                                 o->nginx_version != NULL ? o->nginx_version : "?");
+    else if (o->nginx_version != NULL)
+        r->name_rule = xasprintf("an IP literal under nginx %s (nginx -V) < 1.31.0: "
+                                 "X509_check_host checks DNS names only, so it never matches",
+                                 o->nginx_version);
+    else
+        r->name_rule = xstrdup("an IP literal; nginx -V not read, so nginx 1.22's rule: "
+                               "X509_check_host checks DNS names only, so it never matches");
     r->what_if.computed = false;
 }
 
@@ -809,7 +829,9 @@ run_engine(const struct probe_opts *opts, size_t n, struct probe_result *res, in
             struct conn *c = act[k];
             if (pfd[k].revents != 0)
                 conn_ready(c);
-            else if (c->state != CS_DONE && now >= c->deadline)
+            /* events first, then timers, as nginx does; a peer dribbling bytes still meets
+             * its deadline */
+            if (c->state != CS_DONE && now >= c->deadline)
                 conn_timeout(c);
         }
         done = 0;
@@ -1088,13 +1110,20 @@ run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int 
     if (rc != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        struct ctx_entry *ce;
-        if (!opts[i].what_if || res[i].presented == NULL || sk_X509_num(res[i].presented) == 0)
+        struct probe_whatif *w = &res[i].what_if;
+        enum probe_verdict v = res[i].verdict;
+        if (!opts[i].what_if)
             continue;
-        ce = ctx_get(&cache, &opts[i], stats);
-        whatif_compute(&res[i], &opts[i], ce);
-        if ((res[i].verdict == PROBE_VERIFY_ERROR || res[i].verdict == PROBE_NAME_MISMATCH) &&
-            res[i].sni == NULL && probe_sends_sni(res[i].name, true)) {
+        if (res[i].presented != NULL && sk_X509_num(res[i].presented) > 0)
+            whatif_compute(&res[i], &opts[i], ctx_get(&cache, &opts[i], stats));
+        else if (v == PROBE_HANDSHAKE_ERROR) { /* no chain: only SNI can be tried */
+            w->computed = true;
+            w->unlimited_depth = w->with_sni = w->trust_leaf = w->trust_root = PROBE_NOT_TRIED;
+            w->add_intermediate = w->system_store = PROBE_NOT_TRIED;
+        }
+        /* an upstream may pick its certificate, or refuse the handshake, by SNI */
+        if ((v == PROBE_VERIFY_ERROR || v == PROBE_NAME_MISMATCH || v == PROBE_HANDSHAKE_ERROR) &&
+            w->computed && res[i].sni == NULL && probe_sends_sni(res[i].name, true)) {
             retry = xreallocarray(retry, nretry + 1, sizeof(*retry));
             idx = xreallocarray(idx, nretry + 1, sizeof(*idx));
             retry[nretry] = opts[i];
@@ -1139,8 +1168,10 @@ void
 probe_result_free(struct probe_result *r)
 {
     free(r->upstream);
+    free(r->location);
     free(r->name);
     free(r->sni);
+    free(r->name_rule);
     free(r->nginx_message);
     free(r->protocol);
     free(r->cipher);
@@ -1152,6 +1183,53 @@ probe_result_free(struct probe_result *r)
         free(r->what_if.names[i]);
     free(r->what_if.names);
     memset(r, 0, sizeof(*r));
+}
+
+static const struct {
+    const char *needle; /* in nginx_message */
+    const char *hint;
+} probe_hints[] = {
+    {"wrong version number", "the upstream does not speak TLS on this port (plain HTTP?): use "
+                             "proxy_pass http:// or the upstream's TLS port"},
+    {"packet length too long", "the upstream does not speak TLS on this port"},
+    {"alert protocol version", "no TLS version in common: compare proxy_ssl_protocols with the "
+                               "versions the upstream accepts"},
+    {"unsupported protocol", "no TLS version in common: compare proxy_ssl_protocols with the "
+                             "versions the upstream accepts"},
+    {"unrecognized name", "the upstream routes by SNI and refuses handshakes without a name it "
+                          "knows: proxy_ssl_server_name on, with proxy_ssl_name set to it"},
+    {"certificate required", "the upstream requires a client certificate: "
+                             "proxy_ssl_certificate and proxy_ssl_certificate_key"},
+    {"alert unknown ca", "the upstream does not trust the client certificate sent "
+                         "(proxy_ssl_certificate)"},
+    {"alert bad certificate", "the upstream rejected the client certificate sent "
+                              "(proxy_ssl_certificate)"},
+    {"alert handshake failure", "the upstream refused the handshake: no cipher in common "
+                                "(proxy_ssl_ciphers), or it requires a client certificate "
+                                "(proxy_ssl_certificate)"},
+    {"no cipher match", "proxy_ssl_ciphers matches no cipher"},
+    {"excessive message size", "the upstream sends a certificate chain larger than OpenSSL "
+                               "accepts (100 KiB)"},
+    {"peer closed connection", "the upstream closed or reset the connection during the "
+                               "handshake: a TLS terminator refusing this client, or a "
+                               "non-TLS service"},
+    {"Connection refused", "nothing listens on that address and port"},
+    {"upstream timed out", "the upstream accepted the connection (or nothing answered at all) "
+                           "but did not complete the handshake within proxy_connect_timeout"},
+};
+
+const char *
+probe_hint(const struct probe_result *r)
+{
+    if (r->nginx_message == NULL ||
+        (r->verdict != PROBE_HANDSHAKE_ERROR && r->verdict != PROBE_TIMEOUT &&
+         r->verdict != PROBE_CONNECT_ERROR && r->verdict != PROBE_CONFIG_ERROR))
+        return NULL;
+    for (size_t i = 0; i < sizeof(probe_hints) / sizeof(probe_hints[0]); i++) {
+        if (strstr(r->nginx_message, probe_hints[i].needle) != NULL)
+            return probe_hints[i].hint;
+    }
+    return NULL;
 }
 
 static void
@@ -1170,6 +1248,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
 {
     jw_obj_open(w);
     jw_kstr(w, "upstream", r->upstream);
+    jw_kstr(w, "location", r->location);
     jw_kstr(w, "name", r->name);
     jw_kstr(w, "sni", r->sni);
     kverdict(w, "verdict", r->verdict);
@@ -1179,6 +1258,7 @@ probe_result_json(struct jw *w, const struct probe_result *r)
         jw_kint(w, "verify_code", r->verify_code);
     jw_kstr(w, "nginx_message", r->nginx_message);
     jw_kstr(w, "phase", r->phase);
+    jw_kstr(w, "hint", probe_hint(r));
     jw_kstr(w, "protocol", r->protocol);
     jw_kstr(w, "cipher", r->cipher);
     jw_kstr(w, "name_rule", r->name_rule);

@@ -366,8 +366,8 @@ text_output_escapes_control_bytes_from_the_config(void **state)
 static void
 edit_helper_fix_for_tt003_is_accepted_by_nginx(void **state)
 {
-    const char *env = getenv("NGINX");
-    char *nginx = env != NULL ? xstrdup(env) : NULL;
+    const char *env = getenv("TT_NGINX");
+    char *nginx = xstrdup(env != NULL && env[0] != '\0' ? env : "/usr/sbin/nginx");
     char *path = xasprintf("%s/conf/tt003-fixed.conf", tmpdir), *src, *cause = NULL, *out;
     char *prefix = xasprintf("%s/", tmpdir);
     struct ngxconf *c = NULL;

@@ -320,6 +320,43 @@ nothing_listening_is_connect_refused(void **state)
 }
 
 static void
+json_result_has_every_key_of_the_schema(void **state)
+{
+    static const char *const keys[] = {"\"upstream\":\"127.0.0.1:20498\"",
+                                       "\"name\":\"127.0.0.1\"",
+                                       "\"sni\":null",
+                                       "\"verdict\":\"connect_error\"",
+                                       "\"verify_code\":null",
+                                       "\"nginx_message\":",
+                                       "\"phase\":\"connecting to upstream\"",
+                                       "\"protocol\":null",
+                                       "\"cipher\":null",
+                                       "\"chain\":[]",
+                                       "\"verified_chain\":null",
+                                       "\"what_if\":null",
+                                       "\"elapsed_ms\":"};
+    struct probe_opts o;
+    struct probe_result r;
+    struct buf b = BUF_INIT;
+    struct jw w;
+    char *cause = NULL;
+
+    probe_opts_init(&o);
+    o.host = "127.0.0.1";
+    o.port = 20498;
+    o.what_if = true;
+    assert_int_equal(probe_run(&o, &r, &cause), 0);
+    jw_init(&w, &b);
+    probe_result_json(&w, &r);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strstr(buf_str(&b), keys[i]) == NULL)
+            fail_msg("missing %s in %s", keys[i], buf_str(&b));
+    }
+    buf_free(&b);
+    probe_result_free(&r);
+}
+
+static void
 missing_trusted_file_is_nginx_emerg(void **state)
 {
     struct probe_opts o;
@@ -356,6 +393,7 @@ main(void)
         cmocka_unit_test(settings_become_probe_options),
         cmocka_unit_test(nothing_listening_is_connect_refused),
         cmocka_unit_test(missing_trusted_file_is_nginx_emerg),
+        cmocka_unit_test(json_result_has_every_key_of_the_schema),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
