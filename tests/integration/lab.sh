@@ -68,6 +68,17 @@ for n in "${LAB_SCENARIOS[@]}"; do
     fi
 done
 
+# The committed fixture was captured from these scenarios: every expected message is in it
+# (rerun tests/lab/capture-fixtures.sh when a scenario changes).
+fixture=$LAB/fixtures/nginx-1.22.1-error.log
+missing=""
+for n in "${LAB_SCENARIOS[@]}"; do
+    [ -n "${LAB_S_MSG[$n]}" ] || continue
+    grep -qF "[${LAB_S_LEVEL[$n]}]" <(grep -aF " ${LAB_S_MSG[$n]} ${LAB_S_WHILE[$n]}, " "$fixture") ||
+        missing+=" $n"
+done
+is "$missing" "" "the fixture error.log holds every scenario's message"
+
 # The probe arguments mirror the scenario's settings.
 mapfile -t args < <(lab_probe_args sni_on)
 is "${args[*]}" "127.0.0.1:$((LAB_BASE + 19)) --trusted $LAB_CERTS/root.pem --depth 1 --name sni.lab --sni" \

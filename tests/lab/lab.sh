@@ -12,7 +12,7 @@
 # shellcheck disable=SC2034  # the LAB_* variables are this library's outputs
 
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_NGINX=${NGINX:-/usr/sbin/nginx}
+LAB_NGINX=${TT_NGINX:-${NGINX:-/usr/sbin/nginx}}
 [ -x "$LAB_NGINX" ] || LAB_NGINX=/usr/sbin/nginx
 LAB_STREAM_MODULE=${LAB_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 LAB_PYTHON=${LAB_PYTHON:-python3}
