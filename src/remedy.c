@@ -101,14 +101,39 @@ top_is_root(const struct probe_result *r)
     return r->nchain > 1 && r->nchain == r->chain_total && r->chain[r->nchain - 1].self_signed;
 }
 
+/* A name from the certificate goes into nginx's config: only a plain DNS name (letters,
+ * digits, '-', '.'; no wildcard, no IP literal) may, so a hostile certificate cannot smuggle
+ * nginx syntax or $variables into proxy_ssl_name. */
+static bool
+plain_dns_name(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || resolve_is_ip(s))
+        return false;
+    for (const char *p = s; *p != '\0'; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static const char *
+first_plain_name(const struct probe_result *r)
+{
+    for (size_t i = 0; i < r->what_if.nnames; i++) {
+        if (plain_dns_name(r->what_if.names[i]))
+            return r->what_if.names[i];
+    }
+    return NULL;
+}
+
 static bool
 has_plain_name(const struct probe_result *r)
 {
-    for (size_t i = 0; i < r->what_if.nnames; i++) {
-        if (strchr(r->what_if.names[i], '*') == NULL && !resolve_is_ip(r->what_if.names[i]))
-            return true;
-    }
-    return false;
+    return first_plain_name(r) != NULL;
 }
 
 int
@@ -377,11 +402,7 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         break;
     }
     case RS_NAME: {
-        const char *pick = NULL;
-        for (size_t i = 0; i < r->what_if.nnames && pick == NULL; i++) {
-            if (strchr(r->what_if.names[i], '*') == NULL && !resolve_is_ip(r->what_if.names[i]))
-                pick = r->what_if.names[i];
-        }
+        const char *pick = first_plain_name(r);
         if (pick == NULL) {
             *cause = xstrdup("no DNS name in the certificate would pass");
             return -1;

@@ -30,6 +30,8 @@ lab_upstream $((B + 19)) sni-named-chain.pem sni-named.key "server_name sni.lab;
 lab_upstream $((B + 20)) selfsigned.pem selfsigned.key
 lab_upstream $((B + 21)) expired-chain.pem expired.key
 lab_upstream $((B + 22)) selfsigned.pem selfsigned.key
+lab_upstream $((B + 23)) selfsigned.pem selfsigned.key
+lab_stream_server $((B + 1)) $((B + 23)) "proxy_ssl_verify on;"$'\n'"        proxy_ssl_trusted_certificate $SYS;"
 lab_sserver $((B + 26)) -tls1_2 -cert "$C/api.pem" -cert_chain "$C/inter.pem" \
     -key "$C/api.key" -Verify 1 -CAfile "$C/client-ca.pem"
 loc classic $((B + 10)) "proxy_ssl_verify on" "proxy_ssl_trusted_certificate $SYS"
@@ -69,6 +71,7 @@ get_until() {
 for n in classic chain ca depth sni expired unreadable mtls; do
     is "$(lab_curl /s/$n)" 502 "/s/$n answers 502 before any fix"
 done
+is "$(lab_stream_poke $((B + 1)))" 000 "the stream front closes the connection before any fix"
 is "$(lab_curl /s/verifyoff)" 200 "/s/verifyoff answers 200 (verification is off)"
 
 # --- diagnose ---
@@ -140,6 +143,21 @@ tt fix --plan --upstream 127.0.0.1:$((B + 26)) --client-cert "$C/client.pem" --c
     >"$LAB_DIR/mm.out" 2>&1
 is "$?" 1 "mtls: a key that does not match the certificate is refused"
 ok "mtls: saying so" grep -q "does not match" "$LAB_DIR/mm.out"
+
+# --- the stream module: the same edit in the stream server block ---
+tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 23)) >"$LAB_DIR/stream.out" 2>&1
+is "$?" 0 "stream: fix --apply --yes succeeds"
+ok "stream: the fix is pin+name in the stream server" grep -q "^fix pin+name:" "$LAB_DIR/stream.out"
+ok "stream: the block is the stream server" grep -q "where:  server 127.0.0.1:$((B + 1))\\|where:  stream server" "$LAB_DIR/stream.out"
+stream_got=""
+for _ in $(seq 1 40); do
+    stream_got=$(lab_stream_poke $((B + 1)))
+    [ "$stream_got" = 200 ] && break
+    sleep 0.05
+done
+is "$stream_got" 200 "stream: the tunnel carries the upstream's answer after the fix"
+tt rollback --last --yes >/dev/null 2>&1
+ok "stream: rollback restores the bytes" cmp -s "$CONF" "$LAB_DIR/orig.conf"
 
 # --- verify off: the fix turns verification on, never off ---
 tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 20)) >"$LAB_DIR/voff.out" 2>&1

@@ -96,6 +96,18 @@ ip_sans_are_never_offered_as_proxy_ssl_name(void **state)
 }
 
 static void
+names_with_nginx_syntax_are_never_offered(void **state)
+{
+    struct fake f;
+    struct remedy_cand c = cand(0);
+    (void)state;
+    fake_init(&f, PROBE_NAME_MISMATCH, 0, 1, true, false);
+    fake_name(&f, "$http_host");
+    fake_name(&f, "a.lab;include");
+    assert_int_equal(remedy_next(&f.r, &c, RS_ALL), -1);
+}
+
+static void
 sni_is_preferred_when_sni_alone_passes(void **state)
 {
     struct fake f;
@@ -310,6 +322,7 @@ main(void)
         cmocka_unit_test(self_signed_leaf_is_pinned),
         cmocka_unit_test(ip_literal_after_pin_gets_a_dns_name),
         cmocka_unit_test(ip_sans_are_never_offered_as_proxy_ssl_name),
+        cmocka_unit_test(names_with_nginx_syntax_are_never_offered),
         cmocka_unit_test(sni_is_preferred_when_sni_alone_passes),
         cmocka_unit_test(too_deep_chain_raises_the_depth),
         cmocka_unit_test(missing_intermediate_uses_chain_only_with_a_file),
