@@ -646,7 +646,7 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                             d, value, d, v->value, v->block != NULL ? v->block : "?", v->file,
                             v->line);
     else
-        s->note = xasprintf("%s %s; (not set before: nginx's default %s)", d, value,
+        s->note = xasprintf("%s %s; (not set before: nginx's default: %s)", d, value,
                             v->value != NULL ? v->value : "is the proxy_pass host");
 }
 

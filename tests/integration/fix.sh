@@ -52,6 +52,9 @@ lab_start || bail "the lab did not start"
 
 CONF=$(lab_front_conf)
 STATE=$LAB_DIR/state
+# a value every location inherits from the server block (the depth case overrides it)
+sed -i 's/^\( *\)server_name front.lab;/&\n\1proxy_ssl_verify_depth 1;/' "$CONF"
+lab_reload || bail "the lab did not reload"
 cp "$CONF" "$LAB_DIR/orig.conf"
 tt() {
     "$TLSTRIAGE" --nginx "$NGINX_BIN" --conf "$CONF" --prefix "$LAB_DIR/front/" \
@@ -135,6 +138,9 @@ ok "classic: the fix was re-probed after the reload" grep -q "verify   ok" "$LAB
 strategy_case chain $((B + 11)) chain --ca "$C/inter.pem"
 strategy_case ca $((B + 12)) ca --ca "$C/root.pem"
 strategy_case depth $((B + 16)) depth
+ok "depth: the summary says the server's value is overridden in the location only" \
+    grep -q "proxy_ssl_verify_depth 2; overrides \"proxy_ssl_verify_depth 1\" inherited from server front.lab" "$LAB_DIR/depth.out"
+ok "depth: the server's line is kept" grep -q '^  *proxy_ssl_verify_depth 1;' "$CONF"
 strategy_case sni $((B + 19)) sni
 strategy_case mtls $((B + 26)) mtls --client-cert "$C/client.pem" --client-key "$C/client.key"
 ok "mtls: the key was not copied anywhere" test -z "$(grep -rl 'PRIVATE KEY' "$STATE" "$LAB_DIR/front" 2>/dev/null)"
