@@ -40,10 +40,10 @@ struct remedy_opts {
     const char *ca_file;     /* --ca: a private root (ca) or the missing intermediate (chain) */
     const char *client_cert; /* --client-cert / --client-key (mtls) */
     const char *client_key;
-    const char *tmp_dir;     /* candidate trusted files for the probes (NULL: $TMPDIR, /tmp) */
-    unsigned allowed;        /* mask of strategies (0: all) */
-    int timeout_ms;          /* per probe (0: 5000) */
-    bool check_ip_san;       /* nginx >= 1.31.0 rule */
+    const char *tmp_dir; /* candidate trusted files for the probes (NULL: $TMPDIR, /tmp) */
+    unsigned allowed;    /* mask of strategies (0: all) */
+    int timeout_ms;      /* per probe (0: 5000) */
+    bool check_ip_san;   /* nginx >= 1.31.0 rule */
 };
 
 /* A directive the fix sets in the owning block. */
@@ -82,8 +82,8 @@ struct remedy_case {
     int port;
     char *context; /* "location = /s/x in server front.lab" */
     const char *file;
-    unsigned line;           /* where the block starts */
-    const char *block_name;  /* the owning block: name, file and line find it again */
+    unsigned line;                       /* where the block starts */
+    const char *block_name;              /* the owning block: name, file and line find it again */
     struct proxy_ssl_settings effective; /* borrowed from the config tree */
     struct probe_result probe;           /* under the current settings */
     bool verify_off;                     /* the vulnerability: verification is off */
@@ -100,11 +100,11 @@ char *remedy_mask_name(unsigned mask);
 
 /* The candidate being built (exposed for the unit tests of the choice). */
 struct remedy_cand {
-    unsigned applied;   /* strategies applied so far */
-    int depth;          /* proxy_ssl_verify_depth (current or raised) */
-    bool name_set;      /* proxy_ssl_name changed */
-    bool have_client;   /* --client-cert/--client-key given and matching */
-    bool have_ca;       /* --ca given */
+    unsigned applied; /* strategies applied so far */
+    int depth;        /* proxy_ssl_verify_depth (current or raised) */
+    bool name_set;    /* proxy_ssl_name changed */
+    bool have_client; /* --client-cert/--client-key given and matching */
+    bool have_ca;     /* --ca given */
 };
 
 /*

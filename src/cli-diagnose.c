@@ -184,13 +184,13 @@ cli_remedy_collect(struct app *app, const char *verb, const char *upstream,
     out->ro = *ro;
     if (ro->cert_dir == NULL) {
         char *slash = strrchr(out->conf_abs, '/');
-        out->cert_dir = slash != NULL ? xasprintf("%.*s/certs", (int)(slash - out->conf_abs),
-                                                  out->conf_abs)
-                                      : xstrdup("certs");
+        out->cert_dir = slash != NULL
+                            ? xasprintf("%.*s/certs", (int)(slash - out->conf_abs), out->conf_abs)
+                            : xstrdup("certs");
     } else if (ro->cert_dir[0] != '/') {
         char cwd[PATH_MAX];
-        out->cert_dir = xasprintf("%s/%s", getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".",
-                                  ro->cert_dir);
+        out->cert_dir =
+            xasprintf("%s/%s", getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".", ro->cert_dir);
     } else
         out->cert_dir = xstrdup(ro->cert_dir);
     out->ro.cert_dir = out->cert_dir;
@@ -354,8 +354,8 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
     fputs("  effective settings:\n", fp);
     for (int k = 0; k < PSS__COUNT; k++) {
         const struct pss_value *v = &c->effective.v[k];
-        if (v->origin == PSS_DEFAULT && k != PSS_VERIFY && k != PSS_NAME &&
-            k != PSS_VERIFY_DEPTH && k != PSS_SERVER_NAME)
+        if (v->origin == PSS_DEFAULT && k != PSS_VERIFY && k != PSS_NAME && k != PSS_VERIFY_DEPTH &&
+            k != PSS_SERVER_NAME)
             continue;
         fprintf(fp, "    %-30s ", pss_defs[k].directive);
         put(fp, v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));

@@ -143,8 +143,9 @@ cli_fix(struct app *app, int argc, char **argv)
             break;
         case OPT_STRATEGY:
             if (remedy_strategy_parse(optarg, &want) != 0)
-                return cli_usage_error(argv[0], "unknown --strategy '%s' (pin ca chain name "
-                                                "depth sni mtls, joined with +)",
+                return cli_usage_error(argv[0],
+                                       "unknown --strategy '%s' (pin ca chain name "
+                                       "depth sni mtls, joined with +)",
                                        optarg);
             break;
         case OPT_PLAN:

@@ -187,9 +187,9 @@ struct cand {
     struct proxy_ssl_settings ssl; /* values owned by owned[] or the tree */
     char *trusted_data;            /* new trusted file (NULL: unchanged) */
     size_t trusted_len;
-    char *trusted_path;  /* its final path (or the system bundle) */
-    bool trusted_write;  /* the file must be written */
-    char *tmp_path;      /* the copy the probe reads */
+    char *trusted_path; /* its final path (or the system bundle) */
+    bool trusted_write; /* the file must be written */
+    char *tmp_path;     /* the copy the probe reads */
     char *name;
     char *depth;
     char *why[RS__COUNT]; /* one line per strategy for the summary */
@@ -283,8 +283,8 @@ write_tmp(const struct remedy_opts *o, const char *data, size_t len, char **path
 
 /* Sets the candidate's trusted file to data, named DIR/PREFIX-FP.pem. */
 static int
-cand_trust(struct cand *c, const struct remedy_opts *o, char *data, size_t len,
-           const char *prefix, const char *fp, char **cause)
+cand_trust(struct cand *c, const struct remedy_opts *o, char *data, size_t len, const char *prefix,
+           const char *fp, char **cause)
 {
     free(c->trusted_data);
     free(c->trusted_path);
@@ -356,15 +356,16 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
                 return -1;
             c->why[s] = xasprintf("ca: the chain ends in a private root (%s, SHA-256 %s); "
                                   "trust that root, exported to %s",
-                                  r->chain[r->nchain - 1].subject,
-                                  r->chain[r->nchain - 1].sha256, c->trusted_path);
+                                  r->chain[r->nchain - 1].subject, r->chain[r->nchain - 1].sha256,
+                                  c->trusted_path);
         } else {
             free(c->trusted_path);
             c->trusted_path = xstrdup(REMEDY_SYSTEM_BUNDLE);
             c->trusted_write = false;
             c->ssl.v[PSS_TRUSTED_CERTIFICATE].value = c->trusted_path;
             c->why[s] = xasprintf("ca: the upstream's chain is publicly trusted; use the "
-                                  "system CA bundle %s", REMEDY_SYSTEM_BUNDLE);
+                                  "system CA bundle %s",
+                                  REMEDY_SYSTEM_BUNDLE);
         }
         break;
     case RS_CHAIN: {
@@ -412,9 +413,10 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         c->ssl.v[PSS_NAME].value = c->name;
         c->ssl.v[PSS_SERVER_NAME].value = "on";
         c->pub.name_set = true;
-        c->why[s] = xasprintf("name: the certificate does not hold the name nginx checks (\"%s\"%s); "
-                              "check (and send as SNI) %s, a DNS name the certificate holds",
-                              r->name, resolve_is_ip(r->name) ? ", an IP literal" : "", c->name);
+        c->why[s] =
+            xasprintf("name: the certificate does not hold the name nginx checks (\"%s\"%s); "
+                      "check (and send as SNI) %s, a DNS name the certificate holds",
+                      r->name, resolve_is_ip(r->name) ? ", an IP literal" : "", c->name);
         break;
     }
     case RS_DEPTH: {
@@ -641,10 +643,10 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
         s->note = xasprintf("%s %s; replaces \"%s %s\" at %s:%u", d, value, d, v->value, v->file,
                             v->line);
     else if (v->origin == PSS_INHERITED)
-        s->note = xasprintf("%s %s; overrides \"%s %s\" inherited from %s (%s:%u) in this block "
-                            "only",
-                            d, value, d, v->value, v->block != NULL ? v->block : "?", v->file,
-                            v->line);
+        s->note =
+            xasprintf("%s %s; overrides \"%s %s\" inherited from %s (%s:%u) in this block "
+                      "only",
+                      d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
     else
         s->note = xasprintf("%s %s; (not set before: nginx's default: %s)", d, value,
                             v->value != NULL ? v->value : "is the proxy_pass host");
@@ -836,8 +838,7 @@ remedy_case_free(struct remedy_case *c)
 static void
 full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s, char *owned[3])
 {
-    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
-                                     PSS_CERTIFICATE_KEY};
+    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY};
 
     for (int k = 0; k < 3; k++) {
         owned[k] = NULL;
@@ -1020,8 +1021,8 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
         return -1;
     const struct ngx_node *b = find_block(conf->root, c->file, c->line, c->block_name);
     if (b == NULL) {
-        *cause = xasprintf("%s:%u: the %s block is no longer there", c->file, c->line,
-                           c->block_name);
+        *cause =
+            xasprintf("%s:%u: the %s block is no longer there", c->file, c->line, c->block_name);
         goto out;
     }
     resolve_settings(b, &s);
@@ -1046,8 +1047,9 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
         goto out;
     }
     if (r.verdict != PROBE_OK) {
-        *cause = xasprintf("%s: the re-probe still fails: %s", c->upstream,
-                           r.nginx_message != NULL ? r.nginx_message : probe_verdict_name(r.verdict));
+        *cause =
+            xasprintf("%s: the re-probe still fails: %s", c->upstream,
+                      r.nginx_message != NULL ? r.nginx_message : probe_verdict_name(r.verdict));
         goto out;
     }
     rc = 0;

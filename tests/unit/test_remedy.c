@@ -125,7 +125,8 @@ too_deep_chain_raises_the_depth(void **state)
     struct fake f;
     struct remedy_cand c = cand(0);
     (void)state;
-    fake_init(&f, PROBE_VERIFY_ERROR, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 3, false, false);
+    fake_init(&f, PROBE_VERIFY_ERROR, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 3, false,
+              false);
     f.r.what_if.unlimited_depth = PROBE_OK;
     assert_int_equal(remedy_next(&f.r, &c, RS_ALL), RS_DEPTH);
 }
