@@ -165,6 +165,22 @@ is "$stream_got" 200 "stream: the tunnel carries the upstream's answer after the
 tt rollback --last --yes >/dev/null 2>&1
 ok "stream: rollback restores the bytes" cmp -s "$CONF" "$LAB_DIR/orig.conf"
 
+# --- a candidate whose probe fails is shown, marked, and never applied ---
+# (the leaf-only upstream with the wrong intermediate as --ca)
+tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 11)) --ca "$C/inter2a.pem" \
+    >"$LAB_DIR/nv.out" 2>&1
+is "$?" 1 "a candidate that does not pass the probe: fix --apply refuses (exit 1)"
+ok "the candidate is shown as not verified" grep -q "chain — NOT verified" "$LAB_DIR/nv.out"
+ok "saying what nginx would still log" grep -q "nginx would still fail: upstream SSL certificate verify error" "$LAB_DIR/nv.out"
+ok "the config is untouched after the refusal" cmp -s "$CONF" "$LAB_DIR/orig.conf"
+
+# --- --strategy picks another trust method ---
+tt fix --plan --strategy ca --ca "$C/selfsigned.pem" --upstream 127.0.0.1:$((B + 10)) >"$LAB_DIR/st.out" 2>&1
+is "$?" 0 "--strategy ca --ca FILE plans a fix for the self-signed upstream"
+ok "it is ca+name, not pin" grep -q "^fix ca+name:" "$LAB_DIR/st.out"
+tt fix --plan --strategy bogus >/dev/null 2>&1
+is "$?" 2 "an unknown --strategy is a usage error"
+
 # --- verify off: the fix turns verification on, never off ---
 tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 20)) >"$LAB_DIR/voff.out" 2>&1
 is "$?" 0 "verify off: fix --apply succeeds"
