@@ -335,9 +335,11 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
     put(fp, use->targets[it->ti].host);
     fprintf(fp, ":%u — ", use->targets[it->ti].port);
     put(fp, it->kind);
-    if (it->inc != NULL)
-        fprintf(fp, " (%llu event%s, last %s)", it->inc->count, it->inc->count == 1 ? "" : "s",
-                it->inc->last_time);
+    if (it->inc != NULL) {
+        fprintf(fp, " (%llu event%s, last ", it->inc->count, it->inc->count == 1 ? "" : "s");
+        put(fp, it->inc->last_time);
+        fputc(')', fp);
+    }
     fputc('\n', fp);
     fputs("  where:  ", fp);
     put(fp, use->context);

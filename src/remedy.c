@@ -158,7 +158,8 @@ remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned 
             (allowed & RS_MASK(RS_DEPTH)))
             return RS_DEPTH;
         if (code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE && !top_is_root(r) &&
-            CAN(RS_CHAIN) && c->have_ca && !trusted_done)
+            CAN(RS_CHAIN) && (c->have_ca || (w->computed && w->add_intermediate == PROBE_OK)) &&
+            !trusted_done)
             return RS_CHAIN;
         if (CAN(RS_CA) && !trusted_done &&
             (top_is_root(r) || c->have_ca || (w->computed && w->system_store == PROBE_OK)))
@@ -312,6 +313,26 @@ sha16(const char *data, size_t len)
     return xstrdup(hex);
 }
 
+/* The issuer of x in the system CA store (distributions carry some intermediates), or
+ * NULL. Never fetched from the network (no AIA). Caller frees. */
+static X509 *
+system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return issuer;
+}
+
 /* Adds strategy s to the candidate; r is the probe of the candidate so far. */
 static int
 cand_apply(struct cand *c, int s, const struct probe_result *r, const struct remedy_opts *o,
@@ -372,14 +393,27 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         struct buf b = {0};
         char *old = NULL, *add = NULL;
         size_t oldlen = 0, addlen = 0;
-        STACK_OF(X509) *sk = NULL;
-        if (certinfo_load_pem(o->ca_file, &sk, cause) != 0)
-            return -1;
-        sk_X509_pop_free(sk, X509_free);
-        if (po->trusted != NULL && read_all(po->trusted, &old, &oldlen, cause) != 0)
-            return -1;
-        if (read_all(o->ca_file, &add, &addlen, cause) != 0) {
-            free(old);
+        const char *from = o->ca_file;
+        if (o->ca_file != NULL) {
+            STACK_OF(X509) *sk = NULL;
+            if (certinfo_load_pem(o->ca_file, &sk, cause) != 0)
+                return -1;
+            sk_X509_pop_free(sk, X509_free);
+            if (read_all(o->ca_file, &add, &addlen, cause) != 0)
+                return -1;
+        } else {
+            X509 *issuer = system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
+            if (issuer == NULL) {
+                *cause = xstrdup("the missing intermediate is not in the system CA store: "
+                                 "give it with --ca FILE");
+                return -1;
+            }
+            add = pem_of(issuer, &addlen);
+            X509_free(issuer);
+            from = "the system CA store";
+        }
+        if (po->trusted != NULL && read_all(po->trusted, &old, &oldlen, cause) != 0) {
+            free(add);
             return -1;
         }
         buf_add(&b, old != NULL ? old : "", oldlen);
@@ -399,7 +433,7 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
                               "the right fix is on the upstream (send leaf + intermediate). "
                               "On the nginx side: a trusted file holding the current one plus "
                               "the intermediate from %s, written to %s",
-                              o->ca_file, c->trusted_path);
+                              from, c->trusted_path);
         break;
     }
     case RS_NAME: {
@@ -794,6 +828,12 @@ cause_text(const struct probe_result *r, bool verify_off, const struct pss_value
     if (e->means != NULL)
         buf_addf(&b, " (%s)", e->means);
     buf_addc(&b, '.');
+    if (r->what_if.intermediate_note != NULL)
+        buf_addf(&b, " About the intermediate: %s.", r->what_if.intermediate_note);
+    if (r->verify_code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+        buf_adds(&b, " The right fix is on the upstream: send the leaf followed by its "
+                     "intermediate; on the nginx side, give the intermediate with --ca FILE "
+                     "(strategy chain).");
     if (mtls_demanded(r))
         buf_adds(&b, " The upstream asked for a client certificate and nginx sent none "
                      "(give --client-cert and --client-key).");
