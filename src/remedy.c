@@ -731,7 +731,11 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         *cause = xstrdup("the candidate changes nothing");
         goto out;
     }
-    if (remedy_edit(conf, use->block, f->sets, f->nsets, &cfg, &ncfg, cause) != 0)
+    /* proxy_ssl_* is not allowed in "if in location": edit the enclosing location */
+    const struct ngx_node *eb = use->block;
+    while (eb->parent != NULL && strcmp(eb->name, "if") == 0)
+        eb = eb->parent;
+    if (remedy_edit(conf, eb, f->sets, f->nsets, &cfg, &ncfg, cause) != 0)
         goto out;
     f->files = cfg;
     f->nfiles = ncfg;
@@ -767,7 +771,13 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     if (verify_off)
         buf_adds(&sum, "verify: proxy_ssl_verify off hands every request to whoever answers on "
                        "that address; turn verification on\n");
-    buf_addf(&sum, "in %s (%s:%u):\n", use->context, use->block->file->path, use->block->line);
+    if (eb != use->block)
+        buf_addf(&sum,
+                 "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
+                 "\"if\"):\n",
+                 use->context, eb->file->path, eb->line);
+    else
+        buf_addf(&sum, "in %s (%s:%u):\n", use->context, eb->file->path, eb->line);
     for (size_t i = 0; i < f->nsets; i++)
         buf_addf(&sum, "  %s\n", f->sets[i].note);
     f->summary = buf_detach(&sum);
