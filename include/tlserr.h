@@ -13,6 +13,9 @@ struct buf;
  * SSL_do_handshake/SSL_read/... whose errors will be reported. */
 void tlserr_clear(void);
 
+/* Whether the error queue holds anything (nginx's ERR_peek_error() != 0 test). */
+int tlserr_pending(void);
+
 /* Appends "TEXT (SSL: error:... error:...:DATA)" built from the error queue, draining it,
  * then " (ERR: strerror)" when err != 0 — nginx's ngx_ssl_error() + ngx_log_error() form,
  * capped at nginx's 1024-byte error buffer. */

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -150,7 +149,7 @@ is_self_signed(X509 *x)
     if ((pk = X509_get0_pubkey(x)) == NULL)
         return false;
     ok = X509_verify(x, pk) == 1;
-    ERR_clear_error();
+    tlserr_clear();
     return ok;
 }
 
@@ -203,7 +202,7 @@ certinfo_from_x509(X509 *x, STACK_OF(X509) * trusted, time_t now, struct cert_in
     ci->is_ca = X509_check_ca(x) >= 1 && (X509_get_extension_flags(x) & EXFLAG_CA);
     ci->self_signed = is_self_signed(x);
     ci->trusted = certinfo_in_stack(x, trusted);
-    ERR_clear_error();
+    tlserr_clear();
     return 0;
 }
 
@@ -239,7 +238,7 @@ certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause)
     }
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
         sk_X509_push(sk, x);
-    ERR_clear_error(); /* the end of the file reads as "no start line" */
+    tlserr_clear(); /* the end of the file reads as "no start line" */
     BIO_free(bio);
     *out = sk;
     return 0;

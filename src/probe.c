@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -34,7 +33,10 @@
 #include "tlserr.h"
 #include "xmalloc.h"
 
-#define POST_HANDSHAKE_WAIT_MS 500 /* how long to wait for a TLS 1.3 post-handshake alert */
+/* How long to wait for a TLS 1.3 post-handshake alert: twice the handshake's own time (the
+ * alert comes one round trip after our Finished), within these bounds. */
+#define POST_HANDSHAKE_WAIT_MIN_MS 200
+#define POST_HANDSHAKE_WAIT_MAX_MS 1000
 
 static const char *const verdict_names[] = {
     [PROBE_OK] = "ok",
@@ -183,7 +185,7 @@ probe_name_matches(X509 *cert, const char *name, bool check_ip_san)
         ok = X509_check_ip_asc(cert, name, 0) == 1;
     } else
         ok = X509_check_host(cert, name, strlen(name), 0, NULL) == 1;
-    ERR_clear_error();
+    tlserr_clear();
     return ok;
 }
 
@@ -451,6 +453,7 @@ struct conn {
     SSL *ssl;
     short events;
     long long start, deadline;
+    long long hs_start; /* when the TLS handshake began */
 };
 
 static long long
@@ -552,7 +555,12 @@ conn_judge(struct conn *c)
          * after our Finished, so its alert arrives when nginx reads the response. */
         c->state = CS_POSTREAD;
         c->events = POLLIN;
-        long long until = now_ms() + POST_HANDSHAKE_WAIT_MS;
+        long long now = now_ms(), wait = 2 * (now - c->hs_start);
+        if (wait < POST_HANDSHAKE_WAIT_MIN_MS)
+            wait = POST_HANDSHAKE_WAIT_MIN_MS;
+        if (wait > POST_HANDSHAKE_WAIT_MAX_MS)
+            wait = POST_HANDSHAKE_WAIT_MAX_MS;
+        long long until = now + wait;
         if (until < c->deadline)
             c->deadline = until;
         return;
@@ -591,14 +599,14 @@ conn_tls_step(struct conn *c)
     }
     err = sslerr == SSL_ERROR_SYSCALL ? errno : 0;
     if (!handshake) {
-        if (sslerr == SSL_ERROR_ZERO_RETURN || ERR_peek_error() == 0) {
+        if (sslerr == SSL_ERROR_ZERO_RETURN || !tlserr_pending()) {
             conn_finish(c, PROBE_OK, NULL); /* closed without complaint: not a TLS verdict */
             return;
         }
         conn_finish(c, PROBE_HANDSHAKE_ERROR, tlserr_message("SSL_read() failed", err));
         return;
     }
-    if (sslerr == SSL_ERROR_ZERO_RETURN || ERR_peek_error() == 0) {
+    if (sslerr == SSL_ERROR_ZERO_RETURN || !tlserr_pending()) {
         tlserr_clear();
         conn_finish(c, PROBE_HANDSHAKE_ERROR,
                     tlserr_errno_message("peer closed connection in SSL handshake", err));
@@ -623,7 +631,8 @@ conn_start_tls(struct conn *c)
         return;
     }
     c->state = CS_HANDSHAKE;
-    c->deadline = now_ms() + c->o->timeout_ms; /* nginx re-arms connect_timeout */
+    c->hs_start = now_ms();
+    c->deadline = c->hs_start + c->o->timeout_ms; /* nginx re-arms connect_timeout */
     conn_tls_step(c);
 }
 
@@ -888,7 +897,7 @@ offline_verify(STACK_OF(X509) * presented, const struct offline *ov)
 out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
-    ERR_clear_error();
+    tlserr_clear();
     return code;
 }
 
@@ -982,7 +991,7 @@ intermediate_note(X509 *top, STACK_OF(X509) * anchors)
             break;
         }
     }
-    ERR_clear_error();
+    tlserr_clear();
     certinfo_from_x509(top, NULL, time(NULL), &tmp);
     if (found)
         note = xasprintf("the issuer of the last certificate sent (%s) is in the trusted file",
@@ -1014,7 +1023,7 @@ system_issuer(X509 *x)
     }
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(st);
-    ERR_clear_error();
+    tlserr_clear();
     return issuer;
 }
 

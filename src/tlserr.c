@@ -20,6 +20,12 @@ tlserr_clear(void)
     ERR_clear_error();
 }
 
+int
+tlserr_pending(void)
+{
+    return ERR_peek_error() != 0;
+}
+
 void
 tlserr_add_errno(struct buf *out, int err)
 {

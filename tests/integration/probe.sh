@@ -281,6 +281,18 @@ ok "what-if: unlimited depth is offered for a too-short depth" \
 is "$?" 2 "a missing trusted file is an input error (exit 2)"
 "$TLSTRIAGE" probe not-a-port:x >/dev/null 2>&1
 is "$?" 2 "a malformed HOST:PORT is a usage error (exit 2)"
+"$TLSTRIAGE" probe 127.0.0.1:1 --timeout soon >/dev/null 2>&1
+is "$?" 2 "a malformed --timeout is a usage error (exit 2)"
+"$TLSTRIAGE" probe 127.0.0.1:1 --cert "$C/client.pem" >/dev/null 2>&1
+is "$?" 2 "--cert without --key is a usage error (exit 2)"
+"$TLSTRIAGE" probe --help >/dev/null
+is "$?" 0 "probe --help exits 0"
+if command -v jq >/dev/null; then
+    out=$("$TLSTRIAGE" probe 127.0.0.1:$((B + 1)) 127.0.0.1:$((B + 10)) --trusted "$C/root.pem" \
+        --format json)
+    is "$(jq -r '[.[].verdict] | join(",")' <<< "$out")" "verify_error,connect_error" \
+        "several upstreams in JSON: one array, results in argument order"
+fi
 out=$("$TLSTRIAGE" probe 127.0.0.1:$((B + 1)) 127.0.0.1:$((B + 2)) 127.0.0.1:$((B + 4)) --trusted "$C/root.pem" \
     --name api.lab.test --depth 2)
 rc=$?

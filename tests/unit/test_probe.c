@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -273,6 +275,37 @@ control_bytes_in_a_subject_are_shown_escaped(void **state)
 }
 
 static void
+pem_file_with_two_certificates_loads_both(void **state)
+{
+    EVP_PKEY *k = ec_key();
+    X509 *a = make_cert(k, "a", NULL, -1, 30, NULL, NULL, true);
+    X509 *b = make_cert(k, "b", NULL, -1, 30, NULL, NULL, true);
+    char dir[] = "/tmp/tt-probe-test.XXXXXX", path[64];
+    STACK_OF(X509) *sk = NULL;
+    char *cause = NULL;
+    FILE *fp;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ca.pem", dir);
+    assert_non_null(fp = fopen(path, "w"));
+    PEM_write_X509(fp, a);
+    PEM_write_X509(fp, b);
+    fclose(fp);
+    assert_int_equal(certinfo_load_pem(path, &sk, &cause), 0);
+    assert_int_equal(sk_X509_num(sk), 2);
+    assert_true(certinfo_in_stack(b, sk));
+    sk_X509_pop_free(sk, X509_free);
+    unlink(path);
+    rmdir(dir);
+    assert_int_equal(certinfo_load_pem(path, &sk, &cause), -1);
+    assert_non_null(strstr(cause, path));
+    free(cause);
+    X509_free(a);
+    X509_free(b);
+    EVP_PKEY_free(k);
+}
+
+static void
 settings_become_probe_options(void **state)
 {
     struct proxy_ssl_settings s;
@@ -390,6 +423,7 @@ main(void)
         cmocka_unit_test(certinfo_reads_the_facts_of_a_generated_chain),
         cmocka_unit_test(expired_certificate_has_negative_days_left),
         cmocka_unit_test(control_bytes_in_a_subject_are_shown_escaped),
+        cmocka_unit_test(pem_file_with_two_certificates_loads_both),
         cmocka_unit_test(settings_become_probe_options),
         cmocka_unit_test(nothing_listening_is_connect_refused),
         cmocka_unit_test(missing_trusted_file_is_nginx_emerg),
