@@ -86,7 +86,7 @@ struct remedy_case {
     const char *block_name;              /* the owning block: name, file and line find it again */
     struct proxy_ssl_settings effective; /* borrowed from the config tree */
     struct probe_result probe;           /* under the current settings */
-    bool verify_off;                     /* the vulnerability: verification is off */
+    bool verification_disabled;                     /* the vulnerability: verification is off */
     char *cause;                         /* plain words */
     struct remedy_fix *fixes;
     size_t nfixes;

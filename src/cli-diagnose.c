@@ -291,8 +291,8 @@ cli_remedy_collect(struct app *app, const char *verb, const char *upstream,
         }
         it->planned = true;
         if (it->kind == NULL)
-            it->kind = xstrdup(it->rc.verify_off && it->rc.probe.verdict == PROBE_OK
-                                   ? "verify_off"
+            it->kind = xstrdup(it->rc.verification_disabled && it->rc.probe.verdict == PROBE_OK
+                                   ? "verification_disabled"
                                    : probe_verdict_name(it->rc.probe.verdict));
     }
     return 0;
@@ -379,14 +379,14 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
         put(fp, c->probe.nginx_message);
     }
     fputc('\n', fp);
-    if (c->verify_off)
+    if (c->verification_disabled)
         fputs("  VULNERABLE: proxy_ssl_verify is off: nginx does not check who answers\n", fp);
     fputs("  cause:  ", fp);
     put(fp, c->cause);
     fputc('\n', fp);
     if (c->nfixes == 0) {
         fputs("  fixes:  none on the nginx side", fp);
-        fputs(c->probe.verdict == PROBE_OK && !c->verify_off ? " needed\n" : "\n", fp);
+        fputs(c->probe.verdict == PROBE_OK && !c->verification_disabled ? " needed\n" : "\n", fp);
         return;
     }
     fputs("  fixes:\n", fp);
@@ -461,7 +461,7 @@ print_json(FILE *fp, const struct cli_remedy *r)
         if (!it->planned) {
             jw_knull(&w, "probe");
             jw_kstr(&w, "cause", it->plan_error);
-            jw_kbool(&w, "verify_off", false);
+            jw_kbool(&w, "verification_disabled", false);
             jw_key(&w, "fixes");
             jw_arr_open(&w);
             jw_arr_close(&w);
@@ -469,7 +469,7 @@ print_json(FILE *fp, const struct cli_remedy *r)
             jw_key(&w, "probe");
             probe_result_json(&w, &it->rc.probe);
             jw_kstr(&w, "cause", it->rc.cause);
-            jw_kbool(&w, "verify_off", it->rc.verify_off);
+            jw_kbool(&w, "verification_disabled", it->rc.verification_disabled);
             jw_key(&w, "fixes");
             jw_arr_open(&w);
             for (size_t k = 0; k < it->rc.nfixes; k++)

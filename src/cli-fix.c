@@ -222,7 +222,7 @@ cli_fix(struct app *app, int argc, char **argv)
     size_t nfailing = 0;
     for (size_t i = 0; i < r.n; i++) {
         const struct cli_remedy_item *x = &r.items[i];
-        if (x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verify_off)
+        if (x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled)
             continue; /* passes now (fixed meanwhile) */
         nfailing++;
         if (it == NULL)

@@ -702,7 +702,7 @@ same_bytes(const char *path, const char *data, size_t len)
 
 static int
 fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use *use,
-          const struct cand *c, bool verify_off, char **cause)
+          const struct cand *c, bool verification_disabled, char **cause)
 {
     const struct proxy_ssl_settings *eff = &use->ssl;
     struct buf sum = {0}, diff = {0};
@@ -713,7 +713,7 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
 
     f->strategies = c->pub.applied;
     f->id = remedy_mask_name(c->pub.applied);
-    if (verify_off)
+    if (verification_disabled)
         add_set(f, eff, PSS_VERIFY, "on");
     if (c->trusted_path != NULL)
         add_set(f, eff, PSS_TRUSTED_CERTIFICATE, c->trusted_path);
@@ -768,8 +768,8 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         if (c->why[s] != NULL)
             buf_addf(&sum, "%s\n", c->why[s]);
     }
-    if (verify_off)
-        buf_adds(&sum, "verify: proxy_ssl_verify off hands every request to whoever answers on "
+    if (verification_disabled)
+        buf_adds(&sum, "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
                        "that address; turn verification on\n");
     if (eb != use->block)
         buf_addf(&sum,
@@ -811,11 +811,11 @@ verdict_kind(enum probe_verdict v)
 }
 
 static char *
-cause_text(const struct probe_result *r, bool verify_off, const struct pss_value *vv)
+cause_text(const struct probe_result *r, bool verification_disabled, const struct pss_value *vv)
 {
     struct buf b = {0};
 
-    if (verify_off) {
+    if (verification_disabled) {
         if (vv->origin == PSS_DEFAULT)
             buf_adds(&b, "proxy_ssl_verify is off (nginx's default): ");
         else
@@ -943,8 +943,8 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     }
     if (probe_cand(&base, use, ti, o, &po, &out->probe, cause) != 0)
         goto out;
-    out->verify_off = !po.verify;
-    if (out->verify_off) {
+    out->verification_disabled = !po.verify;
+    if (out->verification_disabled) {
         base.ssl.v[PSS_VERIFY].value = "on";
         base.pub.applied |= RS_MASK(RS_VERIFY);
         if (probe_cand(&base, use, ti, o, &po, &r0, cause) != 0)
@@ -952,7 +952,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
         have_r0 = true;
     }
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
-    out->cause = cause_text(ev, out->verify_off, &use->ssl.v[PSS_VERIFY]);
+    out->cause = cause_text(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;
@@ -997,7 +997,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             struct remedy_fix f;
             memset(&f, 0, sizeof(f));
             char *why = NULL;
-            if (fix_build(&f, conf, use, &c, out->verify_off, &why) != 0) {
+            if (fix_build(&f, conf, use, &c, out->verification_disabled, &why) != 0) {
                 /* proven by the probe but not editable here: shown, never applied */
                 f.verified = false;
                 f.verdict_note = xasprintf("the edit cannot be made automatically: %s", why);

@@ -92,7 +92,7 @@ print(i["kind"], i["location"]["context"], i["effective"]["proxy_ssl_verify"]["o
 is "$(py_json 'import json,sys
 d=json.load(open(sys.argv[1]))
 print(sorted(set(k for x in d["incidents"] for k in x)))')" \
-    "['cause', 'count', 'effective', 'fixes', 'kind', 'location', 'probe', 'upstream', 'verify_off']" \
+    "['cause', 'count', 'effective', 'fixes', 'kind', 'location', 'probe', 'upstream', 'verification_disabled']" \
     "every incident carries upstream, kind, location, effective, probe, cause, fixes"
 ok "no diagnose fix ever says proxy_ssl_verify off" \
     py_json 'import json,sys
