@@ -48,7 +48,5 @@ void cli_remedy_free(struct cli_remedy *r);
 
 /* Prints one case as text (sanitized): where, effective values, probe, cause, fixes. */
 void cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff);
-/* Prints a multi-line raw text line by line through the sanitizer, each line indented. */
-void cli_remedy_lines(FILE *fp, const char *indent, const char *s);
 
 #endif

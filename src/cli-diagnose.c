@@ -25,27 +25,6 @@
 #include "sanitize.h"
 #include "xmalloc.h"
 
-static void
-put(FILE *fp, const char *s)
-{
-    char *c = sanitize_str(s != NULL ? s : "");
-
-    fputs(c, fp);
-    free(c);
-}
-
-void
-cli_remedy_lines(FILE *fp, const char *indent, const char *s)
-{
-    while (s != NULL && *s != '\0') {
-        const char *e = strchr(s, '\n');
-        size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
-        char *c = sanitize_mem(s, len);
-        fprintf(fp, "%s%s\n", indent, c);
-        free(c);
-        s += len + (e != NULL);
-    }
-}
 
 static int
 scan_log(struct incident_store *st, const char *path)
@@ -154,10 +133,10 @@ static void
 warn(const char *verb, const char *what, const char *why)
 {
     fprintf(stderr, "tlstriage: %s: ", verb);
-    put(stderr, what);
+    cli_put_sanitized(stderr, what);
     if (why != NULL) {
         fputs(": ", stderr);
-        put(stderr, why);
+        cli_put_sanitized(stderr, why);
     }
     fputc('\n', stderr);
 }
@@ -332,23 +311,23 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
     const struct tls_use *use = it->use;
 
     fputs("upstream ", fp);
-    put(fp, use->targets[it->ti].host);
+    cli_put_sanitized(fp, use->targets[it->ti].host);
     fprintf(fp, ":%u — ", use->targets[it->ti].port);
-    put(fp, it->kind);
+    cli_put_sanitized(fp, it->kind);
     if (it->inc != NULL) {
         fprintf(fp, " (%llu event%s, last ", it->inc->count, it->inc->count == 1 ? "" : "s");
-        put(fp, it->inc->last_time);
+        cli_put_sanitized(fp, it->inc->last_time);
         fputc(')', fp);
     }
     fputc('\n', fp);
     fputs("  where:  ", fp);
-    put(fp, use->context);
+    cli_put_sanitized(fp, use->context);
     fputs(" (", fp);
-    put(fp, use->block->file->path);
+    cli_put_sanitized(fp, use->block->file->path);
     fprintf(fp, ":%u)\n", use->block->line);
     if (!it->planned) {
         fputs("  cannot plan: ", fp);
-        put(fp, it->plan_error);
+        cli_put_sanitized(fp, it->plan_error);
         fputc('\n', fp);
         return;
     }
@@ -360,15 +339,15 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
             k != PSS_SERVER_NAME)
             continue;
         fprintf(fp, "    %-30s ", pss_defs[k].directive);
-        put(fp, v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));
+        cli_put_sanitized(fp, v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));
         fprintf(fp, "  (%s", origin_words(v->origin));
         if (v->origin != PSS_DEFAULT) {
             fputs(", ", fp);
-            put(fp, v->file);
+            cli_put_sanitized(fp, v->file);
             fprintf(fp, ":%u", v->line);
             if (v->origin == PSS_INHERITED && v->block != NULL) {
                 fputs(" in ", fp);
-                put(fp, v->block);
+                cli_put_sanitized(fp, v->block);
             }
         }
         fputs(")\n", fp);
@@ -376,13 +355,13 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
     fprintf(fp, "  probe now: %s", probe_verdict_name(c->probe.verdict));
     if (c->probe.nginx_message != NULL) {
         fputs(": ", fp);
-        put(fp, c->probe.nginx_message);
+        cli_put_sanitized(fp, c->probe.nginx_message);
     }
     fputc('\n', fp);
     if (c->verification_disabled)
         fputs("  VULNERABLE: proxy_ssl_verify is off: nginx does not check who answers\n", fp);
     fputs("  cause:  ", fp);
-    put(fp, c->cause);
+    cli_put_sanitized(fp, c->cause);
     fputc('\n', fp);
     if (c->nfixes == 0) {
         fputs("  fixes:  none on the nginx side", fp);
@@ -396,15 +375,15 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
                 f->verified ? "verified: with this change nginx's handshake succeeds"
                             : "NOT verified (fix --apply refuses it)");
         if (f->verdict_note != NULL)
-            cli_remedy_lines(fp, "        ", f->verdict_note);
-        cli_remedy_lines(fp, "        ", f->summary);
+            cli_put_lines(fp, "        ", f->verdict_note);
+        cli_put_lines(fp, "        ", f->summary);
         for (size_t k = 0; k < f->nfiles; k++) {
             fputs("        writes ", fp);
-            put(fp, f->files[k].path);
+            cli_put_sanitized(fp, f->files[k].path);
             fputs(f->files[k].config ? "\n" : " (new certificate file, 0644)\n", fp);
         }
         if (with_diff)
-            cli_remedy_lines(fp, "        ", f->diff);
+            cli_put_lines(fp, "        ", f->diff);
     }
 }
 

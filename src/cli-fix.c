@@ -112,14 +112,6 @@ absolute(const char *path)
     return xstrdup(path);
 }
 
-static void
-put(FILE *fp, const char *s)
-{
-    char *c = sanitize_str(s != NULL ? s : "");
-
-    fputs(c, fp);
-    free(c);
-}
 
 int
 cli_fix(struct app *app, int argc, char **argv)
@@ -243,9 +235,9 @@ cli_fix(struct app *app, int argc, char **argv)
                 nfailing);
         for (size_t i = 0; i < r.n; i++) {
             fputs("  ", stderr);
-            put(stderr, r.items[i].use->targets[r.items[i].ti].host);
+            cli_put_sanitized(stderr, r.items[i].use->targets[r.items[i].ti].host);
             fprintf(stderr, ":%u  ", r.items[i].use->targets[r.items[i].ti].port);
-            put(stderr, r.items[i].use->context);
+            cli_put_sanitized(stderr, r.items[i].use->context);
             fputc('\n', stderr);
         }
         rc = EXIT_USAGE;
@@ -271,10 +263,10 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     printf("\nfix %s:\n", f->id);
-    cli_remedy_lines(stdout, "  ", f->diff);
+    cli_put_lines(stdout, "  ", f->diff);
     for (size_t k = 0; k < f->nfiles; k++) {
         fputs(apply ? "writes " : "would write ", stdout);
-        put(stdout, f->files[k].path);
+        cli_put_sanitized(stdout, f->files[k].path);
         fputc('\n', stdout);
     }
     if (!f->verified) {
@@ -299,7 +291,7 @@ cli_fix(struct app *app, int argc, char **argv)
     }
     if (mkdir_p(r.cert_dir) != 0) {
         fprintf(stderr, "tlstriage: fix: cannot create ");
-        put(stderr, r.cert_dir);
+        cli_put_sanitized(stderr, r.cert_dir);
         fprintf(stderr, ": %s\n", strerror(errno));
         rc = EXIT_FINDINGS;
         goto out;

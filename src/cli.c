@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "sanitize.h"
 #include "xmalloc.h"
 
 const struct cli_verb cli_verbs[] = {
@@ -120,6 +121,31 @@ cli_parse_format(const char *verb, const char *name, unsigned allowed, enum cli_
     }
     cli_usage_error(verb, "unknown --format '%s' (expected %s)", name, expected);
     return -1;
+}
+
+void
+cli_put_sanitized(FILE *fp, const char *s)
+{
+    char *c;
+
+    if (s == NULL)
+        return;
+    c = sanitize_str(s);
+    fputs(c, fp);
+    free(c);
+}
+
+void
+cli_put_lines(FILE *fp, const char *indent, const char *s)
+{
+    while (s != NULL && *s != '\0') {
+        const char *e = strchr(s, '\n');
+        size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
+        char *c = sanitize_mem(s, len);
+        fprintf(fp, "%s%s\n", indent, c);
+        free(c);
+        s += len + (e != NULL);
+    }
 }
 
 int
