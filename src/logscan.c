@@ -640,6 +640,7 @@ parse_stream_fields(const char *p, const char *end, struct ls_event *ev)
 }
 
 #define ACTION_TAIL "g to upstream, client: "
+#define READ_ACTION " while reading response header from upstream, client: "
 
 static const struct {
     const char *text;
@@ -684,6 +685,17 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
                 break;
             }
         }
+    }
+    if (act == NULL && has_prefix(m, end, LIT("SSL_read() failed (")) &&
+        (act = mem_find(m, end, LIT(READ_ACTION))) != NULL) {
+        /* TLS 1.3: a client certificate the upstream demands is refused after the
+         * handshake, so nginx meets the alert (116) when it reads the response. */
+        actlen = sizeof(READ_ACTION) - 1;
+        read_ssl_error(m + 18, act, ev);
+        ev->kind = EV_HANDSHAKE_ERROR;
+        ev->message = mkspan(m, act + actlen - 10);
+        parse_http_fields(act + actlen, end, ev);
+        goto found;
     }
     if (act == NULL) {
         if (ev->level == LV_EMERG && parse_config_error(m, end, ev)) {

@@ -151,9 +151,10 @@ ok "symlink: exit status 0 on SIGINT" stop_follow
 check "$d/out" 200 "symlink retarget"
 
 # --- a real nginx writing its error.log, rotated with mv + nginx -s reopen
-NGINX=${NGINX:-/usr/sbin/nginx}
-# nginx reads $NGINX as inherited listening sockets (binary upgrade) and then stays in the
-# foreground: the harness exports NGINX=path, so start and signal it without that variable.
+NGINX=${TT_NGINX:-/usr/sbin/nginx}
+# nginx reads an NGINX environment variable as inherited listening sockets (binary upgrade)
+# and then stays in the foreground: start and signal it without that variable, whatever the
+# caller's environment holds.
 if [ ! -x "$NGINX" ] || ! command -v curl >/dev/null || ! command -v openssl >/dev/null; then
     ok "nginx case skipped: no nginx, curl or openssl # SKIP" true
     done_testing

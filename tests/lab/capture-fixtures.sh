@@ -4,10 +4,10 @@
 # after every standard scenario, a few hostile requests and one failed reload) and
 # OUTDIR/nginx-VERSION-emerg.log (what `nginx -t` prints for broken upstream TLS settings).
 # The lab's temp dir is rewritten to /srv/lab so the files do not change with each run.
-# Uses ports BASEPORT..BASEPORT+29 (default 20650).
+# Uses ports BASEPORT..BASEPORT+29 (default 20660).
 set -euo pipefail
 out=${1:?usage: capture-fixtures.sh OUTDIR [BASEPORT]}
-base=${2:-20650}
+base=${2:-20660}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"

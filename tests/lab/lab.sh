@@ -9,8 +9,10 @@
 #   lab_request selfsigned_untrusted   # prints 502
 #   grep -F "${LAB_S_MSG[selfsigned_untrusted]}" "$(lab_error_log)"
 
+# shellcheck disable=SC2034  # the LAB_* variables are this library's outputs
+
 LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_NGINX=${NGINX:-/usr/sbin/nginx}
+LAB_NGINX=${TT_NGINX:-${NGINX:-/usr/sbin/nginx}}
 [ -x "$LAB_NGINX" ] || LAB_NGINX=/usr/sbin/nginx
 LAB_STREAM_MODULE=${LAB_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 LAB_PYTHON=${LAB_PYTHON:-python3}
@@ -27,6 +29,7 @@ lab_init() {
     LAB_FRONT_PORT=$LAB_BASE
     LAB_UP_SERVERS=""
     LAB_FRONT_LOCS=""
+    LAB_FRONT_HTTP=""
     LAB_STREAM_SERVERS=""
     LAB_PEERS=()
     LAB_SSERVERS=()
@@ -34,7 +37,7 @@ lab_init() {
     declare -gA LAB_S_KIND=() LAB_S_PORT=() LAB_S_FRONT=() LAB_S_STATUS=() LAB_S_MSG=() \
         LAB_S_WHILE=() LAB_S_VERDICT=() LAB_S_DESC=() LAB_S_TRUSTED=() LAB_S_NAME=() \
         LAB_S_DEPTH=() LAB_S_SNI=() LAB_S_PROTOCOLS=() LAB_S_CERT=() LAB_S_KEY=() \
-        LAB_S_TIMEOUT=() LAB_S_DIRECTIVES=()
+        LAB_S_TIMEOUT=() LAB_S_DIRECTIVES=() LAB_S_LEVEL=()
     mkdir -p "$LAB_DIR/front/logs" "$LAB_DIR/front/tmp" "$LAB_DIR/up/logs" "$LAB_DIR/up/tmp" \
         "$LAB_DIR/peers"
     trap lab_cleanup EXIT
@@ -51,11 +54,11 @@ lab_cleanup() {
         [ -f "$f" ] || continue
         pid=$(cat "$f" 2>/dev/null)
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || continue
-        for n in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
+        for n in $(seq 1 100); do
+            lab_alive "$pid" || break
             sleep 0.05
         done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+        lab_alive "$pid" && kill -KILL "$pid" 2>/dev/null
     done
     if [ "${LAB_KEEP:-0}" = 1 ]; then
         echo "# lab kept in $LAB_DIR" >&2
@@ -63,6 +66,15 @@ lab_cleanup() {
         rm -rf "$LAB_DIR"
     fi
     LAB_DIR=""
+}
+
+# lab_alive PID — true while PID runs. A zombie counts as gone: daemonized nginx masters are
+# children of PID 1, which may reap them late (seen in the CI VM).
+lab_alive() {
+    local st
+    { read -r st </proc/"$1"/stat; } 2>/dev/null || return 1
+    st=${st##*) }
+    [[ $st != Z* && $st != X* ]]
 }
 
 # lab_cert NAME — absolute path of a generated file (lab_cert api-chain.pem).
@@ -125,6 +137,13 @@ lab_front_location() {
 "
 }
 
+# lab_front_raw TEXT — append raw text inside the front's server {} (extra locations).
+lab_front_raw() { LAB_FRONT_LOCS+="$1"$'\n'; }
+
+# lab_front_http_raw TEXT — append raw text inside the front's http {} (upstream {} blocks,
+# more server {} blocks, includes).
+lab_front_http_raw() { LAB_FRONT_HTTP+="$1"$'\n'; }
+
 # lab_stream_server LISTEN_PORT UPSTREAM_PORT [DIRECTIVES] — a stream server in the front:
 # listen 127.0.0.1:LISTEN_PORT; proxy_pass 127.0.0.1:UPSTREAM_PORT; proxy_ssl on.
 lab_stream_server() {
@@ -168,11 +187,13 @@ lab_ssl_directives() {
 # scenario: its front location /s/NAME and what nginx is expected to answer (STATUS) and log
 # (MESSAGE, up to " while", and WHILE, the context after it; empty MESSAGE = nothing logged).
 # VERDICT is the probe's verdict (ok verify_error name_mismatch handshake_error timeout
-# connect_error). KEY=VALUE as in lab_ssl_directives; trusted/cert/key accept LAB_CERTS names.
+# connect_error). KEY=VALUE as in lab_ssl_directives; trusted/cert/key accept LAB_CERTS names;
+# also desc=TEXT and level=crit (the level nginx logs MESSAGE at, default error).
 lab_scenario() {
     local name=$1 port=$2 status=$3 verdict=$4 msg=$5 while=$6 kv k v
     shift 6
     local kvs=()
+    LAB_S_LEVEL[$name]=error
     LAB_S_DEPTH[$name]=1
     LAB_S_NAME[$name]=127.0.0.1
     LAB_S_SNI[$name]=off
@@ -193,6 +214,7 @@ lab_scenario() {
         key) LAB_S_KEY[$name]=$v ;;
         timeout) LAB_S_TIMEOUT[$name]=$v ;;
         desc) LAB_S_DESC[$name]=$v; continue ;;
+        level) LAB_S_LEVEL[$name]=$v; continue ;;
         esac
         kvs+=("$k=$v")
     done
@@ -276,6 +298,7 @@ lab_write_conf() {
         _lab_head "$f"
         echo "http {"
         _lab_http_common "$f"
+        echo "$LAB_FRONT_HTTP"
         cat <<EOF
     server {
         listen 127.0.0.1:$LAB_FRONT_PORT;
@@ -354,21 +377,40 @@ _lab_wait_grep() {
     return 1
 }
 
+# lab_workers PID — the pids of PID's live child processes (nginx workers), one per line.
+lab_workers() {
+    local master=$1 d st rest
+    for d in /proc/[0-9]*; do
+        { read -r st <"$d/stat"; } 2>/dev/null || continue
+        rest=${st##*) }
+        # shellcheck disable=SC2086  # split "state ppid ..." into words
+        set -- $rest
+        [ "$2" = "$master" ] && [[ $1 != Z* ]] && echo "${d#/proc/}"
+    done
+    return 0
+}
+
 # lab_reload [front|up] — nginx -t then SIGHUP the front (default) or the upstream nginx, and
-# wait until its new worker runs. Does not rewrite the config: edit lab_front_conf first, or
-# call lab_write_conf to regenerate it from the declarations.
+# wait until only new workers run (old ones leave once their requests are done: keep no
+# request in flight across a reload, or the wait lasts until it ends, at most 10 s). Does not rewrite
+# the config: edit lab_front_conf first, or call lab_write_conf to regenerate it from the
+# declarations. Fails (with nginx -t's message) when the config does not pass nginx -t.
 lab_reload() {
-    local which=${1:-front} p before n
+    local which=${1:-front} p master before now n w
     p=$LAB_DIR/$which
     lab_nginx "$p" -t -q 2>/dev/null || { lab_nginx "$p" -t >&2; return 1; }
-    before=$(grep -c 'start worker process' "$p/logs/error.log")
-    kill -HUP "$(cat "$p/nginx.pid")" || return 1
-    for n in $(seq 1 100); do
-        [ "$(grep -c 'start worker process' "$p/logs/error.log")" -gt "$before" ] && {
-            sleep 0.1
-            return 0
-        }
-        sleep 0.05
+    master=$(cat "$p/nginx.pid") || return 1
+    before=$(lab_workers "$master" | sort)
+    kill -HUP "$master" || return 1
+    for n in $(seq 1 400); do
+        sleep 0.025
+        now=$(lab_workers "$master" | sort)
+        [ -n "$now" ] || continue
+        # done when every worker is new: the old ones no longer accept connections
+        for w in $now; do
+            grep -qx "$w" <<<"$before" && continue 2
+        done
+        return 0
     done
     echo "lab: $which nginx did not reload" >&2
     return 1
@@ -381,7 +423,7 @@ lab_stop() {
     pid=$(cat "$p/nginx.pid")
     kill -TERM "$pid" 2>/dev/null
     for n in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        lab_alive "$pid" || return 0
         sleep 0.05
     done
     return 1
@@ -440,6 +482,19 @@ lab_log_mark() { stat -c %s "$(lab_error_log)"; }
 
 # lab_log_since MARK — the front's error.log lines written after lab_log_mark printed MARK.
 lab_log_since() { tail -c +"$(($1 + 1))" "$(lab_error_log)"; }
+
+# lab_logged_message MARK — the message of the first [error] or [crit] line since MARK, from
+# after "*N " up to " while" (what the probe's nginx_message must equal); empty when none.
+lab_logged_message() {
+    local line
+    while IFS= read -r line; do
+        [[ $line =~ ^[0-9/]+\ [0-9:]+\ \[(error|crit)\]\ [0-9]+#[0-9]+:\ \*[0-9]+\ (.*)$ ]] || continue
+        line=${BASH_REMATCH[2]}
+        printf '%s\n' "${line%% while *}"
+        return 0
+    done < <(lab_log_since "$1")
+    return 0
+}
 
 # lab_scenarios_standard — declare the standard scenario set on LAB_BASE..LAB_BASE+29
 # (see the table in tests/lab/README.md). Call after lab_init, before lab_start.

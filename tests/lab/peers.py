@@ -3,7 +3,7 @@
 #   stall:PORT    accepts and never answers (a handshake that hangs)
 #   garbage:PORT  reads the ClientHello, answers bytes that are not TLS, then closes
 #   close:PORT    reads the ClientHello, then closes cleanly (FIN)
-#   reset:PORT    accepts and resets the connection at once (RST)
+#   reset:PORT    reads the ClientHello, then resets the connection (RST)
 # Usage: peers.py READYFILE KIND:PORT...  (READYFILE is written once every port listens).
 # Started and stopped by lab.sh (lab_start / lab_cleanup); it owns nothing else.
 import os
@@ -48,10 +48,6 @@ def main():
                     c, _ = key.fileobj.accept()
                 except OSError:
                     continue
-                if kind == "reset":
-                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    c.close()
-                    continue
                 c.setblocking(False)
                 sel.register(c, selectors.EVENT_READ, ("conn", kind))
                 if kind == "stall":
@@ -64,6 +60,8 @@ def main():
                 data = b""
             if kind == "stall" and data:
                 continue  # swallow whatever comes, never answer
+            if kind == "reset":
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             if data and kind == "garbage":
                 try:
                     c.setblocking(True)

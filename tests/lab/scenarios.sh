@@ -9,7 +9,7 @@ _lab_scenarios_standard() {
     local P_SOON=$((b + 14)) P_WRONG=$((b + 15)) P_DEEP=$((b + 16)) P_TLS12=$((b + 17))
     local P_MTLS=$((b + 18)) P_SNI=$((b + 19)) P_PLAIN=$((b + 20)) P_STALL=$((b + 21))
     local P_GARBAGE=$((b + 22)) P_CLOSE=$((b + 23)) P_NOTHING=$((b + 24)) P_RESET=$((b + 25))
-    local P_MTLS_STRICT=$((b + 26))
+    local P_MTLS_STRICT=$((b + 26)) P_MTLS13_STRICT=$((b + 27))
     local HS="while SSL handshaking to upstream"
     local PKI="trusted=root.pem name=api.lab"
 
@@ -34,6 +34,9 @@ _lab_scenarios_standard() {
     lab_peer reset $P_RESET
     lab_sserver $P_MTLS_STRICT -tls1_2 -cert "$LAB_CERTS/api.pem" -cert_chain "$LAB_CERTS/inter.pem" \
         -key "$LAB_CERTS/api.key" -Verify 1 -CAfile "$LAB_CERTS/client-ca.pem"
+    lab_sserver $P_MTLS13_STRICT -tls1_3 -cert "$LAB_CERTS/api.pem" \
+        -cert_chain "$LAB_CERTS/inter.pem" -key "$LAB_CERTS/api.key" -Verify 1 \
+        -CAfile "$LAB_CERTS/client-ca.pem"
 
     # --- scenarios: name port status verdict message while settings ---
     lab_scenario selfsigned_untrusted $P_SELF 502 verify_error \
@@ -45,6 +48,9 @@ _lab_scenarios_standard() {
     lab_scenario selfsigned_name $P_SELF 200 ok "" "" \
         trusted=selfsigned.pem name=selfsigned.lab desc="self-signed leaf trusted, proxy_ssl_name"
     lab_scenario chain_ok $P_CHAIN 200 ok "" "" $PKI desc="leaf + intermediate, root trusted"
+    lab_scenario ipsan_ip $P_CHAIN 502 name_mismatch \
+        'upstream SSL certificate does not match "127.0.0.1"' "$HS" trusted=root.pem \
+        desc="leaf with SAN IP:127.0.0.1, reached by IP literal (nginx checks DNS names only)"
     lab_scenario chain_untrusted $P_CHAIN 502 verify_error \
         "upstream SSL certificate verify error: (20:unable to get local issuer certificate)" \
         "$HS" trusted="$LAB_SYSTEM_CA" name=api.lab \
@@ -80,6 +86,15 @@ _lab_scenarios_standard() {
         "$HS" $PKI desc="s_server -Verify 1 (TLSv1.2) that requires a client certificate"
     lab_scenario mtls_strict_cert $P_MTLS_STRICT 200 ok "" "" $PKI cert=client.pem \
         key=client.key desc="same, with proxy_ssl_certificate"
+    # TLS 1.3: the client's handshake is over before the server checks the certificate, so
+    # nginx meets the alert when it reads the response, and logs it at [crit].
+    lab_scenario mtls13_strict_nocert $P_MTLS13_STRICT 502 handshake_error \
+        "SSL_read() failed (SSL: error:0A00045C:SSL routines::tlsv13 alert certificate required:SSL alert number 116)" \
+        "while reading response header from upstream" $PKI protocols="TLSv1.2 TLSv1.3" \
+        level=crit desc="s_server -Verify 1 (TLSv1.3 only) that requires a client certificate"
+    lab_scenario mtls13_strict_cert $P_MTLS13_STRICT 200 ok "" "" $PKI \
+        protocols="TLSv1.2 TLSv1.3" cert=client.pem key=client.key \
+        desc="same, with proxy_ssl_certificate"
     lab_scenario sni_off $P_SNI 502 name_mismatch \
         'upstream SSL certificate does not match "sni.lab"' "$HS" \
         trusted=root.pem name=sni.lab desc="SNI-selected certificate, SNI not sent"

@@ -1,0 +1,287 @@
+/*
+ * certinfo.c — decodes one X.509 certificate into the facts tlstriage prints, and loads PEM
+ * trusted files. It never prints (callers sanitize the raw text fields) and never verifies
+ * chains (probe.c does). Called by probe.c, and by check/remedy for the trusted anchors.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "buf.h"
+#include "certinfo.h"
+#include "json.h"
+#include "tlserr.h"
+#include "xmalloc.h"
+
+static char *
+name_text(const X509_NAME *name)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    unsigned long flags = (XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB & ~ASN1_STRFLGS_ESC_CTRL) |
+                          ASN1_STRFLGS_UTF8_CONVERT;
+    char *data, *s;
+    long n;
+
+    if (bio == NULL)
+        return xstrdup("unknown");
+    if (X509_NAME_print_ex(bio, name, 0, flags) < 0) {
+        BIO_free(bio);
+        return xstrdup("unknown");
+    }
+    n = BIO_get_mem_data(bio, &data);
+    s = xstrndup(data, n > 0 ? (size_t)n : 0);
+    BIO_free(bio);
+    return s;
+}
+
+static void
+time_text(const ASN1_TIME *t, time_t *out, char *s, size_t len)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        *out = 0;
+        snprintf(s, len, "unknown");
+        return;
+    }
+    *out = timegm(&tm);
+    strftime(s, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+add_sans(X509 *x, struct cert_info *ci)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    int n = names != NULL ? sk_GENERAL_NAME_num(names) : 0;
+
+    for (int i = 0; i < n; i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        struct cert_san san;
+
+        if (g->type == GEN_DNS) {
+            san.type = SAN_DNS;
+            san.value = xstrndup((const char *)ASN1_STRING_get0_data(g->d.dNSName),
+                                 (size_t)ASN1_STRING_length(g->d.dNSName));
+        } else if (g->type == GEN_IPADD) {
+            char txt[64] = "invalid";
+            const unsigned char *ip = ASN1_STRING_get0_data(g->d.iPAddress);
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            if (len == 4)
+                snprintf(txt, sizeof(txt), "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+            else if (len == 16) {
+                char *p = txt;
+                for (int k = 0; k < 16; k += 2)
+                    p += sprintf(p, "%s%x", k ? ":" : "", (unsigned)(ip[k] << 8 | ip[k + 1]));
+            }
+            san.type = SAN_IP;
+            san.value = xstrdup(txt);
+        } else
+            continue;
+        ci->nsan_total++;
+        if (ci->nsan >= CERTINFO_MAX_SAN) {
+            free(san.value);
+            continue;
+        }
+        ci->san = xreallocarray(ci->san, ci->nsan + 1, sizeof(*ci->san));
+        ci->san[ci->nsan++] = san;
+    }
+    GENERAL_NAMES_free(names);
+}
+
+static char *
+key_text(X509 *x)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    char group[80] = "";
+    const char *type;
+
+    if (pk == NULL)
+        return xstrdup("unknown");
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_RSA:
+        type = "RSA";
+        break;
+    case EVP_PKEY_EC: {
+        size_t glen = 0;
+        type = "EC";
+        if (EVP_PKEY_get_utf8_string_param(pk, "group", group + 2, sizeof(group) - 3, &glen) == 1) {
+            group[0] = ' ';
+            group[1] = '(';
+            strcat(group, ")");
+        } else
+            group[0] = '\0';
+        break;
+    }
+    case EVP_PKEY_ED25519:
+        type = "ED25519";
+        break;
+    case EVP_PKEY_ED448:
+        type = "ED448";
+        break;
+    case EVP_PKEY_DSA:
+        type = "DSA";
+        break;
+    default:
+        type = OBJ_nid2sn(EVP_PKEY_get_base_id(pk));
+        if (type == NULL)
+            type = "unknown";
+    }
+    return xasprintf("%s %d%s", type, EVP_PKEY_get_bits(pk), group);
+}
+
+static bool
+is_self_signed(X509 *x)
+{
+    EVP_PKEY *pk;
+    int ok;
+
+    if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0)
+        return false;
+    if ((pk = X509_get0_pubkey(x)) == NULL)
+        return false;
+    ok = X509_verify(x, pk) == 1;
+    tlserr_clear();
+    return ok;
+}
+
+bool
+certinfo_in_stack(X509 *x, STACK_OF(X509) * sk)
+{
+    for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++) {
+        if (X509_cmp(x, sk_X509_value(sk, i)) == 0)
+            return true;
+    }
+    return false;
+}
+
+int
+certinfo_from_x509(X509 *x, STACK_OF(X509) * trusted, time_t now, struct cert_info *ci)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+    BIGNUM *bn = serial != NULL ? ASN1_INTEGER_to_BN(serial, NULL) : NULL;
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+    int nid;
+
+    memset(ci, 0, sizeof(*ci));
+    ci->subject = name_text(X509_get_subject_name(x));
+    ci->issuer = name_text(X509_get_issuer_name(x));
+    ci->serial = xstrdup(hex != NULL ? hex : "unknown");
+    OPENSSL_free(hex);
+    BN_free(bn);
+    add_sans(x, ci);
+    time_text(X509_get0_notBefore(x), &ci->not_before, ci->not_before_s, sizeof(ci->not_before_s));
+    time_text(X509_get0_notAfter(x), &ci->not_after, ci->not_after_s, sizeof(ci->not_after_s));
+    {
+        double secs = difftime(ci->not_after, now);
+        long d = (long)(secs / 86400);
+        if (secs < 0 && secs != (double)d * 86400)
+            d--; /* floor: an hour after expiry is day -1 */
+        ci->days_left = d;
+    }
+    ci->key = key_text(x);
+    nid = X509_get_signature_nid(x);
+    ci->sig_alg =
+        xstrdup(nid != NID_undef && OBJ_nid2ln(nid) != NULL ? OBJ_nid2ln(nid) : "unknown");
+    if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
+        char *p = ci->sha256;
+        for (unsigned i = 0; i < mdlen && i < 32; i++)
+            p += sprintf(p, "%s%02X", i ? ":" : "", md[i]);
+    } else
+        snprintf(ci->sha256, sizeof(ci->sha256), "unknown");
+    ci->is_ca = X509_check_ca(x) >= 1 && (X509_get_extension_flags(x) & EXFLAG_CA);
+    ci->self_signed = is_self_signed(x);
+    ci->trusted = certinfo_in_stack(x, trusted);
+    tlserr_clear();
+    return 0;
+}
+
+void
+certinfo_free(struct cert_info *ci)
+{
+    free(ci->subject);
+    free(ci->issuer);
+    free(ci->serial);
+    for (size_t i = 0; i < ci->nsan; i++)
+        free(ci->san[i].value);
+    free(ci->san);
+    free(ci->key);
+    free(ci->sig_alg);
+    memset(ci, 0, sizeof(*ci));
+}
+
+int
+certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    BIO *bio;
+    X509 *x;
+
+    *out = NULL;
+    tlserr_clear();
+    if ((bio = BIO_new_file(path, "r")) == NULL) {
+        char *text = xasprintf("cannot read certificate file \"%s\"", path);
+        *cause = tlserr_message(text, errno);
+        free(text);
+        sk_X509_free(sk);
+        return -1;
+    }
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+        sk_X509_push(sk, x);
+    tlserr_clear(); /* the end of the file reads as "no start line" */
+    BIO_free(bio);
+    *out = sk;
+    return 0;
+}
+
+char *
+certinfo_san_text(const struct cert_info *ci)
+{
+    struct buf b = BUF_INIT;
+
+    for (size_t i = 0; i < ci->nsan; i++)
+        buf_addf(&b, "%s%s:%s", i ? ", " : "", ci->san[i].type == SAN_DNS ? "DNS" : "IP",
+                 ci->san[i].value);
+    if (ci->nsan_total > ci->nsan)
+        buf_addf(&b, ", ... (%zu more)", ci->nsan_total - ci->nsan);
+    return buf_detach(&b);
+}
+
+void
+certinfo_json(struct jw *w, const struct cert_info *ci)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "subject", ci->subject);
+    jw_kstr(w, "issuer", ci->issuer);
+    jw_kstr(w, "serial", ci->serial);
+    jw_key(w, "san");
+    jw_arr_open(w);
+    for (size_t i = 0; i < ci->nsan; i++) {
+        struct buf b = BUF_INIT;
+        buf_addf(&b, "%s:", ci->san[i].type == SAN_DNS ? "DNS" : "IP");
+        buf_adds(&b, ci->san[i].value);
+        jw_strn(w, b.p, b.len);
+        buf_free(&b);
+    }
+    jw_arr_close(w);
+    jw_kstr(w, "not_before", ci->not_before_s);
+    jw_kstr(w, "not_after", ci->not_after_s);
+    jw_kint(w, "days_left", ci->days_left);
+    jw_kstr(w, "key", ci->key);
+    jw_kstr(w, "sig_alg", ci->sig_alg);
+    jw_kstr(w, "sha256", ci->sha256);
+    jw_kbool(w, "is_ca", ci->is_ca);
+    jw_kbool(w, "self_signed", ci->self_signed);
+    jw_kbool(w, "trusted", ci->trusted);
+    jw_obj_close(w);
+}

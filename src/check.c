@@ -1,0 +1,707 @@
+/*
+ * check.c — the config rules TT001–TT008 over every TLS upstream use, loading each
+ * certificate file once (OpenSSL), and the text / JSON / SARIF renderings of the findings.
+ * It decides nothing about exit codes or where output goes: cli-check.c does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "check.h"
+#include "json.h"
+#include "nginxbin.h"
+#include "resolve.h"
+#include "sanitize.h"
+#include "xmalloc.h"
+
+const struct check_rule check_rules[] = {
+    {"TT001", "error", "proxy_ssl_verify off (explicit) on an https/ssl upstream"},
+    {"TT002", "warning",
+     "an https/ssl upstream with verification never turned on (the default "
+     "is off)"},
+    {"TT003", "error",
+     "proxy_ssl_verify on without proxy_ssl_trusted_certificate (nginx -t "
+     "refuses it)"},
+    {"TT004", "error",
+     "verification on, upstream given as an IP literal, no proxy_ssl_name: "
+     "nginx checks names with DNS SANs only, so it will fail"},
+    {"TT005", "error",
+     "proxy_ssl_trusted_certificate file missing, unreadable, empty, or holds "
+     "no certificate"},
+    {"TT006", "warning/error",
+     "a certificate in the trusted file expires within 30 days "
+     "(warning) or has expired (error)"},
+    {"TT007", "error",
+     "proxy_ssl_certificate without proxy_ssl_certificate_key, or the key "
+     "does not match"},
+    {"TT008", "warning",
+     "proxy_ssl_name set to a DNS name but proxy_ssl_server_name off: "
+     "upstreams that pick their certificate by SNI will present the wrong "
+     "one"},
+};
+const size_t check_nrules = sizeof(check_rules) / sizeof(check_rules[0]);
+
+/* ---- certificate files, each loaded once ---- */
+
+struct trusted_file {
+    char *path;
+    char *problem; /* TT005 message, or NULL */
+    int ncerts;
+    int nexpired, nexpiring;
+    char *first_bad; /* subject and date of the first expired / expiring certificate */
+};
+
+struct keypair {
+    char *cert, *key;
+    char *problem; /* TT007 message, or NULL */
+};
+
+struct check_state {
+    const struct ngxconf *conf;
+    const struct check_opts *opts;
+    struct check_report *r;
+    time_t now;
+    struct trusted_file *tf;
+    size_t ntf;
+    struct keypair *kp;
+    size_t nkp;
+    bool have_version;
+    struct nginx_version version;
+};
+
+/* Drains the OpenSSL error queue into one short reason. */
+static char *
+ssl_reason(void)
+{
+    unsigned long e, last = 0;
+    char tmp[256];
+
+    while ((e = ERR_get_error()) != 0)
+        last = e;
+    if (last == 0)
+        return xstrdup("no details");
+    ERR_error_string_n(last, tmp, sizeof(tmp));
+    return xstrdup(tmp);
+}
+
+static char *
+subject_of(X509 *x)
+{
+    char tmp[256];
+    X509_NAME_oneline(X509_get_subject_name(x), tmp, sizeof(tmp));
+    return xstrdup(tmp);
+}
+
+static char *
+asn1_time_str(const ASN1_TIME *t)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p, *s;
+    long n;
+
+    ASN1_TIME_print(b, t);
+    n = BIO_get_mem_data(b, &p);
+    s = xstrndup(p, (size_t)(n > 0 ? n : 0));
+    BIO_free(b);
+    return s;
+}
+
+/* Why path cannot be used as a file, or NULL. */
+static char *
+file_problem(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return xasprintf("\"%s\" cannot be opened (%d: %s)", path, errno, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return xasprintf("\"%s\" is a directory", path);
+    if (st.st_size == 0)
+        return xasprintf("\"%s\" is empty", path);
+    return NULL;
+}
+
+static struct trusted_file *
+trusted_load(struct check_state *st, const char *written)
+{
+    char *path = ngxconf_full_path(st->conf, written);
+    struct trusted_file *t;
+    BIO *bio;
+    X509 *x;
+
+    for (size_t i = 0; i < st->ntf; i++) {
+        if (strcmp(st->tf[i].path, path) == 0) {
+            free(path);
+            return &st->tf[i];
+        }
+    }
+    st->tf = xreallocarray(st->tf, st->ntf + 1, sizeof(*st->tf));
+    t = &st->tf[st->ntf++];
+    memset(t, 0, sizeof(*t));
+    t->path = path;
+    if ((t->problem = file_problem(path)) != NULL)
+        return t;
+    ERR_clear_error();
+    if ((bio = BIO_new_file(path, "r")) == NULL) {
+        char *why = ssl_reason();
+        t->problem = xasprintf("\"%s\" cannot be read (%s)", path, why);
+        free(why);
+        return t;
+    }
+    time_t soon =
+        st->now + (time_t)(st->opts->expiry_days > 0 ? st->opts->expiry_days : 30) * 86400;
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        const ASN1_TIME *na = X509_get0_notAfter(x);
+        t->ncerts++;
+        if (X509_cmp_time(na, &st->now) < 0) {
+            if (t->nexpired++ == 0) {
+                char *s = subject_of(x), *d = asn1_time_str(na);
+                free(t->first_bad);
+                t->first_bad = xasprintf("%s expired %s", s, d);
+                free(s);
+                free(d);
+            }
+        } else if (X509_cmp_time(na, &soon) < 0) {
+            if (t->nexpiring++ == 0 && t->nexpired == 0) {
+                char *s = subject_of(x), *d = asn1_time_str(na);
+                t->first_bad = xasprintf("%s expires %s", s, d);
+                free(s);
+                free(d);
+            }
+        }
+        X509_free(x);
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    if (t->ncerts == 0)
+        t->problem = xasprintf("\"%s\" holds no PEM certificate", path);
+    return t;
+}
+
+static struct keypair *
+keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
+{
+    char *cert = ngxconf_full_path(st->conf, cert_w), *key = ngxconf_full_path(st->conf, key_w);
+    struct keypair *k;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pk = NULL;
+    char *why;
+
+    for (size_t i = 0; i < st->nkp; i++) {
+        if (strcmp(st->kp[i].cert, cert) == 0 && strcmp(st->kp[i].key, key) == 0) {
+            free(cert);
+            free(key);
+            return &st->kp[i];
+        }
+    }
+    st->kp = xreallocarray(st->kp, st->nkp + 1, sizeof(*st->kp));
+    k = &st->kp[st->nkp++];
+    k->cert = cert;
+    k->key = key;
+    k->problem = NULL;
+    if ((k->problem = file_problem(cert)) != NULL || (k->problem = file_problem(key)) != NULL)
+        return k;
+    ERR_clear_error();
+    if ((bio = BIO_new_file(cert, "r")) == NULL ||
+        (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+        why = ssl_reason();
+        k->problem = xasprintf("\"%s\" holds no readable certificate (%s)", cert, why);
+        free(why);
+        goto out;
+    }
+    BIO_free(bio);
+    if ((bio = BIO_new_file(key, "r")) == NULL ||
+        (pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
+        why = ssl_reason();
+        k->problem = xasprintf("\"%s\" holds no readable private key (%s)", key, why);
+        free(why);
+        goto out;
+    }
+    if (X509_check_private_key(x, pk) != 1)
+        k->problem = xasprintf("the key \"%s\" does not match the certificate \"%s\"", key, cert);
+out:
+    ERR_clear_error();
+    BIO_free(bio);
+    X509_free(x);
+    EVP_PKEY_free(pk);
+    return k;
+}
+
+/* ---- findings ---- */
+
+static void
+add(struct check_state *st, const char *rule, enum check_severity sev, const char *file,
+    unsigned line, const char *context, char *message, const char *fix)
+{
+    struct check_report *r = st->r;
+    struct check_finding *f;
+
+    if ((r->nfindings & (r->nfindings - 1)) == 0) /* grow at powers of two */
+        r->findings =
+            xreallocarray(r->findings, r->nfindings ? r->nfindings * 2 : 16, sizeof(*r->findings));
+    f = &r->findings[r->nfindings++];
+    f->rule = rule;
+    f->severity = sev;
+    f->file = xstrdup(file != NULL ? file : "");
+    f->line = line;
+    f->context = xstrdup(context != NULL ? context : "");
+    f->message = message;
+    f->fix = xstrdup(fix);
+}
+
+static bool
+is_on(const struct pss_value *v)
+{
+    return v->value != NULL && strcmp(v->value, "on") == 0;
+}
+
+static char *
+targets_str(const struct tls_use *u)
+{
+    struct buf b = BUF_INIT;
+    if (u->kind == RESOLVE_VARIABLE) {
+        buf_addf(&b, "%s (a variable)", u->proxy_host);
+        return buf_detach(&b);
+    }
+    for (size_t i = 0; i < u->ntargets && i < 3; i++)
+        buf_addf(&b, "%s%s:%u", i ? ", " : "", u->targets[i].host, u->targets[i].port);
+    if (u->ntargets > 3)
+        buf_addf(&b, " and %zu more", u->ntargets - 3);
+    if (u->ntargets == 0)
+        buf_adds(&b, u->proxy_host != NULL ? u->proxy_host : "?");
+    return buf_detach(&b);
+}
+
+static const char *
+where_block(const struct pss_value *v, const struct tls_use *u)
+{
+    return v->origin == PSS_INHERITED && v->block != NULL ? v->block : u->context;
+}
+
+static void
+ip_rule(struct check_state *st)
+{
+    char *cause = NULL;
+
+    if (st->have_version)
+        return;
+    st->have_version = true;
+    if (st->opts->nginx != NULL && nginxbin_version(st->opts->nginx, &st->version, &cause) == 0) {
+        st->r->ip_rule =
+            xasprintf("nginx %s: %s", st->version.version, nginxbin_ip_rule(&st->version));
+        return;
+    }
+    memset(&st->version, 0, sizeof(st->version));
+    st->version.major = 1;
+    st->version.minor = 22;
+    st->version.patch = 1;
+    snprintf(st->version.version, sizeof(st->version.version), "1.22.1");
+    st->r->ip_rule = xasprintf("%s%s; applied the nginx 1.22 rule: %s",
+                               st->opts->nginx != NULL ? "could not read the nginx version: "
+                                                       : "no nginx binary given",
+                               cause != NULL ? cause : "", nginxbin_ip_rule(&st->version));
+    free(cause);
+}
+
+static void
+check_use(struct check_state *st, const struct tls_use *u)
+{
+    const struct proxy_ssl_settings *s = &u->ssl;
+    const struct pss_value *verify = &s->v[PSS_VERIFY], *trusted = &s->v[PSS_TRUSTED_CERTIFICATE];
+    const struct pss_value *name = &s->v[PSS_NAME], *sni = &s->v[PSS_SERVER_NAME];
+    const struct pss_value *cert = &s->v[PSS_CERTIFICATE], *key = &s->v[PSS_CERTIFICATE_KEY];
+    const char *ppfile = u->proxy_pass->file->path;
+    unsigned ppline = u->proxy_pass->line;
+    char *tg = targets_str(u);
+
+    /* TT001 / TT002 / TT003 */
+    if (verify->origin != PSS_DEFAULT && !is_on(verify)) {
+        add(st, "TT001", CHECK_ERROR, verify->file, verify->line, where_block(verify, u),
+            xasprintf("proxy_ssl_verify %s for the TLS upstream %s: nginx accepts any "
+                      "certificate, so whoever answers on that address gets the requests",
+                      verify->value, tg),
+            "set \"proxy_ssl_verify on;\" with \"proxy_ssl_trusted_certificate\" naming the CA "
+            "(or the pinned certificate) that issued the upstream's certificate");
+    } else if (verify->origin == PSS_DEFAULT) {
+        add(st, "TT002", CHECK_WARNING, ppfile, ppline, u->context,
+            xasprintf("the TLS upstream %s is used without certificate verification "
+                      "(proxy_ssl_verify is off by default)",
+                      tg),
+            "add \"proxy_ssl_verify on;\" and \"proxy_ssl_trusted_certificate FILE;\" with the "
+            "CA that issued the upstream's certificate");
+    } else if (trusted->origin == PSS_DEFAULT) {
+        add(st, "TT003", CHECK_ERROR, verify->file, verify->line, where_block(verify, u),
+            xasprintf("proxy_ssl_verify on without proxy_ssl_trusted_certificate: nginx -t "
+                      "refuses it (\"no proxy_ssl_trusted_certificate for proxy_ssl_verify\")"),
+            "add \"proxy_ssl_trusted_certificate FILE;\" naming the CA that issued the "
+            "upstream's certificate");
+    }
+
+    /* TT004 */
+    if (is_on(verify)) {
+        const char *n = NULL;
+        bool explicit_name = name->origin != PSS_DEFAULT;
+        if (explicit_name)
+            n = strchr(name->value, '$') == NULL ? name->value : NULL;
+        else if (u->kind == RESOLVE_LITERAL)
+            n = u->proxy_host;
+        if (n != NULL && resolve_is_ip(n)) {
+            ip_rule(st);
+            if (!nginxbin_checks_ip_san(&st->version)) {
+                add(st, "TT004", CHECK_ERROR, explicit_name ? name->file : ppfile,
+                    explicit_name ? name->line : ppline,
+                    explicit_name ? where_block(name, u) : u->context,
+                    xasprintf("verification is on and the name checked is the IP literal %s%s: "
+                              "nginx %s checks names against DNS SANs only, so the "
+                              "handshake will fail with 'upstream SSL certificate does not "
+                              "match \"%s\"'",
+                              n, explicit_name ? " (proxy_ssl_name)" : " (no proxy_ssl_name)",
+                              st->version.version, n),
+                    "set \"proxy_ssl_name NAME;\" to a DNS name in the upstream certificate's "
+                    "SAN, and \"proxy_ssl_server_name on;\" if the upstream picks its "
+                    "certificate by SNI");
+            }
+        }
+    }
+
+    /* TT005 / TT006 */
+    if (trusted->origin != PSS_DEFAULT && trusted->value != NULL &&
+        strchr(trusted->value, '$') == NULL) {
+        struct trusted_file *t = trusted_load(st, trusted->value);
+        if (t->problem != NULL) {
+            add(st, "TT005", CHECK_ERROR, trusted->file, trusted->line, where_block(trusted, u),
+                xasprintf("proxy_ssl_trusted_certificate %s", t->problem),
+                "point proxy_ssl_trusted_certificate at a readable PEM file holding the CA "
+                "that issued the upstream's certificate");
+        } else if (t->nexpired > 0) {
+            add(st, "TT006", CHECK_ERROR, trusted->file, trusted->line, where_block(trusted, u),
+                xasprintf("%d of %d certificates in \"%s\" have expired (%s)", t->nexpired,
+                          t->ncerts, t->path, t->first_bad),
+                "replace the expired certificate in the trusted file with the CA's current one");
+        } else if (t->nexpiring > 0) {
+            add(st, "TT006", CHECK_WARNING, trusted->file, trusted->line, where_block(trusted, u),
+                xasprintf("%d of %d certificates in \"%s\" expire within %d days (%s)",
+                          t->nexpiring, t->ncerts, t->path,
+                          st->opts->expiry_days > 0 ? st->opts->expiry_days : 30, t->first_bad),
+                "add the CA's renewed certificate to the trusted file before the old one "
+                "expires");
+        }
+    }
+
+    /* TT007 */
+    if (cert->origin != PSS_DEFAULT && strchr(cert->value, '$') == NULL &&
+        strncmp(cert->value, "data:", 5) != 0) {
+        if (key->origin == PSS_DEFAULT) {
+            add(st, "TT007", CHECK_ERROR, cert->file, cert->line, where_block(cert, u),
+                xasprintf("proxy_ssl_certificate %s without proxy_ssl_certificate_key: nginx "
+                          "-t refuses it",
+                          cert->value),
+                "add \"proxy_ssl_certificate_key FILE;\" naming the client certificate's "
+                "private key");
+        } else if (strchr(key->value, '$') == NULL && strncmp(key->value, "data:", 5) != 0) {
+            struct keypair *k = keypair_load(st, cert->value, key->value);
+            if (k->problem != NULL)
+                add(st, "TT007", CHECK_ERROR, key->file, key->line, where_block(key, u),
+                    xasprintf("proxy_ssl_certificate_key: %s", k->problem),
+                    "point proxy_ssl_certificate_key at the private key of the client "
+                    "certificate (openssl x509 -noout -pubkey and openssl pkey -pubout must "
+                    "agree)");
+        }
+    }
+
+    /* TT008 */
+    if (name->origin != PSS_DEFAULT && name->value != NULL && strchr(name->value, '$') == NULL &&
+        !resolve_is_ip(name->value) && !is_on(sni)) {
+        add(st, "TT008", CHECK_WARNING, name->file, name->line, where_block(name, u),
+            xasprintf("proxy_ssl_name %s is a DNS name but proxy_ssl_server_name is off: the "
+                      "name is checked but not sent as SNI, so an upstream that picks its "
+                      "certificate by SNI presents its default one",
+                      name->value),
+            "add \"proxy_ssl_server_name on;\" next to proxy_ssl_name");
+    }
+    free(tg);
+}
+
+static int
+finding_cmp(const void *a, const void *b)
+{
+    const struct check_finding *x = a, *y = b;
+    int c = strcmp(x->file, y->file);
+    if (c != 0)
+        return c;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    c = strcmp(x->rule, y->rule);
+    if (c != 0)
+        return c;
+    return (int)y->severity - (int)x->severity; /* errors first */
+}
+
+static void
+finding_clear(struct check_finding *f)
+{
+    free(f->file);
+    free(f->context);
+    free(f->message);
+    free(f->fix);
+}
+
+void
+check_run(const struct ngxconf *conf, const struct check_opts *opts, struct check_report *r)
+{
+    struct check_state st;
+    struct tls_use *uses;
+    size_t n, w = 0;
+
+    memset(r, 0, sizeof(*r));
+    memset(&st, 0, sizeof(st));
+    st.conf = conf;
+    st.opts = opts;
+    st.r = r;
+    st.now = opts->now != 0 ? opts->now : time(NULL);
+    n = resolve_uses(conf, &uses);
+    r->nuses = n;
+    for (size_t i = 0; i < n; i++)
+        check_use(&st, &uses[i]);
+    resolve_uses_free(uses, n);
+
+    /* one finding per rule and place: inherited settings reach many locations */
+    if (r->nfindings > 1)
+        qsort(r->findings, r->nfindings, sizeof(*r->findings), finding_cmp);
+    for (size_t i = 0; i < r->nfindings; i++) {
+        if (w > 0 && strcmp(r->findings[w - 1].rule, r->findings[i].rule) == 0 &&
+            r->findings[w - 1].line == r->findings[i].line &&
+            strcmp(r->findings[w - 1].file, r->findings[i].file) == 0) {
+            finding_clear(&r->findings[i]);
+            continue;
+        }
+        r->findings[w++] = r->findings[i];
+    }
+    r->nfindings = w;
+    for (size_t i = 0; i < r->nfindings; i++) {
+        if (r->findings[i].severity == CHECK_ERROR)
+            r->nerrors++;
+    }
+    for (size_t i = 0; i < st.ntf; i++) {
+        free(st.tf[i].path);
+        free(st.tf[i].problem);
+        free(st.tf[i].first_bad);
+    }
+    free(st.tf);
+    for (size_t i = 0; i < st.nkp; i++) {
+        free(st.kp[i].cert);
+        free(st.kp[i].key);
+        free(st.kp[i].problem);
+    }
+    free(st.kp);
+}
+
+void
+check_report_free(struct check_report *r)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        finding_clear(&r->findings[i]);
+    free(r->findings);
+    free(r->ip_rule);
+    memset(r, 0, sizeof(*r));
+}
+
+/* ---- renderers ---- */
+
+static const char *
+sev_name(enum check_severity s)
+{
+    return s == CHECK_ERROR ? "error" : "warning";
+}
+
+void
+check_format_text(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
+{
+    for (size_t i = 0; i < conf->nerrors; i++) {
+        const struct ngx_error *e = &conf->errors[i];
+        buf_adds(out, "parse error: ");
+        if (e->file != NULL) {
+            sanitize_add(out, e->file, strlen(e->file));
+            buf_addf(out, ":%u: ", e->line);
+        }
+        sanitize_add(out, e->message, strlen(e->message));
+        buf_addc(out, '\n');
+    }
+    for (size_t i = 0; i < r->nfindings; i++) {
+        const struct check_finding *f = &r->findings[i];
+        sanitize_add(out, f->file, strlen(f->file));
+        buf_addf(out, ":%u: %s %s [", f->line, sev_name(f->severity), f->rule);
+        sanitize_add(out, f->context, strlen(f->context));
+        buf_adds(out, "] ");
+        sanitize_add(out, f->message, strlen(f->message));
+        buf_adds(out, "\n    fix: ");
+        sanitize_add(out, f->fix, strlen(f->fix));
+        buf_addc(out, '\n');
+    }
+    if (r->ip_rule != NULL) {
+        buf_adds(out, "note: ");
+        sanitize_add(out, r->ip_rule, strlen(r->ip_rule));
+        buf_addc(out, '\n');
+    }
+    buf_addf(out, "%zu TLS upstream use%s checked: %zu error%s, %zu warning%s\n", r->nuses,
+             r->nuses == 1 ? "" : "s", r->nerrors, r->nerrors == 1 ? "" : "s",
+             r->nfindings - r->nerrors, r->nfindings - r->nerrors == 1 ? "" : "s");
+}
+
+void
+check_format_json(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
+{
+    struct jw w;
+
+    jw_init(&w, out);
+    jw_obj_open(&w);
+    jw_key(&w, "findings");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < r->nfindings; i++) {
+        const struct check_finding *f = &r->findings[i];
+        jw_obj_open(&w);
+        jw_kstr(&w, "rule", f->rule);
+        jw_kstr(&w, "severity", sev_name(f->severity));
+        jw_kstr(&w, "file", f->file);
+        jw_kint(&w, "line", f->line);
+        jw_kstr(&w, "context", f->context);
+        jw_kstr(&w, "message", f->message);
+        jw_kstr(&w, "fix", f->fix);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_key(&w, "errors");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < conf->nerrors; i++) {
+        const struct ngx_error *e = &conf->errors[i];
+        jw_obj_open(&w);
+        jw_kstr(&w, "file", e->file);
+        jw_kint(&w, "line", e->line);
+        jw_kstr(&w, "message", e->message);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_kint(&w, "uses", (long long)r->nuses);
+    jw_kstr(&w, "ip_rule", r->ip_rule);
+    jw_obj_close(&w);
+    buf_addc(out, '\n');
+}
+
+static void
+sarif_location(struct jw *w, const char *file, unsigned line)
+{
+    char *uri = file[0] == '/' ? xasprintf("file://%s", file) : xstrdup(file);
+
+    jw_key(w, "locations");
+    jw_arr_open(w);
+    jw_obj_open(w);
+    jw_key(w, "physicalLocation");
+    jw_obj_open(w);
+    jw_key(w, "artifactLocation");
+    jw_obj_open(w);
+    jw_kstr(w, "uri", uri);
+    jw_obj_close(w);
+    if (line > 0) {
+        jw_key(w, "region");
+        jw_obj_open(w);
+        jw_kint(w, "startLine", line);
+        jw_obj_close(w);
+    }
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_arr_close(w);
+    free(uri);
+}
+
+void
+check_format_sarif(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
+{
+    struct jw w;
+
+    jw_init(&w, out);
+    jw_obj_open(&w);
+    jw_kstr(&w, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+    jw_kstr(&w, "version", "2.1.0");
+    jw_key(&w, "runs");
+    jw_arr_open(&w);
+    jw_obj_open(&w);
+    jw_key(&w, "tool");
+    jw_obj_open(&w);
+    jw_key(&w, "driver");
+    jw_obj_open(&w);
+    jw_kstr(&w, "name", "tlstriage");
+    jw_kstr(&w, "version", PACKAGE_VERSION);
+    jw_key(&w, "rules");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < check_nrules; i++) {
+        jw_obj_open(&w);
+        jw_kstr(&w, "id", check_rules[i].id);
+        jw_key(&w, "shortDescription");
+        jw_obj_open(&w);
+        jw_kstr(&w, "text", check_rules[i].summary);
+        jw_obj_close(&w);
+        jw_key(&w, "defaultConfiguration");
+        jw_obj_open(&w);
+        jw_kstr(&w, "level", strcmp(check_rules[i].severity, "warning") == 0 ? "warning" : "error");
+        jw_obj_close(&w);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    jw_obj_close(&w);
+    jw_key(&w, "results");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < r->nfindings; i++) {
+        const struct check_finding *f = &r->findings[i];
+        char *text = xasprintf("%s [%s] Fix: %s", f->message, f->context, f->fix);
+        jw_obj_open(&w);
+        jw_kstr(&w, "ruleId", f->rule);
+        jw_kint(&w, "ruleIndex", strtol(f->rule + 2, NULL, 10) - 1);
+        jw_kstr(&w, "level", sev_name(f->severity));
+        jw_key(&w, "message");
+        jw_obj_open(&w);
+        jw_kstr(&w, "text", text);
+        jw_obj_close(&w);
+        sarif_location(&w, f->file, f->line);
+        jw_obj_close(&w);
+        free(text);
+    }
+    jw_arr_close(&w);
+    if (conf->nerrors > 0) {
+        jw_key(&w, "invocations");
+        jw_arr_open(&w);
+        jw_obj_open(&w);
+        jw_kbool(&w, "executionSuccessful", false);
+        jw_key(&w, "toolExecutionNotifications");
+        jw_arr_open(&w);
+        for (size_t i = 0; i < conf->nerrors; i++) {
+            const struct ngx_error *e = &conf->errors[i];
+            jw_obj_open(&w);
+            jw_kstr(&w, "level", "error");
+            jw_key(&w, "message");
+            jw_obj_open(&w);
+            jw_kstr(&w, "text", e->message);
+            jw_obj_close(&w);
+            if (e->file != NULL)
+                sarif_location(&w, e->file, e->line);
+            jw_obj_close(&w);
+        }
+        jw_arr_close(&w);
+        jw_obj_close(&w);
+        jw_arr_close(&w);
+    }
+    jw_obj_close(&w);
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    buf_addc(out, '\n');
+}

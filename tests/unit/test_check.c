@@ -1,0 +1,435 @@
+/* test_check.c — each rule TT001–TT008 fires once on its fixture, the clean config has no
+ * finding, and the renderings hold the fields. Certificates are made here with exact dates. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "check.h"
+#include "ngxconf.h"
+#include "resolve.h"
+#include "spawn.h"
+#include "xmalloc.h"
+
+static char tmpdir[64];
+
+static EVP_PKEY *
+make_key(void)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+    EVP_PKEY *k = NULL;
+
+    assert_non_null(ctx);
+    assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1), 1);
+    assert_int_equal(EVP_PKEY_keygen(ctx, &k), 1);
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
+/* Writes certs/NAME.pem (self-signed, valid from -1 day to days_left) and certs/NAME.key. */
+static void
+make_cert(const char *name, long days_left, EVP_PKEY *key)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = X509_NAME_new();
+    char *path;
+    FILE *fp;
+
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -2L * 86400);
+    X509_gmtime_adj(X509_getm_notAfter(x), days_left * 86400);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
+    X509_set_subject_name(x, n);
+    X509_set_issuer_name(x, n);
+    X509_set_pubkey(x, key);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    path = xasprintf("%s/conf/certs/%s.pem", tmpdir, name);
+    assert_non_null(fp = fopen(path, "w"));
+    PEM_write_X509(fp, x);
+    fclose(fp);
+    free(path);
+    path = xasprintf("%s/conf/certs/%s.key", tmpdir, name);
+    assert_non_null(fp = fopen(path, "w"));
+    PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL, NULL);
+    fclose(fp);
+    free(path);
+    X509_NAME_free(n);
+    X509_free(x);
+}
+
+static int
+run(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+    char *argv[] = {(char *)a0, (char *)a1, (char *)a2, (char *)a3, NULL};
+    struct spawn_result res;
+    char *cause = NULL;
+
+    if (spawn_run(argv, NULL, 10000, &res, &cause) < 0) {
+        free(cause);
+        return -1;
+    }
+    return res.exited && res.status == 0 ? 0 : -1;
+}
+
+static int
+setup(void **state)
+{
+    const char *src = getenv("TT_SRCDIR");
+    char *from = xasprintf("%s/tests/unit/conf", src != NULL ? src : "."), *to, *certs, *empty;
+    EVP_PKEY *k1, *k2;
+
+    const char *t = getenv("TMPDIR");
+    if (t == NULL || t[0] != '/' || strlen(t) > 40)
+        t = "/tmp";
+    snprintf(tmpdir, sizeof(tmpdir), "%s/tt-check.XXXXXX", t);
+    if (mkdtemp(tmpdir) == NULL)
+        return -1;
+    to = xasprintf("%s/conf", tmpdir);
+    certs = xasprintf("%s/conf/certs", tmpdir);
+    if (run("cp", "-R", from, to) < 0 || run("chmod", "-R", "u+w", to) < 0 ||
+        run("mkdir", "-p", certs, NULL) < 0)
+        return -1;
+    k1 = make_key();
+    k2 = make_key();
+    make_cert("ca", 3650, k1);
+    make_cert("client", 3650, k1);
+    make_cert("other", 3650, k2);
+    make_cert("expired", -1, k2);
+    make_cert("soon", 10, k2);
+    empty = xasprintf("%s/empty.pem", certs);
+    FILE *fp = fopen(empty, "w");
+    if (fp == NULL)
+        return -1;
+    fclose(fp);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    free(from);
+    free(to);
+    free(certs);
+    free(empty);
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    return run("rm", "-rf", tmpdir, NULL);
+}
+
+/* Runs check on the fixture; returns the report (caller frees) and the rules as "A B". */
+static char *
+rules_of(const char *fixture, struct check_report *rep)
+{
+    char *path = xasprintf("%s/conf/%s", tmpdir, fixture), *cause = NULL;
+    struct ngxconf *c = NULL;
+    struct check_opts o = {NULL, 0, 0};
+    struct buf b = BUF_INIT;
+
+    assert_int_equal(ngxconf_load(path, NULL, &c, &cause), 0);
+    assert_int_equal(c->nerrors, 0);
+    check_run(c, &o, rep);
+    for (size_t i = 0; i < rep->nfindings; i++)
+        buf_addf(&b, "%s%s", i ? " " : "", rep->findings[i].rule);
+    ngxconf_free(c);
+    free(path);
+    return buf_detach(&b);
+}
+
+#define assert_rules(fixture, want)                                                                \
+    do {                                                                                           \
+        struct check_report rep_;                                                                  \
+        char *got_ = rules_of(fixture, &rep_);                                                     \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+        check_report_free(&rep_);                                                                  \
+    } while (0)
+
+static void
+clean_config_has_no_findings(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("clean.conf", &rep);
+
+    assert_string_equal(got, "");
+    assert_int_equal(rep.nuses, 3); /* two https locations and the stream server */
+    assert_null(rep.ip_rule);       /* nothing needed the nginx version */
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt001_fires_on_explicit_verify_off(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt001.conf", &rep);
+
+    assert_string_equal(got, "TT001");
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_int_equal(rep.findings[0].line, 10);
+    assert_string_equal(rep.findings[0].context, "location / in server tt001.example");
+    assert_null(strstr(rep.findings[0].fix, "verify off"));
+    assert_non_null(strstr(rep.findings[0].fix, "proxy_ssl_verify on"));
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt002_warns_when_verification_is_never_turned_on(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt002.conf", &rep);
+
+    assert_string_equal(got, "TT002");
+    assert_int_equal(rep.findings[0].severity, CHECK_WARNING);
+    assert_int_equal(rep.findings[0].line, 10); /* the proxy_pass */
+    assert_int_equal(rep.nerrors, 0);
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt003_fires_on_verify_without_trusted_certificate(void **state)
+{
+    assert_rules("tt003.conf", "TT003");
+}
+
+static void
+tt004_fires_on_an_ip_literal_under_the_1_22_rule(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt004.conf", &rep);
+
+    assert_string_equal(got, "TT004");
+    assert_non_null(strstr(rep.findings[0].message, "127.0.0.1"));
+    assert_non_null(strstr(rep.ip_rule, "applied the nginx 1.22 rule"));
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt005_fires_on_a_trusted_file_without_certificates(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt005.conf", &rep);
+
+    assert_string_equal(got, "TT005");
+    assert_non_null(strstr(rep.findings[0].message, "is empty"));
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt006_is_an_error_when_expired_and_a_warning_when_expiring(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt006.conf", &rep);
+
+    assert_string_equal(got, "TT006 TT006");
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_non_null(strstr(rep.findings[0].message, "expired"));
+    assert_int_equal(rep.findings[1].severity, CHECK_WARNING);
+    assert_non_null(strstr(rep.findings[1].message, "within 30 days"));
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt007_fires_when_the_key_does_not_match(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt007.conf", &rep);
+
+    assert_string_equal(got, "TT007");
+    assert_non_null(strstr(rep.findings[0].message, "does not match"));
+    assert_int_equal(rep.findings[0].line, 13); /* the key line */
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt007_fires_when_the_key_is_missing(void **state)
+{
+    const char *t = "http { server { location / { proxy_ssl_verify on;\n"
+                    "proxy_ssl_trusted_certificate /nonexistent/ca.pem;\n"
+                    "proxy_ssl_name a.internal; proxy_ssl_server_name on;\n"
+                    "proxy_ssl_certificate /nonexistent/c.pem;\n"
+                    "proxy_pass https://backend.internal; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 2);
+    assert_string_equal(rep.findings[0].rule, "TT005"); /* line 2: the missing CA */
+    assert_string_equal(rep.findings[1].rule, "TT007");
+    assert_int_equal(rep.findings[1].line, 4);
+    assert_non_null(strstr(rep.findings[1].message, "without proxy_ssl_certificate_key"));
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+static void
+tt008_warns_on_a_name_not_sent_as_sni(void **state)
+{
+    assert_rules("tt008.conf", "TT008");
+}
+
+static void
+an_inherited_setting_is_reported_once_for_many_locations(void **state)
+{
+    const char *t = "http {\n proxy_ssl_verify off;\n server {\n"
+                    "  location /a { proxy_pass https://a.internal; }\n"
+                    "  location /b { proxy_pass https://b.internal; }\n"
+                    "  location /c { proxy_pass https://c.internal; }\n }\n}\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nuses, 3);
+    assert_int_equal(rep.nfindings, 1);
+    assert_string_equal(rep.findings[0].rule, "TT001");
+    assert_int_equal(rep.findings[0].line, 2);
+    assert_string_equal(rep.findings[0].context, "http");
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+static void
+json_and_sarif_carry_every_field(void **state)
+{
+    char *path = xasprintf("%s/conf/tt001.conf", tmpdir), *cause = NULL;
+    struct ngxconf *c = NULL;
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+    struct buf j = BUF_INIT, s = BUF_INIT, t = BUF_INIT;
+
+    assert_int_equal(ngxconf_load(path, NULL, &c, &cause), 0);
+    check_run(c, &o, &rep);
+    check_format_json(c, &rep, &j);
+    check_format_sarif(c, &rep, &s);
+    check_format_text(c, &rep, &t);
+    assert_non_null(strstr(j.p, "{\"findings\":[{\"rule\":\"TT001\",\"severity\":\"error\","
+                                "\"file\":\""));
+    assert_non_null(strstr(j.p, "\"line\":10,\"context\":\"location / in server tt001.example\","
+                                "\"message\":"));
+    assert_non_null(strstr(j.p, "\"fix\":"));
+    assert_non_null(strstr(s.p, "\"version\":\"2.1.0\""));
+    assert_non_null(strstr(s.p, "\"ruleId\":\"TT001\""));
+    assert_non_null(strstr(s.p, "\"startLine\":10"));
+    assert_non_null(strstr(t.p, "tt001.conf:10: error TT001 [location / in server tt001.example]"));
+    buf_free(&j);
+    buf_free(&s);
+    buf_free(&t);
+    check_report_free(&rep);
+    ngxconf_free(c);
+    free(path);
+}
+
+static void
+text_output_escapes_control_bytes_from_the_config(void **state)
+{
+    const char *t =
+        "http { server { location \"/\x1b[2J\" { proxy_pass https://h.internal; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+    struct buf b = BUF_INIT;
+
+    check_run(c, &o, &rep);
+    check_format_text(c, &rep, &b);
+    assert_null(strchr(b.p, '\x1b'));
+    assert_non_null(strstr(b.p, "\\x1b[2J"));
+    buf_free(&b);
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+/* The remediation path: the edit helper adds the missing trusted certificate to the
+ * fixture nginx refuses (TT003); real nginx -t then accepts the file and check is clean. */
+static void
+edit_helper_fix_for_tt003_is_accepted_by_nginx(void **state)
+{
+    const char *env = getenv("TT_NGINX");
+    char *nginx = xstrdup(env != NULL && env[0] != '\0' ? env : "/usr/sbin/nginx");
+    char *path = xasprintf("%s/conf/tt003-fixed.conf", tmpdir), *src, *cause = NULL, *out;
+    char *prefix = xasprintf("%s/", tmpdir);
+    struct ngxconf *c = NULL;
+    struct tls_use *uses;
+    const struct ngx_file *f;
+    const char *args[] = {"certs/ca.pem"};
+    size_t len, n;
+    FILE *fp;
+
+    if (nginx == NULL || nginx[0] == '\0' || access(nginx, X_OK) != 0)
+        skip();
+    unsetenv("NGINX"); /* nginx itself reads $NGINX (inherited sockets) */
+    src = xasprintf("%s/conf/tt003.conf", tmpdir);
+    assert_int_equal(ngxconf_load(src, NULL, &c, &cause), 0);
+    n = resolve_uses(c, &uses);
+    assert_int_equal(n, 1);
+    assert_int_equal(ngxconf_edit_set(c, uses[0].block, "proxy_ssl_trusted_certificate", args, 1,
+                                      &f, &out, &len, &cause),
+                     0);
+    assert_non_null(strstr(out, "            proxy_ssl_trusted_certificate certs/ca.pem;\n"
+                                "        }"));
+    assert_non_null(fp = fopen(path, "w"));
+    assert_int_equal(fwrite(out, 1, len, fp), len);
+    fclose(fp);
+    {
+        char *argv[] = {(char *)nginx, (char *)"-t",     (char *)"-q", (char *)"-p", prefix,
+                        (char *)"-e",  (char *)"stderr", (char *)"-c", path,         NULL};
+        struct spawn_result res;
+        struct buf b = BUF_INIT;
+        assert_int_equal(spawn_run(argv, &b, 20000, &res, &cause), 0);
+        if (!res.exited || res.status != 0)
+            fail_msg("nginx -t refused the edited file: %s", buf_str(&b));
+        buf_free(&b);
+    }
+    assert_rules("tt003-fixed.conf", "");
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+    free(out);
+    free(src);
+    free(path);
+    free(prefix);
+    free(nginx);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clean_config_has_no_findings),
+        cmocka_unit_test(tt001_fires_on_explicit_verify_off),
+        cmocka_unit_test(tt002_warns_when_verification_is_never_turned_on),
+        cmocka_unit_test(tt003_fires_on_verify_without_trusted_certificate),
+        cmocka_unit_test(tt004_fires_on_an_ip_literal_under_the_1_22_rule),
+        cmocka_unit_test(tt005_fires_on_a_trusted_file_without_certificates),
+        cmocka_unit_test(tt006_is_an_error_when_expired_and_a_warning_when_expiring),
+        cmocka_unit_test(tt007_fires_when_the_key_does_not_match),
+        cmocka_unit_test(tt007_fires_when_the_key_is_missing),
+        cmocka_unit_test(tt008_warns_on_a_name_not_sent_as_sni),
+        cmocka_unit_test(an_inherited_setting_is_reported_once_for_many_locations),
+        cmocka_unit_test(json_and_sarif_carry_every_field),
+        cmocka_unit_test(text_output_escapes_control_bytes_from_the_config),
+        cmocka_unit_test(edit_helper_fix_for_tt003_is_accepted_by_nginx),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
