@@ -29,7 +29,7 @@ cleanup() {
     fi
     [ -n "${S_SERVER_PID:-}" ] && kill "$S_SERVER_PID" 2>/dev/null
     [ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
+    [ -n "${KEEP:-}" ] || rm -rf "$T" # KEEP=1 keeps the files for a post-mortem
 }
 trap cleanup EXIT
 
