@@ -33,6 +33,11 @@ enum cli_format {
  * "tlstriage: VERB: unknown --format NAME (expected ...)" and returns -1. */
 int cli_parse_format(const char *verb, const char *name, unsigned allowed, enum cli_format *out);
 
+/* Untrusted text (log, certificate, config, nginx output) to a stream, through the one
+ * sanitizer; NULL prints nothing. cli_put_lines prints each line after indent. */
+void cli_put_sanitized(FILE *fp, const char *s);
+void cli_put_lines(FILE *fp, const char *indent, const char *s);
+
 /* Prints "tlstriage: VERB: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -51,6 +51,9 @@ struct tail_opts {
     bool no_inotify;      /* stat() only (the fallback, also for tests) */
     unsigned retire_ms;   /* keep a rotated-away file open this long after its last data so
                              late writes by the old writer are read; 0 gives 2000 */
+    unsigned coalesce_ms; /* under a steady stream, inotify-driven passes are at least this far
+                             apart (the first change after a quiet spell is read at once);
+                             0 gives 20 */
 };
 
 struct tail_stats {

@@ -238,7 +238,7 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
             free(n);
         }
     }
-    fprintf(fp, "  (proxy_ssl_verify off is not a fix: it hands every request to whoever "
+    fprintf(fp, "  (proxy_ssl_verify off is never a fix: it hands every request to whoever "
                 "answers on that address)\n");
 }
 
@@ -580,7 +580,7 @@ print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *o
         if (res[i].anchor_not_after != 0)
             snprintf(anchor, sizeof(anchor), "%ld", res[i].anchor_days_left);
         fprintf(fp, "%-24s %-15s %9s %11s  %s%s\n", up, probe_verdict_name(res[i].verdict), leaf,
-                anchor, where, opts[i].verify ? "" : " [proxy_ssl_verify off: not verified]");
+                anchor, where, opts[i].verify ? "" : " [verification off (unsafe): not verified]");
         if (res[i].nginx_message != NULL) {
             char *m = clean(res[i].nginx_message);
             fprintf(fp, "%63s%s\n", "", m);

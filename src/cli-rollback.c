@@ -20,29 +20,6 @@
 #include "txn.h"
 #include "xmalloc.h"
 
-static void
-print_sanitized(FILE *fp, const char *s)
-{
-    char *c = sanitize_str(s);
-
-    fputs(c, fp);
-    free(c);
-}
-
-/* Multi-line text (nginx output, a diff) line by line through the sanitizer. */
-static void
-print_lines(FILE *fp, const char *indent, const char *s)
-{
-    while (s != NULL && *s != '\0') {
-        const char *e = strchr(s, '\n');
-        size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
-        char *c = sanitize_mem(s, len);
-        fprintf(fp, "%s%s\n", indent, c);
-        free(c);
-        s += len + (e != NULL);
-    }
-}
-
 int
 cli_txn_report_pending(struct app *app, FILE *fp)
 {
@@ -52,7 +29,7 @@ cli_txn_report_pending(struct app *app, FILE *fp)
 
     if (txn_pending(app_state_dir(app), &v, &n, &cause) == -1) {
         fputs("tlstriage: ", fp);
-        print_sanitized(fp, cause);
+        cli_put_sanitized(fp, cause);
         fputc('\n', fp);
         free(cause);
         return 0;
@@ -63,11 +40,11 @@ cli_txn_report_pending(struct app *app, FILE *fp)
                 "started %s by ",
                 v[i].id, v[i].kind != NULL ? v[i].kind : "apply", txn_state_name(v[i].state),
                 v[i].last_step != NULL ? v[i].last_step : "none", v[i].time ? v[i].time : "?");
-        print_sanitized(fp, v[i].user != NULL ? v[i].user : "?");
+        cli_put_sanitized(fp, v[i].user != NULL ? v[i].user : "?");
         fputs("\n  files:", fp);
         for (size_t k = 0; k < v[i].nfiles; k++) {
             fputc(' ', fp);
-            print_sanitized(fp, v[i].files[k]);
+            cli_put_sanitized(fp, v[i].files[k]);
         }
         fputc('\n', fp);
         if (v[i].kind != NULL && strcmp(v[i].kind, "rollback") == 0 && v[i].reverts != NULL)
@@ -115,7 +92,7 @@ cli_txn_progress(void *arg, enum txn_step step, int done, const char *msg)
     fprintf(stderr, "  %-8s %s", txn_step_name(step), done > 0 ? "ok" : "FAILED");
     if (msg != NULL) {
         fputs(": ", stderr);
-        print_sanitized(stderr, msg);
+        cli_put_sanitized(stderr, msg);
     }
     fputc('\n', stderr);
 }
@@ -146,23 +123,23 @@ cli_txn_print_result(FILE *fp, const char *verb, int rc, const struct txn_result
         fputc('\n', fp);
         if (res->note != NULL) {
             fputs("  note: ", fp);
-            print_sanitized(fp, res->note);
+            cli_put_sanitized(fp, res->note);
             fputc('\n', fp);
         }
         if (res->watch_failures > 0) {
             fprintf(fp, "  watch: %d new upstream TLS failure(s), first:\n", res->watch_failures);
-            print_lines(fp, "    ", res->watch_first);
+            cli_put_lines(fp, "    ", res->watch_first);
         }
         return;
     }
     fprintf(fp, "tlstriage: %s: ", verb);
-    print_sanitized(fp, cause != NULL ? cause : "failed");
+    cli_put_sanitized(fp, cause != NULL ? cause : "failed");
     fputc('\n', fp);
     if (res->id != NULL)
         fprintf(fp, "  transaction %s is %s\n", res->id, txn_state_name(res->state));
     if ((rc == TXN_ERR_TEST || rc == TXN_ERR_RELOAD) && res->nginx_output != NULL) {
         fputs("  nginx said:\n", fp);
-        print_lines(fp, "    ", res->nginx_output);
+        cli_put_lines(fp, "    ", res->nginx_output);
     }
     if (res->state == TXN_ROLLED_BACK)
         fputs("  the old files are back in place\n", fp);
@@ -251,12 +228,12 @@ cli_rollback(struct app *app, int argc, char **argv)
             t->time != NULL ? t->time : "?", txn_state_name(t->state));
     if (t->summary != NULL) {
         fputs(", ", stderr);
-        print_sanitized(stderr, t->summary);
+        cli_put_sanitized(stderr, t->summary);
     }
     fputs("):\n", stderr);
     for (size_t k = 0; k < t->nfiles; k++) {
         fputs("  ", stderr);
-        print_sanitized(stderr, t->files[k]);
+        cli_put_sanitized(stderr, t->files[k]);
         fputc('\n', stderr);
     }
     question = xasprintf("%s these files and reload nginx?",

@@ -216,6 +216,12 @@ scan_follow(struct app *app, const struct scan_opts *opts)
         to.time_fn = line_time;
     }
 
+    /* With TZ unset, glibc's mktime()/localtime() stat /etc/localtime on every call (to see
+     * whether it changed): 40% of the follow CPU at 100k lines/s. Naming the zone file once
+     * keeps the same zone and drops the per-line stat. */
+    if (getenv("TZ") == NULL)
+        setenv("TZ", ":/etc/localtime", 0);
+
     memset(&ign, 0, sizeof(ign));
     ign.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &ign, NULL); /* a closed reader shows as EPIPE from write(2) */

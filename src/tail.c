@@ -31,6 +31,7 @@
 #define RBUF_SIZE (128 * 1024)
 #define SIG_LEN 256                                /* first bytes compared to spot a rewrite */
 #define BUDGET_PER_CHECK (4 * 1024 * 1024)         /* bytes per file per pass, then yield */
+#define MAX_RETIRING 8 /* rotated-away files kept open per path; beyond, the oldest is let go */
 #define COUNT_LINES_MAX ((off_t)512 * 1024 * 1024) /* beyond: line numbers are relative */
 
 enum src_mode {
@@ -84,6 +85,8 @@ struct tail {
     int ifd; /* inotify, or -1 */
     int stat_timer;
     int more_timer; /* armed when a pass stopped on its budget */
+    int soon_timer; /* armed when inotify fired within coalesce_ms of the last pass */
+    uint64_t last_check_ms;
     struct tail_stats st;
     struct ring_slot *ring;
     size_t ring_head, ring_count;
@@ -471,6 +474,14 @@ open_current(struct tail *t, struct tfile *f, char **cause)
 static void
 retire_current(struct tail *t, struct tfile *f)
 {
+    if (f->nold == MAX_RETIRING) { /* rotations faster than retire_ms: bound the fds */
+        while (src_read(t, f, &f->old[0]))
+            ;
+        flush_partial(t, f, &f->old[0]);
+        src_close(t, &f->old[0]);
+        memmove(&f->old[0], &f->old[1], (f->nold - 1) * sizeof(*f->old));
+        f->nold--;
+    }
     f->old = xreallocarray(f->old, f->nold + 1, sizeof(*f->old));
     f->old[f->nold++] = f->cur;
     f->old[f->nold - 1].last_data_ms = evloop_now_ms();
@@ -507,7 +518,8 @@ check_file(struct tail *t, struct tfile *f)
         if (!left && now >= s->last_data_ms + t->o.retire_ms) {
             flush_partial(t, f, s);
             src_close(t, s);
-            f->old[i] = f->old[--f->nold];
+            f->nold--; /* keep the rest oldest first */
+            memmove(&f->old[i], &f->old[i + 1], (f->nold - i) * sizeof(*f->old));
             continue;
         }
         i++;
@@ -523,6 +535,7 @@ tail_check(struct tail *t)
     unsigned long long before = t->st.lines;
     bool more = false;
 
+    t->last_check_ms = evloop_now_ms();
     for (size_t i = 0; i < t->nfiles; i++)
         more |= check_file(t, t->files[i]);
     if (more && t->more_timer == 0)
@@ -549,6 +562,19 @@ on_stat_timer(struct evloop *loop, int id, void *arg)
     tail_check(arg);
 }
 
+static void
+on_soon(struct evloop *loop, int id, void *arg)
+{
+    struct tail *t = arg;
+
+    (void)loop;
+    (void)id;
+    t->soon_timer = 0;
+    if (t->ifd >= 0) /* listen again: events queued meanwhile wake the next pass */
+        evloop_fd_events(t->loop, t->ifd, POLLIN);
+    tail_check(t);
+}
+
 #ifdef TAIL_HAVE_INOTIFY
 static void
 on_inotify(struct evloop *loop, int fd, short revents, void *arg)
@@ -561,7 +587,18 @@ on_inotify(struct evloop *loop, int fd, short revents, void *arg)
     /* which watch fired does not matter: every file is checked, which is cheap */
     while (read(fd, evbuf, sizeof(evbuf)) > 0)
         ;
-    tail_check(t);
+    /* the first write after a quiet spell is read at once; under a steady stream, passes are
+     * at least coalesce_ms apart so each read(2) and write(2) carries a batch */
+    if (t->soon_timer == 0) {
+        uint64_t now = evloop_now_ms();
+        if (now >= t->last_check_ms + t->o.coalesce_ms)
+            tail_check(t);
+        else {
+            t->soon_timer =
+                evloop_timer_add(loop, t->last_check_ms + t->o.coalesce_ms - now, 0, on_soon, t);
+            evloop_fd_events(loop, fd, 0); /* no wake-ups until the pass is due */
+        }
+    }
 }
 #endif
 
@@ -581,6 +618,8 @@ tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, voi
         t->o.stat_ms = 250;
     if (t->o.retire_ms == 0)
         t->o.retire_ms = 2000;
+    if (t->o.coalesce_ms == 0)
+        t->o.coalesce_ms = 20;
     t->cb = cb;
     t->arg = arg;
     t->rbuf = xmalloc(RBUF_SIZE);
@@ -680,6 +719,8 @@ tail_free(struct tail *t)
     evloop_timer_del(t->loop, t->stat_timer);
     if (t->more_timer != 0)
         evloop_timer_del(t->loop, t->more_timer);
+    if (t->soon_timer != 0)
+        evloop_timer_del(t->loop, t->soon_timer);
     for (size_t i = 0; i < t->o.ring_lines; i++)
         free(t->ring[i].p);
     free(t->ring);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -324,6 +325,51 @@ rename_and_create_reads_the_old_file_to_its_end_then_the_new_one(void **state)
     assert_int_equal(st.rotations, 1);
 }
 
+static int
+open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+
+    if (d == NULL)
+        return 0;
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n - 2; /* . and .. */
+}
+
+static void
+many_fast_rotations_keep_every_line_and_bound_open_files(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_opts o = opts_stat_only();
+    char rotated[192], line[32];
+    int base = open_fds();
+
+    o.retire_ms = 60000; /* nothing retires by time: the cap has to act */
+    put(fx->path, "w", "");
+    fx_follow(fx, &o);
+    for (int r = 0; r < 20; r++) {
+        snprintf(line, sizeof(line), "r%d\n", r);
+        put(fx->path, "a", line);
+        tail_check(fx->tail);
+        snprintf(rotated, sizeof(rotated), "%s.%d", fx->path, r);
+        assert_int_equal(rename(fx->path, rotated), 0);
+        put(rotated, "a", "late\n"); /* the old writer's last line */
+        put(fx->path, "w", "");
+        tail_check(fx->tail);
+    }
+    assert_true(open_fds() - base <= 1 + 8); /* the current file and at most 8 retiring */
+    tail_drain(fx->tail);
+    assert_int_equal(fx->got.n, 40);
+    for (int r = 0; r < 20; r++) {
+        snprintf(line, sizeof(line), "r%d", r);
+        assert_string_equal(fx->got.text[2 * r], line);
+        assert_string_equal(fx->got.text[2 * r + 1], "late");
+    }
+}
+
 static void
 deleted_file_recreated_later_is_read_from_its_start(void **state)
 {
@@ -544,6 +590,7 @@ main(void)
         FX(copytruncate_restarts_at_line_one_of_a_new_generation),
         FX(rewrite_of_same_inode_past_old_size_is_caught_by_the_first_bytes),
         FX(rename_and_create_reads_the_old_file_to_its_end_then_the_new_one),
+        FX(many_fast_rotations_keep_every_line_and_bound_open_files),
         FX(deleted_file_recreated_later_is_read_from_its_start),
         FX(file_that_does_not_exist_yet_is_read_from_its_first_line),
         FX(symlink_retarget_switches_to_the_new_target),

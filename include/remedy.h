@@ -1,0 +1,147 @@
+/*
+ * remedy.h — fixes for one failing (or unverified) TLS upstream use, chosen from the probe's
+ * evidence, least privilege first (pin, ca, chain, name, depth, sni, mtls), combined when
+ * several causes stack up, and each proven by a real probe under the candidate settings
+ * before it is offered. Produces the edits (ngxconf_edit_set in the owning block), the
+ * certificate files to write and the diff; never `proxy_ssl_verify off`. No terminal I/O:
+ * cli-diagnose.c and cli-fix.c print; txn.c applies.
+ */
+#ifndef TT_REMEDY_H
+#define TT_REMEDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ngxconf.h"
+#include "probe.h"
+#include "resolve.h"
+#include "sslconf.h"
+
+struct jw;
+
+enum remedy_strategy {
+    RS_PIN,    /* trust exactly the presented self-signed certificate */
+    RS_CA,     /* trust the private root (from the chain, --ca FILE, or the system store) */
+    RS_CHAIN,  /* add the missing intermediate (--ca FILE) to the trusted file */
+    RS_NAME,   /* proxy_ssl_name = a DNS SAN of the certificate + proxy_ssl_server_name on */
+    RS_DEPTH,  /* proxy_ssl_verify_depth = the chain's depth */
+    RS_SNI,    /* proxy_ssl_server_name on */
+    RS_MTLS,   /* proxy_ssl_certificate / _key from the operator's files */
+    RS_VERIFY, /* proxy_ssl_verify on (an existing "off" is the vulnerability) */
+    RS__COUNT
+};
+
+#define RS_MASK(s) (1u << (s))
+#define RS_ALL ((1u << RS__COUNT) - 1)
+
+struct remedy_opts {
+    const char *cert_dir;    /* absolute; where exported certificates go */
+    const char *ca_file;     /* --ca: a private root (ca) or the missing intermediate (chain) */
+    const char *client_cert; /* --client-cert / --client-key (mtls) */
+    const char *client_key;
+    const char *tmp_dir; /* candidate trusted files for the probes (NULL: $TMPDIR, /tmp) */
+    unsigned allowed;    /* mask of strategies (0: all) */
+    int timeout_ms;      /* per probe (0: 5000) */
+    bool check_ip_san;   /* nginx >= 1.31.0 rule */
+};
+
+/* A directive the fix sets in the owning block. */
+struct remedy_set {
+    enum pss key;
+    char *value;
+    char *note; /* "replaces ... at file:line", "overrides ... inherited from ..." */
+};
+
+/* A file the fix writes: a config file (its complete new text) or a certificate. */
+struct remedy_file {
+    char *path;
+    char *data;
+    size_t len;
+    mode_t mode; /* for a new file */
+    bool config; /* a config file (else a certificate file the fix creates) */
+};
+
+struct remedy_fix {
+    char *id;            /* "pin+name": the strategies joined by '+' */
+    unsigned strategies; /* mask */
+    char *summary;       /* several lines of plain words (raw: sanitize before printing) */
+    bool verified;       /* the probe under the candidate settings passed */
+    char *verdict_note;  /* the candidate's verdict/nginx message when not verified */
+    struct remedy_set *sets;
+    size_t nsets;
+    struct remedy_file *files;
+    size_t nfiles;
+    char *diff;         /* unified diff of every file (txn_plan) */
+    char (*sha256)[65]; /* the planned hash of each file (nfiles entries) */
+};
+
+struct remedy_case {
+    char *upstream; /* "host:port" probed */
+    char *host;
+    int port;
+    char *context; /* "location = /s/x in server front.lab" */
+    const char *file;
+    unsigned line;                       /* where the block starts */
+    const char *block_name;              /* the owning block: name, file and line find it again */
+    struct proxy_ssl_settings effective; /* borrowed from the config tree */
+    struct probe_result probe;           /* under the current settings */
+    bool verification_disabled;                     /* the vulnerability: verification is off */
+    char *cause;                         /* plain words */
+    struct remedy_fix *fixes;
+    size_t nfixes;
+};
+
+/* The strategy names ("pin", ...) and their parsing: "pin", "pin+name", "pin,name". */
+const char *remedy_strategy_name(enum remedy_strategy s);
+int remedy_strategy_parse(const char *s, unsigned *mask);
+/* "pin+name" for a mask. Caller frees. */
+char *remedy_mask_name(unsigned mask);
+
+/* The candidate being built (exposed for the unit tests of the choice). */
+struct remedy_cand {
+    unsigned applied; /* strategies applied so far */
+    int depth;        /* proxy_ssl_verify_depth (current or raised) */
+    bool name_set;    /* proxy_ssl_name changed */
+    bool have_client; /* --client-cert/--client-key given and matching */
+    bool have_ca;     /* --ca given */
+};
+
+/*
+ * The next strategy to add to a candidate whose probe gave r (verification on), or -1
+ * when none applies (the cause is then beyond the nginx side, e.g. an expired leaf).
+ * allowed is a mask. Pure: decides from the verdict, verify code, chain and what-if answers.
+ */
+int remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned allowed);
+
+/*
+ * Plans the fixes for the upstream target ti of use: probes under the current settings,
+ * then builds candidates step by step (each step probed) and keeps the verified ones, the
+ * first being the least-privilege one. Also a failing candidate is kept (verified false)
+ * when nothing passes. Returns 0 (out filled; free with remedy_case_free) or -1 with *cause.
+ */
+int remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
+                const struct remedy_opts *o, struct remedy_case *out, char **cause);
+void remedy_case_free(struct remedy_case *c);
+
+/*
+ * Applies directive sets to block (each through ngxconf_edit_set, re-reading the tree
+ * between edits) and returns the changed config files (complete texts). Refuses to set
+ * proxy_ssl_verify to anything but "on". Returns 0 or -1 with *cause. Pure (no I/O).
+ */
+int remedy_edit(const struct ngxconf *conf, const struct ngx_node *block,
+                const struct remedy_set *sets, size_t nsets, struct remedy_file **files,
+                size_t *nfiles, char **cause);
+
+/* After an apply: re-reads the config from disk, finds the block again (file, line, name),
+ * probes the upstream with the new effective settings. 0 when nginx's handshake passes,
+ * else -1 with *cause (the nginx message). */
+int remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_case *c,
+                   const struct remedy_opts *o, char **cause);
+
+/* The "effective" object of the diagnose JSON: directive → {value, origin, file, line}. */
+void remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s);
+/* One fix as the diagnose JSON object. */
+void remedy_fix_json(struct jw *w, const struct remedy_fix *f);
+
+#endif

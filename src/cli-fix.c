@@ -1,0 +1,339 @@
+/*
+ * cli-fix.c — `tlstriage fix`: picks the failing upstream (from the log or --upstream),
+ * shows the verified fix remedy.c planned (--plan: the diff and the files it would write)
+ * or applies it as a transaction (--apply: txn_apply with the planned hashes, re-probe
+ * after the reload as the verify hook, then the watch). Never applies an unverified fix.
+ * Exit 0 fixed or nothing to fix, 1 failure (rolled back), 2 usage.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli-remedy.h"
+#include "cli-txn.h"
+#include "cli.h"
+#include "sanitize.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+static const char fix_help[] =
+    "usage: tlstriage [GLOBAL] fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply]\n"
+    "                 [--yes] [--cert-dir DIR] [--ca FILE] [--client-cert FILE --client-key FILE]\n"
+    "                 [--reload-cmd CMD] [--watch SECONDS]\n"
+    "Plans (default) or applies the verified fix of a failing TLS upstream. Strategies:\n"
+    "pin ca chain name depth sni mtls (combine with '+': pin+name). --apply backs up,\n"
+    "writes atomically, runs nginx -t, reloads, confirms, re-probes and watches the log;\n"
+    "any failure restores the old bytes. proxy_ssl_verify off is never a fix.\n"
+    "Exit status: 0 fixed (or nothing to fix), 1 failure, 2 usage error.\n";
+
+enum {
+    OPT_UPSTREAM = 256,
+    OPT_STRATEGY,
+    OPT_PLAN,
+    OPT_APPLY,
+    OPT_YES,
+    OPT_CERT_DIR,
+    OPT_CA,
+    OPT_CCERT,
+    OPT_CKEY,
+    OPT_RELOAD_CMD,
+    OPT_WATCH,
+    OPT_HELP
+};
+
+static const struct option fix_options[] = {
+    {"upstream", required_argument, NULL, OPT_UPSTREAM},
+    {"strategy", required_argument, NULL, OPT_STRATEGY},
+    {"plan", no_argument, NULL, OPT_PLAN},
+    {"apply", no_argument, NULL, OPT_APPLY},
+    {"yes", no_argument, NULL, OPT_YES},
+    {"cert-dir", required_argument, NULL, OPT_CERT_DIR},
+    {"ca", required_argument, NULL, OPT_CA},
+    {"client-cert", required_argument, NULL, OPT_CCERT},
+    {"client-key", required_argument, NULL, OPT_CKEY},
+    {"reload-cmd", required_argument, NULL, OPT_RELOAD_CMD},
+    {"watch", required_argument, NULL, OPT_WATCH},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct verify_ctx {
+    struct app *app;
+    const char *conf;
+    const struct remedy_case *rc;
+    const struct remedy_opts *ro;
+};
+
+static int
+verify_hook(void *arg, char **cause)
+{
+    struct verify_ctx *v = arg;
+
+    return remedy_recheck(v->conf, v->app->prefix, v->rc, v->ro, cause);
+}
+
+static int
+mkdir_p(const char *dir)
+{
+    char *p = xstrdup(dir);
+    int rc = 0;
+
+    for (char *s = p + 1; *s != '\0'; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) == -1 && errno != EEXIST)
+            rc = -1;
+        *s = '/';
+    }
+    if (mkdir(p, 0755) == -1 && errno != EEXIST)
+        rc = -1;
+    free(p);
+    return rc;
+}
+
+static char *
+absolute(const char *path)
+{
+    char rp[PATH_MAX];
+
+    if (path == NULL)
+        return NULL;
+    if (realpath(path, rp) != NULL)
+        return xstrdup(rp);
+    return xstrdup(path);
+}
+
+
+int
+cli_fix(struct app *app, int argc, char **argv)
+{
+    const char *upstream = NULL, *reload_cmd = NULL;
+    bool apply = false, plan = false, yes = false;
+    unsigned want = 0;
+    int watch = 30, c, rc = EXIT_FINDINGS;
+    struct remedy_opts ro;
+    struct cli_remedy r;
+    char *ca = NULL, *ccert = NULL, *ckey = NULL, *cause = NULL;
+    bool collected = false;
+
+    memset(&ro, 0, sizeof(ro));
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+", fix_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_UPSTREAM:
+            upstream = optarg;
+            break;
+        case OPT_STRATEGY:
+            if (remedy_strategy_parse(optarg, &want) != 0)
+                return cli_usage_error(argv[0],
+                                       "unknown --strategy '%s' (pin ca chain name "
+                                       "depth sni mtls, joined with +)",
+                                       optarg);
+            break;
+        case OPT_PLAN:
+            plan = true;
+            break;
+        case OPT_APPLY:
+            apply = true;
+            break;
+        case OPT_YES:
+            yes = true;
+            break;
+        case OPT_CERT_DIR:
+            ro.cert_dir = optarg;
+            break;
+        case OPT_CA:
+            ca = absolute(optarg);
+            break;
+        case OPT_CCERT:
+            ccert = absolute(optarg);
+            break;
+        case OPT_CKEY:
+            ckey = absolute(optarg);
+            break;
+        case OPT_RELOAD_CMD:
+            reload_cmd = optarg;
+            break;
+        case OPT_WATCH: {
+            char *end;
+            long w = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || w < 0 || w > 3600) {
+                rc = cli_usage_error(argv[0], "--watch wants seconds (0-3600), not '%s'", optarg);
+                goto out;
+            }
+            watch = (int)w;
+            break;
+        }
+        case OPT_HELP:
+            fputs(fix_help, stdout);
+            rc = EXIT_ALL_WELL;
+            goto out;
+        default:
+            rc = cli_usage_error(argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        rc = cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (plan && apply) {
+        rc = cli_usage_error(argv[0], "give --plan or --apply, not both");
+        goto out;
+    }
+    if ((ccert == NULL) != (ckey == NULL)) {
+        rc = cli_usage_error(argv[0], "--client-cert and --client-key go together");
+        goto out;
+    }
+    cli_txn_report_pending(app, stderr);
+
+    ro.ca_file = ca;
+    ro.client_cert = ccert;
+    ro.client_key = ckey;
+    if (want != 0) {
+        unsigned trust = RS_MASK(RS_PIN) | RS_MASK(RS_CA) | RS_MASK(RS_CHAIN);
+        ro.allowed = (want & trust) != 0 ? (want | (RS_ALL & ~trust)) : RS_ALL;
+    }
+    rc = cli_remedy_collect(app, argv[0], upstream, &ro, &r);
+    if (rc != 0)
+        goto out;
+    collected = true;
+
+    /* the one case to fix */
+    struct cli_remedy_item *it = NULL;
+    size_t nfailing = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const struct cli_remedy_item *x = &r.items[i];
+        if (x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled)
+            continue; /* passes now (fixed meanwhile) */
+        nfailing++;
+        if (it == NULL)
+            it = &r.items[i];
+    }
+    if (nfailing == 0) {
+        printf("fix: nothing to fix%s%s\n", upstream != NULL ? " for " : "",
+               upstream != NULL ? upstream : "");
+        if (upstream != NULL && r.n == 0) {
+            rc = cli_usage_error(argv[0], "no TLS upstream %s in the config", upstream);
+            goto out;
+        }
+        rc = EXIT_ALL_WELL;
+        goto out;
+    }
+    if (nfailing > 1) {
+        fprintf(stderr, "tlstriage: fix: %zu failing upstream uses; pick one with --upstream:\n",
+                nfailing);
+        for (size_t i = 0; i < r.n; i++) {
+            fputs("  ", stderr);
+            cli_put_sanitized(stderr, r.items[i].use->targets[r.items[i].ti].host);
+            fprintf(stderr, ":%u  ", r.items[i].use->targets[r.items[i].ti].port);
+            cli_put_sanitized(stderr, r.items[i].use->context);
+            fputc('\n', stderr);
+        }
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (!it->planned) {
+        cli_remedy_print(stderr, it, false);
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
+    const struct remedy_fix *f = NULL;
+    for (size_t i = 0; i < it->rc.nfixes && f == NULL; i++) {
+        if ((it->rc.fixes[i].strategies & want) == want)
+            f = &it->rc.fixes[i];
+    }
+    cli_remedy_print(stdout, it, false);
+    if (f == NULL) {
+        char *m = remedy_mask_name(want);
+        fprintf(stderr, "tlstriage: fix: no fix%s%s for this upstream\n",
+                want != 0 ? " with strategy " : "", want != 0 ? m : "");
+        free(m);
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
+    printf("\nfix %s:\n", f->id);
+    cli_put_lines(stdout, "  ", f->diff);
+    for (size_t k = 0; k < f->nfiles; k++) {
+        fputs(apply ? "writes " : "would write ", stdout);
+        cli_put_sanitized(stdout, f->files[k].path);
+        fputc('\n', stdout);
+    }
+    if (!f->verified) {
+        fputs("tlstriage: fix: this fix did not pass the probe; it is not applied\n", stderr);
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
+    if (!apply) {
+        puts("(plan only: run with --apply to make the change)");
+        rc = EXIT_ALL_WELL;
+        goto out;
+    }
+    fflush(stdout);
+    switch (cli_txn_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
+    case -1:
+        rc = EXIT_USAGE;
+        goto out;
+    case 0:
+        fprintf(stderr, "fix: nothing done\n");
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
+    if (mkdir_p(r.cert_dir) != 0) {
+        fprintf(stderr, "tlstriage: fix: cannot create ");
+        cli_put_sanitized(stderr, r.cert_dir);
+        fprintf(stderr, ": %s\n", strerror(errno));
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
+    {
+        struct txn_opts o;
+        struct txn_result res;
+        struct txn_change *ch = xcalloc(f->nfiles, sizeof(*ch));
+        const char **sha = xcalloc(f->nfiles, sizeof(*sha));
+        struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro};
+        char *summary = xasprintf("fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+
+        for (size_t k = 0; k < f->nfiles; k++) {
+            ch[k].path = f->files[k].path;
+            ch[k].data = f->files[k].data;
+            ch[k].len = f->files[k].len;
+            ch[k].mode = f->files[k].mode;
+            ch[k].summary = f->files[k].config ? f->id : "certificate";
+            sha[k] = f->sha256[k];
+        }
+        cli_txn_opts(app, &o, reload_cmd);
+        o.summary = summary;
+        o.planned_sha256 = sha;
+        o.verify = verify_hook;
+        o.verify_arg = &vc;
+        o.watch_seconds = watch;
+        o.watch_match = it->rc.upstream;
+        memset(&res, 0, sizeof(res));
+        int trc = txn_apply(&o, ch, f->nfiles, &res, &cause);
+        cli_txn_print_result(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
+        rc = trc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
+        txn_result_free(&res);
+        free(ch);
+        free(sha);
+        free(summary);
+    }
+out:
+    if (collected)
+        cli_remedy_free(&r);
+    free(ca);
+    free(ccert);
+    free(ckey);
+    free(cause);
+    return rc;
+}

@@ -1,0 +1,1167 @@
+/*
+ * remedy.c — fix strategies for one TLS upstream use: reads the probe's evidence, adds one
+ * strategy at a time to a candidate (pin, ca, chain, name, depth, sni, mtls; verification
+ * always on), probes each candidate for real, and turns the verified ones into edits of the
+ * owning block plus certificate files. Owns no terminal I/O and writes no file: the fix
+ * verb hands the result to txn.c. Called by cli-diagnose.c and cli-fix.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "buf.h"
+#include "incident.h"
+#include "json.h"
+#include "remedy.h"
+#include "txn.h"
+#include "xmalloc.h"
+
+#define REMEDY_MAX_STEPS 8
+#define REMEDY_MAX_DEPTH 10
+#define REMEDY_SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+static const char *const strategy_names[RS__COUNT] = {
+    [RS_PIN] = "pin",     [RS_CA] = "ca",   [RS_CHAIN] = "chain", [RS_NAME] = "name",
+    [RS_DEPTH] = "depth", [RS_SNI] = "sni", [RS_MTLS] = "mtls",   [RS_VERIFY] = "verify",
+};
+
+const char *
+remedy_strategy_name(enum remedy_strategy s)
+{
+    return s < RS__COUNT ? strategy_names[s] : "?";
+}
+
+int
+remedy_strategy_parse(const char *s, unsigned *mask)
+{
+    unsigned m = 0;
+
+    while (*s != '\0') {
+        size_t len = strcspn(s, "+,");
+        bool found = false;
+        for (int i = 0; i < RS__COUNT; i++) {
+            if (strlen(strategy_names[i]) == len && strncmp(s, strategy_names[i], len) == 0) {
+                m |= RS_MASK(i);
+                found = true;
+            }
+        }
+        if (!found)
+            return -1;
+        s += len;
+        if (*s != '\0')
+            s++;
+    }
+    if (m == 0)
+        return -1;
+    *mask = m;
+    return 0;
+}
+
+char *
+remedy_mask_name(unsigned mask)
+{
+    struct buf b = {0};
+
+    for (int i = 0; i < RS__COUNT; i++) {
+        if (mask & RS_MASK(i)) {
+            if (b.len > 0)
+                buf_addc(&b, '+');
+            buf_adds(&b, strategy_names[i]);
+        }
+    }
+    if (b.len == 0)
+        buf_adds(&b, "none");
+    return buf_detach(&b);
+}
+
+/* ---- the choice ---- */
+
+static bool
+mtls_demanded(const struct probe_result *r)
+{
+    const char *m = r->nginx_message;
+
+    return r->verdict == PROBE_HANDSHAKE_ERROR && m != NULL &&
+           (strstr(m, "alert number 40") != NULL || strstr(m, "alert number 116") != NULL ||
+            strstr(m, "certificate required") != NULL);
+}
+
+static bool
+top_is_root(const struct probe_result *r)
+{
+    return r->nchain > 1 && r->nchain == r->chain_total && r->chain[r->nchain - 1].self_signed;
+}
+
+/* A name from the certificate goes into nginx's config: only a plain DNS name (letters,
+ * digits, '-', '.'; no wildcard, no IP literal) may, so a hostile certificate cannot smuggle
+ * nginx syntax or $variables into proxy_ssl_name. */
+static bool
+plain_dns_name(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || resolve_is_ip(s))
+        return false;
+    for (const char *p = s; *p != '\0'; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static const char *
+first_plain_name(const struct probe_result *r)
+{
+    for (size_t i = 0; i < r->what_if.nnames; i++) {
+        if (plain_dns_name(r->what_if.names[i]))
+            return r->what_if.names[i];
+    }
+    return NULL;
+}
+
+static bool
+has_plain_name(const struct probe_result *r)
+{
+    return first_plain_name(r) != NULL;
+}
+
+int
+remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned allowed)
+{
+    const struct probe_whatif *w = &r->what_if;
+    unsigned trust = RS_MASK(RS_PIN) | RS_MASK(RS_CA) | RS_MASK(RS_CHAIN);
+    bool trusted_done = (c->applied & trust) != 0;
+
+#define CAN(s) ((allowed & RS_MASK(s)) && !(c->applied & RS_MASK(s)))
+    if (r->verdict == PROBE_OK)
+        return -1;
+    if (r->verdict == PROBE_VERIFY_ERROR) {
+        long code = r->verify_code;
+        bool leaf_self = r->nchain > 0 && r->chain[0].self_signed;
+        if (code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CERT_NOT_YET_VALID ||
+            code == X509_V_ERR_CERT_REVOKED)
+            return -1; /* only the upstream can fix these */
+        if (leaf_self && r->chain_total == 1 && CAN(RS_PIN) && !trusted_done)
+            return RS_PIN;
+        if (w->computed && w->unlimited_depth == PROBE_OK && c->depth < REMEDY_MAX_DEPTH &&
+            (allowed & RS_MASK(RS_DEPTH)))
+            return RS_DEPTH;
+        if (code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE && !top_is_root(r) &&
+            CAN(RS_CHAIN) && (c->have_ca || (w->computed && w->add_intermediate == PROBE_OK)) &&
+            !trusted_done)
+            return RS_CHAIN;
+        if (CAN(RS_CA) && !trusted_done &&
+            (top_is_root(r) || c->have_ca || (w->computed && w->system_store == PROBE_OK)))
+            return RS_CA;
+        if (leaf_self && CAN(RS_PIN) && !trusted_done)
+            return RS_PIN;
+        return -1;
+    }
+    if (r->verdict == PROBE_NAME_MISMATCH) {
+        if (w->computed && w->with_sni == PROBE_OK && CAN(RS_SNI))
+            return RS_SNI;
+        if (CAN(RS_NAME) && has_plain_name(r))
+            return RS_NAME;
+        return -1;
+    }
+    if (mtls_demanded(r) && CAN(RS_MTLS) && c->have_client)
+        return RS_MTLS;
+    return -1;
+#undef CAN
+}
+
+/* ---- probing a candidate ---- */
+
+struct cand {
+    struct remedy_cand pub;
+    struct proxy_ssl_settings ssl; /* values owned by owned[] or the tree */
+    char *trusted_data;            /* new trusted file (NULL: unchanged) */
+    size_t trusted_len;
+    char *trusted_path; /* its final path (or the system bundle) */
+    bool trusted_write; /* the file must be written */
+    char *tmp_path;     /* the copy the probe reads */
+    char *name;
+    char *depth;
+    char *why[RS__COUNT]; /* one line per strategy for the summary */
+};
+
+static void
+cand_free(struct cand *c)
+{
+    free(c->trusted_data);
+    free(c->trusted_path);
+    if (c->tmp_path != NULL)
+        unlink(c->tmp_path);
+    free(c->tmp_path);
+    free(c->name);
+    free(c->depth);
+    for (int i = 0; i < RS__COUNT; i++)
+        free(c->why[i]);
+    memset(c, 0, sizeof(*c));
+}
+
+static void
+hexfp(const char *sha, char out[17])
+{
+    size_t k = 0;
+
+    for (const char *p = sha; *p != '\0' && k < 16; p++) {
+        if (*p == ':')
+            continue;
+        out[k++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
+    }
+    out[k] = '\0';
+}
+
+static char *
+pem_of(X509 *x, size_t *len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *p, *out;
+    long n;
+
+    PEM_write_bio_X509(b, x);
+    n = BIO_get_mem_data(b, &p);
+    out = xstrndup(p, (size_t)n);
+    *len = (size_t)n;
+    BIO_free(b);
+    return out;
+}
+
+static int
+read_all(const char *path, char **data, size_t *len, char **cause)
+{
+    FILE *fp = fopen(path, "rb");
+    struct buf b = {0};
+    char chunk[8192];
+    size_t n;
+
+    if (fp == NULL) {
+        *cause = xasprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+        buf_add(&b, chunk, n);
+    fclose(fp);
+    *len = b.len;
+    *data = buf_detach(&b);
+    if (*data == NULL)
+        *data = xstrdup("");
+    return 0;
+}
+
+static int
+write_tmp(const struct remedy_opts *o, const char *data, size_t len, char **path, char **cause)
+{
+    const char *dir = o->tmp_dir != NULL ? o->tmp_dir : getenv("TMPDIR");
+    char *p = xasprintf("%s/tlstriage-cand-XXXXXX", dir != NULL && *dir != '\0' ? dir : "/tmp");
+    int fd = mkstemp(p);
+
+    if (fd == -1 || write(fd, data, len) != (ssize_t)len) {
+        *cause = xasprintf("%s: %s", p, strerror(errno));
+        if (fd != -1) {
+            close(fd);
+            unlink(p);
+        }
+        free(p);
+        return -1;
+    }
+    close(fd);
+    *path = p;
+    return 0;
+}
+
+/* Sets the candidate's trusted file to data, named DIR/PREFIX-FP.pem. */
+static int
+cand_trust(struct cand *c, const struct remedy_opts *o, char *data, size_t len, const char *prefix,
+           const char *fp, char **cause)
+{
+    free(c->trusted_data);
+    free(c->trusted_path);
+    if (c->tmp_path != NULL)
+        unlink(c->tmp_path);
+    free(c->tmp_path);
+    c->tmp_path = NULL;
+    c->trusted_data = data;
+    c->trusted_len = len;
+    c->trusted_path = xasprintf("%s/%s-%s.pem", o->cert_dir, prefix, fp);
+    c->trusted_write = true;
+    if (write_tmp(o, data, len, &c->tmp_path, cause) != 0)
+        return -1;
+    c->ssl.v[PSS_TRUSTED_CERTIFICATE].value = c->tmp_path;
+    return 0;
+}
+
+static char *
+sha16(const char *data, size_t len)
+{
+    char hex[65];
+
+    txn_sha256_hex(data, len, hex);
+    hex[16] = '\0';
+    return xstrdup(hex);
+}
+
+/* The issuer of x in the system CA store (distributions carry some intermediates), or
+ * NULL. Never fetched from the network (no AIA). Caller frees. */
+static X509 *
+system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    ERR_clear_error();
+    return issuer;
+}
+
+/* Adds strategy s to the candidate; r is the probe of the candidate so far. */
+static int
+cand_apply(struct cand *c, int s, const struct probe_result *r, const struct remedy_opts *o,
+           const struct probe_opts *po, char **cause)
+{
+    char fp[17];
+    size_t len;
+    char *data;
+
+    switch (s) {
+    case RS_PIN: {
+        X509 *leaf = sk_X509_value(r->presented, 0);
+        hexfp(r->chain[0].sha256, fp);
+        data = pem_of(leaf, &len);
+        if (cand_trust(c, o, data, len, "pin", fp, cause) != 0)
+            return -1;
+        c->why[s] = xasprintf("pin: the upstream presents a self-signed certificate (%s, "
+                              "SHA-256 %s); trust exactly that one certificate, exported to %s",
+                              r->chain[0].subject, r->chain[0].sha256, c->trusted_path);
+        break;
+    }
+    case RS_CA:
+        if (o->ca_file != NULL) {
+            STACK_OF(X509) *sk = NULL;
+            if (certinfo_load_pem(o->ca_file, &sk, cause) != 0)
+                return -1;
+            sk_X509_pop_free(sk, X509_free);
+            if (read_all(o->ca_file, &data, &len, cause) != 0)
+                return -1;
+            char *h = sha16(data, len);
+            int rc = cand_trust(c, o, data, len, "ca", h, cause);
+            free(h);
+            if (rc != 0)
+                return -1;
+            c->why[s] = xasprintf("ca: trust the private CA from %s (copied to %s)", o->ca_file,
+                                  c->trusted_path);
+        } else if (top_is_root(r)) {
+            X509 *root = sk_X509_value(r->presented, (int)r->nchain - 1);
+            hexfp(r->chain[r->nchain - 1].sha256, fp);
+            data = pem_of(root, &len);
+            if (cand_trust(c, o, data, len, "ca", fp, cause) != 0)
+                return -1;
+            c->why[s] = xasprintf("ca: the chain ends in a private root (%s, SHA-256 %s); "
+                                  "trust that root, exported to %s",
+                                  r->chain[r->nchain - 1].subject, r->chain[r->nchain - 1].sha256,
+                                  c->trusted_path);
+        } else {
+            free(c->trusted_path);
+            c->trusted_path = xstrdup(REMEDY_SYSTEM_BUNDLE);
+            c->trusted_write = false;
+            c->ssl.v[PSS_TRUSTED_CERTIFICATE].value = c->trusted_path;
+            c->why[s] = xasprintf("ca: the upstream's chain is publicly trusted; use the "
+                                  "system CA bundle %s",
+                                  REMEDY_SYSTEM_BUNDLE);
+        }
+        break;
+    case RS_CHAIN: {
+        struct buf b = {0};
+        char *old = NULL, *add = NULL;
+        size_t oldlen = 0, addlen = 0;
+        const char *from = o->ca_file;
+        if (o->ca_file != NULL) {
+            STACK_OF(X509) *sk = NULL;
+            if (certinfo_load_pem(o->ca_file, &sk, cause) != 0)
+                return -1;
+            sk_X509_pop_free(sk, X509_free);
+            if (read_all(o->ca_file, &add, &addlen, cause) != 0)
+                return -1;
+        } else {
+            X509 *issuer = system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
+            if (issuer == NULL) {
+                *cause = xstrdup("the missing intermediate is not in the system CA store: "
+                                 "give it with --ca FILE");
+                return -1;
+            }
+            add = pem_of(issuer, &addlen);
+            X509_free(issuer);
+            from = "the system CA store";
+        }
+        if (po->trusted != NULL && read_all(po->trusted, &old, &oldlen, cause) != 0) {
+            free(add);
+            return -1;
+        }
+        buf_add(&b, old != NULL ? old : "", oldlen);
+        if (oldlen > 0 && old[oldlen - 1] != '\n')
+            buf_addc(&b, '\n');
+        buf_add(&b, add, addlen);
+        free(old);
+        free(add);
+        len = b.len;
+        data = buf_detach(&b);
+        char *h = sha16(data, len);
+        int rc = cand_trust(c, o, data, len, "trusted", h, cause);
+        free(h);
+        if (rc != 0)
+            return -1;
+        c->why[s] = xasprintf("chain: the upstream does not send its intermediate certificate; "
+                              "the right fix is on the upstream (send leaf + intermediate). "
+                              "On the nginx side: a trusted file holding the current one plus "
+                              "the intermediate from %s, written to %s",
+                              from, c->trusted_path);
+        break;
+    }
+    case RS_NAME: {
+        const char *pick = first_plain_name(r);
+        if (pick == NULL) {
+            *cause = xstrdup("no DNS name in the certificate would pass");
+            return -1;
+        }
+        free(c->name);
+        c->name = xstrdup(pick);
+        c->ssl.v[PSS_NAME].value = c->name;
+        c->ssl.v[PSS_SERVER_NAME].value = "on";
+        c->pub.name_set = true;
+        c->why[s] =
+            xasprintf("name: the certificate does not hold the name nginx checks (\"%s\"%s); "
+                      "check (and send as SNI) %s, a DNS name the certificate holds",
+                      r->name, resolve_is_ip(r->name) ? ", an IP literal" : "", c->name);
+        break;
+    }
+    case RS_DEPTH: {
+        int want = (int)r->chain_total - (top_is_root(r) ? 2 : 1);
+        if (want <= c->pub.depth)
+            want = c->pub.depth + 1;
+        c->pub.depth = want;
+        free(c->depth);
+        c->depth = xasprintf("%d", want);
+        c->ssl.v[PSS_VERIFY_DEPTH].value = c->depth;
+        free(c->why[s]);
+        c->why[s] = xasprintf("depth: the chain has %zu certificate(s) below the trusted root, "
+                              "more than proxy_ssl_verify_depth allows; set it to %d",
+                              r->chain_total, want);
+        break;
+    }
+    case RS_SNI:
+        c->ssl.v[PSS_SERVER_NAME].value = "on";
+        c->why[s] = xstrdup("sni: the upstream picks its certificate by SNI and nginx sends "
+                            "none; turn proxy_ssl_server_name on");
+        break;
+    case RS_MTLS:
+        c->ssl.v[PSS_CERTIFICATE].value = o->client_cert;
+        c->ssl.v[PSS_CERTIFICATE_KEY].value = o->client_key;
+        c->why[s] = xasprintf("mtls: the upstream demands a client certificate; present %s "
+                              "(its key file is referenced, never copied or shown)",
+                              o->client_cert);
+        break;
+    default:
+        *cause = xstrdup("unknown strategy");
+        return -1;
+    }
+    c->pub.applied |= RS_MASK(s);
+    return 0;
+}
+
+static int
+probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const struct remedy_opts *o,
+           struct probe_opts *po, struct probe_result *r, char **cause)
+{
+    if (probe_opts_from_settings(po, &c->ssl, use->targets[ti].host, (int)use->targets[ti].port,
+                                 cause) != 0)
+        return -1;
+    if (po->name == NULL)
+        po->name = use->proxy_host;
+    po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+    po->check_ip_san = o->check_ip_san;
+    po->what_if = true;
+    return probe_run(po, r, cause);
+}
+
+/* Checks that the client certificate and key belong together (the key is never shown). */
+static int
+client_pair_ok(const char *cert, const char *key, char **cause)
+{
+    FILE *fc = fopen(cert, "r"), *fk = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    int rc = -1;
+
+    if (fc == NULL) {
+        *cause = xasprintf("%s: %s", cert, strerror(errno));
+        goto out;
+    }
+    if ((fk = fopen(key, "r")) == NULL) {
+        *cause = xasprintf("%s: %s", key, strerror(errno));
+        goto out;
+    }
+    if ((x = PEM_read_X509(fc, NULL, NULL, NULL)) == NULL) {
+        *cause = xasprintf("%s: no PEM certificate", cert);
+        goto out;
+    }
+    if ((k = PEM_read_PrivateKey(fk, NULL, NULL, NULL)) == NULL) {
+        *cause = xasprintf("%s: no PEM private key (or it is encrypted)", key);
+        goto out;
+    }
+    if (X509_check_private_key(x, k) != 1) {
+        *cause = xasprintf("%s does not match the key of %s", key, cert);
+        goto out;
+    }
+    rc = 0;
+out:
+    ERR_clear_error();
+    EVP_PKEY_free(k);
+    X509_free(x);
+    if (fk != NULL)
+        fclose(fk);
+    if (fc != NULL)
+        fclose(fc);
+    return rc;
+}
+
+/* ---- edits ---- */
+
+/* A tree equal to conf with one file's text replaced (nginx -T dump round trip). */
+static struct ngxconf *
+conf_with(const struct ngxconf *conf, const struct ngx_file *f, const char *text, size_t len,
+          struct buf *dump, char **cause)
+{
+    struct ngxconf *out = NULL;
+
+    buf_reset(dump);
+    for (size_t i = 0; i < conf->nfiles; i++) {
+        const struct ngx_file *g = conf->files[i];
+        buf_addf(dump, "# configuration file %s:\n", g->path);
+        if (g == f)
+            buf_add(dump, text, len);
+        else
+            buf_add(dump, g->text, g->len);
+        buf_addc(dump, '\n');
+    }
+    if (ngxconf_load_nginx_T("edit", dump->p, dump->len, NULL, &out, cause) != 0)
+        return NULL;
+    return out;
+}
+
+static const struct ngx_node *
+find_block(const struct ngx_node *n, const char *path, unsigned line, const char *name)
+{
+    for (const struct ngx_node *k = n->kids; k != NULL; k = k->next) {
+        if (!k->block)
+            continue;
+        if (k->line == line && strcmp(k->name, name) == 0 && strcmp(k->file->path, path) == 0)
+            return k;
+        const struct ngx_node *m = find_block(k, path, line, name);
+        if (m != NULL)
+            return m;
+    }
+    return NULL;
+}
+
+int
+remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const struct remedy_set *sets,
+            size_t nsets, struct remedy_file **files, size_t *nfiles, char **cause)
+{
+    struct ngxconf *cur = NULL, *next;
+    struct buf dump = {0};
+    const struct ngx_node *b = block;
+    const char *bpath = block->file->path, *bname = block->name;
+    unsigned bline = block->line;
+    int rc = -1;
+    /* The changed files: path → text (latest). */
+    struct remedy_file *out = NULL;
+    size_t nout = 0;
+
+    for (size_t i = 0; i < nsets; i++) {
+        const struct ngx_file *f;
+        char *text = NULL;
+        size_t len = 0;
+        const char *args[1] = {sets[i].value};
+
+        if (sets[i].key == PSS_VERIFY && strcmp(sets[i].value, "on") != 0) {
+            *cause = xstrdup("refusing to set proxy_ssl_verify to anything but on");
+            goto out;
+        }
+        if (ngxconf_edit_set(cur != NULL ? cur : conf, b, pss_defs[sets[i].key].directive, args, 1,
+                             &f, &text, &len, cause) != 0)
+            goto out;
+        size_t k;
+        for (k = 0; k < nout && strcmp(out[k].path, f->path) != 0; k++)
+            ;
+        if (k == nout) {
+            out = xreallocarray(out, nout + 1, sizeof(*out));
+            memset(&out[nout], 0, sizeof(*out));
+            out[nout].path = xstrdup(f->path);
+            out[nout].config = true;
+            out[nout].mode = 0644;
+            nout++;
+        }
+        free(out[k].data);
+        out[k].data = text;
+        out[k].len = len;
+        if (i + 1 == nsets)
+            break;
+        next = conf_with(cur != NULL ? cur : conf, f, text, len, &dump, cause);
+        if (next == NULL)
+            goto out;
+        ngxconf_free(cur); /* the new tree holds copies of every text */
+        cur = next;
+        b = find_block(cur->root, bpath, bline, bname);
+        if (b == NULL) {
+            *cause = xasprintf("%s:%u: the block is gone after an edit", bpath, bline);
+            goto out;
+        }
+    }
+    rc = 0;
+    *files = out;
+    *nfiles = nout;
+    out = NULL;
+    nout = 0;
+out:
+    for (size_t j = 0; j < nout; j++) {
+        free(out[j].path);
+        free(out[j].data);
+    }
+    free(out);
+    ngxconf_free(cur);
+    buf_free(&dump);
+    return rc;
+}
+
+/* ---- planning ---- */
+
+static const char *
+origin_name(enum pss_origin o)
+{
+    return o == PSS_SET ? "set" : o == PSS_INHERITED ? "inherited" : "default";
+}
+
+static void
+add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key, const char *value)
+{
+    const struct pss_value *v = &eff->v[key];
+    const char *d = pss_defs[key].directive;
+    struct remedy_set *s;
+
+    if (v->value != NULL && v->origin != PSS_DEFAULT && strcmp(v->value, value) == 0)
+        return; /* already so in the block or inherited: nothing to change */
+    f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
+    s = &f->sets[f->nsets++];
+    s->key = key;
+    s->value = xstrdup(value);
+    if (v->origin == PSS_SET)
+        s->note = xasprintf("%s %s; replaces \"%s %s\" at %s:%u", d, value, d, v->value, v->file,
+                            v->line);
+    else if (v->origin == PSS_INHERITED)
+        s->note =
+            xasprintf("%s %s; overrides \"%s %s\" inherited from %s (%s:%u) in this block "
+                      "only",
+                      d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
+    else
+        s->note = xasprintf("%s %s; (not set before: nginx's default: %s)", d, value,
+                            v->value != NULL ? v->value : "is the proxy_pass host");
+}
+
+static bool
+same_bytes(const char *path, const char *data, size_t len)
+{
+    char *old = NULL, *cause = NULL;
+    size_t oldlen = 0;
+    bool same = false;
+
+    if (read_all(path, &old, &oldlen, &cause) == 0)
+        same = oldlen == len && memcmp(old, data, len) == 0;
+    free(old);
+    free(cause);
+    return same;
+}
+
+static int
+fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use *use,
+          const struct cand *c, bool verification_disabled, char **cause)
+{
+    const struct proxy_ssl_settings *eff = &use->ssl;
+    struct buf sum = {0}, diff = {0};
+    struct remedy_file *cfg = NULL;
+    size_t ncfg = 0;
+    struct txn_change *ch = NULL;
+    int rc = -1;
+
+    f->strategies = c->pub.applied;
+    f->id = remedy_mask_name(c->pub.applied);
+    if (verification_disabled)
+        add_set(f, eff, PSS_VERIFY, "on");
+    if (c->trusted_path != NULL)
+        add_set(f, eff, PSS_TRUSTED_CERTIFICATE, c->trusted_path);
+    if (c->depth != NULL)
+        add_set(f, eff, PSS_VERIFY_DEPTH, c->depth);
+    if (c->name != NULL)
+        add_set(f, eff, PSS_NAME, c->name);
+    if (c->pub.applied & (RS_MASK(RS_NAME) | RS_MASK(RS_SNI)))
+        add_set(f, eff, PSS_SERVER_NAME, "on");
+    if (c->pub.applied & RS_MASK(RS_MTLS)) {
+        add_set(f, eff, PSS_CERTIFICATE, c->ssl.v[PSS_CERTIFICATE].value);
+        add_set(f, eff, PSS_CERTIFICATE_KEY, c->ssl.v[PSS_CERTIFICATE_KEY].value);
+    }
+    if (f->nsets == 0) {
+        *cause = xstrdup("the candidate changes nothing");
+        goto out;
+    }
+    /* proxy_ssl_* is not allowed in "if in location": edit the enclosing location */
+    const struct ngx_node *eb = use->block;
+    while (eb->parent != NULL && strcmp(eb->name, "if") == 0)
+        eb = eb->parent;
+    if (remedy_edit(conf, eb, f->sets, f->nsets, &cfg, &ncfg, cause) != 0)
+        goto out;
+    f->files = cfg;
+    f->nfiles = ncfg;
+    cfg = NULL;
+    if (c->trusted_write && c->trusted_data != NULL &&
+        !same_bytes(c->trusted_path, c->trusted_data, c->trusted_len)) {
+        f->files = xreallocarray(f->files, f->nfiles + 1, sizeof(*f->files));
+        struct remedy_file *rf = &f->files[f->nfiles++];
+        memset(rf, 0, sizeof(*rf));
+        rf->path = xstrdup(c->trusted_path);
+        rf->data = xstrndup(c->trusted_data, c->trusted_len);
+        rf->len = c->trusted_len;
+        rf->mode = 0644;
+    }
+    ch = xcalloc(f->nfiles, sizeof(*ch));
+    for (size_t i = 0; i < f->nfiles; i++) {
+        ch[i].path = f->files[i].path;
+        ch[i].data = f->files[i].data;
+        ch[i].len = f->files[i].len;
+        ch[i].mode = f->files[i].mode;
+    }
+    f->sha256 = xcalloc(f->nfiles, sizeof(*f->sha256));
+    if (txn_plan(ch, f->nfiles, &diff, f->sha256, cause) != 0)
+        goto out;
+    f->diff = buf_detach(&diff);
+    if (f->diff == NULL)
+        f->diff = xstrdup("");
+
+    for (int s = 0; s < RS__COUNT; s++) {
+        if (c->why[s] != NULL)
+            buf_addf(&sum, "%s\n", c->why[s]);
+    }
+    if (verification_disabled)
+        buf_adds(&sum, "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
+                       "that address; turn verification on\n");
+    if (eb != use->block)
+        buf_addf(&sum,
+                 "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
+                 "\"if\"):\n",
+                 use->context, eb->file->path, eb->line);
+    else
+        buf_addf(&sum, "in %s (%s:%u):\n", use->context, eb->file->path, eb->line);
+    for (size_t i = 0; i < f->nsets; i++)
+        buf_addf(&sum, "  %s\n", f->sets[i].note);
+    f->summary = buf_detach(&sum);
+    rc = 0;
+out:
+    free(ch);
+    buf_free(&sum);
+    buf_free(&diff);
+    return rc;
+}
+
+static enum ev_kind
+verdict_kind(enum probe_verdict v)
+{
+    switch (v) {
+    case PROBE_VERIFY_ERROR:
+        return EV_VERIFY_ERROR;
+    case PROBE_NAME_MISMATCH:
+        return EV_NAME_MISMATCH;
+    case PROBE_HANDSHAKE_ERROR:
+        return EV_HANDSHAKE_ERROR;
+    case PROBE_TIMEOUT:
+        return EV_HANDSHAKE_TIMEOUT;
+    case PROBE_CONNECT_ERROR:
+        return EV_CONNECT_ERROR;
+    case PROBE_CONFIG_ERROR:
+        return EV_CONFIG_ERROR;
+    default:
+        return EV_NONE;
+    }
+}
+
+static char *
+cause_text(const struct probe_result *r, bool verification_disabled, const struct pss_value *vv)
+{
+    struct buf b = {0};
+
+    if (verification_disabled) {
+        if (vv->origin == PSS_DEFAULT)
+            buf_adds(&b, "proxy_ssl_verify is off (nginx's default): ");
+        else
+            buf_addf(&b, "proxy_ssl_verify is off (%s:%u): ", vv->file, vv->line);
+        buf_adds(&b, "nginx does not check who answers on that address (the vulnerability). ");
+        if (r->verdict == PROBE_OK) {
+            buf_adds(&b, "With verification on the handshake would pass as configured.");
+            return buf_detach(&b);
+        }
+        buf_adds(&b, "With verification on: ");
+    }
+    if (r->verdict == PROBE_OK) {
+        buf_adds(&b, "the handshake passes with the current settings");
+        return buf_detach(&b);
+    }
+    const struct incident_explanation *e =
+        incident_explain(verdict_kind(r->verdict), (int)r->verify_code, r->nginx_message);
+    buf_addf(&b, "nginx says \"%s\": %s", r->nginx_message != NULL ? r->nginx_message : "?",
+             e->plain != NULL ? e->plain : "");
+    if (e->means != NULL)
+        buf_addf(&b, " (%s)", e->means);
+    buf_addc(&b, '.');
+    if (r->what_if.intermediate_note != NULL)
+        buf_addf(&b, " About the intermediate: %s.", r->what_if.intermediate_note);
+    if (r->verify_code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
+        buf_adds(&b, " The right fix is on the upstream: send the leaf followed by its "
+                     "intermediate; on the nginx side, give the intermediate with --ca FILE "
+                     "(strategy chain).");
+    if (mtls_demanded(r))
+        buf_adds(&b, " The upstream asked for a client certificate and nginx sent none "
+                     "(give --client-cert and --client-key).");
+    return buf_detach(&b);
+}
+
+static void
+fix_free(struct remedy_fix *f)
+{
+    free(f->id);
+    free(f->summary);
+    free(f->verdict_note);
+    for (size_t i = 0; i < f->nsets; i++) {
+        free(f->sets[i].value);
+        free(f->sets[i].note);
+    }
+    free(f->sets);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        free(f->files[i].path);
+        free(f->files[i].data);
+    }
+    free(f->files);
+    free(f->diff);
+    free(f->sha256);
+}
+
+void
+remedy_case_free(struct remedy_case *c)
+{
+    free(c->upstream);
+    free(c->host);
+    free(c->context);
+    probe_result_free(&c->probe);
+    free(c->cause);
+    for (size_t i = 0; i < c->nfixes; i++)
+        fix_free(&c->fixes[i]);
+    free(c->fixes);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The settings with their file paths made absolute (as nginx reads them). */
+static void
+full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s, char *owned[3])
+{
+    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY};
+
+    for (int k = 0; k < 3; k++) {
+        owned[k] = NULL;
+        if (s->v[keys[k]].value != NULL && s->v[keys[k]].origin != PSS_DEFAULT) {
+            owned[k] = ngxconf_full_path(conf, s->v[keys[k]].value);
+            s->v[keys[k]].value = owned[k];
+        }
+    }
+}
+
+int
+remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
+            const struct remedy_opts *o, struct remedy_case *out, char **cause)
+{
+    struct cand base, c;
+    struct probe_opts po;
+    struct probe_result r0, r;
+    char *owned[3];
+    unsigned allowed = o->allowed != 0 ? o->allowed : RS_ALL, excluded = 0;
+    bool have_r0 = false;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    memset(&base, 0, sizeof(base));
+    memset(&r0, 0, sizeof(r0));
+    if (ti >= use->ntargets) {
+        *cause = xasprintf("%s: no upstream target to probe", use->context);
+        return -1;
+    }
+    out->host = xstrdup(use->targets[ti].host);
+    out->port = (int)use->targets[ti].port;
+    out->upstream = xasprintf("%s:%u", use->targets[ti].host, use->targets[ti].port);
+    out->context = xstrdup(use->context);
+    out->file = use->block->file->path;
+    out->line = use->block->line;
+    out->block_name = use->block->name;
+    out->effective = use->ssl;
+    base.ssl = use->ssl;
+    full_paths(conf, &base.ssl, owned);
+    base.pub.depth = 1;
+    if (base.ssl.v[PSS_VERIFY_DEPTH].value != NULL)
+        base.pub.depth = atoi(base.ssl.v[PSS_VERIFY_DEPTH].value);
+    base.pub.have_ca = o->ca_file != NULL;
+    if (o->client_cert != NULL || o->client_key != NULL) {
+        if (o->client_cert == NULL || o->client_key == NULL) {
+            *cause = xstrdup("--client-cert and --client-key go together");
+            goto out;
+        }
+        if (client_pair_ok(o->client_cert, o->client_key, cause) != 0)
+            goto out;
+        base.pub.have_client = true;
+    }
+    if (probe_cand(&base, use, ti, o, &po, &out->probe, cause) != 0)
+        goto out;
+    out->verification_disabled = !po.verify;
+    if (out->verification_disabled) {
+        base.ssl.v[PSS_VERIFY].value = "on";
+        base.pub.applied |= RS_MASK(RS_VERIFY);
+        if (probe_cand(&base, use, ti, o, &po, &r0, cause) != 0)
+            goto out;
+        have_r0 = true;
+    }
+    const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
+    out->cause = cause_text(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
+
+    for (int alt = 0; alt < 3; alt++) {
+        unsigned a = allowed & ~excluded;
+        const struct probe_result *cur = ev;
+        bool have_r = false, ok = ev->verdict == PROBE_OK;
+        char *note = NULL;
+
+        c = base;
+        c.pub.applied = base.pub.applied;
+        for (int step = 0; step < REMEDY_MAX_STEPS && !ok; step++) {
+            int s = remedy_next(cur, &c.pub, a);
+            if (s < 0)
+                break;
+            struct probe_opts cpo;
+            if (cand_apply(&c, s, cur, o, &po, cause) != 0) {
+                if (have_r)
+                    probe_result_free(&r);
+                cand_free(&c);
+                goto out;
+            }
+            if (have_r)
+                probe_result_free(&r);
+            memset(&r, 0, sizeof(r));
+            if (probe_cand(&c, use, ti, o, &cpo, &r, cause) != 0) {
+                cand_free(&c);
+                goto out;
+            }
+            have_r = true;
+            cur = &r;
+            ok = r.verdict == PROBE_OK;
+        }
+        if (!ok && cur->nginx_message != NULL)
+            note = xasprintf("with this change nginx would still fail: %s", cur->nginx_message);
+        if (have_r)
+            probe_result_free(&r);
+        unsigned used = c.pub.applied;
+        bool dup = false;
+        for (size_t i = 0; i < out->nfixes; i++)
+            dup |= out->fixes[i].strategies == used;
+        bool useful = used != 0 && !dup && (ok || out->nfixes == 0);
+        if (useful) {
+            struct remedy_fix f;
+            memset(&f, 0, sizeof(f));
+            char *why = NULL;
+            if (fix_build(&f, conf, use, &c, out->verification_disabled, &why) != 0) {
+                /* proven by the probe but not editable here: shown, never applied */
+                f.verified = false;
+                f.verdict_note = xasprintf("the edit cannot be made automatically: %s", why);
+                free(why);
+                if (f.id == NULL)
+                    f.id = remedy_mask_name(c.pub.applied);
+                if (f.summary == NULL) {
+                    struct buf sb = {0};
+                    for (int s = 0; s < RS__COUNT; s++) {
+                        if (c.why[s] != NULL)
+                            buf_addf(&sb, "%s\n", c.why[s]);
+                    }
+                    f.summary = buf_detach(&sb);
+                }
+                for (size_t k = 0; k < f.nfiles; k++) { /* nothing to write */
+                    free(f.files[k].path);
+                    free(f.files[k].data);
+                }
+                f.nfiles = 0;
+            } else {
+                f.verified = ok;
+                f.verdict_note = note;
+                note = NULL;
+            }
+            out->fixes = xreallocarray(out->fixes, out->nfixes + 1, sizeof(*out->fixes));
+            out->fixes[out->nfixes++] = f;
+        }
+        free(note);
+        unsigned trust = used & (RS_MASK(RS_PIN) | RS_MASK(RS_CA) | RS_MASK(RS_CHAIN));
+        cand_free(&c);
+        if (trust == 0 || !useful)
+            break;
+        excluded |= trust;
+    }
+    /* an unverified candidate is kept only when nothing passes */
+    size_t k = 0;
+    bool any_ok = false;
+    for (size_t i = 0; i < out->nfixes; i++)
+        any_ok |= out->fixes[i].verified;
+    for (size_t i = 0; i < out->nfixes; i++) {
+        if (any_ok && !out->fixes[i].verified)
+            fix_free(&out->fixes[i]);
+        else
+            out->fixes[k++] = out->fixes[i];
+    }
+    out->nfixes = k;
+    rc = 0;
+out:
+    if (have_r0)
+        probe_result_free(&r0);
+    for (int i = 0; i < 3; i++)
+        free(owned[i]);
+    if (rc != 0)
+        remedy_case_free(out);
+    return rc;
+}
+
+int
+remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_case *c,
+               const struct remedy_opts *o, char **cause)
+{
+    struct ngxconf *conf = NULL;
+    struct proxy_ssl_settings s;
+    struct probe_opts po;
+    struct probe_result r;
+    char *owned[3] = {NULL, NULL, NULL};
+    int rc = -1;
+
+    memset(&r, 0, sizeof(r));
+    if (ngxconf_load(conf_path, prefix, &conf, cause) != 0)
+        return -1;
+    const struct ngx_node *b = find_block(conf->root, c->file, c->line, c->block_name);
+    if (b == NULL) {
+        *cause =
+            xasprintf("%s:%u: the %s block is no longer there", c->file, c->line, c->block_name);
+        goto out;
+    }
+    resolve_settings(b, &s);
+    full_paths(conf, &s, owned);
+    if (probe_opts_from_settings(&po, &s, c->host, c->port, cause) != 0)
+        goto out;
+    if (po.name == NULL) {
+        const struct ngx_node *pp = ngxconf_find(b, "proxy_pass");
+        if (pp == NULL || pp->nargs < 1)
+            po.name = c->host;
+        else {
+            /* the proxy_pass host is nginx's default name: reuse the original probe's */
+            po.name = c->probe.name != NULL ? c->probe.name : c->host;
+        }
+    }
+    po.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+    po.check_ip_san = o->check_ip_san;
+    if (probe_run(&po, &r, cause) != 0)
+        goto out;
+    if (!po.verify) {
+        *cause = xstrdup("proxy_ssl_verify is still off");
+        goto out;
+    }
+    if (r.verdict != PROBE_OK) {
+        *cause =
+            xasprintf("%s: the re-probe still fails: %s", c->upstream,
+                      r.nginx_message != NULL ? r.nginx_message : probe_verdict_name(r.verdict));
+        goto out;
+    }
+    rc = 0;
+out:
+    probe_result_free(&r);
+    for (int i = 0; i < 3; i++)
+        free(owned[i]);
+    ngxconf_free(conf);
+    return rc;
+}
+
+void
+remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
+{
+    jw_obj_open(w);
+    for (int k = 0; k < PSS__COUNT; k++) {
+        const struct pss_value *v = &s->v[k];
+        jw_key(w, pss_defs[k].directive);
+        jw_obj_open(w);
+        jw_kstr(w, "value", v->value);
+        jw_kstr(w, "origin", origin_name(v->origin));
+        jw_kstr(w, "file", v->file);
+        if (v->origin == PSS_DEFAULT)
+            jw_knull(w, "line");
+        else
+            jw_kint(w, "line", v->line);
+        jw_kstr(w, "block", v->block);
+        jw_obj_close(w);
+    }
+    jw_obj_close(w);
+}
+
+void
+remedy_fix_json(struct jw *w, const struct remedy_fix *f)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "id", f->id);
+    jw_key(w, "strategy");
+    jw_arr_open(w);
+    for (int s = 0; s < RS__COUNT; s++) {
+        if (f->strategies & RS_MASK(s))
+            jw_str(w, strategy_names[s]);
+    }
+    jw_arr_close(w);
+    jw_kstr(w, "summary", f->summary);
+    jw_kbool(w, "verified", f->verified);
+    jw_kstr(w, "not_verified_because", f->verdict_note);
+    jw_key(w, "directives");
+    jw_arr_open(w);
+    for (size_t i = 0; i < f->nsets; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "directive", pss_defs[f->sets[i].key].directive);
+        jw_kstr(w, "value", f->sets[i].value);
+        jw_kstr(w, "note", f->sets[i].note);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_kstr(w, "diff", f->diff);
+    jw_key(w, "files_written");
+    jw_arr_open(w);
+    for (size_t i = 0; i < f->nfiles; i++)
+        jw_str(w, f->files[i].path);
+    jw_arr_close(w);
+    jw_obj_close(w);
+}
