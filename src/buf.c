@@ -26,6 +26,7 @@ buf_reserve(struct buf *b, size_t extra)
         cap = cap * 2 > cap ? cap * 2 : need;
     b->p = xrealloc(b->p, cap);
     b->cap = cap;
+    b->p[b->len] = '\0'; /* a fresh buffer is a valid empty string */
 }
 
 void
@@ -50,6 +51,19 @@ buf_addc(struct buf *b, char c)
     buf_reserve(b, 1);
     b->p[b->len++] = c;
     b->p[b->len] = '\0';
+}
+
+void
+buf_addu(struct buf *b, unsigned long long v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    buf_add(b, tmp + sizeof(tmp) - n, n);
 }
 
 void

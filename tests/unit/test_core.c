@@ -53,6 +53,29 @@ sanitizer_shows_nul_bytes(void **state)
 }
 
 static void
+sanitizing_an_empty_string_gives_an_empty_string(void **state)
+{
+    char *s = sanitize_mem("", 0);
+    assert_string_equal(s, "");
+    free(s);
+    s = sanitize_str("");
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void
+buf_addu_writes_decimal(void **state)
+{
+    struct buf b = BUF_INIT;
+
+    buf_addu(&b, 0);
+    buf_addc(&b, ' ');
+    buf_addu(&b, 18446744073709551615ULL);
+    assert_string_equal(buf_str(&b), "0 18446744073709551615");
+    buf_free(&b);
+}
+
+static void
 json_writer_produces_nested_objects_with_commas(void **state)
 {
     struct buf b = BUF_INIT;
@@ -151,6 +174,8 @@ main(void)
         cmocka_unit_test(sanitizer_escapes_backslash_so_escapes_stay_unambiguous),
         cmocka_unit_test(sanitizer_keeps_utf8_and_escapes_invalid_bytes_and_c1_controls),
         cmocka_unit_test(sanitizer_shows_nul_bytes),
+        cmocka_unit_test(sanitizing_an_empty_string_gives_an_empty_string),
+        cmocka_unit_test(buf_addu_writes_decimal),
         cmocka_unit_test(json_writer_produces_nested_objects_with_commas),
         cmocka_unit_test(json_strings_are_valid_for_any_bytes),
         cmocka_unit_test(nginx_version_and_openssl_are_read_from_nginx_V),
