@@ -79,14 +79,6 @@ static const char probe_usage[] =
     "Handshakes as nginx would (proxy_ssl_verify on) and prints nginx's verdict and message.\n"
     "Exit status: 0 nginx would succeed, 1 it would fail, 2 usage or input error.\n";
 
-/* sanitize_str(), except that "" stays "" (sanitize_mem(s, 0) currently returns an
- * unterminated buffer: buf_reserve() allocates without writing the terminator). */
-static char *
-clean(const char *s)
-{
-    return s != NULL && *s == '\0' ? xstrdup("") : sanitize_str(s);
-}
-
 /* "host:port", "[v6]:port", or "host" (port 443). */
 static int
 parse_target(const char *arg, char **host, int *port)
@@ -137,7 +129,7 @@ needs_nginx_rule(const struct probe_opts *o)
 static void
 put_sanitized(FILE *fp, const char *label, const char *s)
 {
-    char *t = clean(s);
+    char *t = sanitize_str(s);
     fprintf(fp, "%s%s\n", label, t);
     free(t);
 }
@@ -158,7 +150,7 @@ put_would(FILE *fp, enum probe_verdict v, const char *name)
             fputs("the chain would verify, but the name would still not match\n", fp);
             break;
         }
-        n = clean(name);
+        n = sanitize_str(name);
         fprintf(fp,
                 "the chain would verify; with proxy_ssl_name %s as well, nginx would "
                 "succeed\n",
@@ -233,7 +225,7 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
         if (w->nnames == 0)
             fprintf(fp, "  - no name in the certificate would pass as proxy_ssl_name\n");
         for (size_t i = 0; i < w->nnames; i++) {
-            char *n = clean(w->names[i]);
+            char *n = sanitize_str(w->names[i]);
             fprintf(fp, "  - proxy_ssl_name %s; would pass the name check\n", n);
             free(n);
         }
@@ -245,7 +237,7 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
 static void
 print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
 {
-    char *up = clean(r->upstream), *name = clean(r->name);
+    char *up = sanitize_str(r->upstream), *name = sanitize_str(r->name);
 
     if (r->verdict == PROBE_OK)
         fprintf(fp, "%s: OK\n", up);
@@ -296,7 +288,7 @@ print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
 static void
 prom_label(struct buf *b, const char *s)
 {
-    char *t = clean(s != NULL ? s : "");
+    char *t = sanitize_str(s != NULL ? s : "");
 
     for (const char *p = t; *p != '\0'; p++) {
         if (*p == '\\' || *p == '"')
@@ -457,8 +449,8 @@ plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_
         }
         if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
                                      &cause) != 0) {
-            char *ctx = clean(use->context);
-            char *why = clean(cause);
+            char *ctx = sanitize_str(use->context);
+            char *why = sanitize_str(cause);
             fprintf(stderr, "tlstriage: probe: %s: %s (skipped)\n", ctx, why);
             free(ctx);
             free(why);
@@ -515,14 +507,14 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
     char *cause = NULL;
 
     if (ngxconf_load(app->conf, app->prefix, &p->conf, &cause) != 0) {
-        char *c = clean(cause);
+        char *c = sanitize_str(cause);
         fprintf(stderr, "tlstriage: probe: %s\n", c);
         free(c);
         free(cause);
         return -1;
     }
     for (size_t i = 0; i < p->conf->nerrors; i++) {
-        char *m = clean(p->conf->errors[i].message);
+        char *m = sanitize_str(p->conf->errors[i].message);
         fprintf(stderr, "tlstriage: probe: warning: %s:%u: %s\n",
                 p->conf->errors[i].file != NULL ? p->conf->errors[i].file : app->conf,
                 p->conf->errors[i].line, m);
@@ -543,7 +535,7 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
         q.uri = uri != NULL ? uri : "/";
     }
     if (resolve_find(p->conf, &q, &p->rr, &cause) != 0) {
-        char *c = clean(cause);
+        char *c = sanitize_str(cause);
         fprintf(stderr, "tlstriage: probe: %s\n", c);
         free(c);
         free(cause);
@@ -552,7 +544,7 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
     p->have_rr = true;
     if (!p->rr.has_use) {
         char *ctx = resolve_context(p->rr.block);
-        char *c = clean(ctx);
+        char *c = sanitize_str(ctx);
         fprintf(stderr, "tlstriage: probe: %s does not proxy to a TLS upstream\n", c);
         free(c);
         free(ctx);
@@ -573,7 +565,7 @@ print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *o
     fprintf(fp, "%-24s %-15s %9s %11s  %s\n", "UPSTREAM", "VERDICT", "LEAF_DAYS", "ANCHOR_DAYS",
             "WHERE / NGINX MESSAGE");
     for (size_t i = 0; i < n; i++) {
-        char *up = clean(res[i].upstream), *where = clean(labels[i]);
+        char *up = sanitize_str(res[i].upstream), *where = sanitize_str(labels[i]);
         char leaf[24] = "-", anchor[24] = "-";
         if (res[i].nchain > 0)
             snprintf(leaf, sizeof(leaf), "%ld", res[i].chain[0].days_left);
@@ -582,7 +574,7 @@ print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *o
         fprintf(fp, "%-24s %-15s %9s %11s  %s%s\n", up, probe_verdict_name(res[i].verdict), leaf,
                 anchor, where, opts[i].verify ? "" : " [verification off (unsafe): not verified]");
         if (res[i].nginx_message != NULL) {
-            char *m = clean(res[i].nginx_message);
+            char *m = sanitize_str(res[i].nginx_message);
             fprintf(fp, "%63s%s\n", "", m);
             free(m);
         }
@@ -757,7 +749,7 @@ cli_probe(struct app *app, int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i].verdict == PROBE_CONFIG_ERROR) {
-            char *m = clean(res[i].nginx_message);
+            char *m = sanitize_str(res[i].nginx_message);
             fprintf(stderr, "tlstriage: probe: %s: nginx would refuse these settings: %s\n",
                     res[i].upstream, m);
             free(m);
