@@ -195,7 +195,6 @@ cli_fix(struct app *app, int argc, char **argv)
         rc = cli_usage_error(argv[0], "--client-cert and --client-key go together");
         goto out;
     }
-    cli_txn_report_pending(app, stderr);
 
     ro.ca_file = ca;
     ro.client_cert = ccert;

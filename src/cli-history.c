@@ -145,7 +145,6 @@ cli_history(struct app *app, int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    cli_txn_report_pending(app, stderr);
     if (txn_list(app_state_dir(app), &v, &n, &cause) == -1) {
         int rc = cli_usage_error(argv[0], "%s", cause);
         free(cause);

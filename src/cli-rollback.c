@@ -201,7 +201,6 @@ cli_rollback(struct app *app, int argc, char **argv)
         return cli_usage_error(argv[0], "one transaction id at most");
     if ((id != NULL) + last + (complete != NULL) > 1)
         return cli_usage_error(argv[0], "give one of --last, ID or --complete ID");
-    cli_txn_report_pending(app, stderr);
     cli_txn_opts(app, &o, reload_cmd);
 
     /* Say what will happen before asking. */

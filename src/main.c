@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "cli-txn.h"
 #include "cli.h"
 #include "xmalloc.h"
 
@@ -89,6 +90,9 @@ main(int argc, char **argv)
     } else if ((verb = cli_verb_find(argv[optind])) == NULL) {
         rc = cli_usage_error(NULL, "unknown verb '%s' (see tlstriage --help)", argv[optind]);
     } else {
+        /* An interrupted fix (dropped SSH session, kill, power loss) is reported at every
+         * start, with the commands that complete it or roll it back. */
+        cli_txn_report_pending(&app, stderr);
         rc = verb->run(&app, argc - optind, argv + optind);
     }
     free(app.logs);

@@ -28,6 +28,7 @@ wholly() {
 }
 
 declare -A tally
+REPORTED_AT_START=0
 # one_run SYSCALL FAULT N: FAULT is an errno name or KILL
 one_run() {
     local sc=$1 fault=$2 n=$3 inj out st_conf st_site pend why="" rc
@@ -44,6 +45,14 @@ one_run() {
 t=json.load(sys.stdin)["transactions"]
 p=[x for x in t if x["state"] not in ("done","rolled-back","aborted")]
 print(p[0]["id"]+" "+p[0]["state"] if p else "")')
+    if [ -n "$pend" ]; then
+        if tt scan --format jsonl /dev/null 2>&1 >/dev/null </dev/null |
+            grep -q "unfinished transaction ${pend%% *}"; then
+            REPORTED_AT_START=$((REPORTED_AT_START + 1))
+        else
+            why="$why the next start (tlstriage scan) did not report ${pend%% *};"
+        fi
+    fi
     local kind="${out:-killed}"
     kind=${kind%% id=*}
     # Interrupted in the middle: finish it when it can be finished, then undo it.
@@ -131,4 +140,5 @@ if [ "${TXN_FAULTS_FULL:-0}" = 1 ]; then
 fi
 for n in $RB; do rb_run "$n"; done
 for k in "${!tally[@]}"; do echo "# $k:${tally[$k]}"; done | sort
+ok "interrupted transactions are reported at the next start of any verb ($REPORTED_AT_START runs)" test "$REPORTED_AT_START" -gt 0
 done_testing
