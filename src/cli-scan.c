@@ -32,9 +32,11 @@
 #define SCAN_FLUSH_AT (64u * 1024)
 
 /* Every line logscan can recognise holds one of these (the http and stream actions end
- * "... to upstream, client: "; configuration errors are [emerg]). */
+ * "... to upstream, client: "; configuration errors are [emerg]; a TLS 1.3 upstream's
+ * refusal met after the handshake is an [crit] SSL_read() failure). */
 static const char marker_event[] = "to upstream, client: ";
 static const char marker_emerg[] = "[emerg] ";
+static const char marker_crit[] = "[crit] ";
 
 struct scan_ctx {
     enum cli_format format;
@@ -67,14 +69,17 @@ marker_at(const char *q, const char *lim)
     return (room >= sizeof(marker_event) - 1 &&
             memcmp(q, marker_event, sizeof(marker_event) - 1) == 0) ||
            (room >= sizeof(marker_emerg) - 1 &&
-            memcmp(q, marker_emerg, sizeof(marker_emerg) - 1) == 0);
+            memcmp(q, marker_emerg, sizeof(marker_emerg) - 1) == 0) ||
+           (room >= sizeof(marker_crit) - 1 &&
+            memcmp(q, marker_crit, sizeof(marker_crit) - 1) == 0);
 }
 
 /* One pass over [p, lim): returns the first position where a marker starts, or NULL, and
  * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
  * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
  * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
- * 'e' (1) and 'e' (3), which the other levels do not have; the loads are shared. */
+ * 'e' (1) and 'e' (3), which the other levels do not have, for "[crit] " '[' (0), 'c' (1)
+ * and 'i' (3); the loads are shared. */
 #define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
 
 static const char *
@@ -109,6 +114,7 @@ scan_find_sse2(const char *p, const char *lim, size_t *nl)
     const __m128i c_nl = _mm_set1_epi8('\n'), c_o = _mm_set1_epi8('o');
     const __m128i c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
     const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
+    const __m128i c_c = _mm_set1_epi8('c'), c_i = _mm_set1_epi8('i');
     size_t n = (size_t)(lim - p), i = 0, count = 0;
 
     for (; i + 16 + MARK_TAIL <= n; i += 16) {
@@ -119,8 +125,10 @@ scan_find_sse2(const char *p, const char *lim, size_t *nl)
         __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
         __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
                                    _mm_cmpeq_epi8(l11, c_comma));
-        __m128i em = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l0, c_br), _mm_cmpeq_epi8(l1, c_e)),
-                                   _mm_cmpeq_epi8(l3, c_e));
+        __m128i em = _mm_and_si128(
+            _mm_cmpeq_epi8(l0, c_br),
+            _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e)),
+                         _mm_and_si128(_mm_cmpeq_epi8(l1, c_c), _mm_cmpeq_epi8(l3, c_i))));
         unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
         unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
 
@@ -144,6 +152,7 @@ scan_find_avx2(const char *p, const char *lim, size_t *nl)
     const __m256i c_nl = _mm256_set1_epi8('\n'), c_o = _mm256_set1_epi8('o');
     const __m256i c_u = _mm256_set1_epi8('u'), c_comma = _mm256_set1_epi8(',');
     const __m256i c_br = _mm256_set1_epi8('['), c_e = _mm256_set1_epi8('e');
+    const __m256i c_c = _mm256_set1_epi8('c'), c_i = _mm256_set1_epi8('i');
     size_t n = (size_t)(lim - p), i = 0, count = 0;
 
     for (; i + 32 + MARK_TAIL <= n; i += 32) {
@@ -156,8 +165,10 @@ scan_find_avx2(const char *p, const char *lim, size_t *nl)
             _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
             _mm256_cmpeq_epi8(l11, c_comma));
         __m256i em = _mm256_and_si256(
-            _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br), _mm256_cmpeq_epi8(l1, c_e)),
-            _mm256_cmpeq_epi8(l3, c_e));
+            _mm256_cmpeq_epi8(l0, c_br),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e)),
+                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_c), _mm256_cmpeq_epi8(l3, c_i))));
         unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
         unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/follow/run.sh — cost of `tlstriage scan --follow --format jsonl` under a fast writer.
 #   bench/follow/run.sh [TLSTRIAGE] [RATE] [SECONDS]     (defaults: build/tlstriage 100000 10)
+#   EVENTS_PCT=4 bench/follow/run.sh ...   share of upstream-TLS event lines (default 90)
 # (BUILD=dir: the build tree whose libtt.a and config.h build tailonly; default: TLSTRIAGE's dir)
 # 1. CPU: follower > /dev/null while the writer appends RATE lines/s for SECONDS; CPU seconds
 #    (utime+stime from /proc/PID/stat) per million lines; VmRSS each second and VmHWM.

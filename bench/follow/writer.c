@@ -1,6 +1,8 @@
 /* writer.c — bench/follow's log writer: appends realistic nginx error.log lines to FILE at
  * RATE lines/s for SECONDS, in 1 ms batches (one write(2) each). Upstream-TLS event lines carry
  * the wall-clock time of their write in the request URI (/bench/SEQ/NS) for the lag meter.
+ * EVENTS_PCT (environment, default 90) is the share of upstream-TLS event lines: 90 is an
+ * outage where nearly every line is a failure, 4 the everyday mix of bench/scan's generator.
  * usage: writer FILE RATE SECONDS */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -36,6 +38,8 @@ main(int argc, char **argv)
     int fd = open(argv[1], O_WRONLY | O_APPEND | O_CREAT, 0644);
     long rate = atol(argv[2]), secs = atol(argv[3]);
     long long total = (long long)rate * secs, seq = 0;
+    const char *pct_env = getenv("EVENTS_PCT");
+    long long pct = pct_env != NULL ? atoll(pct_env) : 90;
     long long t0 = now_ns(CLOCK_MONOTONIC);
     size_t cap = 1 << 20;
     char *buf = malloc(cap);
@@ -64,7 +68,7 @@ main(int argc, char **argv)
         long long wns = now_ns(CLOCK_REALTIME);
         for (; seq < due && len + 1024 < cap; seq++) {
             int n;
-            if (seq % 10 == 9) /* one line in ten is not an upstream TLS event */
+            if (seq % 100 >= pct) /* not an upstream TLS event */
                 n = snprintf(buf + len, cap - len,
                              "%s [warn] 2817#2817: *%lld an upstream response is buffered to a "
                              "temporary file /var/cache/nginx/proxy_temp/1/%02lld/%lld while "

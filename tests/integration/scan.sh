@@ -28,6 +28,10 @@ if [ -r "$fixture" ]; then
     ok "every jsonl line of the real nginx log is a JSON object with the documented keys" \
         valid_jsonl "$tmp/f.jsonl"
     ok "the real log's verify errors are found" grep -q '"kind":"verify_error"' "$tmp/f.jsonl"
+    ok "the TLS 1.3 client-certificate refusal ([crit] SSL_read) is found in a file scan" \
+        grep -q '"reason":"tlsv13 alert certificate required"' "$tmp/f.jsonl"
+    is "$("$TLSTRIAGE" scan --format jsonl - <"$fixture" | wc -l)" "$(wc -l <"$tmp/f.jsonl")" \
+        "stdin and file scans find the same events"
     "$TLSTRIAGE" scan "$fixture" >"$tmp/f.txt"
     is "$?" 1 "text scan of the real log exits 1"
     ok "text output explains the failures in plain words" grep -q '^  what: ' "$tmp/f.txt"
