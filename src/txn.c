@@ -19,13 +19,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <yaml.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "diff.h"
 #include "sanitize.h"
@@ -56,9 +55,6 @@ static const char *const step_names[] = {
     [TXN_STEP_RELOAD] = "reload",   [TXN_STEP_CONFIRM] = "confirm", [TXN_STEP_VERIFY] = "verify",
     [TXN_STEP_WATCH] = "watch",     [TXN_STEP_RESTORE] = "restore",
 };
-
-/* The xattrs that carry a POSIX ACL and an SELinux label; copied when present. */
-static const char *const kept_xattrs[] = {"system.posix_acl_access", "security.selinux"};
 
 const char *
 txn_state_name(enum txn_state s)
@@ -93,14 +89,7 @@ state_pending(enum txn_state s)
 void
 txn_sha256_hex(const void *data, size_t len, char hex[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        fatal("SHA-256 failed");
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    hex[64] = '\0';
+    atomicfile_sha256_hex(data, len, hex);
 }
 
 /* ---- command lines ---- */
@@ -160,245 +149,6 @@ argv_push(char ***argv, size_t *n, const char *s)
     *argv = xreallocarray(*argv, *n + 2, sizeof(**argv));
     (*argv)[(*n)++] = xstrdup(s);
     (*argv)[*n] = NULL;
-}
-
-/* ---- files ---- */
-
-/* Reads the whole file. *exists = false (and 0 returned) when it is absent. */
-static int
-file_read(const char *path, struct buf *out, bool *exists, char **cause)
-{
-    char chunk[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    buf_reset(out);
-    buf_add(out, "", 0);
-    if (fd == -1) {
-        if (errno == ENOENT && exists != NULL) {
-            *exists = false;
-            return 0;
-        }
-        *cause = xasprintf("%s: cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    if (exists != NULL)
-        *exists = true;
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1) {
-            *cause = xasprintf("%s: read: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        buf_add(out, chunk, (size_t)r);
-    }
-    close(fd);
-    return 0;
-}
-
-static int
-write_full(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1)
-            return -1;
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int
-dir_fsync(const char *path, char **cause)
-{
-    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-    int fd, rc = -1;
-
-    if (slash == NULL) {
-        free(dir);
-        dir = xstrdup(".");
-    } else if (slash == dir) {
-        slash[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
-        *cause = xasprintf("%s: fsync of the directory: %s", dir, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd != -1)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
-/* The file that is really written for path: its symlink target (links are kept), or
- * path itself when it does not exist yet. */
-static int
-file_target(const char *path, char **target, char **cause)
-{
-    char *r = realpath(path, NULL);
-    struct stat st;
-
-    if (r != NULL) {
-        *target = r;
-        return 0;
-    }
-    if (errno == ENOENT && lstat(path, &st) == -1 && errno == ENOENT) {
-        *target = xstrdup(path);
-        return 0;
-    }
-    *cause = xasprintf("%s: cannot resolve (dangling symlink?): %s", path, strerror(errno));
-    return -1;
-}
-
-/*
- * Replaces target with data atomically: a temp file next to it (created with O_EXCL),
- * the full bytes, the mode, owner, ACL and SELinux label of the current file (or
- * new_mode and our own ids for a new file), fsync, rename, fsync of the directory, then
- * the bytes are read back and compared. On failure the target is untouched.
- */
-static int
-atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, char **cause)
-{
-    const char *base = strrchr(target, '/');
-    size_t dirlen = base != NULL ? (size_t)(base - target) + 1 : 0;
-    char *tmp = xasprintf("%.*s.%s.tlstriage-XXXXXX", (int)dirlen, target,
-                          base != NULL ? base + 1 : target);
-    struct stat st;
-    bool have_old = stat(target, &st) == 0;
-    struct buf back = BUF_INIT;
-    int fd = -1, rc = -1;
-
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) { /* O_CREAT | O_EXCL, mode 0600 */
-        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    if (write_full(fd, data, len) == -1) {
-        *cause = xasprintf("%s: write: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (have_old) {
-        if (fchown(fd, st.st_uid, st.st_gid) == -1) {
-            *cause = xasprintf("%s: cannot keep owner %lu:%lu: %s", target,
-                               (unsigned long)st.st_uid, (unsigned long)st.st_gid, strerror(errno));
-            goto out;
-        }
-        if (fchmod(fd, st.st_mode & 07777) == -1) {
-            *cause = xasprintf("%s: chmod: %s", tmp, strerror(errno));
-            goto out;
-        }
-        for (size_t i = 0; i < sizeof(kept_xattrs) / sizeof(kept_xattrs[0]); i++) {
-            char val[4096];
-            ssize_t vl = getxattr(target, kept_xattrs[i], val, sizeof(val));
-            if (vl < 0)
-                continue; /* absent or not supported: nothing to keep */
-            if (fsetxattr(fd, kept_xattrs[i], val, (size_t)vl, 0) == -1) {
-                *cause =
-                    xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i], strerror(errno));
-                goto out;
-            }
-        }
-    } else if (fchmod(fd, new_mode != 0 ? new_mode : 0644) == -1) {
-        *cause = xasprintf("%s: chmod: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (fsync(fd) == -1) {
-        *cause = xasprintf("%s: fsync: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) == -1) {
-        fd = -1;
-        *cause = xasprintf("%s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, target) == -1) {
-        *cause = xasprintf("%s: rename to %s: %s", tmp, target, strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL;
-    if (dir_fsync(target, cause) == -1)
-        goto out;
-    if (file_read(target, &back, NULL, cause) == -1)
-        goto out;
-    if (back.len != len || memcmp(back.p, data, len) != 0) {
-        *cause = xasprintf("%s: read back differs from what was written", target);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd != -1)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
-    buf_free(&back);
-    return rc;
-}
-
-/* Removes temp files a killed run may have left next to target. */
-static void
-sweep_temps(const char *target)
-{
-    const char *base = strrchr(target, '/');
-    char *dir = base != NULL ? xstrndup(target, (size_t)(base - target) + 1) : xstrdup("./");
-    char *prefix = xasprintf(".%s.tlstriage-", base != NULL ? base + 1 : target);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
-            strlen(de->d_name) == strlen(prefix) + 6) {
-            char *p = xasprintf("%s%s", dir, de->d_name);
-            unlink(p);
-            free(p);
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-    free(dir);
-    free(prefix);
-}
-
-static int
-mkdir_p(const char *path, char **cause)
-{
-    char *p = xstrdup(path);
-    int rc = 0;
-
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-                *cause = xasprintf("%s: cannot create: %s", p, strerror(errno));
-                rc = -1;
-                break;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(p);
-    return rc;
 }
 
 /* ---- the journal ---- */
@@ -692,7 +442,8 @@ journal_save(const struct journal *j, char **cause)
         *cause = xasprintf("%s: cannot write the journal as YAML", path);
         goto out;
     }
-    if (mkdir_p(dir, cause) == -1 || atomic_write(path, b.p, b.len, 0600, cause) == -1)
+    if (atomicfile_mkdir_p(dir, cause) == -1 ||
+        atomicfile_write(path, b.p, b.len, 0600, cause) == -1)
         goto out;
     rc = 0;
 out:
@@ -770,7 +521,7 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
 
     memset(j, 0, sizeof(*j));
     yaml_parser_initialize(&p);
-    if (file_read(path, &b, NULL, cause) == -1)
+    if (atomicfile_read(path, &b, NULL, cause) == -1)
         goto out;
     yaml_parser_set_input_string(&p, (const unsigned char *)b.p, b.len);
     if (!yaml_parser_load(&p, &d)) {
@@ -1047,7 +798,7 @@ read_pid(const char *pid_file)
     bool exists = false;
     long pid = 0;
 
-    if (pid_file != NULL && file_read(pid_file, &b, &exists, &err) == 0 && exists)
+    if (pid_file != NULL && atomicfile_read(pid_file, &b, &exists, &err) == 0 && exists)
         pid = strtol(buf_str(&b), NULL, 10);
     free(err);
     buf_free(&b);
@@ -1097,7 +848,7 @@ under_systemd(int master)
     if (master <= 0 || access("/run/systemd/system", F_OK) == -1)
         return false;
     snprintf(path, sizeof(path), "/proc/%d/cgroup", master);
-    if (file_read(path, &b, &exists, &err) == 0 && exists)
+    if (atomicfile_read(path, &b, &exists, &err) == 0 && exists)
         yes = strstr(buf_str(&b), "/nginx.service") != NULL;
     free(err);
     buf_free(&b);
@@ -1411,32 +1162,33 @@ restore_files(struct run *r, char **cause)
         bool exists;
         char hex[65], *err = NULL;
 
-        sweep_temps(f->target);
-        if (file_read(f->target, &cur, &exists, &err) == -1)
+        atomicfile_sweep_temps(f->target);
+        if (atomicfile_read(f->target, &cur, &exists, &err) == -1)
             goto fail;
         if (!f->existed) {
-            if (exists && (unlink(f->target) == -1 || dir_fsync(f->target, &err) == -1)) {
+            if (exists &&
+                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, &err) == -1)) {
                 if (err == NULL)
                     err = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto fail;
             }
             continue;
         }
-        txn_sha256_hex(cur.p, cur.len, hex);
+        atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (exists && strcmp(hex, f->before) == 0)
             continue;
         char *bp = backup_path(j, i, "orig");
-        int r2 = file_read(bp, &old, NULL, &err);
+        int r2 = atomicfile_read(bp, &old, NULL, &err);
         free(bp);
         if (r2 == -1)
             goto fail;
-        txn_sha256_hex(old.p, old.len, hex);
+        atomicfile_sha256_hex(old.p, old.len, hex);
         if (strcmp(hex, f->before) != 0) {
             err = xasprintf("%s: the backup of %s does not match its recorded SHA-256", j->id,
                             f->target);
             goto fail;
         }
-        if (atomic_write(f->target, old.p, old.len, f->mode, &err) == -1)
+        if (atomicfile_write(f->target, old.p, old.len, f->mode, &err) == -1)
             goto fail;
         if (!exists && (chown(f->target, (uid_t)f->uid, (gid_t)f->gid) == -1 ||
                         chmod(f->target, f->mode) == -1)) {
@@ -1515,25 +1267,26 @@ write_files(struct run *r, char **cause)
         bool exists;
         char hex[65];
 
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto out;
         if (f->remove) {
-            if (exists && (unlink(f->target) == -1 || dir_fsync(f->target, cause) == -1)) {
+            if (exists &&
+                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, cause) == -1)) {
                 if (*cause == NULL)
                     *cause = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto out;
             }
             continue;
         }
-        txn_sha256_hex(cur.p, cur.len, hex);
+        atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (exists && strcmp(hex, f->after) == 0)
             continue;
         char *np = backup_path(j, i, "new");
-        int r2 = file_read(np, &nb, NULL, cause);
+        int r2 = atomicfile_read(np, &nb, NULL, cause);
         free(np);
         if (r2 == -1)
             goto out;
-        if (atomic_write(f->target, nb.p, nb.len, f->mode, cause) == -1)
+        if (atomicfile_write(f->target, nb.p, nb.len, f->mode, cause) == -1)
             goto out;
     }
     rc = 0;
@@ -1705,7 +1458,7 @@ static int
 journal_new(struct journal *j, const char *dir, const char *kind, const char *summary, char **cause)
 {
     char *bdir = xasprintf("%s/backups", dir);
-    int rc = mkdir_p(bdir, cause);
+    int rc = atomicfile_mkdir_p(bdir, cause);
 
     memset(j, 0, sizeof(*j));
     j->dir = xstrdup(dir);
@@ -1755,15 +1508,15 @@ txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)
     for (size_t i = 0; i < n; i++) {
         char *target = NULL;
         bool exists;
-        if (file_target(ch[i].path, &target, cause) == -1)
+        if (atomicfile_target(ch[i].path, &target, cause) == -1)
             goto out;
-        int r2 = file_read(target, &cur, &exists, cause);
+        int r2 = atomicfile_read(target, &cur, &exists, cause);
         free(target);
         if (r2 == -1)
             goto out;
         if (sha256 != NULL) {
             if (exists)
-                txn_sha256_hex(cur.p, cur.len, sha256[i]);
+                atomicfile_sha256_hex(cur.p, cur.len, sha256[i]);
             else
                 sha256[i][0] = '\0';
         }
@@ -1808,7 +1561,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
             }
         }
     }
-    if (mkdir_p(o->state_dir, cause) == -1)
+    if (atomicfile_mkdir_p(o->state_dir, cause) == -1)
         goto out;
     if (r.lock_fd == -1 && (rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
@@ -1827,14 +1580,14 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         struct jfile *f = &j.files[j.nfiles++];
         struct stat st;
         f->path = xstrdup(ch[i].path);
-        if (file_target(ch[i].path, &f->target, cause) == -1)
+        if (atomicfile_target(ch[i].path, &f->target, cause) == -1)
             goto out;
         f->existed = planned[i][0] != '\0';
         f->remove = remove != NULL && remove[i];
         f->summary = ch[i].summary != NULL ? xstrdup(ch[i].summary) : NULL;
         memcpy(f->before, planned[i], 65);
         if (!f->remove)
-            txn_sha256_hex(ch[i].data, ch[i].len, f->after);
+            atomicfile_sha256_hex(ch[i].data, ch[i].len, f->after);
         if (f->existed && stat(f->target, &st) == 0) {
             f->mode = st.st_mode & 07777;
             f->uid = st.st_uid;
@@ -1858,9 +1611,9 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         char hex[65];
         if (f->existed) {
             char *bp = backup_path(&j, i, "orig");
-            int r2 = file_read(f->target, &cur, NULL, cause);
+            int r2 = atomicfile_read(f->target, &cur, NULL, cause);
             if (r2 == 0) {
-                txn_sha256_hex(cur.p, cur.len, hex);
+                atomicfile_sha256_hex(cur.p, cur.len, hex);
                 if (strcmp(hex, f->before) != 0) {
                     *cause = xasprintf("%s changed while it was being backed up: nothing was "
                                        "written",
@@ -1870,14 +1623,14 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
                 }
             }
             if (r2 == 0)
-                r2 = atomic_write(bp, cur.p, cur.len, 0600, cause);
+                r2 = atomicfile_write(bp, cur.p, cur.len, 0600, cause);
             free(bp);
             if (r2 == -1)
                 goto abort;
         }
         if (!f->remove) {
             char *np = backup_path(&j, i, "new");
-            int r2 = atomic_write(np, ch[i].data, ch[i].len, 0600, cause);
+            int r2 = atomicfile_write(np, ch[i].data, ch[i].len, 0600, cause);
             free(np);
             if (r2 == -1)
                 goto abort;
@@ -1892,10 +1645,10 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         struct jfile *f = &j.files[i];
         bool exists;
         char hex[65] = "";
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto abort;
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (strcmp(hex, f->before) != 0) {
             *cause = xasprintf("%s was changed by someone else since the plan: nothing was "
                                "written",
@@ -2136,13 +1889,13 @@ files_hold_old(const struct journal *j)
         const struct jfile *f = &j->files[i];
         bool exists;
         char hex[65] = "", *err = NULL;
-        if (file_read(f->target, &cur, &exists, &err) == -1) {
+        if (atomicfile_read(f->target, &cur, &exists, &err) == -1) {
             free(err);
             old = false;
             break;
         }
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         old = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
     }
     buf_free(&cur);
@@ -2220,7 +1973,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (want == NULL)
         want = xstrdup(id);
-    if (mkdir_p(o->state_dir, cause) == -1)
+    if (atomicfile_mkdir_p(o->state_dir, cause) == -1)
         goto out;
     if ((rc = lock_take(o->state_dir, &lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
@@ -2230,7 +1983,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     if (journal_load(o->state_dir, want, &j, cause) == -1)
         goto out;
     for (size_t i = 0; i < j.nfiles; i++)
-        sweep_temps(j.files[i].target);
+        atomicfile_sweep_temps(j.files[i].target);
     if (j.kind != NULL && strcmp(j.kind, "apply") != 0) {
         *cause = xasprintf("%s is a %s, not a change: roll back the change it undid, or "
                            "apply again",
@@ -2261,7 +2014,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     for (size_t i = 0; i < j.nfiles; i++) {
         struct jfile *f = &j.files[i];
         char hex[65];
-        sweep_temps(f->target);
+        atomicfile_sweep_temps(f->target);
         ch[i].path = f->path;
         ch[i].mode = f->mode;
         ch[i].summary = f->summary;
@@ -2271,7 +2024,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         }
         char *bp = backup_path(&j, i, "orig");
         bool exists;
-        int r2 = file_read(bp, &data[i], &exists, cause);
+        int r2 = atomicfile_read(bp, &data[i], &exists, cause);
         free(bp);
         if (r2 == -1)
             goto out;
@@ -2285,7 +2038,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
             ch[i].path = NULL;
             continue;
         }
-        txn_sha256_hex(data[i].p, data[i].len, hex);
+        atomicfile_sha256_hex(data[i].p, data[i].len, hex);
         if (strcmp(hex, f->before) != 0) {
             *cause = xasprintf("%s: the backup of %s does not match its recorded SHA-256", want,
                                f->path);
@@ -2376,11 +2129,11 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
         struct jfile *f = &j.files[i];
         bool exists;
         char hex[65] = "";
-        sweep_temps(f->target);
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        atomicfile_sweep_temps(f->target);
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto out;
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (strcmp(hex, f->before) != 0 && strcmp(hex, f->remove ? "" : f->after) != 0) {
             *cause = xasprintf("%s holds neither the old nor the new bytes of %s: it was "
                                "edited since; nothing done",
