@@ -1,34 +1,25 @@
 /*
- * txn.c — the configuration transaction: plan, lock, backup, journal, re-check, atomic
- * write (mode, owner, ACL and SELinux label kept; symlinks followed and kept), nginx -t,
- * reload, confirmation from the error log and new worker PIDs, verify hook, watch, and
- * restore on any failure; also rollback, completion of interrupted runs and the journal
- * listing. Prints nothing (progress callback only). Called by cli-rollback.c,
- * cli-history.c, the fix verb and tests/txn-apply.c.
+ * txn.c — the transaction's state machine: plan, lock, backup, re-check, write, nginx -t,
+ * reload and confirm, verify hook, watch, restore on any failure; rollback and completion
+ * of interrupted runs. Files go through atomicfile.c, the record through journal.c, nginx
+ * through ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "atomicfile.h"
 #include "buf.h"
 #include "diff.h"
 #include "journal.h"
-#include "spawn.h"
+#include "ngxctl.h"
 #include "txn.h"
 #include "xmalloc.h"
-
-#define NGINX_TIMEOUT_MS 30000
 
 static const char *const step_names[] = {
     [TXN_STEP_PLAN] = "plan",       [TXN_STEP_LOCK] = "lock",       [TXN_STEP_BACKUP] = "backup",
@@ -55,63 +46,16 @@ txn_sha256_hex(const void *data, size_t len, char hex[65])
     atomicfile_sha256_hex(data, len, hex);
 }
 
-/* ---- command lines ---- */
-
 char **
 txn_split_command(const char *s)
 {
-    char **argv = NULL;
-    size_t n = 0;
-    struct buf w = BUF_INIT;
-
-    for (const char *p = s;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            p++;
-        if (*p == '\0')
-            break;
-        buf_reset(&w);
-        buf_add(&w, "", 0);
-        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
-            if (*p == '\'' || *p == '"') {
-                char q = *p++;
-                const char *end = strchr(p, q);
-                if (end == NULL)
-                    goto fail;
-                buf_add(&w, p, (size_t)(end - p));
-                p = end + 1;
-            } else {
-                buf_addc(&w, *p++);
-            }
-        }
-        argv = xreallocarray(argv, n + 2, sizeof(*argv));
-        argv[n++] = xstrdup(buf_str(&w));
-        argv[n] = NULL;
-    }
-    buf_free(&w);
-    return argv;
-fail:
-    buf_free(&w);
-    if (argv != NULL)
-        txn_argv_free(argv);
-    return NULL;
+    return ngxctl_split_command(s);
 }
 
 void
 txn_argv_free(char **argv)
 {
-    if (argv == NULL)
-        return;
-    for (size_t i = 0; argv[i] != NULL; i++)
-        free(argv[i]);
-    free(argv);
-}
-
-static void
-argv_push(char ***argv, size_t *n, const char *s)
-{
-    *argv = xreallocarray(*argv, *n + 2, sizeof(**argv));
-    (*argv)[(*n)++] = xstrdup(s);
-    (*argv)[*n] = NULL;
+    ngxctl_argv_free(argv);
 }
 
 /* ---- the running transaction ---- */
@@ -120,9 +64,7 @@ struct run {
     const struct txn_opts *o;
     struct journal *j;
     struct txn_result *res;
-    char **test_argv, **reload_argv;
-    char *pid_file, *error_log;
-    int confirm_ms;
+    struct ngxctl ng;
     int lock_fd;
 };
 
@@ -150,454 +92,29 @@ set_state(struct run *r, enum txn_state s, char **cause)
     return journal_save(r->j, cause);
 }
 
-/* ---- nginx: discovery, test, reload, confirmation ---- */
-
-/* The value of a top-level directive (pid, error_log) in the main file of `nginx -T`. */
-static char *
-nginx_t_directive(const char *text, const char *name)
-{
-    int depth = 0, files = 0;
-    const char *p = text;
-    char *words[2] = {NULL, NULL};
-    int nw = 0;
-    char *found = NULL;
-
-    while (*p != '\0' && found == NULL) {
-        if ((p == text || p[-1] == '\n') && strncmp(p, "# configuration file ", 21) == 0) {
-            if (++files > 1)
-                break;
-            p = strchr(p, '\n');
-            if (p == NULL)
-                break;
-            continue;
-        }
-        if (*p == '#') {
-            while (*p != '\0' && *p != '\n')
-                p++;
-            continue;
-        }
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '}' || *p == ';') {
-            if (*p == ';' && depth == 0 && nw == 2 && strcmp(words[0], name) == 0)
-                found = xstrdup(words[1]);
-            depth += *p == '{' ? 1 : *p == '}' ? -1 : 0;
-            for (int i = 0; i < nw && i < 2; i++) {
-                free(words[i]);
-                words[i] = NULL;
-            }
-            nw = 0;
-            p++;
-            continue;
-        }
-        struct buf w = BUF_INIT;
-        buf_add(&w, "", 0);
-        if (*p == '"' || *p == '\'') {
-            char q = *p++;
-            while (*p != '\0' && *p != q) {
-                if (*p == '\\' && p[1] != '\0')
-                    p++;
-                buf_addc(&w, *p++);
-            }
-            if (*p != '\0')
-                p++;
-        } else {
-            while (*p != '\0' && strchr(" \t\r\n;{}", *p) == NULL)
-                buf_addc(&w, *p++);
-        }
-        if (nw < 2)
-            words[nw] = buf_detach(&w);
-        else
-            buf_free(&w);
-        nw++;
-        /* error_log FILE LEVEL: keep the file */
-        if (nw == 3 && strcmp(words[0], name) == 0 && depth == 0) {
-            found = xstrdup(words[1]);
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        free(words[i]);
-    return found;
-}
-
-static char *
-nginx_v_option(const char *text, const char *opt)
-{
-    const char *p = strstr(text, opt);
-    size_t n;
-
-    if (p == NULL)
-        return NULL;
-    p += strlen(opt);
-    n = strcspn(p, " \t\n");
-    return xstrndup(p, n);
-}
-
-static char *
-prefixed(const char *path, const char *prefix)
-{
-    if (path == NULL || path[0] == '/' || prefix == NULL)
-        return path != NULL ? xstrdup(path) : NULL;
-    size_t pl = strlen(prefix);
-    return xasprintf("%s%s%s", prefix, pl > 0 && prefix[pl - 1] == '/' ? "" : "/", path);
-}
-
-static int
-read_pid(const char *pid_file)
-{
-    struct buf b = BUF_INIT;
-    char *err = NULL;
-    bool exists = false;
-    long pid = 0;
-
-    if (pid_file != NULL && atomicfile_read(pid_file, &b, &exists, &err) == 0 && exists)
-        pid = strtol(buf_str(&b), NULL, 10);
-    free(err);
-    buf_free(&b);
-    if (pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == -1)
-        return 0;
-    return (int)pid;
-}
-
-/* The children of pid (nginx's workers), from /proc/N/stat. */
-static size_t
-children_of(int pid, int *out, size_t max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    size_t n = 0;
-
-    while (d != NULL && (de = readdir(d)) != NULL && n < max) {
-        char path[300], line[512];
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-        FILE *fp = fopen(path, "re");
-        if (fp == NULL)
-            continue;
-        if (fgets(line, sizeof(line), fp) != NULL) {
-            char *rp = strrchr(line, ')');
-            char st;
-            int ppid;
-            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid && st != 'Z')
-                out[n++] = atoi(de->d_name);
-        }
-        fclose(fp);
-    }
-    if (d != NULL)
-        closedir(d);
-    return n;
-}
-
-static bool
-under_systemd(int master)
-{
-    char path[64];
-    struct buf b = BUF_INIT;
-    char *err = NULL;
-    bool exists = false, yes = false;
-
-    if (master <= 0 || access("/run/systemd/system", F_OK) == -1)
-        return false;
-    snprintf(path, sizeof(path), "/proc/%d/cgroup", master);
-    if (atomicfile_read(path, &b, &exists, &err) == 0 && exists)
-        yes = strstr(buf_str(&b), "/nginx.service") != NULL;
-    free(err);
-    buf_free(&b);
-    return yes;
-}
-
-static void
-nginx_base_argv(char ***argv, size_t *n, const char *bin, const char *conf, const char *prefix)
-{
-    argv_push(argv, n, bin);
-    if (conf != NULL) {
-        argv_push(argv, n, "-c");
-        argv_push(argv, n, conf);
-    }
-    if (prefix != NULL) {
-        argv_push(argv, n, "-p");
-        argv_push(argv, n, prefix);
-    }
-}
-
-/* Fills the argv for nginx -t and the reload, the pid file and the error log. */
+/* Finds out how to test and reload nginx, and journals it. */
 static int
 nginx_setup(struct run *r, char **cause)
 {
     const struct txn_nginx *ng = &r->o->nginx;
-    const char *bin = ng->binary != NULL ? ng->binary : "nginx";
-    const char *conf = ng->conf, *prefix = ng->prefix;
-    struct buf out = BUF_INIT;
-    struct spawn_result sr;
-    char *err = NULL, *vprefix = NULL;
-    size_t n = 0;
-    char **argv = NULL;
 
-    nginx_base_argv(&r->test_argv, &n, bin, conf, prefix);
-    argv_push(&r->test_argv, &n, "-t");
     free(r->j->nginx_binary);
     free(r->j->nginx_conf);
     free(r->j->nginx_prefix);
-    r->j->nginx_binary = xstrdup(bin);
-    r->j->nginx_conf = conf != NULL ? xstrdup(conf) : NULL;
-    r->j->nginx_prefix = prefix != NULL ? xstrdup(prefix) : NULL;
-
-    /* What nginx -V and nginx -T say about the pid file and the error log. */
-    n = 0;
-    argv_push(&argv, &n, bin);
-    argv_push(&argv, &n, "-V");
-    if (spawn_run(argv, &out, NGINX_TIMEOUT_MS, &sr, &err) == 0) {
-        vprefix = nginx_v_option(buf_str(&out), "--prefix=");
-        if (ng->pid_file == NULL)
-            r->pid_file = nginx_v_option(buf_str(&out), "--pid-path=");
-        if (ng->error_log == NULL)
-            r->error_log = nginx_v_option(buf_str(&out), "--error-log-path=");
-    }
-    free(err);
-    err = NULL;
-    txn_argv_free(argv);
-    argv = NULL;
-    n = 0;
-    buf_reset(&out);
-    nginx_base_argv(&argv, &n, bin, conf, prefix);
-    argv_push(&argv, &n, "-T");
-    if (spawn_run(argv, &out, NGINX_TIMEOUT_MS, &sr, &err) == 0 && sr.exited && sr.status == 0) {
-        const char *p = buf_str(&out);
-        /* -T prints nginx's own "test is successful" lines first; the dump follows. */
-        const char *dump = strstr(p, "# configuration file ");
-        if (dump != NULL) {
-            char *pid = nginx_t_directive(dump, "pid");
-            char *log = nginx_t_directive(dump, "error_log");
-            if (pid != NULL && ng->pid_file == NULL) {
-                free(r->pid_file);
-                r->pid_file = pid;
-                pid = NULL;
-            }
-            if (log != NULL && ng->error_log == NULL) {
-                free(r->error_log);
-                r->error_log = log;
-                log = NULL;
-            }
-            free(pid);
-            free(log);
-        }
-    }
-    free(err);
-    txn_argv_free(argv);
-    buf_free(&out);
-    if (ng->pid_file != NULL)
-        r->pid_file = xstrdup(ng->pid_file);
-    if (ng->error_log != NULL)
-        r->error_log = xstrdup(ng->error_log);
-    const char *pfx = prefix != NULL ? prefix : vprefix;
-    char *t = prefixed(r->pid_file, pfx);
-    free(r->pid_file);
-    r->pid_file = t;
-    t = prefixed(r->error_log, pfx);
-    free(r->error_log);
-    r->error_log = t;
-    if (r->error_log != NULL && strcmp(r->error_log, "stderr") == 0) {
-        free(r->error_log);
-        r->error_log = NULL;
-    }
-    free(vprefix);
-
-    if (ng->reload_cmd != NULL) {
-        if ((r->reload_argv = txn_split_command(ng->reload_cmd)) == NULL) {
-            *cause = xasprintf("--reload-cmd '%s': empty or an unclosed quote", ng->reload_cmd);
-            return -1;
-        }
-    } else if (under_systemd(read_pid(r->pid_file))) {
-        r->reload_argv = txn_split_command("systemctl reload nginx");
-    } else {
-        n = 0;
-        nginx_base_argv(&r->reload_argv, &n, bin, conf, prefix);
-        argv_push(&r->reload_argv, &n, "-s");
-        argv_push(&r->reload_argv, &n, "reload");
-    }
-    struct buf cmd = BUF_INIT;
-    for (size_t i = 0; r->reload_argv[i] != NULL; i++)
-        buf_addf(&cmd, "%s%s", i ? " " : "", r->reload_argv[i]);
+    r->j->nginx_binary = xstrdup(ng->binary != NULL ? ng->binary : "nginx");
+    r->j->nginx_conf = ng->conf != NULL ? xstrdup(ng->conf) : NULL;
+    r->j->nginx_prefix = ng->prefix != NULL ? xstrdup(ng->prefix) : NULL;
+    if (ngxctl_setup(&r->ng, ng, cause) == -1)
+        return -1;
     free(r->j->reload_cmd);
-    r->j->reload_cmd = buf_detach(&cmd);
-    r->confirm_ms = ng->confirm_ms > 0 ? ng->confirm_ms : 10000;
+    r->j->reload_cmd = xstrdup(r->ng.reload_cmd);
     return 0;
 }
 
 static int
-nginx_test(struct run *r, char **cause)
-{
-    struct buf out = BUF_INIT;
-    struct spawn_result sr;
-    int rc = -1;
-
-    if (spawn_run(r->test_argv, &out, NGINX_TIMEOUT_MS, &sr, cause) == -1)
-        goto out;
-    free(r->res->nginx_output);
-    r->res->nginx_output = xstrdup(buf_str(&out));
-    if (!sr.exited || sr.status != 0) {
-        *cause = xasprintf("%s -t failed (%s %d)", r->test_argv[0],
-                           sr.exited ? "exit status" : "signal", sr.status);
-        goto out;
-    }
-    rc = 0;
-out:
-    buf_free(&out);
-    return rc;
-}
-
-static off_t
-file_size(const char *path)
-{
-    struct stat st;
-
-    return path != NULL && stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-/* The error log's bytes after off (re-read from the start if it was truncated). */
-static void
-log_since(const char *path, off_t off, struct buf *out)
-{
-    int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    char chunk[8192];
-    struct stat st;
-
-    buf_reset(out);
-    buf_add(out, "", 0);
-    if (fd == -1)
-        return;
-    if (fstat(fd, &st) == 0 && st.st_size < off)
-        off = 0;
-    if (off > 0 && lseek(fd, off, SEEK_SET) == -1) {
-        close(fd);
-        return;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n <= 0)
-            break;
-        buf_add(out, chunk, (size_t)n);
-    }
-    close(fd);
-}
-
-/* The lines of text holding [emerg] or [alert], or NULL. */
-static char *
-log_refusals(const char *text)
-{
-    struct buf b = BUF_INIT;
-
-    for (const char *p = text; *p != '\0';) {
-        const char *e = strchr(p, '\n');
-        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-        char *line = xstrndup(p, len);
-        if (strstr(line, "[emerg]") != NULL || strstr(line, "[alert]") != NULL)
-            buf_addf(&b, "%s\n", line);
-        free(line);
-        p += len + (e != NULL);
-    }
-    return b.len > 0 ? buf_detach(&b) : NULL;
-}
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/*
- * Sends the reload and confirms it took: no [emerg]/[alert] in the log after the offset
- * recorded before, and a worker of the master that was not there before (or, without a
- * pid file, "reconfiguring"/"start worker processes" in the log). Returns 0 confirmed,
- * 1 nothing to reload (nginx not running) or not confirmable, -1 refused (*cause).
- */
-static int
 nginx_reload(struct run *r, char **cause)
 {
-    int master = read_pid(r->pid_file);
-    int old[256], now[256];
-    size_t nold = 0, nnow;
-    off_t off = file_size(r->error_log);
-    struct buf out = BUF_INIT, log = BUF_INIT;
-    struct spawn_result sr;
-    int rc = -1, waited = 0;
-    bool log_seen = false;
-
-    if (master == 0 && r->o->nginx.reload_cmd == NULL) {
-        free(r->res->note);
-        r->res->note = xasprintf("nginx is not running (no live pid in %s): the change takes "
-                                 "effect when it starts",
-                                 r->pid_file != NULL ? r->pid_file : "the pid file");
-        return 1;
-    }
-    if (master != 0)
-        nold = children_of(master, old, 256);
-    if (spawn_run(r->reload_argv, &out, NGINX_TIMEOUT_MS, &sr, cause) == -1)
-        goto out;
-    r->res->reloaded = true;
-    free(r->res->nginx_output);
-    r->res->nginx_output = xstrdup(buf_str(&out));
-    for (;;) {
-        log_since(r->error_log, off, &log);
-        char *bad = log_refusals(buf_str(&log));
-        if (bad != NULL) {
-            *cause = xasprintf("the reload was refused: %s", bad);
-            free(r->res->nginx_output);
-            r->res->nginx_output = bad;
-            goto out;
-        }
-        log_seen = strstr(buf_str(&log), "reconfiguring") != NULL ||
-                   strstr(buf_str(&log), "start worker process") != NULL;
-        int m = read_pid(r->pid_file);
-        if (m != 0) {
-            nnow = children_of(m, now, 256);
-            for (size_t i = 0; i < nnow; i++) {
-                bool seen = false;
-                for (size_t k = 0; k < nold && m == master; k++)
-                    seen |= old[k] == now[i];
-                if (!seen) {
-                    /* New workers start after the config was read; a late [emerg] is not
-                     * possible for this reload, but look once more to be sure. */
-                    log_since(r->error_log, off, &log);
-                    if ((bad = log_refusals(buf_str(&log))) != NULL) {
-                        *cause = xasprintf("the reload was refused: %s", bad);
-                        free(r->res->nginx_output);
-                        r->res->nginx_output = bad;
-                        goto out;
-                    }
-                    rc = 0;
-                    goto out;
-                }
-            }
-        } else if (r->error_log != NULL && log_seen) {
-            rc = 0;
-            goto out;
-        }
-        if (waited >= r->confirm_ms)
-            break;
-        sleep_ms(50);
-        waited += 50;
-    }
-    if (master == 0 && r->error_log == NULL) {
-        free(r->res->note);
-        r->res->note = xstrdup("the reload could not be confirmed (no pid file, no error log)");
-        rc = 1;
-        goto out;
-    }
-    *cause = xasprintf("the reload did not take within %d ms: no new worker processes%s (%s "
-                       "exited %d)",
-                       r->confirm_ms, log_seen ? "" : " and nothing in the error log",
-                       r->reload_argv[0], sr.status);
-out:
-    buf_free(&out);
-    buf_free(&log);
-    return rc;
+    return ngxctl_reload(&r->ng, &r->res->reloaded, &r->res->nginx_output, &r->res->note, cause);
 }
 
 /* ---- writing and restoring ---- */
@@ -813,7 +330,7 @@ finish(struct run *r, char **cause)
 
     if (step(r, TXN_STEP_TEST, 0, NULL, cause) == -1)
         goto io;
-    if (nginx_test(r, &err) == -1) {
+    if (ngxctl_test(&r->ng, &r->res->nginx_output, &err) == -1) {
         (void)!step(r, TXN_STEP_TEST, -1, err, cause);
         free(*cause);
         *cause = err;
@@ -867,28 +384,13 @@ verify_and_watch(struct run *r, char **cause)
         free(err);
         err = NULL;
     }
-    if (r->o->watch_seconds > 0 && r->o->watch_match != NULL && r->error_log != NULL) {
-        off_t off = file_size(r->error_log);
-        struct buf log = BUF_INIT;
+    if (r->o->watch_seconds > 0 && r->o->watch_match != NULL && r->ng.error_log != NULL) {
+        off_t off = ngxctl_log_size(&r->ng);
         (void)!step(r, TXN_STEP_WATCH, 0, NULL, &err);
         free(err);
         err = NULL;
-        for (int ms = 0; ms < r->o->watch_seconds * 1000; ms += 250)
-            sleep_ms(250);
-        log_since(r->error_log, off, &log);
-        for (const char *p = buf_str(&log); *p != '\0';) {
-            const char *e = strchr(p, '\n');
-            size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-            char *line = xstrndup(p, len);
-            if (strstr(line, r->o->watch_match) != NULL &&
-                (strstr(line, "SSL") != NULL || strstr(line, "upstream timed out") != NULL)) {
-                if (r->res->watch_failures++ == 0)
-                    r->res->watch_first = xstrdup(line);
-            }
-            free(line);
-            p += len + (e != NULL);
-        }
-        buf_free(&log);
+        ngxctl_watch(&r->ng, off, r->o->watch_seconds, r->o->watch_match, &r->res->watch_failures,
+                     &r->res->watch_first);
         char *msg = xasprintf("%d new upstream TLS failure(s)", r->res->watch_failures);
         (void)!step(r, TXN_STEP_WATCH, 1, msg, &err);
         free(msg);
@@ -900,10 +402,7 @@ verify_and_watch(struct run *r, char **cause)
 static void
 run_free(struct run *r)
 {
-    txn_argv_free(r->test_argv);
-    txn_argv_free(r->reload_argv);
-    free(r->pid_file);
-    free(r->error_log);
+    ngxctl_free(&r->ng);
     journal_unlock(r->lock_fd);
 }
 
