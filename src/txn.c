@@ -1,54 +1,25 @@
 /*
- * txn.c — the configuration transaction: plan, lock, backup, journal, re-check, atomic
- * write (mode, owner, ACL and SELinux label kept; symlinks followed and kept), nginx -t,
- * reload, confirmation from the error log and new worker PIDs, verify hook, watch, and
- * restore on any failure; also rollback, completion of interrupted runs and the journal
- * listing. Prints nothing (progress callback only). Called by cli-rollback.c,
- * cli-history.c, the fix verb and tests/txn-apply.c.
+ * txn.c — the transaction's state machine: plan, lock, backup, re-check, write, nginx -t,
+ * reload and confirm, verify hook, watch, restore on any failure; rollback and completion
+ * of interrupted runs. Files go through atomicfile.c, the record through journal.c, nginx
+ * through ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <yaml.h>
-
+#include "atomicfile.h"
 #include "buf.h"
 #include "diff.h"
-#include "sanitize.h"
-#include "spawn.h"
+#include "journal.h"
+#include "ngxctl.h"
 #include "txn.h"
 #include "xmalloc.h"
-
-#define JOURNAL_VERSION 1
-#define NGINX_TIMEOUT_MS 30000
-
-static const char *const state_names[] = {
-    [TXN_PLANNED] = "planned",
-    [TXN_BACKED_UP] = "backed-up",
-    [TXN_WRITING] = "writing",
-    [TXN_WRITTEN] = "written",
-    [TXN_TESTED] = "tested",
-    [TXN_RELOADING] = "reloading",
-    [TXN_DONE] = "done",
-    [TXN_ROLLING_BACK] = "rolling-back",
-    [TXN_ROLLED_BACK] = "rolled-back",
-    [TXN_ABORTED] = "aborted",
-    [TXN_FAILED] = "failed",
-};
 
 static const char *const step_names[] = {
     [TXN_STEP_PLAN] = "plan",       [TXN_STEP_LOCK] = "lock",       [TXN_STEP_BACKUP] = "backup",
@@ -57,13 +28,10 @@ static const char *const step_names[] = {
     [TXN_STEP_WATCH] = "watch",     [TXN_STEP_RESTORE] = "restore",
 };
 
-/* The xattrs that carry a POSIX ACL and an SELinux label; copied when present. */
-static const char *const kept_xattrs[] = {"system.posix_acl_access", "security.selinux"};
-
 const char *
 txn_state_name(enum txn_state s)
 {
-    return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+    return journal_state_name(s);
 }
 
 const char *
@@ -72,780 +40,22 @@ txn_step_name(enum txn_step s)
     return (unsigned)s < sizeof(step_names) / sizeof(step_names[0]) ? step_names[s] : "?";
 }
 
-static int
-state_from_name(const char *s, enum txn_state *out)
-{
-    for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
-        if (s != NULL && strcmp(s, state_names[i]) == 0) {
-            *out = (enum txn_state)i;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static bool
-state_pending(enum txn_state s)
-{
-    return s != TXN_DONE && s != TXN_ROLLED_BACK && s != TXN_ABORTED;
-}
-
 void
 txn_sha256_hex(const void *data, size_t len, char hex[65])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        fatal("SHA-256 failed");
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    hex[64] = '\0';
+    atomicfile_sha256_hex(data, len, hex);
 }
-
-/* ---- command lines ---- */
 
 char **
 txn_split_command(const char *s)
 {
-    char **argv = NULL;
-    size_t n = 0;
-    struct buf w = BUF_INIT;
-
-    for (const char *p = s;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\n')
-            p++;
-        if (*p == '\0')
-            break;
-        buf_reset(&w);
-        buf_add(&w, "", 0);
-        while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
-            if (*p == '\'' || *p == '"') {
-                char q = *p++;
-                const char *end = strchr(p, q);
-                if (end == NULL)
-                    goto fail;
-                buf_add(&w, p, (size_t)(end - p));
-                p = end + 1;
-            } else {
-                buf_addc(&w, *p++);
-            }
-        }
-        argv = xreallocarray(argv, n + 2, sizeof(*argv));
-        argv[n++] = xstrdup(buf_str(&w));
-        argv[n] = NULL;
-    }
-    buf_free(&w);
-    return argv;
-fail:
-    buf_free(&w);
-    if (argv != NULL)
-        txn_argv_free(argv);
-    return NULL;
+    return ngxctl_split_command(s);
 }
 
 void
 txn_argv_free(char **argv)
 {
-    if (argv == NULL)
-        return;
-    for (size_t i = 0; argv[i] != NULL; i++)
-        free(argv[i]);
-    free(argv);
-}
-
-static void
-argv_push(char ***argv, size_t *n, const char *s)
-{
-    *argv = xreallocarray(*argv, *n + 2, sizeof(**argv));
-    (*argv)[(*n)++] = xstrdup(s);
-    (*argv)[*n] = NULL;
-}
-
-/* ---- files ---- */
-
-/* Reads the whole file. *exists = false (and 0 returned) when it is absent. */
-static int
-file_read(const char *path, struct buf *out, bool *exists, char **cause)
-{
-    char chunk[65536];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    buf_reset(out);
-    buf_add(out, "", 0);
-    if (fd == -1) {
-        if (errno == ENOENT && exists != NULL) {
-            *exists = false;
-            return 0;
-        }
-        *cause = xasprintf("%s: cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    if (exists != NULL)
-        *exists = true;
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r == -1) {
-            *cause = xasprintf("%s: read: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        if (r == 0)
-            break;
-        buf_add(out, chunk, (size_t)r);
-    }
-    close(fd);
-    return 0;
-}
-
-static int
-write_full(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1)
-            return -1;
-        if (w == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-static int
-dir_fsync(const char *path, char **cause)
-{
-    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
-    int fd, rc = -1;
-
-    if (slash == NULL) {
-        free(dir);
-        dir = xstrdup(".");
-    } else if (slash == dir) {
-        slash[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
-        *cause = xasprintf("%s: fsync of the directory: %s", dir, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd != -1)
-        close(fd);
-    free(dir);
-    return rc;
-}
-
-/* The file that is really written for path: its symlink target (links are kept), or
- * path itself when it does not exist yet. */
-static int
-file_target(const char *path, char **target, char **cause)
-{
-    char *r = realpath(path, NULL);
-    struct stat st;
-
-    if (r != NULL) {
-        *target = r;
-        return 0;
-    }
-    if (errno == ENOENT && lstat(path, &st) == -1 && errno == ENOENT) {
-        *target = xstrdup(path);
-        return 0;
-    }
-    *cause = xasprintf("%s: cannot resolve (dangling symlink?): %s", path, strerror(errno));
-    return -1;
-}
-
-/*
- * Replaces target with data atomically: a temp file next to it (created with O_EXCL),
- * the full bytes, the mode, owner, ACL and SELinux label of the current file (or
- * new_mode and our own ids for a new file), fsync, rename, fsync of the directory, then
- * the bytes are read back and compared. On failure the target is untouched.
- */
-static int
-atomic_write(const char *target, const char *data, size_t len, mode_t new_mode, char **cause)
-{
-    const char *base = strrchr(target, '/');
-    size_t dirlen = base != NULL ? (size_t)(base - target) + 1 : 0;
-    char *tmp = xasprintf("%.*s.%s.tlstriage-XXXXXX", (int)dirlen, target,
-                          base != NULL ? base + 1 : target);
-    struct stat st;
-    bool have_old = stat(target, &st) == 0;
-    struct buf back = BUF_INIT;
-    int fd = -1, rc = -1;
-
-    if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) { /* O_CREAT | O_EXCL, mode 0600 */
-        *cause = xasprintf("%s: cannot create a temp file next to it: %s", target, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    if (write_full(fd, data, len) == -1) {
-        *cause = xasprintf("%s: write: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (have_old) {
-        if (fchown(fd, st.st_uid, st.st_gid) == -1) {
-            *cause = xasprintf("%s: cannot keep owner %lu:%lu: %s", target,
-                               (unsigned long)st.st_uid, (unsigned long)st.st_gid, strerror(errno));
-            goto out;
-        }
-        if (fchmod(fd, st.st_mode & 07777) == -1) {
-            *cause = xasprintf("%s: chmod: %s", tmp, strerror(errno));
-            goto out;
-        }
-        for (size_t i = 0; i < sizeof(kept_xattrs) / sizeof(kept_xattrs[0]); i++) {
-            char val[4096];
-            ssize_t vl = getxattr(target, kept_xattrs[i], val, sizeof(val));
-            if (vl < 0)
-                continue; /* absent or not supported: nothing to keep */
-            if (fsetxattr(fd, kept_xattrs[i], val, (size_t)vl, 0) == -1) {
-                *cause =
-                    xasprintf("%s: cannot keep %s: %s", target, kept_xattrs[i], strerror(errno));
-                goto out;
-            }
-        }
-    } else if (fchmod(fd, new_mode != 0 ? new_mode : 0644) == -1) {
-        *cause = xasprintf("%s: chmod: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (fsync(fd) == -1) {
-        *cause = xasprintf("%s: fsync: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (close(fd) == -1) {
-        fd = -1;
-        *cause = xasprintf("%s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, target) == -1) {
-        *cause = xasprintf("%s: rename to %s: %s", tmp, target, strerror(errno));
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL;
-    if (dir_fsync(target, cause) == -1)
-        goto out;
-    if (file_read(target, &back, NULL, cause) == -1)
-        goto out;
-    if (back.len != len || memcmp(back.p, data, len) != 0) {
-        *cause = xasprintf("%s: read back differs from what was written", target);
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd != -1)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
-    buf_free(&back);
-    return rc;
-}
-
-/* Removes temp files a killed run may have left next to target. */
-static void
-sweep_temps(const char *target)
-{
-    const char *base = strrchr(target, '/');
-    char *dir = base != NULL ? xstrndup(target, (size_t)(base - target) + 1) : xstrdup("./");
-    char *prefix = xasprintf(".%s.tlstriage-", base != NULL ? base + 1 : target);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
-            strlen(de->d_name) == strlen(prefix) + 6) {
-            char *p = xasprintf("%s%s", dir, de->d_name);
-            unlink(p);
-            free(p);
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-    free(dir);
-    free(prefix);
-}
-
-static int
-mkdir_p(const char *path, char **cause)
-{
-    char *p = xstrdup(path);
-    int rc = 0;
-
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-                *cause = xasprintf("%s: cannot create: %s", p, strerror(errno));
-                rc = -1;
-                break;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    free(p);
-    return rc;
-}
-
-/* ---- the journal ---- */
-
-struct jfile {
-    char *path, *target;
-    bool existed;
-    bool remove; /* the change deletes the file (rollback of a file that was created) */
-    mode_t mode;
-    unsigned long uid, gid;
-    char before[65], after[65];
-    char *summary;
-};
-
-struct jstep {
-    char *step, *status, *time, *msg;
-};
-
-struct journal {
-    char *dir; /* state dir */
-    char *id, *kind, *time, *user, *summary, *reverts, *rolled_back_by, *error;
-    enum txn_state state;
-    bool confirmed;
-    char *nginx_binary, *nginx_conf, *nginx_prefix, *reload_cmd;
-    struct jfile *files;
-    size_t nfiles;
-    char *diff;
-    struct jstep *steps;
-    size_t nsteps;
-};
-
-static void
-journal_free(struct journal *j)
-{
-    free(j->dir);
-    free(j->id);
-    free(j->kind);
-    free(j->time);
-    free(j->user);
-    free(j->summary);
-    free(j->reverts);
-    free(j->rolled_back_by);
-    free(j->error);
-    free(j->nginx_binary);
-    free(j->nginx_conf);
-    free(j->nginx_prefix);
-    free(j->reload_cmd);
-    for (size_t i = 0; i < j->nfiles; i++) {
-        free(j->files[i].path);
-        free(j->files[i].target);
-        free(j->files[i].summary);
-    }
-    free(j->files);
-    free(j->diff);
-    for (size_t i = 0; i < j->nsteps; i++) {
-        free(j->steps[i].step);
-        free(j->steps[i].status);
-        free(j->steps[i].time);
-        free(j->steps[i].msg);
-    }
-    free(j->steps);
-    memset(j, 0, sizeof(*j));
-}
-
-static char *
-now_iso(void)
-{
-    struct timespec ts;
-    struct tm tm;
-    char s[64];
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return xstrdup(s);
-}
-
-static char *
-user_name(void)
-{
-    struct passwd *pw = getpwuid(getuid());
-    const char *sudo = getenv("SUDO_USER");
-    char *name = pw != NULL ? xstrdup(pw->pw_name) : xasprintf("uid %lu", (unsigned long)getuid());
-
-    if (sudo != NULL && sudo[0] != '\0') {
-        char *s = xasprintf("%s (sudo from %s)", name, sudo);
-        free(name);
-        return s;
-    }
-    return name;
-}
-
-static char *
-backup_path(const struct journal *j, size_t i, const char *what)
-{
-    return xasprintf("%s/backups/%s/%zu.%s", j->dir, j->id, i, what);
-}
-
-static char *
-journal_path(const char *dir, const char *id)
-{
-    return xasprintf("%s/journal/%s.yaml", dir, id);
-}
-
-/* Text for YAML: libyaml wants UTF-8, so any other byte becomes \xNN text. */
-static char *
-utf8_clean(const char *s)
-{
-    struct buf b = BUF_INIT;
-    size_t len = strlen(s);
-
-    buf_add(&b, "", 0);
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
-        if (n == 0) {
-            buf_addf(&b, "\\x%02x", (unsigned char)s[i]);
-            i++;
-        } else {
-            buf_add(&b, s + i, n);
-            i += n;
-        }
-    }
-    return buf_detach(&b);
-}
-
-static int
-y_emit(yaml_emitter_t *e, yaml_event_t *ev)
-{
-    return yaml_emitter_emit(e, ev) ? 0 : -1;
-}
-
-static int
-y_str(yaml_emitter_t *e, const char *s, yaml_scalar_style_t style)
-{
-    yaml_event_t ev;
-    char *c = utf8_clean(s != NULL ? s : "");
-    int rc = -1;
-
-    if (yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)c, (int)strlen(c), 1, 1,
-                                     style))
-        rc = y_emit(e, &ev);
-    free(c);
-    return rc;
-}
-
-static int
-y_kv(yaml_emitter_t *e, const char *k, const char *v)
-{
-    if (v == NULL)
-        return 0;
-    return y_str(e, k, YAML_PLAIN_SCALAR_STYLE) == 0 && y_str(e, v, YAML_ANY_SCALAR_STYLE) == 0
-               ? 0
-               : -1;
-}
-
-static int
-y_kulong(yaml_emitter_t *e, const char *k, unsigned long v, bool octal)
-{
-    char s[64];
-
-    if (octal)
-        snprintf(s, sizeof(s), "%04lo", v);
-    else
-        snprintf(s, sizeof(s), "%lu", v);
-    return y_kv(e, k, s);
-}
-
-static int
-y_open(yaml_emitter_t *e, bool map)
-{
-    yaml_event_t ev;
-
-    if (map)
-        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-    else
-        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-    return y_emit(e, &ev);
-}
-
-static int
-y_close(yaml_emitter_t *e, bool map)
-{
-    yaml_event_t ev;
-
-    if (map)
-        yaml_mapping_end_event_initialize(&ev);
-    else
-        yaml_sequence_end_event_initialize(&ev);
-    return y_emit(e, &ev);
-}
-
-static int
-y_out(void *data, unsigned char *buffer, size_t size)
-{
-    buf_add(data, buffer, size);
-    return 1;
-}
-
-static int
-journal_emit(const struct journal *j, struct buf *out)
-{
-    yaml_emitter_t e;
-    yaml_event_t ev;
-    int bad = 0;
-
-    if (!yaml_emitter_initialize(&e))
-        return -1;
-    yaml_emitter_set_output(&e, y_out, out);
-    yaml_emitter_set_unicode(&e, 1);
-    yaml_emitter_set_width(&e, -1);
-    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-    bad |= y_emit(&e, &ev);
-    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
-    bad |= y_emit(&e, &ev);
-    bad |= y_open(&e, true);
-    bad |= y_kulong(&e, "tlstriage_journal", JOURNAL_VERSION, false);
-    bad |= y_kv(&e, "id", j->id);
-    bad |= y_kv(&e, "kind", j->kind);
-    bad |= y_kv(&e, "time", j->time);
-    bad |= y_kv(&e, "user", j->user);
-    bad |= y_kv(&e, "summary", j->summary);
-    bad |= y_kv(&e, "state", txn_state_name(j->state));
-    bad |= y_kv(&e, "confirmed", j->confirmed ? "true" : "false");
-    bad |= y_kv(&e, "reverts", j->reverts);
-    bad |= y_kv(&e, "rolled_back_by", j->rolled_back_by);
-    bad |= y_kv(&e, "error", j->error);
-    bad |= y_str(&e, "nginx", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, true);
-    bad |= y_kv(&e, "binary", j->nginx_binary);
-    bad |= y_kv(&e, "conf", j->nginx_conf);
-    bad |= y_kv(&e, "prefix", j->nginx_prefix);
-    bad |= y_kv(&e, "reload", j->reload_cmd);
-    bad |= y_close(&e, true);
-    bad |= y_str(&e, "files", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, false);
-    for (size_t i = 0; i < j->nfiles; i++) {
-        const struct jfile *f = &j->files[i];
-        bad |= y_open(&e, true);
-        bad |= y_kv(&e, "path", f->path);
-        bad |= y_kv(&e, "target", f->target);
-        bad |= y_kv(&e, "existed", f->existed ? "true" : "false");
-        bad |= y_kv(&e, "remove", f->remove ? "true" : "false");
-        bad |= y_kulong(&e, "mode", (unsigned long)f->mode, true);
-        bad |= y_kulong(&e, "uid", f->uid, false);
-        bad |= y_kulong(&e, "gid", f->gid, false);
-        bad |= y_kv(&e, "sha256_before", f->before);
-        bad |= y_kv(&e, "sha256_after", f->after);
-        char *b = xasprintf("backups/%s/%zu.orig", j->id, i);
-        char *n = xasprintf("backups/%s/%zu.new", j->id, i);
-        bad |= y_kv(&e, "backup", f->existed ? b : NULL);
-        bad |= y_kv(&e, "new", f->remove ? NULL : n);
-        free(b);
-        free(n);
-        bad |= y_kv(&e, "summary", f->summary);
-        bad |= y_close(&e, true);
-    }
-    bad |= y_close(&e, false);
-    if (j->diff != NULL) {
-        bad |= y_str(&e, "diff", YAML_PLAIN_SCALAR_STYLE);
-        bad |= y_str(&e, j->diff, YAML_LITERAL_SCALAR_STYLE);
-    }
-    bad |= y_str(&e, "steps", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, false);
-    for (size_t i = 0; i < j->nsteps; i++) {
-        bad |= y_open(&e, true);
-        bad |= y_kv(&e, "step", j->steps[i].step);
-        bad |= y_kv(&e, "status", j->steps[i].status);
-        bad |= y_kv(&e, "time", j->steps[i].time);
-        bad |= y_kv(&e, "message", j->steps[i].msg);
-        bad |= y_close(&e, true);
-    }
-    bad |= y_close(&e, false);
-    bad |= y_close(&e, true);
-    yaml_document_end_event_initialize(&ev, 1);
-    bad |= y_emit(&e, &ev);
-    yaml_stream_end_event_initialize(&ev);
-    bad |= y_emit(&e, &ev);
-    yaml_emitter_delete(&e);
-    return bad ? -1 : 0;
-}
-
-/* Writes the journal atomically (STATE/journal/ID.yaml, 0600). */
-static int
-journal_save(const struct journal *j, char **cause)
-{
-    struct buf b = BUF_INIT;
-    char *dir = xasprintf("%s/journal", j->dir), *path = journal_path(j->dir, j->id);
-    int rc = -1;
-
-    if (journal_emit(j, &b) == -1) {
-        *cause = xasprintf("%s: cannot write the journal as YAML", path);
-        goto out;
-    }
-    if (mkdir_p(dir, cause) == -1 || atomic_write(path, b.p, b.len, 0600, cause) == -1)
-        goto out;
-    rc = 0;
-out:
-    buf_free(&b);
-    free(dir);
-    free(path);
-    return rc;
-}
-
-static const yaml_node_t *
-y_get(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    if (map == NULL || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k != NULL && k->type == YAML_SCALAR_NODE &&
-            strcmp((const char *)k->data.scalar.value, key) == 0)
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
-static char *
-y_dup(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    const yaml_node_t *n = y_get(d, map, key);
-
-    if (n == NULL || n->type != YAML_SCALAR_NODE)
-        return NULL;
-    return xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
-}
-
-static bool
-y_bool(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    char *s = y_dup(d, map, key);
-    bool v = s != NULL && strcmp(s, "true") == 0;
-
-    free(s);
-    return v;
-}
-
-static unsigned long
-y_ulong(yaml_document_t *d, const yaml_node_t *map, const char *key, int base)
-{
-    char *s = y_dup(d, map, key);
-    unsigned long v = s != NULL ? strtoul(s, NULL, base) : 0;
-
-    free(s);
-    return v;
-}
-
-static void
-y_hash(yaml_document_t *d, const yaml_node_t *map, const char *key, char out[65])
-{
-    char *s = y_dup(d, map, key);
-
-    snprintf(out, 65, "%s", s != NULL ? s : "");
-    free(s);
-}
-
-static int
-journal_load(const char *dir, const char *id, struct journal *j, char **cause)
-{
-    char *path = journal_path(dir, id);
-    struct buf b = BUF_INIT;
-    yaml_parser_t p;
-    yaml_document_t d;
-    bool have_doc = false;
-    const yaml_node_t *root, *seq;
-    char *state = NULL;
-    int rc = -1;
-
-    memset(j, 0, sizeof(*j));
-    yaml_parser_initialize(&p);
-    if (file_read(path, &b, NULL, cause) == -1)
-        goto out;
-    yaml_parser_set_input_string(&p, (const unsigned char *)b.p, b.len);
-    if (!yaml_parser_load(&p, &d)) {
-        *cause = xasprintf("%s:%zu: not a valid journal: %s", path, p.problem_mark.line + 1,
-                           p.problem != NULL ? p.problem : "YAML error");
-        goto out;
-    }
-    have_doc = true;
-    root = yaml_document_get_root_node(&d);
-    j->dir = xstrdup(dir);
-    j->id = y_dup(&d, root, "id");
-    state = y_dup(&d, root, "state");
-    if (j->id == NULL || state_from_name(state, &j->state) == -1) {
-        *cause = xasprintf("%s: not a tlstriage journal (no id or state)", path);
-        goto out;
-    }
-    j->kind = y_dup(&d, root, "kind");
-    j->time = y_dup(&d, root, "time");
-    j->user = y_dup(&d, root, "user");
-    j->summary = y_dup(&d, root, "summary");
-    j->reverts = y_dup(&d, root, "reverts");
-    j->rolled_back_by = y_dup(&d, root, "rolled_back_by");
-    j->error = y_dup(&d, root, "error");
-    j->confirmed = y_bool(&d, root, "confirmed");
-    j->diff = y_dup(&d, root, "diff");
-    const yaml_node_t *ng = y_get(&d, root, "nginx");
-    j->nginx_binary = y_dup(&d, ng, "binary");
-    j->nginx_conf = y_dup(&d, ng, "conf");
-    j->nginx_prefix = y_dup(&d, ng, "prefix");
-    j->reload_cmd = y_dup(&d, ng, "reload");
-    if ((seq = y_get(&d, root, "files")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
-        size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-        j->files = xcalloc(n + 1, sizeof(*j->files));
-        for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
-            struct jfile *f = &j->files[j->nfiles++];
-            f->path = y_dup(&d, m, "path");
-            f->target = y_dup(&d, m, "target");
-            f->summary = y_dup(&d, m, "summary");
-            f->existed = y_bool(&d, m, "existed");
-            f->remove = y_bool(&d, m, "remove");
-            f->mode = (mode_t)y_ulong(&d, m, "mode", 8);
-            f->uid = y_ulong(&d, m, "uid", 10);
-            f->gid = y_ulong(&d, m, "gid", 10);
-            y_hash(&d, m, "sha256_before", f->before);
-            y_hash(&d, m, "sha256_after", f->after);
-            if (f->path == NULL || f->target == NULL) {
-                *cause = xasprintf("%s: file %zu has no path or target", path, i + 1);
-                goto out;
-            }
-        }
-    }
-    if ((seq = y_get(&d, root, "steps")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
-        size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-        j->steps = xcalloc(n + 1, sizeof(*j->steps));
-        for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
-            struct jstep *s = &j->steps[j->nsteps++];
-            s->step = y_dup(&d, m, "step");
-            s->status = y_dup(&d, m, "status");
-            s->time = y_dup(&d, m, "time");
-            s->msg = y_dup(&d, m, "message");
-        }
-    }
-    rc = 0;
-out:
-    if (rc == -1)
-        journal_free(j);
-    if (have_doc)
-        yaml_document_delete(&d);
-    yaml_parser_delete(&p);
-    free(state);
-    free(path);
-    buf_free(&b);
-    return rc;
+    ngxctl_argv_free(argv);
 }
 
 /* ---- the running transaction ---- */
@@ -854,9 +64,7 @@ struct run {
     const struct txn_opts *o;
     struct journal *j;
     struct txn_result *res;
-    char **test_argv, **reload_argv;
-    char *pid_file, *error_log;
-    int confirm_ms;
+    struct ngxctl ng;
     int lock_fd;
 };
 
@@ -871,21 +79,9 @@ progress(struct run *r, enum txn_step step, int done, const char *msg)
 static int
 step(struct run *r, enum txn_step s, int done, const char *msg, char **cause)
 {
-    struct journal *j = r->j;
-    struct jstep *st;
-
-    j->steps = xreallocarray(j->steps, j->nsteps + 1, sizeof(*j->steps));
-    st = &j->steps[j->nsteps++];
-    st->step = xstrdup(txn_step_name(s));
-    st->status = xstrdup(done == 0 ? "start" : done > 0 ? "done" : "failed");
-    st->time = now_iso();
-    st->msg = msg != NULL ? xstrdup(msg) : NULL;
-    if (done < 0 && msg != NULL) {
-        free(j->error);
-        j->error = xstrdup(msg);
-    }
+    journal_add_step(r->j, txn_step_name(s), done, msg);
     progress(r, s, done, msg);
-    return journal_save(j, cause);
+    return journal_save(r->j, cause);
 }
 
 static int
@@ -896,503 +92,29 @@ set_state(struct run *r, enum txn_state s, char **cause)
     return journal_save(r->j, cause);
 }
 
-static int
-lock_take(const char *dir, int *fdp, char **cause)
-{
-    char *path = xasprintf("%s/lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    int rc = -1;
-
-    if (fd == -1) {
-        *cause = xasprintf("%s: cannot open the lock: %s", path, strerror(errno));
-        goto out;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-        char who[256] = "";
-        ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
-        who[n > 0 ? n : 0] = '\0';
-        who[strcspn(who, "\n")] = '\0';
-        *cause = xasprintf("%s: another tlstriage is changing the config (%s); try again "
-                           "when it has finished",
-                           path, who[0] != '\0' ? who : "holder unknown");
-        close(fd);
-        fd = -1;
-        rc = TXN_ERR_LOCKED;
-        goto out;
-    }
-    char *user = user_name(), *t = now_iso();
-    char *who = xasprintf("pid %ld, user %s, since %s\n", (long)getpid(), user, t);
-    if (ftruncate(fd, 0) == 0)
-        (void)!pwrite(fd, who, strlen(who), 0);
-    free(user);
-    free(t);
-    free(who);
-    *fdp = fd;
-    rc = 0;
-out:
-    free(path);
-    return rc;
-}
-
-static void
-lock_release(int fd)
-{
-    if (fd != -1) {
-        if (ftruncate(fd, 0) == -1) {
-            /* the holder line stays; harmless, flock is what counts */
-        }
-        close(fd);
-    }
-}
-
-/* ---- nginx: discovery, test, reload, confirmation ---- */
-
-/* The value of a top-level directive (pid, error_log) in the main file of `nginx -T`. */
-static char *
-nginx_t_directive(const char *text, const char *name)
-{
-    int depth = 0, files = 0;
-    const char *p = text;
-    char *words[2] = {NULL, NULL};
-    int nw = 0;
-    char *found = NULL;
-
-    while (*p != '\0' && found == NULL) {
-        if ((p == text || p[-1] == '\n') && strncmp(p, "# configuration file ", 21) == 0) {
-            if (++files > 1)
-                break;
-            p = strchr(p, '\n');
-            if (p == NULL)
-                break;
-            continue;
-        }
-        if (*p == '#') {
-            while (*p != '\0' && *p != '\n')
-                p++;
-            continue;
-        }
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            p++;
-            continue;
-        }
-        if (*p == '{' || *p == '}' || *p == ';') {
-            if (*p == ';' && depth == 0 && nw == 2 && strcmp(words[0], name) == 0)
-                found = xstrdup(words[1]);
-            depth += *p == '{' ? 1 : *p == '}' ? -1 : 0;
-            for (int i = 0; i < nw && i < 2; i++) {
-                free(words[i]);
-                words[i] = NULL;
-            }
-            nw = 0;
-            p++;
-            continue;
-        }
-        struct buf w = BUF_INIT;
-        buf_add(&w, "", 0);
-        if (*p == '"' || *p == '\'') {
-            char q = *p++;
-            while (*p != '\0' && *p != q) {
-                if (*p == '\\' && p[1] != '\0')
-                    p++;
-                buf_addc(&w, *p++);
-            }
-            if (*p != '\0')
-                p++;
-        } else {
-            while (*p != '\0' && strchr(" \t\r\n;{}", *p) == NULL)
-                buf_addc(&w, *p++);
-        }
-        if (nw < 2)
-            words[nw] = buf_detach(&w);
-        else
-            buf_free(&w);
-        nw++;
-        /* error_log FILE LEVEL: keep the file */
-        if (nw == 3 && strcmp(words[0], name) == 0 && depth == 0) {
-            found = xstrdup(words[1]);
-        }
-    }
-    for (int i = 0; i < 2; i++)
-        free(words[i]);
-    return found;
-}
-
-static char *
-nginx_v_option(const char *text, const char *opt)
-{
-    const char *p = strstr(text, opt);
-    size_t n;
-
-    if (p == NULL)
-        return NULL;
-    p += strlen(opt);
-    n = strcspn(p, " \t\n");
-    return xstrndup(p, n);
-}
-
-static char *
-prefixed(const char *path, const char *prefix)
-{
-    if (path == NULL || path[0] == '/' || prefix == NULL)
-        return path != NULL ? xstrdup(path) : NULL;
-    size_t pl = strlen(prefix);
-    return xasprintf("%s%s%s", prefix, pl > 0 && prefix[pl - 1] == '/' ? "" : "/", path);
-}
-
-static int
-read_pid(const char *pid_file)
-{
-    struct buf b = BUF_INIT;
-    char *err = NULL;
-    bool exists = false;
-    long pid = 0;
-
-    if (pid_file != NULL && file_read(pid_file, &b, &exists, &err) == 0 && exists)
-        pid = strtol(buf_str(&b), NULL, 10);
-    free(err);
-    buf_free(&b);
-    if (pid <= 0 || pid > INT_MAX || kill((pid_t)pid, 0) == -1)
-        return 0;
-    return (int)pid;
-}
-
-/* The children of pid (nginx's workers), from /proc/N/stat. */
-static size_t
-children_of(int pid, int *out, size_t max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *de;
-    size_t n = 0;
-
-    while (d != NULL && (de = readdir(d)) != NULL && n < max) {
-        char path[300], line[512];
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-        FILE *fp = fopen(path, "re");
-        if (fp == NULL)
-            continue;
-        if (fgets(line, sizeof(line), fp) != NULL) {
-            char *rp = strrchr(line, ')');
-            char st;
-            int ppid;
-            if (rp != NULL && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && ppid == pid && st != 'Z')
-                out[n++] = atoi(de->d_name);
-        }
-        fclose(fp);
-    }
-    if (d != NULL)
-        closedir(d);
-    return n;
-}
-
-static bool
-under_systemd(int master)
-{
-    char path[64];
-    struct buf b = BUF_INIT;
-    char *err = NULL;
-    bool exists = false, yes = false;
-
-    if (master <= 0 || access("/run/systemd/system", F_OK) == -1)
-        return false;
-    snprintf(path, sizeof(path), "/proc/%d/cgroup", master);
-    if (file_read(path, &b, &exists, &err) == 0 && exists)
-        yes = strstr(buf_str(&b), "/nginx.service") != NULL;
-    free(err);
-    buf_free(&b);
-    return yes;
-}
-
-static void
-nginx_base_argv(char ***argv, size_t *n, const char *bin, const char *conf, const char *prefix)
-{
-    argv_push(argv, n, bin);
-    if (conf != NULL) {
-        argv_push(argv, n, "-c");
-        argv_push(argv, n, conf);
-    }
-    if (prefix != NULL) {
-        argv_push(argv, n, "-p");
-        argv_push(argv, n, prefix);
-    }
-}
-
-/* Fills the argv for nginx -t and the reload, the pid file and the error log. */
+/* Finds out how to test and reload nginx, and journals it. */
 static int
 nginx_setup(struct run *r, char **cause)
 {
     const struct txn_nginx *ng = &r->o->nginx;
-    const char *bin = ng->binary != NULL ? ng->binary : "nginx";
-    const char *conf = ng->conf, *prefix = ng->prefix;
-    struct buf out = BUF_INIT;
-    struct spawn_result sr;
-    char *err = NULL, *vprefix = NULL;
-    size_t n = 0;
-    char **argv = NULL;
 
-    nginx_base_argv(&r->test_argv, &n, bin, conf, prefix);
-    argv_push(&r->test_argv, &n, "-t");
     free(r->j->nginx_binary);
     free(r->j->nginx_conf);
     free(r->j->nginx_prefix);
-    r->j->nginx_binary = xstrdup(bin);
-    r->j->nginx_conf = conf != NULL ? xstrdup(conf) : NULL;
-    r->j->nginx_prefix = prefix != NULL ? xstrdup(prefix) : NULL;
-
-    /* What nginx -V and nginx -T say about the pid file and the error log. */
-    n = 0;
-    argv_push(&argv, &n, bin);
-    argv_push(&argv, &n, "-V");
-    if (spawn_run(argv, &out, NGINX_TIMEOUT_MS, &sr, &err) == 0) {
-        vprefix = nginx_v_option(buf_str(&out), "--prefix=");
-        if (ng->pid_file == NULL)
-            r->pid_file = nginx_v_option(buf_str(&out), "--pid-path=");
-        if (ng->error_log == NULL)
-            r->error_log = nginx_v_option(buf_str(&out), "--error-log-path=");
-    }
-    free(err);
-    err = NULL;
-    txn_argv_free(argv);
-    argv = NULL;
-    n = 0;
-    buf_reset(&out);
-    nginx_base_argv(&argv, &n, bin, conf, prefix);
-    argv_push(&argv, &n, "-T");
-    if (spawn_run(argv, &out, NGINX_TIMEOUT_MS, &sr, &err) == 0 && sr.exited && sr.status == 0) {
-        const char *p = buf_str(&out);
-        /* -T prints nginx's own "test is successful" lines first; the dump follows. */
-        const char *dump = strstr(p, "# configuration file ");
-        if (dump != NULL) {
-            char *pid = nginx_t_directive(dump, "pid");
-            char *log = nginx_t_directive(dump, "error_log");
-            if (pid != NULL && ng->pid_file == NULL) {
-                free(r->pid_file);
-                r->pid_file = pid;
-                pid = NULL;
-            }
-            if (log != NULL && ng->error_log == NULL) {
-                free(r->error_log);
-                r->error_log = log;
-                log = NULL;
-            }
-            free(pid);
-            free(log);
-        }
-    }
-    free(err);
-    txn_argv_free(argv);
-    buf_free(&out);
-    if (ng->pid_file != NULL)
-        r->pid_file = xstrdup(ng->pid_file);
-    if (ng->error_log != NULL)
-        r->error_log = xstrdup(ng->error_log);
-    const char *pfx = prefix != NULL ? prefix : vprefix;
-    char *t = prefixed(r->pid_file, pfx);
-    free(r->pid_file);
-    r->pid_file = t;
-    t = prefixed(r->error_log, pfx);
-    free(r->error_log);
-    r->error_log = t;
-    if (r->error_log != NULL && strcmp(r->error_log, "stderr") == 0) {
-        free(r->error_log);
-        r->error_log = NULL;
-    }
-    free(vprefix);
-
-    if (ng->reload_cmd != NULL) {
-        if ((r->reload_argv = txn_split_command(ng->reload_cmd)) == NULL) {
-            *cause = xasprintf("--reload-cmd '%s': empty or an unclosed quote", ng->reload_cmd);
-            return -1;
-        }
-    } else if (under_systemd(read_pid(r->pid_file))) {
-        r->reload_argv = txn_split_command("systemctl reload nginx");
-    } else {
-        n = 0;
-        nginx_base_argv(&r->reload_argv, &n, bin, conf, prefix);
-        argv_push(&r->reload_argv, &n, "-s");
-        argv_push(&r->reload_argv, &n, "reload");
-    }
-    struct buf cmd = BUF_INIT;
-    for (size_t i = 0; r->reload_argv[i] != NULL; i++)
-        buf_addf(&cmd, "%s%s", i ? " " : "", r->reload_argv[i]);
+    r->j->nginx_binary = xstrdup(ng->binary != NULL ? ng->binary : "nginx");
+    r->j->nginx_conf = ng->conf != NULL ? xstrdup(ng->conf) : NULL;
+    r->j->nginx_prefix = ng->prefix != NULL ? xstrdup(ng->prefix) : NULL;
+    if (ngxctl_setup(&r->ng, ng, cause) == -1)
+        return -1;
     free(r->j->reload_cmd);
-    r->j->reload_cmd = buf_detach(&cmd);
-    r->confirm_ms = ng->confirm_ms > 0 ? ng->confirm_ms : 10000;
+    r->j->reload_cmd = xstrdup(r->ng.reload_cmd);
     return 0;
 }
 
 static int
-nginx_test(struct run *r, char **cause)
-{
-    struct buf out = BUF_INIT;
-    struct spawn_result sr;
-    int rc = -1;
-
-    if (spawn_run(r->test_argv, &out, NGINX_TIMEOUT_MS, &sr, cause) == -1)
-        goto out;
-    free(r->res->nginx_output);
-    r->res->nginx_output = xstrdup(buf_str(&out));
-    if (!sr.exited || sr.status != 0) {
-        *cause = xasprintf("%s -t failed (%s %d)", r->test_argv[0],
-                           sr.exited ? "exit status" : "signal", sr.status);
-        goto out;
-    }
-    rc = 0;
-out:
-    buf_free(&out);
-    return rc;
-}
-
-static off_t
-file_size(const char *path)
-{
-    struct stat st;
-
-    return path != NULL && stat(path, &st) == 0 ? st.st_size : -1;
-}
-
-/* The error log's bytes after off (re-read from the start if it was truncated). */
-static void
-log_since(const char *path, off_t off, struct buf *out)
-{
-    int fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    char chunk[8192];
-    struct stat st;
-
-    buf_reset(out);
-    buf_add(out, "", 0);
-    if (fd == -1)
-        return;
-    if (fstat(fd, &st) == 0 && st.st_size < off)
-        off = 0;
-    if (off > 0 && lseek(fd, off, SEEK_SET) == -1) {
-        close(fd);
-        return;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n <= 0)
-            break;
-        buf_add(out, chunk, (size_t)n);
-    }
-    close(fd);
-}
-
-/* The lines of text holding [emerg] or [alert], or NULL. */
-static char *
-log_refusals(const char *text)
-{
-    struct buf b = BUF_INIT;
-
-    for (const char *p = text; *p != '\0';) {
-        const char *e = strchr(p, '\n');
-        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-        char *line = xstrndup(p, len);
-        if (strstr(line, "[emerg]") != NULL || strstr(line, "[alert]") != NULL)
-            buf_addf(&b, "%s\n", line);
-        free(line);
-        p += len + (e != NULL);
-    }
-    return b.len > 0 ? buf_detach(&b) : NULL;
-}
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
-/*
- * Sends the reload and confirms it took: no [emerg]/[alert] in the log after the offset
- * recorded before, and a worker of the master that was not there before (or, without a
- * pid file, "reconfiguring"/"start worker processes" in the log). Returns 0 confirmed,
- * 1 nothing to reload (nginx not running) or not confirmable, -1 refused (*cause).
- */
-static int
 nginx_reload(struct run *r, char **cause)
 {
-    int master = read_pid(r->pid_file);
-    int old[256], now[256];
-    size_t nold = 0, nnow;
-    off_t off = file_size(r->error_log);
-    struct buf out = BUF_INIT, log = BUF_INIT;
-    struct spawn_result sr;
-    int rc = -1, waited = 0;
-    bool log_seen = false;
-
-    if (master == 0 && r->o->nginx.reload_cmd == NULL) {
-        free(r->res->note);
-        r->res->note = xasprintf("nginx is not running (no live pid in %s): the change takes "
-                                 "effect when it starts",
-                                 r->pid_file != NULL ? r->pid_file : "the pid file");
-        return 1;
-    }
-    if (master != 0)
-        nold = children_of(master, old, 256);
-    if (spawn_run(r->reload_argv, &out, NGINX_TIMEOUT_MS, &sr, cause) == -1)
-        goto out;
-    r->res->reloaded = true;
-    free(r->res->nginx_output);
-    r->res->nginx_output = xstrdup(buf_str(&out));
-    for (;;) {
-        log_since(r->error_log, off, &log);
-        char *bad = log_refusals(buf_str(&log));
-        if (bad != NULL) {
-            *cause = xasprintf("the reload was refused: %s", bad);
-            free(r->res->nginx_output);
-            r->res->nginx_output = bad;
-            goto out;
-        }
-        log_seen = strstr(buf_str(&log), "reconfiguring") != NULL ||
-                   strstr(buf_str(&log), "start worker process") != NULL;
-        int m = read_pid(r->pid_file);
-        if (m != 0) {
-            nnow = children_of(m, now, 256);
-            for (size_t i = 0; i < nnow; i++) {
-                bool seen = false;
-                for (size_t k = 0; k < nold && m == master; k++)
-                    seen |= old[k] == now[i];
-                if (!seen) {
-                    /* New workers start after the config was read; a late [emerg] is not
-                     * possible for this reload, but look once more to be sure. */
-                    log_since(r->error_log, off, &log);
-                    if ((bad = log_refusals(buf_str(&log))) != NULL) {
-                        *cause = xasprintf("the reload was refused: %s", bad);
-                        free(r->res->nginx_output);
-                        r->res->nginx_output = bad;
-                        goto out;
-                    }
-                    rc = 0;
-                    goto out;
-                }
-            }
-        } else if (r->error_log != NULL && log_seen) {
-            rc = 0;
-            goto out;
-        }
-        if (waited >= r->confirm_ms)
-            break;
-        sleep_ms(50);
-        waited += 50;
-    }
-    if (master == 0 && r->error_log == NULL) {
-        free(r->res->note);
-        r->res->note = xstrdup("the reload could not be confirmed (no pid file, no error log)");
-        rc = 1;
-        goto out;
-    }
-    *cause = xasprintf("the reload did not take within %d ms: no new worker processes%s (%s "
-                       "exited %d)",
-                       r->confirm_ms, log_seen ? "" : " and nothing in the error log",
-                       r->reload_argv[0], sr.status);
-out:
-    buf_free(&out);
-    buf_free(&log);
-    return rc;
+    return ngxctl_reload(&r->ng, &r->res->reloaded, &r->res->nginx_output, &r->res->note, cause);
 }
 
 /* ---- writing and restoring ---- */
@@ -1411,32 +133,33 @@ restore_files(struct run *r, char **cause)
         bool exists;
         char hex[65], *err = NULL;
 
-        sweep_temps(f->target);
-        if (file_read(f->target, &cur, &exists, &err) == -1)
+        atomicfile_sweep_temps(f->target);
+        if (atomicfile_read(f->target, &cur, &exists, &err) == -1)
             goto fail;
         if (!f->existed) {
-            if (exists && (unlink(f->target) == -1 || dir_fsync(f->target, &err) == -1)) {
+            if (exists &&
+                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, &err) == -1)) {
                 if (err == NULL)
                     err = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto fail;
             }
             continue;
         }
-        txn_sha256_hex(cur.p, cur.len, hex);
+        atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (exists && strcmp(hex, f->before) == 0)
             continue;
-        char *bp = backup_path(j, i, "orig");
-        int r2 = file_read(bp, &old, NULL, &err);
+        char *bp = journal_backup_path(j, i, "orig");
+        int r2 = atomicfile_read(bp, &old, NULL, &err);
         free(bp);
         if (r2 == -1)
             goto fail;
-        txn_sha256_hex(old.p, old.len, hex);
+        atomicfile_sha256_hex(old.p, old.len, hex);
         if (strcmp(hex, f->before) != 0) {
             err = xasprintf("%s: the backup of %s does not match its recorded SHA-256", j->id,
                             f->target);
             goto fail;
         }
-        if (atomic_write(f->target, old.p, old.len, f->mode, &err) == -1)
+        if (atomicfile_write(f->target, old.p, old.len, f->mode, &err) == -1)
             goto fail;
         if (!exists && (chown(f->target, (uid_t)f->uid, (gid_t)f->gid) == -1 ||
                         chmod(f->target, f->mode) == -1)) {
@@ -1515,25 +238,26 @@ write_files(struct run *r, char **cause)
         bool exists;
         char hex[65];
 
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto out;
         if (f->remove) {
-            if (exists && (unlink(f->target) == -1 || dir_fsync(f->target, cause) == -1)) {
+            if (exists &&
+                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, cause) == -1)) {
                 if (*cause == NULL)
                     *cause = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto out;
             }
             continue;
         }
-        txn_sha256_hex(cur.p, cur.len, hex);
+        atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (exists && strcmp(hex, f->after) == 0)
             continue;
-        char *np = backup_path(j, i, "new");
-        int r2 = file_read(np, &nb, NULL, cause);
+        char *np = journal_backup_path(j, i, "new");
+        int r2 = atomicfile_read(np, &nb, NULL, cause);
         free(np);
         if (r2 == -1)
             goto out;
-        if (atomic_write(f->target, nb.p, nb.len, f->mode, cause) == -1)
+        if (atomicfile_write(f->target, nb.p, nb.len, f->mode, cause) == -1)
             goto out;
     }
     rc = 0;
@@ -1606,7 +330,7 @@ finish(struct run *r, char **cause)
 
     if (step(r, TXN_STEP_TEST, 0, NULL, cause) == -1)
         goto io;
-    if (nginx_test(r, &err) == -1) {
+    if (ngxctl_test(&r->ng, &r->res->nginx_output, &err) == -1) {
         (void)!step(r, TXN_STEP_TEST, -1, err, cause);
         free(*cause);
         *cause = err;
@@ -1660,28 +384,13 @@ verify_and_watch(struct run *r, char **cause)
         free(err);
         err = NULL;
     }
-    if (r->o->watch_seconds > 0 && r->o->watch_match != NULL && r->error_log != NULL) {
-        off_t off = file_size(r->error_log);
-        struct buf log = BUF_INIT;
+    if (r->o->watch_seconds > 0 && r->o->watch_match != NULL && r->ng.error_log != NULL) {
+        off_t off = ngxctl_log_size(&r->ng);
         (void)!step(r, TXN_STEP_WATCH, 0, NULL, &err);
         free(err);
         err = NULL;
-        for (int ms = 0; ms < r->o->watch_seconds * 1000; ms += 250)
-            sleep_ms(250);
-        log_since(r->error_log, off, &log);
-        for (const char *p = buf_str(&log); *p != '\0';) {
-            const char *e = strchr(p, '\n');
-            size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
-            char *line = xstrndup(p, len);
-            if (strstr(line, r->o->watch_match) != NULL &&
-                (strstr(line, "SSL") != NULL || strstr(line, "upstream timed out") != NULL)) {
-                if (r->res->watch_failures++ == 0)
-                    r->res->watch_first = xstrdup(line);
-            }
-            free(line);
-            p += len + (e != NULL);
-        }
-        buf_free(&log);
+        ngxctl_watch(&r->ng, off, r->o->watch_seconds, r->o->watch_match, &r->res->watch_failures,
+                     &r->res->watch_first);
         char *msg = xasprintf("%d new upstream TLS failure(s)", r->res->watch_failures);
         (void)!step(r, TXN_STEP_WATCH, 1, msg, &err);
         free(msg);
@@ -1693,55 +402,8 @@ verify_and_watch(struct run *r, char **cause)
 static void
 run_free(struct run *r)
 {
-    txn_argv_free(r->test_argv);
-    txn_argv_free(r->reload_argv);
-    free(r->pid_file);
-    free(r->error_log);
-    lock_release(r->lock_fd);
-}
-
-/* Claims a fresh id: the backups/ID directory is created exclusively. */
-static int
-journal_new(struct journal *j, const char *dir, const char *kind, const char *summary, char **cause)
-{
-    char *bdir = xasprintf("%s/backups", dir);
-    int rc = mkdir_p(bdir, cause);
-
-    memset(j, 0, sizeof(*j));
-    j->dir = xstrdup(dir);
-    for (int tries = 0; rc == 0 && tries < 1000; tries++) {
-        struct timespec ts;
-        struct tm tm;
-        char s[32];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(s, sizeof(s), "%Y%m%d-%H%M%S", &tm);
-        char *id = xasprintf("%s-%03ld", s, ts.tv_nsec / 1000000);
-        char *p = xasprintf("%s/%s", bdir, id);
-        int m = mkdir(p, 0700);
-        free(p);
-        if (m == 0) {
-            j->id = id;
-            break;
-        }
-        free(id);
-        if (errno != EEXIST) {
-            *cause = xasprintf("%s: cannot create a backup directory: %s", bdir, strerror(errno));
-            rc = -1;
-        }
-        sleep_ms(1);
-    }
-    if (rc == 0 && j->id == NULL) {
-        *cause = xasprintf("%s: cannot find a free transaction id", bdir);
-        rc = -1;
-    }
-    free(bdir);
-    j->kind = xstrdup(kind);
-    j->time = now_iso();
-    j->user = user_name();
-    j->summary = summary != NULL ? xstrdup(summary) : NULL;
-    j->state = TXN_PLANNED;
-    return rc;
+    ngxctl_free(&r->ng);
+    journal_unlock(r->lock_fd);
 }
 
 /* ---- public ---- */
@@ -1755,15 +417,15 @@ txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha256)
     for (size_t i = 0; i < n; i++) {
         char *target = NULL;
         bool exists;
-        if (file_target(ch[i].path, &target, cause) == -1)
+        if (atomicfile_target(ch[i].path, &target, cause) == -1)
             goto out;
-        int r2 = file_read(target, &cur, &exists, cause);
+        int r2 = atomicfile_read(target, &cur, &exists, cause);
         free(target);
         if (r2 == -1)
             goto out;
         if (sha256 != NULL) {
             if (exists)
-                txn_sha256_hex(cur.p, cur.len, sha256[i]);
+                atomicfile_sha256_hex(cur.p, cur.len, sha256[i]);
             else
                 sha256[i][0] = '\0';
         }
@@ -1808,9 +470,9 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
             }
         }
     }
-    if (mkdir_p(o->state_dir, cause) == -1)
+    if (atomicfile_mkdir_p(o->state_dir, cause) == -1)
         goto out;
-    if (r.lock_fd == -1 && (rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0) {
+    if (r.lock_fd == -1 && (rc = journal_lock(o->state_dir, &r.lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
         goto out;
     }
@@ -1827,14 +489,14 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         struct jfile *f = &j.files[j.nfiles++];
         struct stat st;
         f->path = xstrdup(ch[i].path);
-        if (file_target(ch[i].path, &f->target, cause) == -1)
+        if (atomicfile_target(ch[i].path, &f->target, cause) == -1)
             goto out;
         f->existed = planned[i][0] != '\0';
         f->remove = remove != NULL && remove[i];
         f->summary = ch[i].summary != NULL ? xstrdup(ch[i].summary) : NULL;
         memcpy(f->before, planned[i], 65);
         if (!f->remove)
-            txn_sha256_hex(ch[i].data, ch[i].len, f->after);
+            atomicfile_sha256_hex(ch[i].data, ch[i].len, f->after);
         if (f->existed && stat(f->target, &st) == 0) {
             f->mode = st.st_mode & 07777;
             f->uid = st.st_uid;
@@ -1857,10 +519,10 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         struct jfile *f = &j.files[i];
         char hex[65];
         if (f->existed) {
-            char *bp = backup_path(&j, i, "orig");
-            int r2 = file_read(f->target, &cur, NULL, cause);
+            char *bp = journal_backup_path(&j, i, "orig");
+            int r2 = atomicfile_read(f->target, &cur, NULL, cause);
             if (r2 == 0) {
-                txn_sha256_hex(cur.p, cur.len, hex);
+                atomicfile_sha256_hex(cur.p, cur.len, hex);
                 if (strcmp(hex, f->before) != 0) {
                     *cause = xasprintf("%s changed while it was being backed up: nothing was "
                                        "written",
@@ -1870,14 +532,14 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
                 }
             }
             if (r2 == 0)
-                r2 = atomic_write(bp, cur.p, cur.len, 0600, cause);
+                r2 = atomicfile_write(bp, cur.p, cur.len, 0600, cause);
             free(bp);
             if (r2 == -1)
                 goto abort;
         }
         if (!f->remove) {
-            char *np = backup_path(&j, i, "new");
-            int r2 = atomic_write(np, ch[i].data, ch[i].len, 0600, cause);
+            char *np = journal_backup_path(&j, i, "new");
+            int r2 = atomicfile_write(np, ch[i].data, ch[i].len, 0600, cause);
             free(np);
             if (r2 == -1)
                 goto abort;
@@ -1892,10 +554,10 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         struct jfile *f = &j.files[i];
         bool exists;
         char hex[65] = "";
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto abort;
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (strcmp(hex, f->before) != 0) {
             *cause = xasprintf("%s was changed by someone else since the plan: nothing was "
                                "written",
@@ -1965,99 +627,16 @@ txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n, struc
     return apply_changes(o, ch, NULL, n, "apply", NULL, -1, res, cause);
 }
 
-static int
-info_from_journal(struct txn_info *v, struct journal *j)
-{
-    memset(v, 0, sizeof(*v));
-    v->id = j->id;
-    v->time = j->time;
-    v->user = j->user;
-    v->kind = j->kind;
-    v->summary = j->summary;
-    v->reverts = j->reverts;
-    v->rolled_back_by = j->rolled_back_by;
-    v->error = j->error;
-    v->diff = j->diff;
-    v->state = j->state;
-    v->confirmed = j->confirmed;
-    j->id = j->time = j->user = j->kind = j->summary = j->reverts = j->rolled_back_by = NULL;
-    j->error = j->diff = NULL;
-    if (j->nsteps > 0)
-        v->last_step =
-            xasprintf("%s %s", j->steps[j->nsteps - 1].step, j->steps[j->nsteps - 1].status);
-    v->files = xcalloc(j->nfiles + 1, sizeof(*v->files));
-    for (size_t i = 0; i < j->nfiles; i++)
-        v->files[v->nfiles++] = xstrdup(j->files[i].path);
-    return 0;
-}
-
-static int
-cmp_desc(const void *a, const void *b)
-{
-    return -strcmp(((const struct txn_info *)a)->id, ((const struct txn_info *)b)->id);
-}
-
-static int
-list(const char *state_dir, bool pending_only, struct txn_info **out, size_t *n, char **cause)
-{
-    char *dir = xasprintf("%s/journal", state_dir);
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    struct txn_info *v = NULL;
-    size_t count = 0;
-    int rc = -1;
-
-    *out = NULL;
-    *n = 0;
-    if (d == NULL) {
-        if (errno == ENOENT) {
-            rc = 0;
-        } else {
-            *cause = xasprintf("%s: cannot list: %s", dir, strerror(errno));
-        }
-        goto out;
-    }
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        struct journal j;
-        char *err = NULL;
-        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
-            continue;
-        char *id = xstrndup(de->d_name, len - 5);
-        int r2 = journal_load(state_dir, id, &j, &err);
-        free(id);
-        if (r2 == -1) {
-            free(err); /* an unreadable journal is skipped, not fatal for the list */
-            continue;
-        }
-        if (!pending_only || state_pending(j.state)) {
-            v = xreallocarray(v, count + 1, sizeof(*v));
-            info_from_journal(&v[count++], &j);
-        }
-        journal_free(&j);
-    }
-    if (count > 0)
-        qsort(v, count, sizeof(*v), cmp_desc);
-    *out = v;
-    *n = count;
-    rc = 0;
-out:
-    if (d != NULL)
-        closedir(d);
-    free(dir);
-    return rc;
-}
-
 int
 txn_list(const char *state_dir, struct txn_info **out, size_t *n, char **cause)
 {
-    return list(state_dir, false, out, n, cause);
+    return journal_list(state_dir, false, out, n, cause);
 }
 
 int
 txn_pending(const char *state_dir, struct txn_info **out, size_t *n, char **cause)
 {
-    return list(state_dir, true, out, n, cause);
+    return journal_list(state_dir, true, out, n, cause);
 }
 
 void
@@ -2136,13 +715,13 @@ files_hold_old(const struct journal *j)
         const struct jfile *f = &j->files[i];
         bool exists;
         char hex[65] = "", *err = NULL;
-        if (file_read(f->target, &cur, &exists, &err) == -1) {
+        if (atomicfile_read(f->target, &cur, &exists, &err) == -1) {
             free(err);
             old = false;
             break;
         }
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         old = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
     }
     buf_free(&cur);
@@ -2220,9 +799,9 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     }
     if (want == NULL)
         want = xstrdup(id);
-    if (mkdir_p(o->state_dir, cause) == -1)
+    if (atomicfile_mkdir_p(o->state_dir, cause) == -1)
         goto out;
-    if ((rc = lock_take(o->state_dir, &lock_fd, cause)) != 0) {
+    if ((rc = journal_lock(o->state_dir, &lock_fd, cause)) != 0) {
         rc = rc == TXN_ERR_LOCKED ? rc : TXN_ERR;
         goto out;
     }
@@ -2230,7 +809,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     if (journal_load(o->state_dir, want, &j, cause) == -1)
         goto out;
     for (size_t i = 0; i < j.nfiles; i++)
-        sweep_temps(j.files[i].target);
+        atomicfile_sweep_temps(j.files[i].target);
     if (j.kind != NULL && strcmp(j.kind, "apply") != 0) {
         *cause = xasprintf("%s is a %s, not a change: roll back the change it undid, or "
                            "apply again",
@@ -2261,7 +840,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     for (size_t i = 0; i < j.nfiles; i++) {
         struct jfile *f = &j.files[i];
         char hex[65];
-        sweep_temps(f->target);
+        atomicfile_sweep_temps(f->target);
         ch[i].path = f->path;
         ch[i].mode = f->mode;
         ch[i].summary = f->summary;
@@ -2269,9 +848,9 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
             rm[i] = true;
             continue;
         }
-        char *bp = backup_path(&j, i, "orig");
+        char *bp = journal_backup_path(&j, i, "orig");
         bool exists;
-        int r2 = file_read(bp, &data[i], &exists, cause);
+        int r2 = atomicfile_read(bp, &data[i], &exists, cause);
         free(bp);
         if (r2 == -1)
             goto out;
@@ -2285,7 +864,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
             ch[i].path = NULL;
             continue;
         }
-        txn_sha256_hex(data[i].p, data[i].len, hex);
+        atomicfile_sha256_hex(data[i].p, data[i].len, hex);
         if (strcmp(hex, f->before) != 0) {
             *cause = xasprintf("%s: the backup of %s does not match its recorded SHA-256", want,
                                f->path);
@@ -2335,7 +914,7 @@ out:
     free(want);
     free(summary);
     journal_free(&j);
-    lock_release(lock_fd);
+    journal_unlock(lock_fd);
     return rc;
 }
 
@@ -2363,24 +942,24 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     res->diff = j.diff != NULL ? xstrdup(j.diff) : NULL;
     opts_from_journal(&o2, o, &j);
     r.o = &o2;
-    if (!state_pending(j.state) || j.state == TXN_PLANNED || j.state == TXN_ROLLING_BACK ||
+    if (!journal_state_pending(j.state) || j.state == TXN_PLANNED || j.state == TXN_ROLLING_BACK ||
         j.state == TXN_FAILED) {
         *cause = xasprintf("%s is %s: it cannot be completed%s", id, txn_state_name(j.state),
-                           state_pending(j.state) ? " (roll it back instead)" : "");
+                           journal_state_pending(j.state) ? " (roll it back instead)" : "");
         goto out;
     }
-    if ((rc = lock_take(o->state_dir, &r.lock_fd, cause)) != 0)
+    if ((rc = journal_lock(o->state_dir, &r.lock_fd, cause)) != 0)
         goto out;
     rc = TXN_ERR;
     for (size_t i = 0; i < j.nfiles; i++) {
         struct jfile *f = &j.files[i];
         bool exists;
         char hex[65] = "";
-        sweep_temps(f->target);
-        if (file_read(f->target, &cur, &exists, cause) == -1)
+        atomicfile_sweep_temps(f->target);
+        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
             goto out;
         if (exists)
-            txn_sha256_hex(cur.p, cur.len, hex);
+            atomicfile_sha256_hex(cur.p, cur.len, hex);
         if (strcmp(hex, f->before) != 0 && strcmp(hex, f->remove ? "" : f->after) != 0) {
             *cause = xasprintf("%s holds neither the old nor the new bytes of %s: it was "
                                "edited since; nothing done",
