@@ -222,6 +222,36 @@ children_of(int pid, int *out, size_t max)
     return n;
 }
 
+/* Whether every old worker has left the listening sockets: gone, no longer the master's
+ * child, or renamed "worker process is shutting down" (nginx sets that title as it closes
+ * its listeners on a graceful reload). Until then it may still accept a connection and
+ * serve it with the old configuration. */
+static bool
+old_workers_left(int master, const int *old, size_t nold)
+{
+    for (size_t i = 0; i < nold; i++) {
+        char path[64], title[256];
+        int now[256];
+        size_t nnow = children_of(master, now, 256);
+        bool child = false;
+        FILE *fp;
+
+        for (size_t k = 0; k < nnow; k++)
+            child |= now[k] == old[i];
+        if (!child)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", old[i]);
+        if ((fp = fopen(path, "re")) == NULL)
+            continue;
+        size_t n = fread(title, 1, sizeof(title) - 1, fp);
+        fclose(fp);
+        title[n] = '\0';
+        if (memmem(title, n, "shutting down", 13) == NULL)
+            return false;
+    }
+    return true;
+}
+
 static bool
 under_systemd(int master)
 {
@@ -494,6 +524,16 @@ ngxctl_reload(const struct ngxctl *c, bool *reloaded, char **output, char **note
                         free(*output);
                         *output = bad;
                         goto out;
+                    }
+                    /* Wait (briefly) until the old workers stop accepting, so the
+                     * next request is the new configuration's. */
+                    for (int w = 0; m == master && w < 3000 && !old_workers_left(m, old, nold);
+                         w += 20)
+                        sleep_ms(20);
+                    if (m == master && !old_workers_left(m, old, nold)) {
+                        free(*note);
+                        *note = xstrdup("old worker processes are still accepting connections "
+                                        "3 s after the reload");
                     }
                     rc = 0;
                     goto out;

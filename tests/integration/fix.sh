@@ -124,11 +124,12 @@ strategy_case() { # NAME PORT EXPECTED_ID [fix args...]
     tt fix --apply --yes --watch 0 --upstream "127.0.0.1:$port" "$@" >"$LAB_DIR/$name.out" 2>"$LAB_DIR/$name.err"
     is "$?" 0 "$name: fix --apply --yes succeeds"
     ok "$name: the fix chosen is $id" grep -q "^fix $id:" "$LAB_DIR/$name.out"
-    is "$(get_until "$name" 200)" 200 "$name: /s/$name answers 200 after the fix"
+    # no retry: once the reload is confirmed, the very next request uses the new config
+    is "$(lab_curl "/s/$name")" 200 "$name: the next request to /s/$name answers 200 after the fix"
     tt rollback --last --yes >"$LAB_DIR/$name.rb" 2>&1
     is "$?" 0 "$name: rollback --last --yes succeeds"
     ok "$name: the config is byte-identical to before" cmp -s "$CONF" "$LAB_DIR/orig.conf"
-    is "$(get_until "$name" 502)" 502 "$name: /s/$name answers 502 again"
+    is "$(lab_curl "/s/$name")" 502 "$name: the next request to /s/$name answers 502 again"
 }
 
 strategy_case classic $((B + 10)) pin+name
