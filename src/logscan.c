@@ -901,12 +901,107 @@ logscan_find_marker(const char *p, const char *lim, size_t *nl)
 #endif
 }
 
+#ifdef HAVE_VECTOR_SCAN
+/* The marker candidates of the 16 (32) positions from q, as in find_marker_*, without the
+ * newline count. Loads q[0 .. 11+15] (q[0 .. 11+31]). */
+static unsigned
+cand_sse2(const char *q)
+{
+    const __m128i c_o = _mm_set1_epi8('o'), c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
+    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
+    const __m128i c_s = _mm_set1_epi8('S'), c_us = _mm_set1_epi8('_');
+    __m128i l0 = _mm_loadu_si128((const __m128i *)q);
+    __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
+    __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
+    __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
+    __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
+                               _mm_cmpeq_epi8(l11, c_comma));
+    __m128i em = _mm_or_si128(
+        _mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
+                      _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
+        _mm_and_si128(_mm_cmpeq_epi8(l0, c_s),
+                      _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us))));
+
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
+}
+
+__attribute__((target("avx2"))) static unsigned
+cand_avx2(const char *q)
+{
+    const __m256i c_o = _mm256_set1_epi8('o'), c_u = _mm256_set1_epi8('u');
+    const __m256i c_comma = _mm256_set1_epi8(','), c_br = _mm256_set1_epi8('[');
+    const __m256i c_e = _mm256_set1_epi8('e'), c_s = _mm256_set1_epi8('S');
+    const __m256i c_us = _mm256_set1_epi8('_');
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
+    __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
+    __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
+    __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
+    __m256i ev = _mm256_and_si256(
+        _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+        _mm256_cmpeq_epi8(l11, c_comma));
+    __m256i em = _mm256_or_si256(
+        _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br),
+                         _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),
+        _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_s),
+                         _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us))));
+
+    return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
+}
+
+/* One line: vector steps, the last one moved back to end at the line's end (positions seen
+ * twice do no harm to a yes/no answer), so no scalar tail but the last 11 positions, where
+ * only "[emerg] " still fits. STEP positions a step, loads reach 11 + STEP - 1 past it. */
+#define MAY_MATCH_BODY(STEP, CAND)                                                                 \
+    do {                                                                                           \
+        size_t i = 0, last;                                                                        \
+        if (len < (STEP) + 11)                                                                     \
+            break;                                                                                 \
+        last = len - (STEP) - 11;                                                                  \
+        for (;;) {                                                                                 \
+            unsigned cand = CAND(line + i);                                                        \
+            while (cand != 0) {                                                                    \
+                if (marker_at(line + i + (unsigned)__builtin_ctz(cand), line + len))               \
+                    return true;                                                                   \
+                cand &= cand - 1;                                                                  \
+            }                                                                                      \
+            if (i == last)                                                                         \
+                break;                                                                             \
+            i = i + (STEP) <= last ? i + (STEP) : last;                                            \
+        }                                                                                          \
+        for (const char *q = line + last + (STEP); q < line + len; q++) {                          \
+            if (*q == '[' && marker_at(q, line + len))                                             \
+                return true;                                                                       \
+        }                                                                                          \
+        return false;                                                                              \
+    } while (0)
+
+static bool
+may_match_sse2(const char *line, size_t len)
+{
+    MAY_MATCH_BODY(16, cand_sse2);
+    return find_marker_scalar(line, line + len, &(size_t){0}) != NULL;
+}
+
+__attribute__((target("avx2"))) static bool
+may_match_avx2(const char *line, size_t len)
+{
+    MAY_MATCH_BODY(32, cand_avx2);
+    return may_match_sse2(line, len);
+}
+#endif
+
 bool
 logscan_may_match(const char *line, size_t len)
 {
-    size_t nl = 0;
-
-    return line != NULL && logscan_find_marker(line, line + len, &nl) != NULL;
+    if (line == NULL)
+        return false;
+#ifdef HAVE_VECTOR_SCAN
+    if (__builtin_cpu_supports("avx2"))
+        return may_match_avx2(line, len);
+    return may_match_sse2(line, len);
+#else
+    return find_marker_scalar(line, line + len, &(size_t){0}) != NULL;
+#endif
 }
 
 static const char *const kind_names[EV__COUNT] = {
