@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,28 +43,49 @@ static const unsigned char json_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-/* Whether every byte of [p, p+n) is in json_plain; 16 bytes a step where SSE2 exists
- * (x86-64 always has it): a byte is bad below 0x20 as a signed byte (so also from 0x80
- * on), or 0x7f, '"' or '\\'. */
+#if defined(__SSE2__)
+/* Nonzero when one of the 16 bytes is not plain: below 0x20 as a signed byte (so also from
+ * 0x80 on), 0x7f, '"' or '\\'. */
+static int
+json_bad16(__m128i v)
+{
+    const __m128i c_sp = _mm_set1_epi8(0x20), c_7f = _mm_set1_epi8(0x7f);
+    const __m128i c_q = _mm_set1_epi8('"'), c_bs = _mm_set1_epi8('\\');
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c_7f), _mm_cmpeq_epi8(v, c_q)),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, c_bs), _mm_cmpgt_epi8(c_sp, v)));
+
+    return _mm_movemask_epi8(bad);
+}
+#endif
+
+/* Whether every byte of [p, p+n) is in json_plain; with SSE2 (x86-64 always has it) 16 bytes
+ * a step, the last step moved back to end at p+n, and short spans (most values are) as two
+ * overlapping 8- or 4-byte loads: never a byte outside the span is read. */
 static bool
 json_all_plain(const unsigned char *p, size_t n)
 {
-    size_t i = 0;
-
 #if defined(__SSE2__)
-    const __m128i c_sp = _mm_set1_epi8(0x20), c_7f = _mm_set1_epi8(0x7f);
-    const __m128i c_q = _mm_set1_epi8('"'), c_bs = _mm_set1_epi8('\\');
-
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        __m128i bad = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, c_7f), _mm_cmpeq_epi8(v, c_q)),
-            _mm_or_si128(_mm_cmpeq_epi8(v, c_bs), _mm_cmpgt_epi8(c_sp, v)));
-        if (_mm_movemask_epi8(bad) != 0)
-            return false;
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16) {
+            if (json_bad16(_mm_loadu_si128((const __m128i *)(p + i))))
+                return false;
+        }
+        return !json_bad16(_mm_loadu_si128((const __m128i *)(p + n - 16)));
+    }
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        return !json_bad16(_mm_set_epi64x((long long)b, (long long)a));
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return !json_bad16(_mm_set_epi32((int)b, (int)a, (int)b, (int)a));
     }
 #endif
-    for (; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!json_plain[p[i]])
             return false;
     }
