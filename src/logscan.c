@@ -171,18 +171,21 @@ parse_time(const char *t)
 static const char *
 parse_header(const char *p, const char *end, struct ls_event *ev)
 {
-    static const char shape[] = "dddd/dd/dd dd:dd:dd ";
+    /* "dddd/dd/dd dd:dd:dd ": the separators, then the 14 digits without a branch each. */
+    static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    unsigned bad = 0;
     long long n;
 
     if (has_prefix(p, end, LIT("nginx: ["))) { /* nginx -t on stderr */
         return read_level(p + 7, end, &ev->level);
     }
-    if (end - p < (long)sizeof(shape) - 1)
+    if (end - p < 20 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' ||
+        p[16] != ':' || p[19] != ' ')
         return NULL;
-    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-        if (shape[i] == 'd' ? !is_digit(p[i]) : p[i] != shape[i])
-            return NULL;
-    }
+    for (size_t i = 0; i < sizeof(digit_at); i++)
+        bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
+    if (bad)
+        return NULL;
     ev->time = mkspan(p, p + 19);
     p += 20;
     if ((p = read_level(p, end, &ev->level)) == NULL)
