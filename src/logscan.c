@@ -762,8 +762,10 @@ count_newlines(const char *p, size_t n)
     return c;
 }
 
-/* Whether one of the markers starts at q. */
-static bool
+/* Whether one of the markers starts at q. Not inlined: candidates are rare, and inlined its
+ * constants took the registers the vector loops need for theirs (gcc then rebuilt every
+ * vector constant on each step: 2x the instructions of the search). */
+__attribute__((noinline)) static bool
 marker_at(const char *q, const char *lim)
 {
     size_t room = (size_t)(lim - q);
@@ -780,8 +782,8 @@ marker_at(const char *q, const char *lim)
  * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
  * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
  * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
- * 'e' (1) and 'e' (3), which the other levels do not have, for "SSL_read() failed (" 'S' (0),
- * 'S' (1) and '_' (3); the loads are shared. */
+ * 'e' (1) and 'e' (3), which the other levels do not have, for "SSL_read() failed (" 'S' (1)
+ * and '_' (3); the loads are shared. */
 #define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
 
 static const char *
@@ -830,8 +832,7 @@ find_marker_sse2(const char *p, const char *lim, size_t *nl)
         __m128i em = _mm_or_si128(
             _mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
                           _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
-            _mm_and_si128(_mm_cmpeq_epi8(l0, c_s),
-                          _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us))));
+            _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
         unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
         unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
 
@@ -871,9 +872,7 @@ find_marker_avx2(const char *p, const char *lim, size_t *nl)
             _mm256_and_si256(
                 _mm256_cmpeq_epi8(l0, c_br),
                 _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),
-            _mm256_and_si256(
-                _mm256_cmpeq_epi8(l0, c_s),
-                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us))));
+            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us)));
         unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
         unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
 
@@ -922,8 +921,7 @@ cand_sse2(const char *q)
     __m128i em = _mm_or_si128(
         _mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
                       _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
-        _mm_and_si128(_mm_cmpeq_epi8(l0, c_s),
-                      _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us))));
+        _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
 
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
 }
@@ -945,8 +943,7 @@ cand_avx2(const char *q)
     __m256i em = _mm256_or_si256(
         _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br),
                          _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),
-        _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_s),
-                         _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us))));
+        _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us)));
 
     return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
 }
