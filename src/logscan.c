@@ -918,10 +918,10 @@ cand_sse2(const char *q)
     __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
     __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
                                _mm_cmpeq_epi8(l11, c_comma));
-    __m128i em = _mm_or_si128(
-        _mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
-                      _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
-        _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
+    __m128i em =
+        _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
+                                   _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
+                     _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
 
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
 }
@@ -937,9 +937,9 @@ cand_avx2(const char *q)
     __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
     __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
     __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
-    __m256i ev = _mm256_and_si256(
-        _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
-        _mm256_cmpeq_epi8(l11, c_comma));
+    __m256i ev =
+        _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+                         _mm256_cmpeq_epi8(l11, c_comma));
     __m256i em = _mm256_or_si256(
         _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br),
                          _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),

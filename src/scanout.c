@@ -138,8 +138,8 @@ scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file
     const char *kind = logscan_kind_name(ev->kind);
     size_t level_len = level != NULL ? strlen(level) : 0, kind_len = strlen(kind);
     size_t file_len = file != NULL ? strlen(file) : 0;
-    const struct span spans[] = {ev->time,   ev->reason, ev->ssl_error, ev->name,
-                                 ev->client, ev->server, ev->request,   ev->upstream, ev->host};
+    const struct span spans[] = {ev->time,   ev->reason,  ev->ssl_error, ev->name, ev->client,
+                                 ev->server, ev->request, ev->upstream,  ev->host};
     /* Keys and punctuation (under 256 bytes), numbers (20 each), the values and their
      * quotes: one reservation for the plain case, so the puts below need no checks. */
     size_t room = 256 + 40 + level_len + kind_len + file_len;
