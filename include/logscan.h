@@ -64,6 +64,15 @@ struct ls_event {
  * upstream TLS event; false for anything else (ev->kind == EV_NONE). Never reads past len. */
 bool logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls_event *ev);
 
+/* The cheap reject before logscan_parse_line: every line it can accept holds one of its
+ * markers ("to upstream, client: ", "[emerg] ", "SSL_read() failed ("). Returns the first
+ * place in [p, lim) where a marker starts, or NULL, and adds to *nl the newlines before it
+ * (or in the whole range when NULL): the batch scan runs it over whole blocks of lines. */
+const char *logscan_find_marker(const char *p, const char *lim, size_t *nl);
+
+/* false when the line holds no marker, so logscan_parse_line would refuse it. */
+bool logscan_may_match(const char *line, size_t len);
+
 /* "verify_error", "name_mismatch", ... as in the JSON output; "none" for EV_NONE. */
 const char *logscan_kind_name(enum ev_kind kind);
 const char *logscan_level_name(enum ev_level level);

@@ -9,16 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include "buf.h"
 #include "cli.h"
@@ -31,13 +27,6 @@
 #define SCAN_READ_SIZE (1u << 20) /* bytes per read() */
 #define SCAN_FLUSH_AT (64u * 1024)
 
-/* Every line logscan can recognise holds one of these (the http and stream actions end
- * "... to upstream, client: "; configuration errors are [emerg]; a TLS 1.3 upstream's
- * refusal met after the handshake is an [crit] SSL_read() failure). */
-static const char marker_event[] = "to upstream, client: ";
-static const char marker_emerg[] = "[emerg] ";
-static const char marker_crit[] = "[crit] ";
-
 struct scan_ctx {
     enum cli_format format;
     bool since_given;
@@ -48,156 +37,6 @@ struct scan_ctx {
     unsigned long long matched; /* events kept (after --since) */
     int write_error;            /* errno of a failed write to stdout, 0 if none */
 };
-
-/* Number of '\n' in [p, p+n), plain C (for the tails the vector loops leave). */
-static size_t
-count_newlines(const char *p, size_t n)
-{
-    size_t c = 0;
-
-    for (size_t i = 0; i < n; i++)
-        c += p[i] == '\n';
-    return c;
-}
-
-/* Whether one of the markers starts at q. */
-static bool
-marker_at(const char *q, const char *lim)
-{
-    size_t room = (size_t)(lim - q);
-
-    return (room >= sizeof(marker_event) - 1 &&
-            memcmp(q, marker_event, sizeof(marker_event) - 1) == 0) ||
-           (room >= sizeof(marker_emerg) - 1 &&
-            memcmp(q, marker_emerg, sizeof(marker_emerg) - 1) == 0) ||
-           (room >= sizeof(marker_crit) - 1 &&
-            memcmp(q, marker_crit, sizeof(marker_crit) - 1) == 0);
-}
-
-/* One pass over [p, lim): returns the first position where a marker starts, or NULL, and
- * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
- * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
- * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
- * 'e' (1) and 'e' (3), which the other levels do not have, for "[crit] " '[' (0), 'c' (1)
- * and 'i' (3); the loads are shared. */
-#define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
-
-static const char *
-scan_find_scalar(const char *p, const char *lim, size_t *nl)
-{
-    for (const char *q = p; q < lim; q++) {
-        if ((*q == 't' || *q == '[') && marker_at(q, lim)) {
-            *nl += count_newlines(p, (size_t)(q - p));
-            return q;
-        }
-    }
-    *nl += count_newlines(p, (size_t)(lim - p));
-    return NULL;
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HAVE_VECTOR_SCAN 1
-
-/* popcount of 16 bits without the popcnt instruction (not in every x86-64). */
-static unsigned
-bits16(unsigned x)
-{
-    x = x - ((x >> 1) & 0x5555u);
-    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-    x = (x + (x >> 4)) & 0x0f0fu;
-    return (x + (x >> 8)) & 0x1fu;
-}
-
-static const char *
-scan_find_sse2(const char *p, const char *lim, size_t *nl)
-{
-    const __m128i c_nl = _mm_set1_epi8('\n'), c_o = _mm_set1_epi8('o');
-    const __m128i c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
-    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
-    const __m128i c_c = _mm_set1_epi8('c'), c_i = _mm_set1_epi8('i');
-    size_t n = (size_t)(lim - p), i = 0, count = 0;
-
-    for (; i + 16 + MARK_TAIL <= n; i += 16) {
-        const char *q = p + i;
-        __m128i l0 = _mm_loadu_si128((const __m128i *)q);
-        __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
-        __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
-        __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
-        __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
-                                   _mm_cmpeq_epi8(l11, c_comma));
-        __m128i em = _mm_and_si128(
-            _mm_cmpeq_epi8(l0, c_br),
-            _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e)),
-                         _mm_and_si128(_mm_cmpeq_epi8(l1, c_c), _mm_cmpeq_epi8(l3, c_i))));
-        unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
-        unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
-
-        while (cand != 0) {
-            unsigned bit = (unsigned)__builtin_ctz(cand);
-            if (marker_at(q + bit, lim)) {
-                *nl += count + bits16(nlm & ((1u << bit) - 1));
-                return q + bit;
-            }
-            cand &= cand - 1;
-        }
-        count += bits16(nlm);
-    }
-    *nl += count;
-    return scan_find_scalar(p + i, lim, nl);
-}
-
-__attribute__((target("avx2,popcnt"))) static const char *
-scan_find_avx2(const char *p, const char *lim, size_t *nl)
-{
-    const __m256i c_nl = _mm256_set1_epi8('\n'), c_o = _mm256_set1_epi8('o');
-    const __m256i c_u = _mm256_set1_epi8('u'), c_comma = _mm256_set1_epi8(',');
-    const __m256i c_br = _mm256_set1_epi8('['), c_e = _mm256_set1_epi8('e');
-    const __m256i c_c = _mm256_set1_epi8('c'), c_i = _mm256_set1_epi8('i');
-    size_t n = (size_t)(lim - p), i = 0, count = 0;
-
-    for (; i + 32 + MARK_TAIL <= n; i += 32) {
-        const char *q = p + i;
-        __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
-        __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
-        __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
-        __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
-        __m256i ev = _mm256_and_si256(
-            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
-            _mm256_cmpeq_epi8(l11, c_comma));
-        __m256i em = _mm256_and_si256(
-            _mm256_cmpeq_epi8(l0, c_br),
-            _mm256_or_si256(
-                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e)),
-                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_c), _mm256_cmpeq_epi8(l3, c_i))));
-        unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
-        unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
-
-        while (cand != 0) {
-            unsigned bit = (unsigned)__builtin_ctz(cand);
-            if (marker_at(q + bit, lim)) {
-                *nl += count + (size_t)__builtin_popcount(nlm & (bit ? (~0u >> (32 - bit)) : 0));
-                return q + bit;
-            }
-            cand &= cand - 1;
-        }
-        count += (size_t)__builtin_popcount(nlm);
-    }
-    *nl += count;
-    return scan_find_scalar(p + i, lim, nl);
-}
-#endif
-
-static const char *
-scan_find(const char *p, const char *lim, size_t *nl)
-{
-#ifdef HAVE_VECTOR_SCAN
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
-        return scan_find_avx2(p, lim, nl);
-    return scan_find_sse2(p, lim, nl);
-#else
-    return scan_find_scalar(p, lim, nl);
-#endif
-}
 
 static void
 flush_out(struct scan_ctx *ctx)
@@ -243,7 +82,7 @@ scan_block(struct scan_ctx *ctx, const char *buf, size_t len, unsigned long *fli
     lim = last + 1;
     while (p < lim) {
         size_t nl = 0;
-        const char *hit = scan_find(p, lim, &nl), *ls, *le;
+        const char *hit = logscan_find_marker(p, lim, &nl), *ls, *le;
 
         *flines += nl;
         if (hit == NULL)

@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "logscan.h"
 
@@ -168,18 +171,21 @@ parse_time(const char *t)
 static const char *
 parse_header(const char *p, const char *end, struct ls_event *ev)
 {
-    static const char shape[] = "dddd/dd/dd dd:dd:dd ";
+    /* "dddd/dd/dd dd:dd:dd ": the separators, then the 14 digits without a branch each. */
+    static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+    unsigned bad = 0;
     long long n;
 
     if (has_prefix(p, end, LIT("nginx: ["))) { /* nginx -t on stderr */
         return read_level(p + 7, end, &ev->level);
     }
-    if (end - p < (long)sizeof(shape) - 1)
+    if (end - p < 20 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' ||
+        p[16] != ':' || p[19] != ' ')
         return NULL;
-    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-        if (shape[i] == 'd' ? !is_digit(p[i]) : p[i] != shape[i])
-            return NULL;
-    }
+    for (size_t i = 0; i < sizeof(digit_at); i++)
+        bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
+    if (bad)
+        return NULL;
     ev->time = mkspan(p, p + 19);
     p += 20;
     if ((p = read_level(p, end, &ev->level)) == NULL)
@@ -736,6 +742,266 @@ none:
         ev->verify_code = ev->alert = -1;
     }
     return false;
+}
+
+/* Every line logscan_parse_line can accept holds one of these (the http and stream actions
+ * end "... to upstream, client: "; configuration errors are [emerg]; a TLS 1.3 upstream's
+ * refusal met after the handshake is an SSL_read() failure, whatever its level). */
+static const char marker_event[] = "to upstream, client: ";
+static const char marker_emerg[] = "[emerg] ";
+static const char marker_read[] = "SSL_read() failed (";
+
+/* Number of '\n' in [p, p+n), plain C (for the tails the vector loops leave). */
+static size_t
+count_newlines(const char *p, size_t n)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < n; i++)
+        c += p[i] == '\n';
+    return c;
+}
+
+/* Whether one of the markers starts at q. Not inlined: candidates are rare, and inlined its
+ * constants took the registers the vector loops need for theirs (gcc then rebuilt every
+ * vector constant on each step: 2x the instructions of the search). */
+__attribute__((noinline)) static bool
+marker_at(const char *q, const char *lim)
+{
+    size_t room = (size_t)(lim - q);
+
+    return (room >= sizeof(marker_event) - 1 &&
+            memcmp(q, marker_event, sizeof(marker_event) - 1) == 0) ||
+           (room >= sizeof(marker_emerg) - 1 &&
+            memcmp(q, marker_emerg, sizeof(marker_emerg) - 1) == 0) ||
+           (room >= sizeof(marker_read) - 1 &&
+            memcmp(q, marker_read, sizeof(marker_read) - 1) == 0);
+}
+
+/* One pass over [p, lim): returns the first position where a marker starts, or NULL, and
+ * adds to *nl the newlines before it (or in the whole range). Candidates are filtered by
+ * bytes at fixed offsets, as in the classic SIMD substring search: for "to upstream, client: "
+ * 'o' (1), 'u' (3) and ',' (11) ("from upstream, client: " fails), for "[emerg] " '[' (0),
+ * 'e' (1) and 'e' (3), which the other levels do not have, for "SSL_read() failed (" 'S' (1)
+ * and '_' (3); the loads are shared. */
+#define MARK_TAIL 24 /* bytes a vector step may look past its block: 11 + the 21-byte check */
+
+static const char *
+find_marker_scalar(const char *p, const char *lim, size_t *nl)
+{
+    for (const char *q = p; q < lim; q++) {
+        if ((*q == 't' || *q == '[' || *q == 'S') && marker_at(q, lim)) {
+            *nl += count_newlines(p, (size_t)(q - p));
+            return q;
+        }
+    }
+    *nl += count_newlines(p, (size_t)(lim - p));
+    return NULL;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_VECTOR_SCAN 1
+
+/* popcount of 16 bits without the popcnt instruction (not in every x86-64). */
+static unsigned
+bits16(unsigned x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0f0fu;
+    return (x + (x >> 8)) & 0x1fu;
+}
+
+static const char *
+find_marker_sse2(const char *p, const char *lim, size_t *nl)
+{
+    const __m128i c_nl = _mm_set1_epi8('\n'), c_o = _mm_set1_epi8('o');
+    const __m128i c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
+    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
+    const __m128i c_s = _mm_set1_epi8('S'), c_us = _mm_set1_epi8('_');
+    size_t n = (size_t)(lim - p), i = 0, count = 0;
+
+    for (; i + 16 + MARK_TAIL <= n; i += 16) {
+        const char *q = p + i;
+        __m128i l0 = _mm_loadu_si128((const __m128i *)q);
+        __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
+        __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
+        __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
+        __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
+                                   _mm_cmpeq_epi8(l11, c_comma));
+        __m128i em = _mm_or_si128(
+            _mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
+                          _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
+            _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
+        unsigned cand = (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
+        unsigned nlm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l0, c_nl));
+
+        while (cand != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(cand);
+            if (marker_at(q + bit, lim)) {
+                *nl += count + bits16(nlm & ((1u << bit) - 1));
+                return q + bit;
+            }
+            cand &= cand - 1;
+        }
+        count += bits16(nlm);
+    }
+    *nl += count;
+    return find_marker_scalar(p + i, lim, nl);
+}
+
+__attribute__((target("avx2,popcnt"))) static const char *
+find_marker_avx2(const char *p, const char *lim, size_t *nl)
+{
+    const __m256i c_nl = _mm256_set1_epi8('\n'), c_o = _mm256_set1_epi8('o');
+    const __m256i c_u = _mm256_set1_epi8('u'), c_comma = _mm256_set1_epi8(',');
+    const __m256i c_br = _mm256_set1_epi8('['), c_e = _mm256_set1_epi8('e');
+    const __m256i c_s = _mm256_set1_epi8('S'), c_us = _mm256_set1_epi8('_');
+    size_t n = (size_t)(lim - p), i = 0, count = 0;
+
+    for (; i + 32 + MARK_TAIL <= n; i += 32) {
+        const char *q = p + i;
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
+        __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
+        __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
+        __m256i ev = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+            _mm256_cmpeq_epi8(l11, c_comma));
+        __m256i em = _mm256_or_si256(
+            _mm256_and_si256(
+                _mm256_cmpeq_epi8(l0, c_br),
+                _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),
+            _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us)));
+        unsigned cand = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
+        unsigned nlm = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(l0, c_nl));
+
+        while (cand != 0) {
+            unsigned bit = (unsigned)__builtin_ctz(cand);
+            if (marker_at(q + bit, lim)) {
+                *nl += count + (size_t)__builtin_popcount(nlm & (bit ? (~0u >> (32 - bit)) : 0));
+                return q + bit;
+            }
+            cand &= cand - 1;
+        }
+        count += (size_t)__builtin_popcount(nlm);
+    }
+    *nl += count;
+    return find_marker_scalar(p + i, lim, nl);
+}
+#endif
+
+const char *
+logscan_find_marker(const char *p, const char *lim, size_t *nl)
+{
+#ifdef HAVE_VECTOR_SCAN
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
+        return find_marker_avx2(p, lim, nl);
+    return find_marker_sse2(p, lim, nl);
+#else
+    return find_marker_scalar(p, lim, nl);
+#endif
+}
+
+#ifdef HAVE_VECTOR_SCAN
+/* The marker candidates of the 16 (32) positions from q, as in find_marker_*, without the
+ * newline count. Loads q[0 .. 11+15] (q[0 .. 11+31]). */
+static unsigned
+cand_sse2(const char *q)
+{
+    const __m128i c_o = _mm_set1_epi8('o'), c_u = _mm_set1_epi8('u'), c_comma = _mm_set1_epi8(',');
+    const __m128i c_br = _mm_set1_epi8('['), c_e = _mm_set1_epi8('e');
+    const __m128i c_s = _mm_set1_epi8('S'), c_us = _mm_set1_epi8('_');
+    __m128i l0 = _mm_loadu_si128((const __m128i *)q);
+    __m128i l1 = _mm_loadu_si128((const __m128i *)(q + 1));
+    __m128i l3 = _mm_loadu_si128((const __m128i *)(q + 3));
+    __m128i l11 = _mm_loadu_si128((const __m128i *)(q + 11));
+    __m128i ev = _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(l1, c_o), _mm_cmpeq_epi8(l3, c_u)),
+                               _mm_cmpeq_epi8(l11, c_comma));
+    __m128i em =
+        _mm_or_si128(_mm_and_si128(_mm_cmpeq_epi8(l0, c_br),
+                                   _mm_and_si128(_mm_cmpeq_epi8(l1, c_e), _mm_cmpeq_epi8(l3, c_e))),
+                     _mm_and_si128(_mm_cmpeq_epi8(l1, c_s), _mm_cmpeq_epi8(l3, c_us)));
+
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ev, em));
+}
+
+__attribute__((target("avx2"))) static unsigned
+cand_avx2(const char *q)
+{
+    const __m256i c_o = _mm256_set1_epi8('o'), c_u = _mm256_set1_epi8('u');
+    const __m256i c_comma = _mm256_set1_epi8(','), c_br = _mm256_set1_epi8('[');
+    const __m256i c_e = _mm256_set1_epi8('e'), c_s = _mm256_set1_epi8('S');
+    const __m256i c_us = _mm256_set1_epi8('_');
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)q);
+    __m256i l1 = _mm256_loadu_si256((const __m256i *)(q + 1));
+    __m256i l3 = _mm256_loadu_si256((const __m256i *)(q + 3));
+    __m256i l11 = _mm256_loadu_si256((const __m256i *)(q + 11));
+    __m256i ev =
+        _mm256_and_si256(_mm256_and_si256(_mm256_cmpeq_epi8(l1, c_o), _mm256_cmpeq_epi8(l3, c_u)),
+                         _mm256_cmpeq_epi8(l11, c_comma));
+    __m256i em = _mm256_or_si256(
+        _mm256_and_si256(_mm256_cmpeq_epi8(l0, c_br),
+                         _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_e), _mm256_cmpeq_epi8(l3, c_e))),
+        _mm256_and_si256(_mm256_cmpeq_epi8(l1, c_s), _mm256_cmpeq_epi8(l3, c_us)));
+
+    return (unsigned)_mm256_movemask_epi8(_mm256_or_si256(ev, em));
+}
+
+/* One line: vector steps, the last one moved back to end at the line's end (positions seen
+ * twice do no harm to a yes/no answer), so no scalar tail but the last 11 positions, where
+ * only "[emerg] " still fits. STEP positions a step, loads reach 11 + STEP - 1 past it. */
+#define MAY_MATCH_BODY(STEP, CAND)                                                                 \
+    do {                                                                                           \
+        size_t i = 0, last;                                                                        \
+        if (len < (STEP) + 11)                                                                     \
+            break;                                                                                 \
+        last = len - (STEP) - 11;                                                                  \
+        for (;;) {                                                                                 \
+            unsigned cand = CAND(line + i);                                                        \
+            while (cand != 0) {                                                                    \
+                if (marker_at(line + i + (unsigned)__builtin_ctz(cand), line + len))               \
+                    return true;                                                                   \
+                cand &= cand - 1;                                                                  \
+            }                                                                                      \
+            if (i == last)                                                                         \
+                break;                                                                             \
+            i = i + (STEP) <= last ? i + (STEP) : last;                                            \
+        }                                                                                          \
+        for (const char *q = line + last + (STEP); q < line + len; q++) {                          \
+            if (*q == '[' && marker_at(q, line + len))                                             \
+                return true;                                                                       \
+        }                                                                                          \
+        return false;                                                                              \
+    } while (0)
+
+static bool
+may_match_sse2(const char *line, size_t len)
+{
+    MAY_MATCH_BODY(16, cand_sse2);
+    return find_marker_scalar(line, line + len, &(size_t){0}) != NULL;
+}
+
+__attribute__((target("avx2"))) static bool
+may_match_avx2(const char *line, size_t len)
+{
+    MAY_MATCH_BODY(32, cand_avx2);
+    return may_match_sse2(line, len);
+}
+#endif
+
+bool
+logscan_may_match(const char *line, size_t len)
+{
+    if (line == NULL)
+        return false;
+#ifdef HAVE_VECTOR_SCAN
+    if (__builtin_cpu_supports("avx2"))
+        return may_match_avx2(line, len);
+    return may_match_sse2(line, len);
+#else
+    return find_marker_scalar(line, line + len, &(size_t){0}) != NULL;
+#endif
 }
 
 static const char *const kind_names[EV__COUNT] = {

@@ -7,9 +7,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "json.h"
@@ -38,39 +43,92 @@ static const unsigned char json_plain[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static void
-add_json_span(struct buf *out, struct span s)
+#if defined(__SSE2__)
+/* Nonzero when one of the 16 bytes is not plain: below 0x20 as a signed byte (so also from
+ * 0x80 on), 0x7f, '"' or '\\'. */
+static int
+json_bad16(__m128i v)
 {
-    const unsigned char *p = (const unsigned char *)s.p;
-    size_t i = 0;
+    const __m128i c_sp = _mm_set1_epi8(0x20), c_7f = _mm_set1_epi8(0x7f);
+    const __m128i c_q = _mm_set1_epi8('"'), c_bs = _mm_set1_epi8('\\');
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c_7f), _mm_cmpeq_epi8(v, c_q)),
+                               _mm_or_si128(_mm_cmpeq_epi8(v, c_bs), _mm_cmpgt_epi8(c_sp, v)));
 
+    return _mm_movemask_epi8(bad);
+}
+#endif
+
+/* Whether every byte of [p, p+n) is in json_plain; with SSE2 (x86-64 always has it) 16 bytes
+ * a step, the last step moved back to end at p+n, and short spans (most values are) as two
+ * overlapping 8- or 4-byte loads: never a byte outside the span is read. */
+static bool
+json_all_plain(const unsigned char *p, size_t n)
+{
+#if defined(__SSE2__)
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 < n; i += 16) {
+            if (json_bad16(_mm_loadu_si128((const __m128i *)(p + i))))
+                return false;
+        }
+        return !json_bad16(_mm_loadu_si128((const __m128i *)(p + n - 16)));
+    }
+    if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        return !json_bad16(_mm_set_epi64x((long long)b, (long long)a));
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return !json_bad16(_mm_set_epi32((int)b, (int)a, (int)b, (int)a));
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        if (!json_plain[p[i]])
+            return false;
+    }
+    return true;
+}
+
+/* Appends "key" (a literal holding its own quotes, colon and leading comma) and the value
+ * to room the caller reserved; the escaping path reserves for itself. */
+#define PUT_LIT(out, lit)                                                                          \
+    do {                                                                                           \
+        memcpy((out)->p + (out)->len, (lit), sizeof(lit) - 1);                                     \
+        (out)->len += sizeof(lit) - 1;                                                             \
+    } while (0)
+
+static void
+put_json_span(struct buf *out, const char *p, size_t len)
+{
     if (p == NULL) {
-        buf_add(out, "null", 4);
+        PUT_LIT(out, "null");
         return;
     }
-    while (i + 8 <= s.len && json_plain[p[i]] & json_plain[p[i + 1]] & json_plain[p[i + 2]] &
-                                 json_plain[p[i + 3]] & json_plain[p[i + 4]] &
-                                 json_plain[p[i + 5]] & json_plain[p[i + 6]] & json_plain[p[i + 7]])
-        i += 8;
-    while (i < s.len && json_plain[p[i]])
-        i++;
-    if (i < s.len) {
-        json_add_string(out, s.p, s.len);
+    if (!json_all_plain((const unsigned char *)p, len)) {
+        json_add_string(out, p, len); /* reserves (and may move out->p) itself */
         return;
     }
-    buf_reserve(out, s.len + 2);
     out->p[out->len++] = '"';
-    memcpy(out->p + out->len, s.p, s.len);
-    out->len += s.len;
+    memcpy(out->p + out->len, p, len);
+    out->len += len;
     out->p[out->len++] = '"';
-    out->p[out->len] = '\0';
 }
 
 static void
-add_key_span(struct buf *out, const char *key_colon, struct span s)
+put_uint(struct buf *out, unsigned long long v)
 {
-    buf_adds(out, key_colon);
-    add_json_span(out, s);
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    memcpy(out->p + out->len, tmp + sizeof(tmp) - n, n);
+    out->len += n;
 }
 
 void
@@ -78,30 +136,54 @@ scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file
 {
     const char *level = ev->level == LV_UNKNOWN ? NULL : logscan_level_name(ev->level);
     const char *kind = logscan_kind_name(ev->kind);
+    size_t level_len = level != NULL ? strlen(level) : 0, kind_len = strlen(kind);
+    size_t file_len = file != NULL ? strlen(file) : 0;
+    const struct span spans[] = {ev->time,   ev->reason,  ev->ssl_error, ev->name, ev->client,
+                                 ev->server, ev->request, ev->upstream,  ev->host};
+    /* Keys and punctuation (under 256 bytes), numbers (20 each), the values and their
+     * quotes: one reservation for the plain case, so the puts below need no checks. */
+    size_t room = 256 + 40 + level_len + kind_len + file_len;
+
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
+        room += spans[i].len + 2;
+    buf_reserve(out, room);
 
     /* Written by hand for speed, in the documented key order; every string value goes
-     * through add_json_span, so the line is valid JSON for any input bytes. */
-    buf_add(out, "{\"line\":", 8);
-    buf_addu(out, ev->line);
-    add_key_span(out, ",\"time\":", ev->time);
-    add_key_span(out, ",\"level\":", (struct span){level, level != NULL ? strlen(level) : 0});
-    add_key_span(out, ",\"kind\":", (struct span){kind, strlen(kind)});
+     * through put_json_span, so the line is valid JSON for any input bytes. After a value
+     * that needed escaping, the room left may be short: reserve again (cheap when it is). */
+    PUT_LIT(out, "{\"line\":");
+    put_uint(out, ev->line);
+    PUT_LIT(out, ",\"time\":");
+    put_json_span(out, ev->time.p, ev->time.len);
+    PUT_LIT(out, ",\"level\":");
+    put_json_span(out, level, level_len);
+    PUT_LIT(out, ",\"kind\":");
+    put_json_span(out, kind, kind_len);
     if (ev->verify_code >= 0) {
-        buf_add(out, ",\"verify_code\":", 15);
-        buf_addu(out, (unsigned)ev->verify_code);
+        PUT_LIT(out, ",\"verify_code\":");
+        put_uint(out, (unsigned)ev->verify_code);
     } else
-        buf_adds(out, ",\"verify_code\":null");
-    add_key_span(out, ",\"reason\":", ev->reason);
-    add_key_span(out, ",\"ssl_error\":", ev->ssl_error);
-    add_key_span(out, ",\"name\":", ev->name);
-    add_key_span(out, ",\"client\":", ev->client);
-    add_key_span(out, ",\"server\":", ev->server);
-    add_key_span(out, ",\"request\":", ev->request);
-    add_key_span(out, ",\"upstream\":", ev->upstream);
-    add_key_span(out, ",\"host\":", ev->host);
+        PUT_LIT(out, ",\"verify_code\":null");
+#define PUT_SPAN(lit, s)                                                                           \
+    do {                                                                                           \
+        buf_reserve(out, room);                                                                    \
+        PUT_LIT(out, lit);                                                                         \
+        put_json_span(out, (s).p, (s).len);                                                        \
+    } while (0)
+    PUT_SPAN(",\"reason\":", ev->reason);
+    PUT_SPAN(",\"ssl_error\":", ev->ssl_error);
+    PUT_SPAN(",\"name\":", ev->name);
+    PUT_SPAN(",\"client\":", ev->client);
+    PUT_SPAN(",\"server\":", ev->server);
+    PUT_SPAN(",\"request\":", ev->request);
+    PUT_SPAN(",\"upstream\":", ev->upstream);
+    PUT_SPAN(",\"host\":", ev->host);
     if (file != NULL)
-        add_key_span(out, ",\"file\":", (struct span){file, strlen(file)});
-    buf_add(out, "}\n", 2);
+        PUT_SPAN(",\"file\":", ((struct span){file, file_len}));
+#undef PUT_SPAN
+    buf_reserve(out, 2);
+    PUT_LIT(out, "}\n");
+    out->p[out->len] = '\0';
 }
 
 static void

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "incident.h"
+#include "json.h"
 #include "logscan.h"
 #include "scan.h"
 #include "scanout.h"
@@ -304,6 +305,44 @@ jsonl_has_exactly_the_documented_keys_in_order(void **state)
     buf_free(&b);
 }
 
+/* The fast path for plain text checks values in 16-, 8- and 4-byte pieces: a byte that needs
+ * escaping is escaped whatever the value's length and its place in it, and no byte past the
+ * value is read (the value is the end of a heap block, for ASan). */
+static void
+jsonl_escapes_every_unsafe_byte_at_every_place_of_short_and_long_values(void **state)
+{
+    static const unsigned char bad[] = {0x00, 0x01, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff};
+    struct buf b = BUF_INIT, want = BUF_INIT;
+    struct ls_event ev;
+
+    (void)state;
+    ev = event_at("2026/11/27 03:00:00", 18, "1.1.1.1", "api", REST_A);
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t at = 0; at <= n; at++) { /* at == n: all plain */
+            for (size_t k = 0; k < sizeof(bad); k++) {
+                char *v = malloc(n > 0 ? n : 1);
+                assert_non_null(v);
+                for (size_t i = 0; i < n; i++)
+                    v[i] = (char)(i == at ? bad[k] : 'a' + i % 26);
+                ev.request = (struct span){v, n};
+                buf_reset(&b);
+                buf_reset(&want);
+                scanout_event_jsonl(&b, &ev, NULL);
+                buf_adds(&want, ",\"request\":");
+                json_add_string(&want, v, n);
+                buf_adds(&want, ",\"upstream\":");
+                if (strstr(b.p, want.p) == NULL)
+                    fail_msg("length %zu, byte 0x%02x at %zu: %s", n, bad[k], at, b.p);
+                free(v);
+                if (at == n)
+                    break;
+            }
+        }
+    }
+    buf_free(&b);
+    buf_free(&want);
+}
+
 static void
 incidents_json_document_has_the_documented_shape(void **state)
 {
@@ -391,6 +430,7 @@ main(void)
         cmocka_unit_test(handshake_and_connect_reasons_get_plain_words),
         cmocka_unit_test(text_output_escapes_terminal_sequences_from_the_log),
         cmocka_unit_test(jsonl_has_exactly_the_documented_keys_in_order),
+        cmocka_unit_test(jsonl_escapes_every_unsafe_byte_at_every_place_of_short_and_long_values),
         cmocka_unit_test(incidents_json_document_has_the_documented_shape),
         cmocka_unit_test(since_accepts_relative_absolute_and_iso_times),
         cmocka_unit_test(since_refuses_what_it_cannot_read),

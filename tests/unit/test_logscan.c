@@ -28,10 +28,15 @@
 
 static struct ls_event ev;
 
+/* Every line the parser accepts must pass the cheap marker reject the scanners run first. */
 static bool
 parse(const char *line)
 {
-    return logscan_parse_line(line, strlen(line), 7, &ev);
+    bool ok = logscan_parse_line(line, strlen(line), 7, &ev);
+
+    if (ok && !logscan_may_match(line, strlen(line)))
+        fail_msg("accepted but rejected by logscan_may_match: %s", line);
+    return ok;
 }
 
 static void
@@ -476,7 +481,7 @@ ssl_read_alert_after_a_tls13_handshake_is_a_handshake_error(void **state)
                     "\"https://127.0.0.1:20687/s/mtls13\", host: \"127.0.0.1:20660\"";
 
     (void)state;
-    assert_true(logscan_parse_line(l, strlen(l), 7, &ev));
+    assert_true(parse(l));
     assert_int_equal(ev.kind, EV_HANDSHAKE_ERROR);
     assert_int_equal(ev.level, LV_CRIT);
     assert_int_equal(ev.alert, 116);
@@ -484,6 +489,58 @@ ssl_read_alert_after_a_tls13_handshake_is_a_handshake_error(void **state)
     assert_span(ev.ssl_error, "error:0A00045C");
     assert_span(ev.upstream, "127.0.0.1:20687");
     assert_span(ev.host, "127.0.0.1:20660");
+}
+
+static void
+an_ssl_read_failure_at_any_level_passes_the_marker_reject(void **state)
+{
+    const char *l = "2026/11/27 09:13:33 [error] 1#1: *37 SSL_read() failed (SSL: "
+                    "error:0A00045C:SSL routines::tlsv13 alert certificate required:SSL alert "
+                    "number 116) while reading response header from upstream, client: 127.0.0.1, "
+                    "server: front.lab, request: \"GET / HTTP/1.1\", upstream: "
+                    "\"https://127.0.0.1:20687/\", host: \"front.lab\"";
+    const char *warn = "2026/11/27 09:13:33 [warn] 1#1: *3 an upstream response is buffered to a "
+                       "temporary file while reading upstream, client: 10.1.0.1, server: a";
+
+    (void)state;
+    assert_true(parse(l));
+    assert_int_equal(ev.level, LV_ERROR);
+    assert_false(logscan_may_match(warn, strlen(warn)));
+    assert_false(parse(warn));
+    assert_false(logscan_may_match(NULL, 0));
+}
+
+/* The vector search sees a marker at every offset of a 16- or 32-byte block, also next to
+ * the end, and counts only the newlines before it. */
+static void
+marker_search_finds_each_marker_at_every_offset_with_its_newline_count(void **state)
+{
+    static const char *const markers[] = {"to upstream, client: ", "[emerg] ",
+                                          "SSL_read() failed ("};
+    char buf[256];
+
+    (void)state;
+    for (size_t m = 0; m < sizeof(markers) / sizeof(markers[0]); m++) {
+        size_t ml = strlen(markers[m]);
+        for (size_t off = 0; off < 80; off++) {
+            for (size_t after = 0; after < 40; after += 13) {
+                size_t n = off + ml + after, nl = 0, want_nl = 0;
+                const char *hit;
+
+                for (size_t i = 0; i < off; i++) {
+                    buf[i] = i % 7 == 6 ? '\n' : "xto upstream,[emerg SSL_read("[i % 24];
+                    want_nl += buf[i] == '\n';
+                }
+                memcpy(buf + off, markers[m], ml);
+                memset(buf + off + ml, 'z', after);
+                hit = logscan_find_marker(buf, buf + n, &nl);
+                assert_ptr_equal(hit, buf + off);
+                assert_int_equal(nl, want_nl);
+                assert_true(logscan_may_match(buf, n));
+                assert_false(logscan_may_match(buf, off + ml - 1)); /* cut marker: no match */
+            }
+        }
+    }
 }
 
 static void
@@ -520,6 +577,7 @@ every_line_of_the_lab_fixtures_parses_to_its_kind(void **state)
             }
             events++;
             seen[ev.kind]++;
+            assert_true(logscan_may_match(line, (size_t)n));
             assert_int_equal(ev.line, lineno);
             assert_true(ev.level != LV_UNKNOWN);
             assert_true(line[0] != '#');
@@ -592,6 +650,8 @@ main(void)
         cmocka_unit_test(every_prefix_of_a_line_parses_without_reading_past_it),
         cmocka_unit_test(real_nginx_lines_with_forged_referrer_and_quoted_host_parse_by_layout),
         cmocka_unit_test(ssl_read_alert_after_a_tls13_handshake_is_a_handshake_error),
+        cmocka_unit_test(an_ssl_read_failure_at_any_level_passes_the_marker_reject),
+        cmocka_unit_test(marker_search_finds_each_marker_at_every_offset_with_its_newline_count),
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
