@@ -73,6 +73,10 @@ const char *logscan_find_marker(const char *p, const char *lim, size_t *nl);
 /* false when the line holds no marker, so logscan_parse_line would refuse it. */
 bool logscan_may_match(const char *line, size_t len);
 
+/* The "YYYY/MM/DD HH:MM:SS" prefix of any nginx error-log line as local time, or -1 when
+ * the line does not start with one. */
+time_t logscan_line_time(const char *line, size_t len);
+
 /* "verify_error", "name_mismatch", ... as in the JSON output; "none" for EV_NONE. */
 const char *logscan_kind_name(enum ev_kind kind);
 const char *logscan_level_name(enum ev_level level);

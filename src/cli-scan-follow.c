@@ -105,47 +105,6 @@ on_signal(struct evloop *loop, int signo, void *arg)
     evloop_stop(loop);
 }
 
-/* "2026/11/27 03:17:01" at the start of a line, as local time. */
-static time_t
-prefix_time(const char *p, size_t len)
-{
-    struct tm tm;
-    int v[6];
-    const int at[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
-
-    if (len < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' || p[16] != ':')
-        return (time_t)-1;
-    for (int i = 0; i < 6; i++) {
-        v[i] = 0;
-        for (int k = 0; k < width[i]; k++) {
-            unsigned char c = (unsigned char)p[at[i] + k];
-            if (!isdigit(c))
-                return (time_t)-1;
-            v[i] = v[i] * 10 + (c - '0');
-        }
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    tm.tm_isdst = -1;
-    return mktime(&tm);
-}
-
-/* The time of a line for --since: the parser's when it is an event, else the nginx prefix. */
-static time_t
-line_time(const char *p, size_t len)
-{
-    struct ls_event ev;
-
-    if (logscan_parse_line(p, len, 0, &ev) && ev.when != (time_t)-1)
-        return ev.when;
-    return prefix_time(p, len);
-}
-
 /* "65536", "64k", "10M", "1G" (binary units). */
 static int
 parse_size(const char *s, off_t *out)
@@ -215,7 +174,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     } else if (opts->since_given) {
         to.start = TAIL_START_SINCE;
         to.since = opts->since;
-        to.time_fn = line_time;
+        to.time_fn = logscan_line_time; /* the nginx prefix of any line */
     }
 
     /* With TZ unset, glibc's mktime()/localtime() stat /etc/localtime on every call (to see

@@ -1004,6 +1004,20 @@ logscan_may_match(const char *line, size_t len)
 #endif
 }
 
+time_t
+logscan_line_time(const char *p, size_t len)
+{
+    unsigned bad = 0;
+
+    if (len < 19 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' || p[16] != ':')
+        return (time_t)-1;
+    for (size_t i = 0; i < 19; i++) {
+        if (i != 4 && i != 7 && i != 10 && i != 13 && i != 16)
+            bad |= (unsigned)((unsigned char)p[i] - '0') > 9;
+    }
+    return bad ? (time_t)-1 : parse_time(p);
+}
+
 static const char *const kind_names[EV__COUNT] = {
     [EV_NONE] = "none",
     [EV_VERIFY_ERROR] = "verify_error",

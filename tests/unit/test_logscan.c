@@ -543,6 +543,23 @@ marker_search_finds_each_marker_at_every_offset_with_its_newline_count(void **st
     }
 }
 
+/* --since in the follower uses the time of any line, event or not. */
+static void
+line_time_reads_the_prefix_of_any_line_and_agrees_with_the_event(void **state)
+{
+    const char *info = "2026/11/27 03:17:01 [info] 1#1: *5 client closed connection";
+    const char *l = PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL;
+
+    (void)state;
+    assert_true(parse(l));
+    assert_true(ev.when != (time_t)-1);
+    assert_int_equal(logscan_line_time(info, strlen(info)), ev.when);
+    assert_int_equal(logscan_line_time(l, strlen(l)), ev.when);
+    assert_int_equal(logscan_line_time("2026/11/27 03:17:0", 18), (time_t)-1);
+    assert_int_equal(logscan_line_time("2026/11/27 03:1x:01 [info]", 26), (time_t)-1);
+    assert_int_equal(logscan_line_time("garbage garbage garbage", 23), (time_t)-1);
+}
+
 static void
 every_line_of_the_lab_fixtures_parses_to_its_kind(void **state)
 {
@@ -652,6 +669,7 @@ main(void)
         cmocka_unit_test(ssl_read_alert_after_a_tls13_handshake_is_a_handshake_error),
         cmocka_unit_test(an_ssl_read_failure_at_any_level_passes_the_marker_reject),
         cmocka_unit_test(marker_search_finds_each_marker_at_every_offset_with_its_newline_count),
+        cmocka_unit_test(line_time_reads_the_prefix_of_any_line_and_agrees_with_the_event),
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
