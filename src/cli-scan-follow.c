@@ -64,8 +64,9 @@ on_line(const struct tail_line *l, void *arg)
      * full parse (header, actions) costs several times more than the vector search. */
     if (!logscan_may_match(l->p, l->len) || !logscan_parse_line(l->p, l->len, l->lineno, &ev))
         return;
-    incident_store_add(&fw->store, &ev, l->path);
-    if (fw->format == FMT_JSONL) {
+    if (fw->format == FMT_TEXT) /* only the table shows incidents */
+        incident_store_add(&fw->store, &ev, l->path);
+    else {
         scanout_event_jsonl(&fw->out, &ev, l->path);
         if (fw->out.len >= OUT_FLUSH_AT)
             out_flush(fw);
