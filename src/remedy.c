@@ -682,8 +682,8 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                       "only",
                       d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
     else
-        s->note = xasprintf("%s %s; (not set before: nginx's default: %s)", d, value,
-                            v->value != NULL ? v->value : "is the proxy_pass host");
+        s->note = xasprintf("%s %s; (new here; nginx's default is %s)", d, value,
+                            v->value != NULL ? v->value : "the proxy_pass host");
 }
 
 static bool
