@@ -28,12 +28,10 @@ void jw_key(struct jw *w, const char *key);
 void jw_str(struct jw *w, const char *s);                /* NULL writes null */
 void jw_strn(struct jw *w, const char *s, size_t len);   /* NULL writes null */
 void jw_int(struct jw *w, long long v);
-void jw_double(struct jw *w, double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 /* Convenience: key + value. */
 void jw_kstr(struct jw *w, const char *key, const char *s);
-void jw_kstrn(struct jw *w, const char *key, const char *s, size_t len);
 void jw_kint(struct jw *w, const char *key, long long v);
 void jw_kbool(struct jw *w, const char *key, bool v);
 void jw_knull(struct jw *w, const char *key);

@@ -92,8 +92,7 @@ struct remedy_case {
     size_t nfixes;
 };
 
-/* The strategy names ("pin", ...) and their parsing: "pin", "pin+name", "pin,name". */
-const char *remedy_strategy_name(enum remedy_strategy s);
+/* Parses strategy names: "pin", "pin+name", "pin,name". */
 int remedy_strategy_parse(const char *s, unsigned *mask);
 /* "pin+name" for a mask. Caller frees. */
 char *remedy_mask_name(unsigned mask);

@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -172,16 +171,6 @@ jw_int(struct jw *w, long long v)
 }
 
 void
-jw_double(struct jw *w, double v)
-{
-    jw_pre_value(w);
-    if (isfinite(v))
-        buf_addf(w->b, "%.6g", v);
-    else
-        buf_add(w->b, "null", 4);
-}
-
-void
 jw_bool(struct jw *w, bool v)
 {
     jw_pre_value(w);
@@ -200,13 +189,6 @@ jw_kstr(struct jw *w, const char *key, const char *s)
 {
     jw_key(w, key);
     jw_str(w, s);
-}
-
-void
-jw_kstrn(struct jw *w, const char *key, const char *s, size_t len)
-{
-    jw_key(w, key);
-    jw_strn(w, s, len);
 }
 
 void

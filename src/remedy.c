@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "atomicfile.h"
 #include "buf.h"
 #include "incident.h"
 #include "json.h"
@@ -33,12 +34,6 @@ static const char *const strategy_names[RS__COUNT] = {
     [RS_PIN] = "pin",     [RS_CA] = "ca",   [RS_CHAIN] = "chain", [RS_NAME] = "name",
     [RS_DEPTH] = "depth", [RS_SNI] = "sni", [RS_MTLS] = "mtls",   [RS_VERIFY] = "verify",
 };
-
-const char *
-remedy_strategy_name(enum remedy_strategy s)
-{
-    return s < RS__COUNT ? strategy_names[s] : "?";
-}
 
 int
 remedy_strategy_parse(const char *s, unsigned *mask)
@@ -239,25 +234,22 @@ pem_of(X509 *x, size_t *len)
     return out;
 }
 
+/* The whole file through the one reader (atomicfile_read); a missing file is an error. */
 static int
 read_all(const char *path, char **data, size_t *len, char **cause)
 {
-    FILE *fp = fopen(path, "rb");
-    struct buf b = {0};
-    char chunk[8192];
-    size_t n;
+    struct buf b = BUF_INIT;
+    bool exists = true;
 
-    if (fp == NULL) {
-        *cause = xasprintf("%s: %s", path, strerror(errno));
+    if (atomicfile_read(path, &b, &exists, cause) != 0)
+        return -1;
+    if (!exists) {
+        *cause = xasprintf("%s: %s", path, strerror(ENOENT));
+        buf_free(&b);
         return -1;
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        buf_add(&b, chunk, n);
-    fclose(fp);
     *len = b.len;
     *data = buf_detach(&b);
-    if (*data == NULL)
-        *data = xstrdup("");
     return 0;
 }
 
