@@ -7,11 +7,7 @@ TT_SRCDIR=${TT_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 LAB=${LAB:-$TT_SRCDIR/tests/lab}
 . "$LAB/lab.sh"
 
-[ -x "$LAB_NGINX" ] || skip_all "no nginx at $LAB_NGINX"
-[ -f "$LAB_STREAM_MODULE" ] || skip_all "no stream module at $LAB_STREAM_MODULE"
-command -v "$LAB_PYTHON" >/dev/null || skip_all "no $LAB_PYTHON"
-command -v curl >/dev/null || skip_all "no curl"
-[ -f "$LAB_SYSTEM_CA" ] || skip_all "no system CA bundle at $LAB_SYSTEM_CA"
+lab_require
 
 # Every helper's worktree runs this test during development, so the lab may find its ports
 # taken: try the two bases of this range, a few rounds, generating the certificates once.

@@ -8,23 +8,12 @@ TT_SRCDIR=${TT_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 LAB=${LAB:-$TT_SRCDIR/tests/lab}
 . "$LAB/lab.sh"
 
-[ -x "$LAB_NGINX" ] || skip_all "no nginx at $LAB_NGINX"
-[ -f "$LAB_STREAM_MODULE" ] || skip_all "no stream module at $LAB_STREAM_MODULE"
-command -v "$LAB_PYTHON" >/dev/null || skip_all "no $LAB_PYTHON"
-command -v curl >/dev/null || skip_all "no curl"
-[ -f "$LAB_SYSTEM_CA" ] || skip_all "no system CA bundle at $LAB_SYSTEM_CA"
+lab_require
 
 # 20400..20429, or 20440..20469 when another run (another worktree's make check) holds them.
-busy() {
-    local p
-    for p in $(seq "$1" $(($1 + 29))); do
-        grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$p") 00000000:0000 0A" /proc/net/tcp && return 0
-    done
-    return 1
-}
 base=20400
-busy $base && base=20440
-busy $base && skip_all "ports 20400-20469 are in use"
+lab_ports_busy $base 30 && base=20440
+lab_ports_busy $base 30 && skip_all "ports 20400-20469 are in use"
 lab_init $base || bail "lab_init failed"
 lab_scenarios_standard
 lab_start || bail "the lab did not start: $(tail -5 "$(lab_error_log)" 2>&1)"

@@ -4,6 +4,7 @@
 # the verdict and exit status must say the same. Plus hostile peers: stalling, garbage,
 # plain HTTP, nothing listening, an enormous chain. Ports 20300-20340 (or 20350-20390), 127.0.0.1 only.
 . "$TT_SRCDIR/tests/tap.sh"
+. "${LAB:-$TT_SRCDIR/tests/lab}/lab.sh" # lab_ports_busy
 
 NGINX_BIN=${TT_NGINX:-/usr/sbin/nginx}
 unset NGINX # nginx reads $NGINX as inherited listening sockets
@@ -12,16 +13,9 @@ command -v openssl >/dev/null || skip_all "no openssl"
 command -v curl >/dev/null || skip_all "no curl"
 
 # Ports B..B+40: B=20300, or 20350 when another run (another worktree's make check) holds them.
-busy() { # is any of B..B+40 in LISTEN state?
-    local p
-    for p in $(seq "$1" $(($1 + 40))); do
-        grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$p") 00000000:0000 0A" /proc/net/tcp && return 0
-    done
-    return 1
-}
 B=20300
-busy $B && B=20350
-busy $B && skip_all "ports 20300-20390 are in use"
+lab_ports_busy $B 41 && B=20350
+lab_ports_busy $B 41 && skip_all "ports 20300-20390 are in use"
 
 T=$(mktemp -d)
 PIDS=()

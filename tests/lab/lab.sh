@@ -21,6 +21,26 @@ LAB_SYSTEM_CA=${LAB_SYSTEM_CA:-/etc/ssl/certs/ca-certificates.crt}
 
 # lab_init BASEPORT [CERTDIR] — make the lab dir, generate (or reuse) certificates, set the
 # EXIT trap. Sets LAB_DIR, LAB_CERTS, LAB_BASE, LAB_FRONT_PORT (= BASEPORT).
+# lab_require: skip the calling TAP test (tests/tap.sh's skip_all) unless nginx, the stream
+# module, python3, curl and the system CA bundle the scenarios use are all there.
+lab_require() {
+    [ -x "$LAB_NGINX" ] || skip_all "no nginx at $LAB_NGINX"
+    [ -f "$LAB_STREAM_MODULE" ] || skip_all "no stream module at $LAB_STREAM_MODULE"
+    command -v "$LAB_PYTHON" >/dev/null || skip_all "no $LAB_PYTHON"
+    command -v curl >/dev/null || skip_all "no curl"
+    [ -f "$LAB_SYSTEM_CA" ] || skip_all "no system CA bundle at $LAB_SYSTEM_CA"
+}
+
+# lab_ports_busy FIRST COUNT: true when any 127.0.0.1 port of FIRST..FIRST+COUNT-1 listens.
+lab_ports_busy() {
+    local p
+    for p in $(seq "$1" $(($1 + $2 - 1))); do
+        grep -qiE "^ *[0-9]+: 0100007F:$(printf '%04X' "$p") 00000000:0000 0A" /proc/net/tcp &&
+            return 0
+    done
+    return 1
+}
+
 lab_init() {
     LAB_BASE=${1:?lab_init BASEPORT}
     LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tt-lab.XXXXXX") || return 1
