@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "buf.h"
+#include "evloop.h"
 #include "certinfo.h"
 #include "json.h"
 #include "probe.h"
@@ -456,15 +457,6 @@ struct conn {
     long long hs_start; /* when the TLS handshake began */
 };
 
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 conn_finish(struct conn *c, enum probe_verdict v, char *message)
 {
@@ -479,7 +471,7 @@ conn_finish(struct conn *c, enum probe_verdict v, char *message)
         c->r->phase = "reading response header from upstream";
     else
         c->r->phase = "connecting to upstream";
-    c->r->elapsed_ms = now_ms() - c->start;
+    c->r->elapsed_ms = (long long)evloop_now_ms() - c->start;
     if (c->ssl != NULL) {
         SSL_free(c->ssl); /* no shutdown: nginx sends none after a failed handshake either */
         c->ssl = NULL;
@@ -555,7 +547,7 @@ conn_judge(struct conn *c)
          * after our Finished, so its alert arrives when nginx reads the response. */
         c->state = CS_POSTREAD;
         c->events = POLLIN;
-        long long now = now_ms(), wait = 2 * (now - c->hs_start);
+        long long now = (long long)evloop_now_ms(), wait = 2 * (now - c->hs_start);
         if (wait < POST_HANDSHAKE_WAIT_MIN_MS)
             wait = POST_HANDSHAKE_WAIT_MIN_MS;
         if (wait > POST_HANDSHAKE_WAIT_MAX_MS)
@@ -631,7 +623,7 @@ conn_start_tls(struct conn *c)
         return;
     }
     c->state = CS_HANDSHAKE;
-    c->hs_start = now_ms();
+    c->hs_start = (long long)evloop_now_ms();
     c->deadline = c->hs_start + c->o->timeout_ms; /* nginx re-arms connect_timeout */
     conn_tls_step(c);
 }
@@ -645,7 +637,7 @@ conn_start(struct conn *c)
     size_t hl = strlen(o->host);
     int rc, err;
 
-    c->start = now_ms();
+    c->start = (long long)evloop_now_ms();
     c->fd = -1;
     if (c->ce->anchor_not_after != 0) {
         double secs = difftime(c->ce->anchor_not_after, time(NULL));
@@ -826,14 +818,14 @@ run_engine(const struct probe_opts *opts, size_t n, struct probe_result *res, in
             }
             continue;
         }
-        now = now_ms();
+        now = (long long)evloop_now_ms();
         timeout = soonest > now ? (int)(soonest - now) : 0;
         if (poll(pfd, (nfds_t)nact, timeout) < 0 && errno != EINTR) {
             *cause = xasprintf("poll() failed: %s", strerror(errno));
             rc = -1;
             break;
         }
-        now = now_ms();
+        now = (long long)evloop_now_ms();
         for (int k = 0; k < nact; k++) {
             struct conn *c = act[k];
             if (pfd[k].revents != 0)

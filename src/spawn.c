@@ -16,17 +16,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "evloop.h"
 #include "spawn.h"
 #include "xmalloc.h"
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 spawn_run(char *const argv[], struct buf *out, int timeout_ms, struct spawn_result *res,
@@ -36,7 +28,7 @@ spawn_run(char *const argv[], struct buf *out, int timeout_ms, struct spawn_resu
     int errpipe[2] = {-1, -1};
     pid_t pid;
     int rc = -1, st = 0, child_errno = 0;
-    long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    long long deadline = timeout_ms > 0 ? (long long)evloop_now_ms() + timeout_ms : 0;
     char chunk[4096];
 
     memset(res, 0, sizeof(*res));
@@ -69,7 +61,7 @@ spawn_run(char *const argv[], struct buf *out, int timeout_ms, struct spawn_resu
         struct pollfd p = {.fd = pfd[0], .events = POLLIN};
         int wait_ms = -1;
         if (deadline != 0) {
-            long long left = deadline - now_ms();
+            long long left = deadline - (long long)evloop_now_ms();
             if (left <= 0) {
                 kill(-pid, SIGKILL);
                 kill(pid, SIGKILL);
