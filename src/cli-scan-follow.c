@@ -39,7 +39,15 @@ struct follow {
     struct buf out;
     unsigned long long lines_read;
     bool write_failed;
+    /* The marker search rejects most lines of an ordinary log for a fraction of a parse; in an
+     * outage nearly every line is an event and it only adds to each. Every WINDOW lines the
+     * share of events decides whether the next WINDOW go through it (same answers either way:
+     * logscan_parse_line refuses what the search would). */
+    unsigned window_lines, window_events;
+    bool prefilter;
 };
+
+#define WINDOW 256
 
 static void
 out_flush(struct follow *fw)
@@ -60,10 +68,14 @@ on_line(const struct tail_line *l, void *arg)
     struct ls_event ev;
 
     fw->lines_read++;
-    /* The batch scan's marker search first: most lines of a busy log are no event, and the
-     * full parse (header, actions) costs several times more than the vector search. */
-    if (!logscan_may_match(l->p, l->len) || !logscan_parse_line(l->p, l->len, l->lineno, &ev))
+    if (++fw->window_lines == WINDOW) {
+        fw->prefilter = fw->window_events < WINDOW / 2;
+        fw->window_lines = fw->window_events = 0;
+    }
+    if ((fw->prefilter && !logscan_may_match(l->p, l->len)) ||
+        !logscan_parse_line(l->p, l->len, l->lineno, &ev))
         return;
+    fw->window_events++;
     if (fw->format == FMT_TEXT) /* only the table shows incidents */
         incident_store_add(&fw->store, &ev, l->path);
     else {
@@ -189,6 +201,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     sigaction(SIGPIPE, &ign, NULL); /* a closed reader shows as EPIPE from write(2) */
 
     fw.format = opts->format;
+    fw.prefilter = true;
     fw.color = opts->color;
     fw.tty = isatty(STDOUT_FILENO) == 1;
     incident_store_init(&fw.store, 0);

@@ -46,7 +46,7 @@ static const unsigned char json_plain[256] = {
 #if defined(__SSE2__)
 /* Nonzero when one of the 16 bytes is not plain: below 0x20 as a signed byte (so also from
  * 0x80 on), 0x7f, '"' or '\\'. */
-static int
+static inline __attribute__((always_inline)) int
 json_bad16(__m128i v)
 {
     const __m128i c_sp = _mm_set1_epi8(0x20), c_7f = _mm_set1_epi8(0x7f);
@@ -61,7 +61,7 @@ json_bad16(__m128i v)
 /* Whether every byte of [p, p+n) is in json_plain; with SSE2 (x86-64 always has it) 16 bytes
  * a step, the last step moved back to end at p+n, and short spans (most values are) as two
  * overlapping 8- or 4-byte loads: never a byte outside the span is read. */
-static bool
+static inline __attribute__((always_inline)) bool
 json_all_plain(const unsigned char *p, size_t n)
 {
 #if defined(__SSE2__)
@@ -92,33 +92,51 @@ json_all_plain(const unsigned char *p, size_t n)
     return true;
 }
 
-/* Appends "key" (a literal holding its own quotes, colon and leading comma) and the value
- * to room the caller reserved; the escaping path reserves for itself. */
-#define PUT_LIT(out, lit)                                                                          \
-    do {                                                                                           \
-        memcpy((out)->p + (out)->len, (lit), sizeof(lit) - 1);                                     \
-        (out)->len += sizeof(lit) - 1;                                                             \
-    } while (0)
+/* The jsonl writer works on a cursor into room reserved once per event (keys, numbers and
+ * every value plain: the common case), so the compiler keeps it in a register; a value that
+ * needs escaping goes through the core JSON writer, which reserves for itself, and the room
+ * is reserved again after it. */
+#define JSONL_KEYS_ROOM 256 /* the keys, punctuation and two numbers (20 digits each) */
 
-static void
-put_json_span(struct buf *out, const char *p, size_t len)
+/* Copies n bytes with at most two loads and two stores for n < 16 (most values are short),
+ * never reading outside [p, p + n). */
+static inline __attribute__((always_inline)) char *
+put_bytes(char *w, const char *p, size_t n)
 {
-    if (p == NULL) {
-        PUT_LIT(out, "null");
-        return;
+    if (n >= 16) {
+        memcpy(w, p, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+        memcpy(w, &a, 8);
+        memcpy(w + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        memcpy(w, &a, 4);
+        memcpy(w + n - 4, &b, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            w[i] = p[i];
     }
-    if (!json_all_plain((const unsigned char *)p, len)) {
-        json_add_string(out, p, len); /* reserves (and may move out->p) itself */
-        return;
-    }
-    out->p[out->len++] = '"';
-    memcpy(out->p + out->len, p, len);
-    out->len += len;
-    out->p[out->len++] = '"';
+    return w + n;
 }
 
-static void
-put_uint(struct buf *out, unsigned long long v)
+#define PUT_LIT(w, lit) ((w) = put_bytes((w), (lit), sizeof(lit) - 1))
+
+static inline __attribute__((always_inline)) char *
+put_quoted(char *w, const char *p, size_t n)
+{
+    *w++ = '"';
+    w = put_bytes(w, p, n);
+    *w++ = '"';
+    return w;
+}
+
+static char *
+put_uint(char *w, unsigned long long v)
 {
     char tmp[20];
     size_t n = 0;
@@ -127,8 +145,24 @@ put_uint(struct buf *out, unsigned long long v)
         tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    memcpy(out->p + out->len, tmp + sizeof(tmp) - n, n);
-    out->len += n;
+    return put_bytes(w, tmp + sizeof(tmp) - n, n);
+}
+
+/* A string value at the cursor: plain bytes are copied, anything else is escaped by the core
+ * writer (then the cursor moves to the buffer's new end, with `room` reserved again). */
+static inline __attribute__((always_inline)) char *
+put_value(struct buf *out, char *w, const char *p, size_t len, size_t room)
+{
+    if (p == NULL) {
+        PUT_LIT(w, "null");
+        return w;
+    }
+    if (json_all_plain((const unsigned char *)p, len))
+        return put_quoted(w, p, len);
+    out->len = (size_t)(w - out->p);
+    json_add_string(out, p, len);
+    buf_reserve(out, room);
+    return out->p + out->len;
 }
 
 void
@@ -138,51 +172,53 @@ scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file
     const char *kind = logscan_kind_name(ev->kind);
     size_t level_len = level != NULL ? strlen(level) : 0, kind_len = strlen(kind);
     size_t file_len = file != NULL ? strlen(file) : 0;
-    const struct span spans[] = {ev->time,   ev->reason,  ev->ssl_error, ev->name, ev->client,
-                                 ev->server, ev->request, ev->upstream,  ev->host};
-    /* Keys and punctuation (under 256 bytes), numbers (20 each), the values and their
-     * quotes: one reservation for the plain case, so the puts below need no checks. */
-    size_t room = 256 + 40 + level_len + kind_len + file_len;
+    size_t room = JSONL_KEYS_ROOM + level_len + kind_len + file_len + 2 + ev->time.len +
+                  ev->reason.len + ev->ssl_error.len + ev->name.len + ev->client.len +
+                  ev->server.len + ev->request.len + ev->upstream.len + ev->host.len + 2 * 9;
+    char *w;
 
-    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
-        room += spans[i].len + 2;
     buf_reserve(out, room);
-
-    /* Written by hand for speed, in the documented key order; every string value goes
-     * through put_json_span, so the line is valid JSON for any input bytes. After a value
-     * that needed escaping, the room left may be short: reserve again (cheap when it is). */
-    PUT_LIT(out, "{\"line\":");
-    put_uint(out, ev->line);
-    PUT_LIT(out, ",\"time\":");
-    put_json_span(out, ev->time.p, ev->time.len);
-    PUT_LIT(out, ",\"level\":");
-    put_json_span(out, level, level_len);
-    PUT_LIT(out, ",\"kind\":");
-    put_json_span(out, kind, kind_len);
+    w = out->p + out->len;
+    /* Written by hand for speed, in the documented key order; every string value from the
+     * line goes through put_value, so the line is valid JSON for any input bytes. */
+    PUT_LIT(w, "{\"line\":");
+    w = put_uint(w, ev->line);
+    PUT_LIT(w, ",\"time\":");
+    w = put_value(out, w, ev->time.p, ev->time.len, room);
+    PUT_LIT(w, ",\"level\":");
+    if (level != NULL) /* the names are plain ASCII */
+        w = put_quoted(w, level, level_len);
+    else
+        PUT_LIT(w, "null");
+    PUT_LIT(w, ",\"kind\":");
+    w = put_quoted(w, kind, kind_len);
     if (ev->verify_code >= 0) {
-        PUT_LIT(out, ",\"verify_code\":");
-        put_uint(out, (unsigned)ev->verify_code);
+        PUT_LIT(w, ",\"verify_code\":");
+        w = put_uint(w, (unsigned)ev->verify_code);
     } else
-        PUT_LIT(out, ",\"verify_code\":null");
-#define PUT_SPAN(lit, s)                                                                           \
-    do {                                                                                           \
-        buf_reserve(out, room);                                                                    \
-        PUT_LIT(out, lit);                                                                         \
-        put_json_span(out, (s).p, (s).len);                                                        \
-    } while (0)
-    PUT_SPAN(",\"reason\":", ev->reason);
-    PUT_SPAN(",\"ssl_error\":", ev->ssl_error);
-    PUT_SPAN(",\"name\":", ev->name);
-    PUT_SPAN(",\"client\":", ev->client);
-    PUT_SPAN(",\"server\":", ev->server);
-    PUT_SPAN(",\"request\":", ev->request);
-    PUT_SPAN(",\"upstream\":", ev->upstream);
-    PUT_SPAN(",\"host\":", ev->host);
-    if (file != NULL)
-        PUT_SPAN(",\"file\":", ((struct span){file, file_len}));
-#undef PUT_SPAN
-    buf_reserve(out, 2);
-    PUT_LIT(out, "}\n");
+        PUT_LIT(w, ",\"verify_code\":null");
+    PUT_LIT(w, ",\"reason\":");
+    w = put_value(out, w, ev->reason.p, ev->reason.len, room);
+    PUT_LIT(w, ",\"ssl_error\":");
+    w = put_value(out, w, ev->ssl_error.p, ev->ssl_error.len, room);
+    PUT_LIT(w, ",\"name\":");
+    w = put_value(out, w, ev->name.p, ev->name.len, room);
+    PUT_LIT(w, ",\"client\":");
+    w = put_value(out, w, ev->client.p, ev->client.len, room);
+    PUT_LIT(w, ",\"server\":");
+    w = put_value(out, w, ev->server.p, ev->server.len, room);
+    PUT_LIT(w, ",\"request\":");
+    w = put_value(out, w, ev->request.p, ev->request.len, room);
+    PUT_LIT(w, ",\"upstream\":");
+    w = put_value(out, w, ev->upstream.p, ev->upstream.len, room);
+    PUT_LIT(w, ",\"host\":");
+    w = put_value(out, w, ev->host.p, ev->host.len, room);
+    if (file != NULL) {
+        PUT_LIT(w, ",\"file\":");
+        w = put_value(out, w, file, file_len, room);
+    }
+    PUT_LIT(w, "}\n");
+    out->len = (size_t)(w - out->p);
     out->p[out->len] = '\0';
 }
 
