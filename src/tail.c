@@ -28,7 +28,7 @@
 #include "tail.h"
 #include "xmalloc.h"
 
-#define RBUF_SIZE (128 * 1024)
+#define RBUF_SIZE (1024 * 1024)
 #define SIG_LEN 256                                /* first bytes compared to spot a rewrite */
 #define BUDGET_PER_CHECK (4 * 1024 * 1024)         /* bytes per file per pass, then yield */
 #define MAX_RETIRING 8 /* rotated-away files kept open per path; beyond, the oldest is let go */
@@ -106,12 +106,15 @@ static void
 ring_push(struct tail *t, const char *path, unsigned long lineno, const char *p, size_t len)
 {
     struct ring_slot *r;
-    size_t idx = (t->ring_head + t->ring_count) % t->o.ring_lines;
+    size_t idx = t->ring_head + t->ring_count;
     size_t keep = len < t->o.ring_line_max ? len : t->o.ring_line_max;
 
+    if (idx >= t->o.ring_lines)
+        idx -= t->o.ring_lines;
     if (t->ring_count == t->o.ring_lines) {
         idx = t->ring_head;
-        t->ring_head = (t->ring_head + 1) % t->o.ring_lines;
+        if (++t->ring_head == t->o.ring_lines)
+            t->ring_head = 0;
     } else {
         t->ring_count++;
     }
@@ -150,8 +153,9 @@ tail_ring_get(const struct tail *t, size_t i, struct tail_ring_line *out)
 
 /* ---- splitting lines ---- */
 
+/* ring: false for a line the ring would drop again before this read is done (see feed). */
 static void
-emit(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
+emit(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len, bool ring)
 {
     struct tail_line l;
 
@@ -161,7 +165,8 @@ emit(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
         return;
     }
     t->st.lines++;
-    ring_push(t, f->path, s->lineno, p, len);
+    if (ring)
+        ring_push(t, f->path, s->lineno, p, len);
     l.path = f->path;
     l.lineno = s->lineno;
     l.generation = s->gen;
@@ -170,9 +175,28 @@ emit(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
     t->cb(&l, t->arg);
 }
 
+/* Where the lines the ring keeps from this chunk start: after its last ring_lines + 1
+ * newlines from the end; lines ending before that would be pushed only to be pushed out
+ * again (a copy each, a large part of the follower's cost in a busy log). NULL when every
+ * line counts: few lines, or a tail so long that it could hold a skipped over-long line. */
+static const char *
+ring_cut(const struct tail *t, const char *p, size_t len)
+{
+    const char *q = p + len;
+
+    for (size_t n = 0; n <= t->o.ring_lines; n++) {
+        q = q > p ? memrchr(p, '\n', (size_t)(q - p)) : NULL;
+        if (q == NULL)
+            return NULL;
+    }
+    return (size_t)(p + len - q) <= TAIL_MAX_LINE ? q : NULL;
+}
+
 static void
 feed(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
 {
+    const char *cut = ring_cut(t, p, len);
+
     while (len > 0) {
         const char *nl = memchr(p, '\n', len);
         size_t chunk = nl != NULL ? (size_t)(nl - p) : len;
@@ -195,14 +219,14 @@ feed(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
         case MODE_NORMAL:
             if (nl != NULL) {
                 if (s->partial.len == 0) {
-                    emit(t, f, s, p, chunk); /* straight from the read buffer */
+                    emit(t, f, s, p, chunk, cut == NULL || nl > cut); /* from the read buffer */
                 } else if (s->partial.len + chunk > TAIL_MAX_LINE) {
                     s->lineno++;
                     t->st.skipped_long++;
                     buf_reset(&s->partial);
                 } else {
                     buf_add(&s->partial, p, chunk);
-                    emit(t, f, s, s->partial.p, s->partial.len);
+                    emit(t, f, s, s->partial.p, s->partial.len, cut == NULL || nl > cut);
                     buf_reset(&s->partial);
                 }
             } else if (s->partial.len + chunk > TAIL_MAX_LINE) {
@@ -226,7 +250,7 @@ static void
 flush_partial(struct tail *t, struct tfile *f, struct tsrc *s)
 {
     if (s->mode == MODE_NORMAL && s->partial.len > 0)
-        emit(t, f, s, s->partial.p, s->partial.len);
+        emit(t, f, s, s->partial.p, s->partial.len, true);
     buf_reset(&s->partial);
 }
 

@@ -522,6 +522,48 @@ ring_keeps_only_the_most_recent_lines_and_cuts_long_ones(void **state)
     assert_int_equal(tail_ring_get(fx->tail, 4, &rl), -1);
 }
 
+/* The follower copies into the ring only the lines of a read that stay there: the result must
+ * be the same as pushing every line, also when a skipped over-long line or a joined partial
+ * line is among the last ones. */
+static void
+ring_holds_the_last_lines_of_a_large_read(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_opts o = opts_stat_only();
+    struct tail_ring_line rl;
+    size_t big = TAIL_MAX_LINE + 10;
+    char *s = xmalloc(big + 64);
+    const char *want1[] = {"b7", "b8", "b9 end", "c1"};
+    const char *want2[] = {"d8", "d9", "z1", "z2"};
+
+    put(fx->path, "w", "");
+    o.ring_lines = 4;
+    fx_follow(fx, &o);
+    put(fx->path, "a", "a1\na2\nb");
+    tail_check(fx->tail); /* "b" waits for its newline */
+    put(fx->path, "a", "1\nb2\nb3\nb4\nb5\nb6\nb7\nb8\nb9 end\nc1\nc2 partial");
+    tail_check(fx->tail);
+    assert_int_equal(tail_ring_count(fx->tail), 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(tail_ring_get(fx->tail, i, &rl), 0);
+        assert_string_equal(rl.p, want1[i]);
+    }
+    /* d1..d9, a line over the limit, z1, z2: the ring skips the long one and keeps d8, d9 */
+    put(fx->path, "a", "\nd1\nd2\nd3\nd4\nd5\nd6\nd7\nd8\nd9\n");
+    memset(s, 'x', big);
+    memcpy(s + big, "\nz1\nz2\n", 8);
+    s[big + 8] = '\0';
+    put(fx->path, "a", s);
+    tail_check(fx->tail);
+    free(s);
+    assert_int_equal(tail_ring_count(fx->tail), 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(tail_ring_get(fx->tail, i, &rl), 0);
+        assert_string_equal(rl.p, want2[i]);
+    }
+    assert_int_equal(rl.lineno, 25); /* a1 a2 b1..b9 c1 c2 d1..d9 long z1 z2 */
+}
+
 static void
 lines_over_64k_are_skipped_and_counted_without_losing_numbering(void **state)
 {
@@ -598,6 +640,7 @@ main(void)
         FX(backfill_on_a_line_boundary_keeps_that_line),
         FX(since_starts_at_the_first_line_at_or_after_the_time),
         FX(ring_keeps_only_the_most_recent_lines_and_cuts_long_ones),
+        FX(ring_holds_the_last_lines_of_a_large_read),
         FX(lines_over_64k_are_skipped_and_counted_without_losing_numbering),
         FX(inotify_wakes_the_loop_when_a_line_is_appended),
     };
