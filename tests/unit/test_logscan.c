@@ -355,6 +355,40 @@ a_fake_emerg_record_from_a_decoded_newline_is_not_a_config_error(void **state)
                        "for proxy_ssl_verify"));
 }
 
+/* The parser maps the quotes and commas of a line's first kilobyte and searches past it with
+ * memchr: fields and forged markers must come out the same on either side of that edge. */
+static void
+fields_past_the_first_kilobyte_parse_as_within_it(void **state)
+{
+    static char line[8192], pad[2048], name[1600];
+    (void)state;
+
+    for (size_t n = 880; n < 1100; n++) { /* every marker crosses the edge at some n */
+        memset(pad, 'a', n);
+        pad[n] = '\0';
+        snprintf(line, sizeof(line),
+                 PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+                     "request: \"GET /%s\", upstream: \"https://evil:1/\" HTTP/1.1\", upstream: "
+                     "\"https://10.0.2.88:8443/x\", host: \"api.example\", referrer: \"r\", "
+                     "upstream: \"https://evil:2/\"",
+                 pad);
+        assert_true(parse(line));
+        assert_span(ev.upstream, "10.0.2.88:8443");
+        assert_span(ev.host, "api.example");
+        assert_int_equal(ev.request.len, strlen("GET /\", upstream: \"https://evil:1/\" HTTP/1.1") + n);
+        assert_true(ev.ambiguous);
+    }
+    /* the action itself past the edge: a long expected name */
+    memset(name, 'n', sizeof(name) - 1);
+    snprintf(line, sizeof(line), PRE "upstream SSL certificate does not match \"%s\"" HS TAIL, name);
+    assert_true(parse(line));
+    assert_int_equal(ev.kind, EV_NAME_MISMATCH);
+    assert_int_equal(ev.name.len, sizeof(name) - 1);
+    assert_span(ev.upstream, "10.0.2.88:8443");
+    assert_span(ev.host, "api.example");
+    assert_false(ev.ambiguous);
+}
+
 static void
 a_line_without_upstream_field_keeps_request_and_host(void **state)
 {
@@ -660,6 +694,7 @@ main(void)
         cmocka_unit_test(upstream_forged_in_the_referrer_never_becomes_the_upstream),
         cmocka_unit_test(forged_host_in_the_request_is_not_the_host),
         cmocka_unit_test(a_fake_emerg_record_from_a_decoded_newline_is_not_a_config_error),
+        cmocka_unit_test(fields_past_the_first_kilobyte_parse_as_within_it),
         cmocka_unit_test(a_line_without_upstream_field_keeps_request_and_host),
         cmocka_unit_test(a_line_cut_at_nginx_limit_keeps_the_fields_it_has),
         cmocka_unit_test(nul_bytes_and_invalid_utf8_do_not_break_parsing),
