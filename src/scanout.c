@@ -197,26 +197,22 @@ scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file
         w = put_uint(w, (unsigned)ev->verify_code);
     } else
         PUT_LIT(w, ",\"verify_code\":null");
-    PUT_LIT(w, ",\"reason\":");
-    w = put_value(out, w, ev->reason.p, ev->reason.len, room);
-    PUT_LIT(w, ",\"ssl_error\":");
-    w = put_value(out, w, ev->ssl_error.p, ev->ssl_error.len, room);
-    PUT_LIT(w, ",\"name\":");
-    w = put_value(out, w, ev->name.p, ev->name.len, room);
-    PUT_LIT(w, ",\"client\":");
-    w = put_value(out, w, ev->client.p, ev->client.len, room);
-    PUT_LIT(w, ",\"server\":");
-    w = put_value(out, w, ev->server.p, ev->server.len, room);
-    PUT_LIT(w, ",\"request\":");
-    w = put_value(out, w, ev->request.p, ev->request.len, room);
-    PUT_LIT(w, ",\"upstream\":");
-    w = put_value(out, w, ev->upstream.p, ev->upstream.len, room);
-    PUT_LIT(w, ",\"host\":");
-    w = put_value(out, w, ev->host.p, ev->host.len, room);
-    if (file != NULL) {
-        PUT_LIT(w, ",\"file\":");
-        w = put_value(out, w, file, file_len, room);
-    }
+#define PUT_KV(key, s)                                                                             \
+    do {                                                                                           \
+        PUT_LIT(w, ",\"" key "\":");                                                               \
+        w = put_value(out, w, (s).p, (s).len, room);                                               \
+    } while (0)
+    PUT_KV("reason", ev->reason);
+    PUT_KV("ssl_error", ev->ssl_error);
+    PUT_KV("name", ev->name);
+    PUT_KV("client", ev->client);
+    PUT_KV("server", ev->server);
+    PUT_KV("request", ev->request);
+    PUT_KV("upstream", ev->upstream);
+    PUT_KV("host", ev->host);
+    if (file != NULL)
+        PUT_KV("file", ((struct span){file, file_len}));
+#undef PUT_KV
     PUT_LIT(w, "}\n");
     out->len = (size_t)(w - out->p);
     out->p[out->len] = '\0';

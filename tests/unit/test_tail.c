@@ -522,6 +522,18 @@ ring_keeps_only_the_most_recent_lines_and_cuts_long_ones(void **state)
     assert_int_equal(tail_ring_get(fx->tail, 4, &rl), -1);
 }
 
+static void
+assert_ring(const struct tail *t, const char *const *want, size_t n)
+{
+    struct tail_ring_line rl;
+
+    assert_int_equal(tail_ring_count(t), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tail_ring_get(t, i, &rl), 0);
+        assert_string_equal(rl.p, want[i]);
+    }
+}
+
 /* The follower copies into the ring only the lines of a read that stay there: the result must
  * be the same as pushing every line, also when a skipped over-long line or a joined partial
  * line is among the last ones. */
@@ -543,11 +555,7 @@ ring_holds_the_last_lines_of_a_large_read(void **state)
     tail_check(fx->tail); /* "b" waits for its newline */
     put(fx->path, "a", "1\nb2\nb3\nb4\nb5\nb6\nb7\nb8\nb9 end\nc1\nc2 partial");
     tail_check(fx->tail);
-    assert_int_equal(tail_ring_count(fx->tail), 4);
-    for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(tail_ring_get(fx->tail, i, &rl), 0);
-        assert_string_equal(rl.p, want1[i]);
-    }
+    assert_ring(fx->tail, want1, 4);
     /* d1..d9, a line over the limit, z1, z2: the ring skips the long one and keeps d8, d9 */
     put(fx->path, "a", "\nd1\nd2\nd3\nd4\nd5\nd6\nd7\nd8\nd9\n");
     memset(s, 'x', big);
@@ -556,11 +564,8 @@ ring_holds_the_last_lines_of_a_large_read(void **state)
     put(fx->path, "a", s);
     tail_check(fx->tail);
     free(s);
-    assert_int_equal(tail_ring_count(fx->tail), 4);
-    for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(tail_ring_get(fx->tail, i, &rl), 0);
-        assert_string_equal(rl.p, want2[i]);
-    }
+    assert_ring(fx->tail, want2, 4);
+    assert_int_equal(tail_ring_get(fx->tail, 3, &rl), 0);
     assert_int_equal(rl.lineno, 25); /* a1 a2 b1..b9 c1 c2 d1..d9 long z1 z2 */
 }
 
