@@ -1,8 +1,8 @@
 /*
  * tail.h — `tail -F` for one or many log files on the event loop: complete lines only, in
  * order per file generation, through rotation (rename + create, copytruncate, delete and
- * recreate, not-yet-existing files, symlink retargets). A fixed ring keeps the most recent raw
- * lines for display. No terminal I/O, no parsing: what a line means is the caller's business.
+ * recreate, not-yet-existing files, symlink retargets), and streams such as standard input. A
+ * fixed ring keeps the most recent raw lines for display. No terminal I/O, no parsing: what a line means is the caller's business.
  */
 #ifndef TT_TAIL_H
 #define TT_TAIL_H
@@ -71,6 +71,12 @@ struct tail *tail_new(struct evloop *loop, const struct tail_opts *opts, tail_li
 /* Follows path (which need not exist yet). Returns 0, or -1 with *cause set for an error
  * other than the file being absent (e.g. permission denied). */
 int tail_add(struct tail *t, const char *path, char **cause);
+/* Follows a stream (a pipe or terminal, e.g. standard input) as it arrives, under name,
+ * until EOF; no rotation, no start position. fd is duplicated, not taken. Returns 0, or -1
+ * with *cause set. */
+int tail_add_stream(struct tail *t, int fd, const char *name, char **cause);
+/* true when everything followed is a stream and every one has reached EOF. */
+bool tail_ended(const struct tail *t);
 /* Reads everything available now and checks every file for rotation (the timers and inotify
  * call this too). Returns the number of lines delivered. */
 size_t tail_check(struct tail *t);

@@ -2,7 +2,8 @@
  * cli-scan-follow.c — `tlstriage scan --follow`: wires the follower (tail.c) to the event
  * parser (logscan.c), the incident store (incident.c) and the renderers (scanout.c) on the one
  * event loop. jsonl streams one object per event; text reprints the incident table every
- * second. SIGINT/SIGTERM/SIGHUP drain what is readable and end with exit 0. Called by
+ * second. SIGINT/SIGTERM/SIGHUP drain what is readable and end with exit 0, as does the end of
+ * standard input when that is all it follows. Called by
  * cli-scan.c for --follow; owns no parsing or rendering of its own.
  */
 #include "config.h"
@@ -165,6 +166,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     struct sigaction ign;
     char *cause = NULL;
     int rc = EXIT_ALL_WELL, tick = 0;
+    bool stdin_given = false;
 
     (void)app;
     memset(&fw, 0, sizeof(fw));
@@ -172,9 +174,16 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     if (opts->nfiles == 0)
         return cli_usage_error("scan", "--follow needs at least one FILE");
     for (size_t i = 0; i < opts->nfiles; i++) {
-        if (strcmp(opts->files[i], "-") == 0)
-            return cli_usage_error("scan", "--follow reads files, not standard input");
+        if (strcmp(opts->files[i], "-") != 0)
+            continue;
+        if (stdin_given)
+            return cli_usage_error("scan", "'-' (standard input) can be followed once");
+        stdin_given = true;
     }
+    if (stdin_given && (opts->backfill != NULL || opts->since_given))
+        return cli_usage_error("scan", "--since and --backfill apply to files; '-' is read as "
+                                       "it arrives (use the sender's own option, e.g. docker "
+                                       "logs --since)");
     if (opts->format != FMT_TEXT && opts->format != FMT_JSONL)
         return cli_usage_error("scan", "--follow writes text or jsonl only");
     if (opts->backfill != NULL && opts->since_given)
@@ -215,7 +224,9 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     }
     fw.tail = tail_new(fw.loop, &to, on_line, &fw);
     for (size_t i = 0; i < opts->nfiles; i++) {
-        if (tail_add(fw.tail, opts->files[i], &cause) < 0) {
+        bool is_stdin = strcmp(opts->files[i], "-") == 0;
+        if ((is_stdin ? tail_add_stream(fw.tail, STDIN_FILENO, "-", &cause)
+                      : tail_add(fw.tail, opts->files[i], &cause)) < 0) {
             fprintf(stderr, "tlstriage: scan: %s\n", cause);
             rc = EXIT_USAGE;
             goto out;
@@ -231,6 +242,8 @@ scan_follow(struct app *app, const struct scan_opts *opts)
             break;
         }
         out_flush(&fw); /* one write(2) per pass: prompt, and batched under load */
+        if (tail_ended(fw.tail)) /* only standard input, and it closed */
+            evloop_stop(fw.loop);
     }
     if (!fw.write_failed) {
         tail_drain(fw.tail);

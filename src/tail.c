@@ -2,7 +2,7 @@
  * tail.c — owns following log files (`tail -F`): positioning at start (end, backfill, --since),
  * splitting complete lines, detecting rotation by device/inode, size shrink and a changed
  * first-bytes signature, draining rotated-away files, inotify with a stat() safety net, and the
- * display ring. It does not parse lines or print; the follow verb (cli-scan-follow.c) and later
+ * display ring; also streams (standard input from `docker logs -f`), read as they arrive. It does not parse lines or print; the follow verb (cli-scan-follow.c) and later
  * the TUI drive it through the event loop.
  */
 #include "config.h"
@@ -64,6 +64,10 @@ struct tfile {
     unsigned next_gen;
     bool opened_once; /* a file that appears later is read from its first byte */
     int dir_wd;
+    /* A stream (a pipe, standard input): read as it arrives, no rotation, until EOF. */
+    bool stream;
+    bool ended;
+    struct tail *owner;
 };
 
 struct ring_slot {
@@ -522,6 +526,8 @@ check_file(struct tail *t, struct tfile *f)
     struct stat sb;
     uint64_t now;
 
+    if (f->stream)
+        return false; /* read when the loop says it is readable */
     if (f->cur.fd >= 0) {
         struct stat fsb;
         if (fstat(f->cur.fd, &fsb) == 0 && (fsb.st_size < f->cur.pos || sig_changed(&f->cur)))
@@ -626,6 +632,75 @@ on_inotify(struct evloop *loop, int fd, short revents, void *arg)
 }
 #endif
 
+/* One read(2) of what the stream has (poll said it is readable, so it does not block; the
+ * descriptor is left blocking: O_NONBLOCK would be shared with whoever else holds the pipe or
+ * terminal). EOF or an error ends the stream, with its last unterminated line delivered. */
+static void
+stream_read(struct tail *t, struct tfile *f)
+{
+    ssize_t n = read(f->cur.fd, t->rbuf, RBUF_SIZE);
+
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n > 0) {
+        f->cur.pos += n;
+        t->st.bytes += (unsigned long long)n;
+        feed(t, f, &f->cur, t->rbuf, (size_t)n);
+        f->cur.last_data_ms = evloop_now_ms();
+        return;
+    }
+    flush_partial(t, f, &f->cur);
+    evloop_fd_del(t->loop, f->cur.fd);
+    src_close(t, &f->cur);
+    f->ended = true;
+}
+
+static void
+on_stream(struct evloop *loop, int fd, short revents, void *arg)
+{
+    struct tfile *f = arg;
+
+    (void)loop;
+    (void)fd;
+    (void)revents;
+    stream_read(f->owner, f);
+}
+
+int
+tail_add_stream(struct tail *t, int fd, const char *name, char **cause)
+{
+    struct tfile *f;
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+    if (own < 0) {
+        if (cause != NULL)
+            *cause = xasprintf("%s: %s", name, strerror(errno));
+        return -1;
+    }
+    f = xcalloc(1, sizeof(*f));
+    f->path = xstrdup(name);
+    src_init(&f->cur);
+    f->cur.fd = own;
+    f->stream = true;
+    f->opened_once = true;
+    f->dir_wd = -1;
+    f->owner = t;
+    evloop_fd_add(t->loop, own, POLLIN, on_stream, f);
+    t->files = xreallocarray(t->files, t->nfiles + 1, sizeof(*t->files));
+    t->files[t->nfiles++] = f;
+    return 0;
+}
+
+bool
+tail_ended(const struct tail *t)
+{
+    for (size_t i = 0; i < t->nfiles; i++) {
+        if (!t->files[i]->stream || !t->files[i]->ended)
+            return false;
+    }
+    return t->nfiles > 0;
+}
+
 struct tail *
 tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, void *arg)
 {
@@ -709,6 +784,15 @@ tail_drain(struct tail *t)
 {
     for (size_t i = 0; i < t->nfiles; i++) {
         struct tfile *f = t->files[i];
+        if (f->stream) { /* what is readable now, without waiting for more */
+            struct pollfd pfd = {.fd = f->cur.fd, .events = POLLIN};
+            for (size_t budget = BUDGET_PER_CHECK / RBUF_SIZE + 1;
+                 !f->ended && budget > 0 && poll(&pfd, 1, 0) > 0; budget--)
+                stream_read(t, f);
+            if (!f->ended)
+                flush_partial(t, f, &f->cur);
+            continue;
+        }
         while (check_file(t, f))
             ;
         for (size_t j = 0; j < f->nold; j++) {
@@ -728,6 +812,8 @@ tail_free(struct tail *t)
         return;
     for (size_t i = 0; i < t->nfiles; i++) {
         struct tfile *f = t->files[i];
+        if (f->stream && !f->ended)
+            evloop_fd_del(t->loop, f->cur.fd);
         for (size_t j = 0; j < f->nold; j++)
             src_close(t, &f->old[j]);
         src_close(t, &f->cur);

@@ -1,8 +1,8 @@
 #!/bin/bash
 # follow-cli.sh — `scan --follow` options: --backfill SIZE starts at a line start that many
 # bytes back, --since TIME at the first line at or after TIME, text mode prints a table per
-# second with a separator when not on a terminal and a final one on SIGTERM, and bad option
-# combinations are usage errors (exit 2).
+# second with a separator when not on a terminal and a final one on SIGTERM, '-' follows
+# standard input until it closes, and bad option combinations are usage errors (exit 2).
 . "$TT_SRCDIR/tests/tap.sh"
 
 [ -x "${TLSTRIAGE:-}" ] || skip_all "TLSTRIAGE not set"
@@ -71,4 +71,33 @@ mkdir "$T/dir.log"
 "$TLSTRIAGE" scan --follow "$T/dir.log" >/dev/null 2>"$T/err3"
 is "$?" 2 "a directory is refused"
 ok "the message names the file" grep -q "dir.log" "$T/err3"
+# standard input (nginx in a container logging to stderr: docker logs -f nginx 2>&1 | ...)
+line 1 1 | "$TLSTRIAGE" scan --follow --format jsonl - >"$T/s1" 2>"$T/s1.err"
+is "$?" 0 "stdin: exit 0 when the input ends"
+is "$(reqs "$T/s1")" "1 " "stdin: the event is read"
+ok "stdin: file is '-'" grep -q '"file":"-"' "$T/s1"
+# a slow sender through a FIFO: each line comes out while the input is still open
+mkfifo "$T/fifo"
+"$TLSTRIAGE" scan --follow --format jsonl - <"$T/fifo" >"$T/s2" 2>"$T/s2.err" &
+PID=$!
+exec 7>"$T/fifo"
+line 2 1 >&7
+for _ in $(seq 50); do [ -s "$T/s2" ] && break; sleep 0.1; done
+is "$(reqs "$T/s2")" "2 " "stdin: a line is out before the input ends"
+ok "stdin: still following while the input is open" kill -0 "$PID"
+printf '%s' "$(line 3 1)" >&7 # the last line without its newline
+sleep 0.3
+is "$(reqs "$T/s2")" "2 " "stdin: an unterminated line waits for its newline"
+exec 7>&-
+wait "$PID"; is "$?" 0 "stdin: exit 0 when the sender closes"; PID=
+is "$(reqs "$T/s2")" "2 3 " "stdin: the unterminated last line is read at the end"
+# text mode: the final table when the input ends
+{ line 4 1; line 5 1; } | "$TLSTRIAGE" scan --follow - >"$T/s3" 2>"$T/s3.err"
+is "$?" 0 "stdin text: exit 0"
+ok "stdin text: the final table counts both events" grep -q '2 events' "$T/s3"
+"$TLSTRIAGE" scan --follow --since 1h - </dev/null >/dev/null 2>"$T/err4"
+is "$?" 2 "--since with standard input is a usage error"
+ok "the message says why" grep -q "read as it arrives" "$T/err4"
+"$TLSTRIAGE" scan --follow - - </dev/null >/dev/null 2>"$T/err5"
+is "$?" 2 "standard input twice is a usage error"
 done_testing

@@ -3,7 +3,8 @@
 # (one unique request URI each) and the log is rotated in every style: rename + create,
 # copytruncate, delete + recreate later, a file that does not exist yet, a symlink retarget;
 # then a real nginx writing its error.log, rotated with mv + `nginx -s reopen`. After SIGINT,
-# every numbered event must appear exactly once.
+# every numbered event must appear exactly once. Last, nginx in the foreground logging to
+# stderr, piped into `scan --follow -` (a container's log stream).
 #
 # Copytruncate can lose lines written between the copy and the truncate (inherent to
 # copytruncate: logrotate documents it). The writer pauses across that window, as logrotate
@@ -27,6 +28,7 @@ cleanup() {
         kill -QUIT "$(cat "$NGINX_PID_FILE")" 2>/dev/null
         sleep 0.3
     fi
+    [ -s "$T/nginx/nginx2.pid" ] && kill -QUIT "$(cat "$T/nginx/nginx2.pid")" 2>/dev/null
     [ -n "${S_SERVER_PID:-}" ] && kill "$S_SERVER_PID" 2>/dev/null
     [ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null
     [ -n "${KEEP:-}" ] || rm -rf "$T" # KEEP=1 keeps the files for a post-mortem
@@ -225,4 +227,25 @@ is "$(wc -l <"$d/nginx.want" | tr -d ' ')" 120 "nginx: nginx logged one error pe
 is "$(uniq -d <"$d/out.got" | head -3 | tr '\n' ' ')" "" "nginx: no event repeated"
 is "$(diff <(sort -u "$d/out.got") <(sort -u "$d/nginx.want") | head -3 | tr '\n' ' ')" "" \
     "nginx: every line nginx wrote was streamed once, across the reopen"
+
+# --- nginx in the foreground logging to stderr (as in a container), piped into `-`; nginx also
+# writes the same errors to a file, to compare with
+sed -e "s,pid $d/nginx.pid,pid $d/nginx2.pid," -e "s,127.0.0.1:20100,127.0.0.1:20102," \
+    -e "s,error_log $d/logs/error.log error;,error_log stderr error; error_log $d/logs/copy.log error;," \
+    "$d/nginx.conf" >"$d/nginx2.conf"
+( env -u NGINX "$NGINX" -p "$d" -c "$d/nginx2.conf" -e stderr -g 'daemon off; master_process off;' 2>&1 |
+    "$TLSTRIAGE" scan --follow --format jsonl - >"$d/out2" 2>"$d/out2.err"
+  echo $? >"$d/out2.rc" ) &
+PIPE_PID=$!
+for _ in $(seq 50); do [ -s "$d/nginx2.pid" ] && break; sleep 0.1; done
+for i in $(seq 1 20); do curl -s -o /dev/null --max-time 5 "http://127.0.0.1:20102/stdin/$i"; done
+for _ in $(seq 50); do [ "$(grep -c '/stdin/' "$d/out2" 2>/dev/null)" -ge 20 ] && break; sleep 0.1; done
+is "$(grep -c '/stdin/' "$d/out2")" 20 "stdin: every 502 of the piped nginx is an event"
+kill -QUIT "$(cat "$d/nginx2.pid")"
+wait "$PIPE_PID"
+is "$(cat "$d/out2.rc")" 0 "stdin: exit 0 by itself when nginx stops and the pipe closes"
+is "$(grep -o '/stdin/[0-9]* ' "$d/out2" | sort -u | wc -l | tr -d ' ')" 20 "stdin: no event repeated"
+is "$(grep -o 'request: "GET /stdin/[0-9]* ' "$d/logs/copy.log" | grep -o '/stdin/[0-9]*' | sort)" \
+    "$(grep -o '/stdin/[0-9]*' "$d/out2" | sort)" "stdin: the same requests nginx wrote to its file"
+ok "stdin: the kind is nginx's verify error" grep -q '"kind":"verify_error","verify_code":18' "$d/out2"
 done_testing

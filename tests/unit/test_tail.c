@@ -569,6 +569,38 @@ ring_holds_the_last_lines_of_a_large_read(void **state)
     assert_int_equal(rl.lineno, 25); /* a1 a2 b1..b9 c1 c2 d1..d9 long z1 z2 */
 }
 
+/* A stream (standard input): lines as they arrive, split across writes, the unterminated last
+ * one delivered at EOF, and tail_ended once it closed. */
+static void
+a_stream_is_read_as_it_arrives_until_eof(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_opts o = opts_stat_only();
+    char *cause = NULL;
+    int p[2];
+
+    assert_int_equal(pipe(p), 0);
+    fx->tail = tail_new(fx->loop, &o, record, &fx->got);
+    assert_int_equal(tail_add_stream(fx->tail, p[0], "-", &cause), 0);
+    close(p[0]); /* the follower holds its own copy */
+    assert_false(tail_ended(fx->tail));
+    assert_int_equal(write(p[1], "one\ntw", 6), 6);
+    while (fx->got.n < 1)
+        evloop_run_once(fx->loop, 1000);
+    assert_int_equal(write(p[1], "o\nthree", 7), 7);
+    while (fx->got.n < 2)
+        evloop_run_once(fx->loop, 1000);
+    assert_false(tail_ended(fx->tail));
+    close(p[1]);
+    while (!tail_ended(fx->tail))
+        evloop_run_once(fx->loop, 1000);
+    assert_int_equal(fx->got.n, 3);
+    assert_string_equal(fx->got.text[0], "one");
+    assert_string_equal(fx->got.text[1], "two");
+    assert_string_equal(fx->got.text[2], "three");
+    assert_int_equal(fx->got.lineno[2], 3);
+}
+
 static void
 lines_over_64k_are_skipped_and_counted_without_losing_numbering(void **state)
 {
@@ -646,6 +678,7 @@ main(void)
         FX(since_starts_at_the_first_line_at_or_after_the_time),
         FX(ring_keeps_only_the_most_recent_lines_and_cuts_long_ones),
         FX(ring_holds_the_last_lines_of_a_large_read),
+        FX(a_stream_is_read_as_it_arrives_until_eof),
         FX(lines_over_64k_are_skipped_and_counted_without_losing_numbering),
         FX(inotify_wakes_the_loop_when_a_line_is_appended),
     };
