@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,10 @@ scan_follow(struct app *app, const struct scan_opts *opts)
             return cli_usage_error("scan", "'-' (standard input) can be followed once");
         stdin_given = true;
     }
+    /* A closed fd 0 would be taken by the first descriptor the loop opens (its signal pipe),
+     * which would then be followed forever. */
+    if (stdin_given && fcntl(STDIN_FILENO, F_GETFD) < 0)
+        return cli_usage_error("scan", "'-': standard input is closed");
     if (stdin_given && (opts->backfill != NULL || opts->since_given))
         return cli_usage_error("scan", "--since and --backfill apply to files; '-' is read as "
                                        "it arrives (use the sender's own option, e.g. docker "

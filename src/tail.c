@@ -2,8 +2,9 @@
  * tail.c — owns following log files (`tail -F`): positioning at start (end, backfill, --since),
  * splitting complete lines, detecting rotation by device/inode, size shrink and a changed
  * first-bytes signature, draining rotated-away files, inotify with a stat() safety net, and the
- * display ring; also streams (standard input from `docker logs -f`), read as they arrive. It does not parse lines or print; the follow verb (cli-scan-follow.c) and later
- * the TUI drive it through the event loop.
+ * display ring; also streams (standard input from `docker logs -f`), read as they arrive. It
+ * does not parse lines or print; the follow verb (cli-scan-follow.c) and later the TUI drive
+ * it through the event loop.
  */
 #include "config.h"
 

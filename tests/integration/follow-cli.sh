@@ -100,4 +100,6 @@ is "$?" 2 "--since with standard input is a usage error"
 ok "the message says why" grep -q "read as it arrives" "$T/err4"
 "$TLSTRIAGE" scan --follow - - </dev/null >/dev/null 2>"$T/err5"
 is "$?" 2 "standard input twice is a usage error"
+timeout 5 "$TLSTRIAGE" scan --follow - <&- >/dev/null 2>"$T/err6"
+is "$?" 2 "a closed standard input is refused, not waited on"
 done_testing
