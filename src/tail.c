@@ -644,10 +644,8 @@ stream_read(struct tail *t, struct tfile *f)
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n > 0) {
-        f->cur.pos += n;
         t->st.bytes += (unsigned long long)n;
         feed(t, f, &f->cur, t->rbuf, (size_t)n);
-        f->cur.last_data_ms = evloop_now_ms();
         return;
     }
     flush_partial(t, f, &f->cur);
@@ -683,7 +681,6 @@ tail_add_stream(struct tail *t, int fd, const char *name, char **cause)
     src_init(&f->cur);
     f->cur.fd = own;
     f->stream = true;
-    f->opened_once = true;
     f->dir_wd = -1;
     f->owner = t;
     evloop_fd_add(t->loop, own, POLLIN, on_stream, f);
