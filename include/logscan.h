@@ -58,6 +58,9 @@ struct ls_event {
     bool stream;             /* stream-module format (no request/host; upstream without scheme) */
     bool ambiguous;          /* the line holds more field markers than nginx writes: some
                                 field text came from the client and may be forged */
+    unsigned long msg_key;   /* 0, or the same number for every event whose message (kind,
+                                verify_code, alert, reason, ssl_error, name, message) is
+                                byte for byte the same: a writer may reuse what it made of it */
 };
 
 /* Parses one line (without its newline). Returns true and fills *ev when the line is an

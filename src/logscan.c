@@ -835,6 +835,108 @@ parse_stream_fields(const struct linemap *lm, const char *p, const char *srv, co
     return false;
 }
 
+/* ---- the message memo ----
+ * In an outage the same message and action ("upstream SSL certificate verify error:
+ * (18:self-signed certificate) while SSL handshaking to upstream, client: ") repeat line after
+ * line. What the parser makes of a message depends only on its own bytes: the action is the
+ * first one in the message, and classify() reads nothing past it. So the bytes from the
+ * message's start to the end of its action are kept with what was found in them, and a line
+ * that holds the same bytes at the same place gets the same answer without the search. A hit
+ * is a memcmp of the whole kept text, never a hash alone. 2-way, 64 sets; the set is picked
+ * by bytes 16-47 of the message, where the verify code, the SSL error code and the name of
+ * the families above differ (so they do not evict each other). Like the time memo, this is
+ * process-wide state: the parser is called from one thread. */
+#define MEMO_SETS 64
+#define MEMO_TEXT 240     /* longer message + action: not kept */
+#define MEMO_KEY_AT 16    /* the set is picked from bytes [16, 48) of the message */
+#define MEMO_NONE 0xffffu /* an absent span */
+
+struct msg_memo {
+    unsigned long id; /* 0: empty; else unique for the text (ls_event.msg_key) */
+    uint16_t len;     /* bytes of message + action kept in text */
+    uint16_t msg_len; /* ev->message: [0, msg_len) */
+    uint16_t off[3], n[3]; /* reason, ssl_error, name: offsets into the text, MEMO_NONE */
+    enum ev_kind kind;     /* EV_NONE: the action is there but the message is no event */
+    int verify_code, alert;
+    char text[MEMO_TEXT];
+};
+
+static struct {
+    struct msg_memo way[MEMO_SETS][2];
+    unsigned char last[MEMO_SETS]; /* the way hit or filled last */
+    unsigned long next_id;
+} mm;
+
+static unsigned
+memo_set(const char *m)
+{
+    uint64_t a, b, c, d;
+
+    memcpy(&a, m + MEMO_KEY_AT, 8);
+    memcpy(&b, m + MEMO_KEY_AT + 8, 8);
+    memcpy(&c, m + MEMO_KEY_AT + 16, 8);
+    memcpy(&d, m + MEMO_KEY_AT + 24, 8);
+    a ^= (b * UINT64_C(0x9e3779b97f4a7c15)) ^ (c * UINT64_C(0xc2b2ae3d27d4eb4f)) ^
+         (d * UINT64_C(0x165667b19e3779f9));
+    return (unsigned)((a * UINT64_C(0xff51afd7ed558ccd)) >> 58); /* 6 bits: MEMO_SETS */
+}
+
+/* The kept entry whose whole text is at m, or NULL. */
+static const struct msg_memo *
+memo_find(const char *m, const char *end, unsigned set)
+{
+    for (int i = 0; i < 2; i++) {
+        int w = mm.last[set] ^ i;
+        const struct msg_memo *e = &mm.way[set][w];
+        if (e->id != 0 && (size_t)(end - m) >= e->len && memcmp(m, e->text, e->len) == 0) {
+            mm.last[set] = (unsigned char)w;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void
+memo_span_put(struct msg_memo *e, int i, struct span s, const char *m)
+{
+    e->off[i] = s.p != NULL ? (uint16_t)(s.p - m) : MEMO_NONE;
+    e->n[i] = (uint16_t)s.len;
+}
+
+INLINE struct span
+memo_span_get(const struct msg_memo *e, int i, const char *m)
+{
+    struct span s = {NULL, 0};
+
+    if (e->off[i] != MEMO_NONE) {
+        s.p = m + e->off[i];
+        s.len = e->n[i];
+    }
+    return s;
+}
+
+/* Keeps [m, fields) with what classify() found in it (kind EV_NONE for a refusal); the
+ * way not hit last is replaced. Returns the id given to it. */
+static unsigned long
+memo_add(unsigned set, const char *m, const char *fields, const struct ls_event *ev)
+{
+    int w = mm.last[set] ^ 1;
+    struct msg_memo *e = &mm.way[set][w];
+
+    e->id = ++mm.next_id;
+    e->len = (uint16_t)(fields - m);
+    memcpy(e->text, m, e->len);
+    e->kind = ev->kind;
+    e->verify_code = ev->verify_code;
+    e->alert = ev->alert;
+    e->msg_len = ev->message.p != NULL ? (uint16_t)ev->message.len : 0;
+    memo_span_put(e, 0, ev->reason, m);
+    memo_span_put(e, 1, ev->ssl_error, m);
+    memo_span_put(e, 2, ev->name, m);
+    mm.last[set] = (unsigned char)w;
+    return e->id;
+}
+
 #define ACTION_TAIL "g to upstream, client: "
 #define ACTION_TAIL_COMMA (sizeof("g to upstream") - 1)
 #define READ_ACTION " while reading response header from upstream, client: "
@@ -883,6 +985,7 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     struct linemap lm;
     bool handshaking = false;
     size_t actlen = 0;
+    unsigned set = MEMO_SETS; /* MEMO_SETS: the line is too short to be kept */
 
     ev_reset(ev, lineno);
     if (line == NULL || len == 0 || len > LOGSCAN_MAX_LINE)
@@ -891,6 +994,24 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
         end--;
     if ((m = parse_header(line, end, ev)) == NULL)
         goto none;
+    if (end - m >= MEMO_KEY_AT + 32) {
+        const struct msg_memo *e = memo_find(m, end, set = memo_set(m));
+        if (e != NULL) {
+            if (e->kind == EV_NONE)
+                goto none;
+            ev->kind = e->kind;
+            ev->verify_code = e->verify_code;
+            ev->alert = e->alert;
+            ev->reason = memo_span_get(e, 0, m);
+            ev->ssl_error = memo_span_get(e, 1, m);
+            ev->name = memo_span_get(e, 2, m);
+            ev->message = mkspan(m, m + e->msg_len);
+            ev->msg_key = e->id;
+            fields = m + e->len;
+            lm_build(&lm, fields, end); /* the fields need no map of the message */
+            goto fields;
+        }
+    }
 
     /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
      * cheaper than on its leading ' '), then see which action it ends. */
@@ -928,10 +1049,16 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
         goto none;
     }
     ev->kind = classify(m, act, handshaking, ev);
+    fields = act + actlen;
+    if (ev->kind != EV_NONE)
+        ev->message = mkspan(m, act + actlen - 10); /* up to ", client: " */
+    if (set < MEMO_SETS && fields - m <= MEMO_TEXT) {
+        unsigned long id = memo_add(set, m, fields, ev);
+        ev->msg_key = ev->kind != EV_NONE ? id : 0;
+    }
     if (ev->kind == EV_NONE)
         goto none;
-    ev->message = mkspan(m, act + actlen - 10); /* up to ", client: " */
-    fields = act + actlen;
+fields:
     srv = lm_find(&lm, LM_COMMA, fields, end, LIT(", server: "), 0);
     if (!parse_stream_fields(&lm, fields, srv, end, ev))
         parse_http_fields(&lm, fields, srv, end, ev);

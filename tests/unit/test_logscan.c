@@ -672,6 +672,82 @@ every_line_of_the_lab_fixtures_parses_to_its_kind(void **state)
     assert_true(events > 20);
 }
 
+/* The message memo: a line that shares its message's first bytes, or the whole message but
+ * not the action, with one seen before gets its own answer; the same message again gets the
+ * same answer and the same msg_key, and its spans point into its own line. */
+static void
+a_repeated_message_is_remembered_only_while_its_bytes_match(void **state)
+{
+    static const char *const heads[] = {
+        "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL,
+        "upstream SSL certificate verify error: (19:self-signed certificate in certificate "
+        "chain)" HS TAIL,
+        "upstream SSL certificate verify error: (18:self-signed certificate) while connecting "
+        "to upstream, client: 127.0.0.1, server: api.example, " TAIL,
+        "upstream timed out (110: Connection timed out)" HS TAIL,
+        "upstream timed out (110: Connection timed out) while connecting to upstream, client: "
+        "127.0.0.1, server: api.example, " TAIL,
+        "upstream SSL certificate does not match \"api.internal\"" HS TAIL,
+        "upstream SSL certificate does not match \"api.internal.example\"" HS TAIL,
+        "upstream SSL certificate does not match \"api\"" HS TAIL,
+    };
+    static const enum ev_kind kinds[] = {
+        EV_VERIFY_ERROR, EV_VERIFY_ERROR, EV_NONE, EV_HANDSHAKE_TIMEOUT, EV_CONNECT_ERROR,
+        EV_NAME_MISMATCH, EV_NAME_MISMATCH, EV_NAME_MISMATCH,
+    };
+    static const char *const why[] = {
+        "self-signed certificate", "self-signed certificate in certificate chain", NULL,
+        "Connection timed out", "Connection timed out", NULL, NULL, NULL,
+    };
+    static const char *const names[] = {
+        NULL, NULL, NULL, NULL, NULL, "api.internal", "api.internal.example", "api",
+    };
+    struct {
+        unsigned long key;
+        size_t msg;
+    } seen[64];
+    size_t nseen = 0;
+    char line[1024];
+
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+            unsigned long first = 0;
+            for (int again = 0; again < 2; again++) {
+                /* a new copy each time: the spans must point into this line, not a kept one */
+                memset(line, 'x', sizeof(line));
+                snprintf(line, sizeof(line), "%s%s", PRE, heads[i]);
+                bool ok = parse(line);
+                assert_int_equal(ok, kinds[i] != EV_NONE);
+                assert_int_equal(ev.kind, kinds[i]);
+                if (!ok)
+                    continue;
+                assert_int_equal(ev.verify_code, i == 0 ? 18 : i == 1 ? 19 : -1);
+                assert_span(ev.reason, why[i]);
+                assert_span(ev.name, names[i]);
+                assert_span(ev.upstream, "10.0.2.88:8443");
+                assert_true(ev.reason.p == NULL ||
+                            (ev.reason.p > line && ev.reason.p < line + strlen(line)));
+                assert_true(ev.message.p == line + strlen(PRE));
+                assert_true(ev.msg_key != 0);
+                if (again == 0)
+                    first = ev.msg_key;
+                else
+                    assert_true(ev.msg_key == first); /* just seen: remembered */
+                /* a key is never shared by two messages */
+                size_t k;
+                for (k = 0; k < nseen && seen[k].key != ev.msg_key; k++)
+                    ;
+                if (k < nseen)
+                    assert_int_equal(seen[k].msg, i);
+                else if (nseen < sizeof(seen) / sizeof(seen[0]))
+                    seen[nseen++].key = ev.msg_key, seen[k].msg = i;
+            }
+        }
+    }
+    assert_true(nseen >= 7);
+}
+
 int
 main(void)
 {
@@ -706,6 +782,7 @@ main(void)
         cmocka_unit_test(marker_search_finds_each_marker_at_every_offset_with_its_newline_count),
         cmocka_unit_test(line_time_reads_the_prefix_of_any_line_and_agrees_with_the_event),
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
+        cmocka_unit_test(a_repeated_message_is_remembered_only_while_its_bytes_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
