@@ -45,13 +45,14 @@ mem_find(const char *p, const char *end, const char *needle, size_t nlen)
     return NULL;
 }
 
-/* Where '"' and ',' are in the first LM_BYTES of a line's message, one bit per byte, built
- * in one vector pass: nginx's field markers start with or hold one of these bytes, so the
- * searches for them walk the bits instead of calling memchr for every marker (a dozen calls a
- * line were a quarter of the parser's time). Past the mapped bytes, and for ' ', memchr does
- * the work, so the answers are the same for a line of any length. */
+/* Where '"', ',' and ' ' are in the first LM_BYTES of a line's message (or of its fields,
+ * when the message was remembered), one bit per byte, built in one vector pass: nginx's field
+ * markers start with or hold one of these bytes, so the searches for them walk the bits
+ * instead of calling memchr for every marker (a dozen calls a line were a quarter of the
+ * parser's time). Past the mapped bytes memchr does the work, so the answers are the same for
+ * a line of any length. */
 #define LM_BYTES 1024
-enum { LM_QUOTE, LM_COMMA, LM_SPACE, LM_MAPPED = LM_SPACE };
+enum { LM_QUOTE, LM_COMMA, LM_SPACE, LM_MAPPED };
 static const char lm_char[] = {'"', ',', ' '};
 
 struct linemap {
@@ -60,21 +61,23 @@ struct linemap {
     uint64_t bits[LM_MAPPED][LM_BYTES / 64];
 };
 
-/* The quote and comma bits of the 64 bytes at b. */
+/* The quote, comma and space bits of the 64 bytes at b. */
 #if defined(__SSE2__)
 static inline __attribute__((always_inline)) void
-lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma)
+lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
 {
-    const __m128i c_q = _mm_set1_epi8('"'), c_c = _mm_set1_epi8(',');
-    uint64_t q = 0, c = 0;
+    const __m128i c_q = _mm_set1_epi8('"'), c_c = _mm_set1_epi8(','), c_s = _mm_set1_epi8(' ');
+    uint64_t q = 0, c = 0, s = 0;
 
     for (int i = 0; i < 4; i++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(b + 16 * i));
         q |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c_q)) << (16 * i);
         c |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c_c)) << (16 * i);
+        s |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c_s)) << (16 * i);
     }
     *quote = q;
     *comma = c;
+    *space = s;
 }
 #endif
 
@@ -83,6 +86,7 @@ __attribute__((target("avx2"))) static void
 lm_fill_avx2(struct linemap *lm, const char *tail)
 {
     const __m256i c_q = _mm256_set1_epi8('"'), c_c = _mm256_set1_epi8(',');
+    const __m256i c_s = _mm256_set1_epi8(' ');
 
     for (size_t w = 0; w < lm->nwords; w++) {
         const char *b = w + 1 == lm->nwords && tail != NULL ? tail : lm->base + 64 * w;
@@ -94,6 +98,9 @@ lm_fill_avx2(struct linemap *lm, const char *tail)
         lm->bits[LM_COMMA][w] =
             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
+        lm->bits[LM_SPACE][w] =
+            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_s)) |
+            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_s)) << 32;
     }
 }
 #endif
@@ -122,12 +129,13 @@ lm_build(struct linemap *lm, const char *base, const char *end)
     for (size_t w = 0; w < lm->nwords; w++) {
         const char *b = w + 1 == lm->nwords && tail != NULL ? tail : base + 64 * w;
 #if defined(__SSE2__)
-        lm_word_sse2(b, &lm->bits[LM_QUOTE][w], &lm->bits[LM_COMMA][w]);
+        lm_word_sse2(b, &lm->bits[LM_QUOTE][w], &lm->bits[LM_COMMA][w], &lm->bits[LM_SPACE][w]);
 #else
-        lm->bits[LM_QUOTE][w] = lm->bits[LM_COMMA][w] = 0;
+        lm->bits[LM_QUOTE][w] = lm->bits[LM_COMMA][w] = lm->bits[LM_SPACE][w] = 0;
         for (int i = 0; i < 64; i++) {
             lm->bits[LM_QUOTE][w] |= (uint64_t)(b[i] == '"') << i;
             lm->bits[LM_COMMA][w] |= (uint64_t)(b[i] == ',') << i;
+            lm->bits[LM_SPACE][w] |= (uint64_t)(b[i] == ' ') << i;
         }
 #endif
     }
@@ -811,7 +819,7 @@ parse_stream_fields(const struct linemap *lm, const char *p, const char *srv, co
         e = end;
     if ((u = lm_next(lm, LM_QUOTE, s, e)) != NULL)
         e = u;
-    if (e > s && (u = memchr(s, ' ', (size_t)(e - s))) != NULL)
+    if ((u = lm_next(lm, LM_SPACE, s, e)) != NULL)
         e = u;
     if (has_prefix(e, end, LIT(", upstream: \""))) {
         u = e + 13;
