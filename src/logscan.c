@@ -29,6 +29,26 @@
  * such calls on 5- to 40-byte literals). */
 #define INLINE static inline __attribute__((always_inline))
 
+/* The n bytes at p equal the literal lit. gcc calls memcmp for most lengths over 8 even
+ * when n is a constant; two overlapping word loads per 16 bytes are a handful of
+ * instructions (the caller guarantees n readable bytes at p). */
+INLINE bool
+eq_lit(const char *p, const char *lit, size_t n)
+{
+    uint64_t a, b, c, d;
+
+    if (n >= 8 && n <= 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, lit, 8);
+        memcpy(&c, p + n - 8, 8);
+        memcpy(&d, lit + n - 8, 8);
+        return ((a ^ b) | (c ^ d)) == 0;
+    }
+    if (n > 16 && n <= 32)
+        return eq_lit(p, lit, 16) && eq_lit(p + n - 16, lit + n - 16, 16);
+    return memcmp(p, lit, n) == 0;
+}
+
 /* memmem() for the short needles of one line: memchr on the first byte, then memcmp.
  * (glibc's memmem sets up a shift table on every call, which costs more than a line.) */
 INLINE const char *
@@ -172,16 +192,65 @@ lm_find(const struct linemap *lm, int kind, const char *p, const char *end, cons
     if (p >= end || (size_t)(end - p) < nlen)
         return NULL;
     for (const char *c = p + k; (c = lm_next(lm, kind, c, end - (nlen - 1 - k))) != NULL; c++) {
-        if (memcmp(c - k, needle, nlen) == 0)
+        if (eq_lit(c - k, needle, nlen))
             return c - k;
     }
     return NULL;
 }
 
+/* Word w of kind k's bits, kept to the range [off, stop) of the map. */
+INLINE uint64_t
+lm_word_in(const struct linemap *lm, int k, size_t w, size_t off, size_t stop)
+{
+    uint64_t m = lm->bits[k][w];
+
+    if (w == off >> 6)
+        m &= ~(uint64_t)0 << (off & 63);
+    if (w == (stop - 1) >> 6 && (stop & 63) != 0)
+        m &= ~(~(uint64_t)0 << (stop & 63));
+    return m;
+}
+
+/* Some bit of kind k in [a, b), a range the map covers. */
+INLINE bool
+lm_any(const struct linemap *lm, int k, const char *a, const char *b)
+{
+    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base);
+
+    if (a >= b)
+        return false;
+    for (size_t w = off >> 6; w <= (stop - 1) >> 6; w++) {
+        if (lm_word_in(lm, k, w, off, stop) != 0)
+            return true;
+    }
+    return false;
+}
+
+/* The places of the bits of kind k in [a, b), a range the map covers, into out[max]: returns
+ * how many there are, or max + 1 when there are more. */
+INLINE int
+lm_collect(const struct linemap *lm, int k, const char *a, const char *b, const char **out,
+           int max)
+{
+    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base);
+    int n = 0;
+
+    if (a >= b)
+        return 0;
+    for (size_t w = off >> 6; w <= (stop - 1) >> 6; w++) {
+        for (uint64_t m = lm_word_in(lm, k, w, off, stop); m != 0; m &= m - 1) {
+            if (n == max)
+                return max + 1;
+            out[n++] = lm->base + (w << 6) + __builtin_ctzll(m);
+        }
+    }
+    return n;
+}
+
 INLINE int
 has_prefix(const char *p, const char *end, const char *pre, size_t n)
 {
-    return (size_t)(end - p) >= n && memcmp(p, pre, n) == 0;
+    return (size_t)(end - p) >= n && eq_lit(p, pre, n);
 }
 
 INLINE int
@@ -573,22 +642,54 @@ is_host_char(char ch)
     return c < 128 && ((set[c >> 6] >> (c & 63)) & 1) != 0;
 }
 
+/* The first byte at or after p that is not a host character (or end): 16 bytes a step where
+ * 16 are left, the bit set for the rest. */
+INLINE const char *
+skip_host_chars(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i lc = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), z = _mm_set1_epi8(25);
+    const __m128i d0 = _mm_set1_epi8('0'), d9 = _mm_set1_epi8(9), dot = _mm_set1_epi8('.');
+    const __m128i dash = _mm_set1_epi8('-'), us = _mm_set1_epi8('_');
+
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i al = _mm_sub_epi8(_mm_or_si128(v, lc), a); /* A-Z and a-z: 0..25 */
+        __m128i dg = _mm_sub_epi8(v, d0);                  /* 0-9: 0..9 */
+        __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(al, z), al),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(dg, d9), dg));
+        ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, dot),
+                                           _mm_or_si128(_mm_cmpeq_epi8(v, dash),
+                                                        _mm_cmpeq_epi8(v, us))));
+        unsigned bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+        if (bad != 0)
+            return p + __builtin_ctz(bad);
+        p += 16;
+    }
+#endif
+    while (p < end && is_host_char(*p))
+        p++;
+    return p;
+}
+
 /* Upstream value at q (just after `upstream: "`) in http format: SCHEME://PEER[URI]" followed
  * by the end of line, `, host: "H"` (then end or referrer) or `, referrer: "`. Returns the
  * closing quote (or end for a line nginx truncated), or NULL when the shape is wrong. */
+/* "SCHEME://PEER" at q, PEER being host:port, [v6]:port or unix:path: sets *peer and
+ * returns where the URI starts, or NULL. Stops at the first '"' or ' ' at the latest. */
 static const char *
-http_upstream_shape(const struct linemap *lm, const char *q, const char *end, const char **peer,
-                    const char **uri, bool *truncated, const char **host_end)
+upstream_peer(const char *q, const char *end, const char **peer)
 {
-    const char *p = q, *c, *sp, *lim;
+    const char *p = q;
 
-    *truncated = false;
-    *host_end = NULL;
     if (p >= end || !(*p >= 'a' && *p <= 'z'))
         return NULL;
-    while (p < end && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' || *p == '-' ||
-                       *p == '.'))
-        p++;
+    if (end - p > 8 && memcmp(p, "https://", 8) == 0) /* what the loop below would find */
+        p += 5;
+    else
+        while (p < end && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' ||
+                           *p == '-' || *p == '.'))
+            p++;
     if (!has_prefix(p, end, LIT("://")))
         return NULL;
     p += 3;
@@ -597,26 +698,38 @@ http_upstream_shape(const struct linemap *lm, const char *q, const char *end, co
         p += 5;
         while (p < end && *p != ':' && *p != '"' && *p != ' ')
             p++;
-    } else {
-        if (p < end && *p == '[') {
-            while (p < end && *p != ']' && *p != '"' && *p != ' ')
-                p++;
-            if (p >= end || *p != ']')
-                return NULL;
+        return p;
+    }
+    if (p < end && *p == '[') {
+        while (p < end && *p != ']' && *p != '"' && *p != ' ')
             p++;
-        } else {
-            const char *s = p;
-            while (p < end && is_host_char(*p))
-                p++;
-            if (p == s)
-                return NULL;
-        }
-        if (p >= end || *p != ':' || p + 1 >= end || !is_digit(p[1]))
+        if (p >= end || *p != ']')
             return NULL;
         p++;
-        while (p < end && is_digit(*p))
-            p++;
+    } else {
+        const char *s = p;
+        p = skip_host_chars(p, end);
+        if (p == s)
+            return NULL;
     }
+    if (p >= end || *p != ':' || p + 1 >= end || !is_digit(p[1]))
+        return NULL;
+    p++;
+    while (p < end && is_digit(*p))
+        p++;
+    return p;
+}
+
+static const char *
+http_upstream_shape(const struct linemap *lm, const char *q, const char *end, const char **peer,
+                    const char **uri, bool *truncated, const char **host_end)
+{
+    const char *p, *c, *sp, *lim;
+
+    *truncated = false;
+    *host_end = NULL;
+    if ((p = upstream_peer(q, end, peer)) == NULL)
+        return NULL;
     *uri = p;
     /* The closing quote: the first one followed by what nginx writes next, before any space
      * (nginx escapes spaces in the URI it sends). */
@@ -801,6 +914,60 @@ parse_http_fields(const struct linemap *lm, const char *p, const char *srv, cons
         if (lm_find(lm, LM_QUOTE, after, end, LIT("\", upstream: \""), 0) != NULL)
             ev->ambiguous = true;
     }
+}
+
+/* parse_http_fields for the line nginx writes when nothing in it is forged, in a few checks:
+ *   C, server: S, request: "R", upstream: "SCHEME://PEER[URI]", host: "H"
+ * with exactly these five quotes after `request: "`, no space in the upstream value, and
+ * neither a space nor a '/' in the host. For such a line every step of parse_http_fields
+ * (and parse_stream_fields, which refuses it) has one outcome, worked out below; anything
+ * else returns false and goes the long way. Needs the map to cover the fields. */
+static bool
+parse_http_canonical(const struct linemap *lm, const char *p, const char *srv, const char *end,
+                     struct ls_event *ev)
+{
+    const char *s, *c1, *req, *r[6], *peer, *uri;
+
+    if (srv == NULL || srv < lm->base || end > lm->lim)
+        return false;
+    s = srv + 10;
+    /* The first comma after the server opens `, request: "`: the stream check refuses the
+     * line (its server must end at a comma that opens one of its own markers) and the server
+     * loop stops at it. */
+    if ((c1 = lm_next(lm, LM_COMMA, s, end)) == NULL || !has_prefix(c1, end, LIT(", request: \"")))
+        return false;
+    req = c1 + 12;
+    /* r[0] ends the request, r[1] and r[2] hold the upstream, r[3] and r[4] the host, which
+     * ends the line. */
+    if (lm_collect(lm, LM_QUOTE, req, end, r, 5) != 5)
+        return false;
+    if (r[4] != end - 1 || r[1] - r[0] != 13 || !has_prefix(r[0], end, LIT("\", upstream: \"")) ||
+        r[3] - r[2] != 9 || !has_prefix(r[2], end, LIT("\", host: \"")))
+        return false;
+    /* The only `", upstream: "` is at r[0]: a match is two quotes 13 apart with none between,
+     * and (r[1], r[2]) is no match once the shape check below has seen a letter after r[1];
+     * (r[2], r[3]) are 9 apart; (r[3], r[4]) would be one only for the host `, upstream: `,
+     * which the no-space rule below refuses too. */
+    if (r[4] - r[3] == 13)
+        return false;
+    /* No `", subrequest: "` before r[0]: it would need a quote in the request. */
+    if ((uri = upstream_peer(r[1] + 1, end, &peer)) == NULL)
+        return false;
+    /* The shape check's closing quote is r[2] when no space comes before it, and the host
+     * check accepts r[4] (the line's last byte) when the host has no space and no '/'. */
+    if (lm_any(lm, LM_SPACE, uri, r[2]) || lm_any(lm, LM_SPACE, r[3] + 1, r[4]) ||
+        memchr(r[3] + 1, '/', (size_t)(r[4] - r[3] - 1)) != NULL)
+        return false;
+    /* The one candidate is the best, whatever the request's shape makes its tier. */
+    ev->client = mkspan(p, srv);
+    ev->server = mkspan(s, c1);
+    ev->request = mkspan(req, r[0]);
+    ev->scheme = mkspan(r[1] + 1, peer - 3);
+    ev->upstream = mkspan(peer, uri);
+    if (r[2] > uri)
+        ev->uri = mkspan(uri, r[2]);
+    ev->host = mkspan(r[3] + 1, r[4]);
+    return true;
 }
 
 /* The fields after ", client: " (p) in the stream format, srv as for parse_http_fields:
@@ -1068,7 +1235,8 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
         goto none;
 fields:
     srv = lm_find(&lm, LM_COMMA, fields, end, LIT(", server: "), 0);
-    if (!parse_stream_fields(&lm, fields, srv, end, ev))
+    if (!parse_http_canonical(&lm, fields, srv, end, ev) &&
+        !parse_stream_fields(&lm, fields, srv, end, ev))
         parse_http_fields(&lm, fields, srv, end, ev);
 
 found:

@@ -748,6 +748,96 @@ a_repeated_message_is_remembered_only_while_its_bytes_match(void **state)
     assert_true(nseen >= 7);
 }
 
+/* Fields past the line map's reach take the general path; within it, a line nginx wrote
+ * without forgery takes a short one. Both must agree on every line: each variant of a
+ * canonical line (a quote, space, '/', comma or marker put at every place of its fields) is
+ * parsed twice, once as is and once with a client padded past the map, and every field but
+ * the client must come out the same. */
+static bool
+same_span(struct span a, const char *abase, struct span b, const char *bbase)
+{
+    if ((a.p == NULL) != (b.p == NULL))
+        return false;
+    return a.p == NULL ||
+           (a.len == b.len && memcmp(a.p, b.p, a.len) == 0 && (a.p - abase) >= 0 &&
+            (b.p - bbase) >= 0);
+}
+
+static void
+the_short_path_for_plain_lines_agrees_with_the_general_one(void **state)
+{
+    static const char *const inserts[] = {
+        "\"", " ", "/", ",", "\", upstream: \"", "\", host: \"", "\", referrer: \"",
+        ", upstream: \"", "\", subrequest: \"", ", request: \"", "\"\"", ":", "[",
+    };
+    static const char *const tails[] = {
+        "server: api.example, request: \"GET /v1/items HTTP/1.1\", upstream: "
+        "\"https://10.0.2.88:8443/v1/items\", host: \"api.example\"",
+        "server: api.example, request: \"GET / HTTP/1.1\", upstream: \"https://10.0.2.88:8443/\", "
+        "host: \"h\"",
+        "server: , request: \"GET /x HTTP/1.1\", upstream: \"https://backend.internal.example."
+        "org:8443\", host: \"a.b\"",
+        "server: s, request: \"POST /a HTTP/2.0\", upstream: \"grpcs://[::1]:9443/a\", host: "
+        "\"abcdefghijkl\"",
+        "server: s, request: \"GET /a HTTP/1.1\", upstream: \"https://unix:/run/b.sock:/a\", "
+        "host: \"x\"",
+        "server: s, request: \"GET /a HTTP/1.1\", upstream: \"https://b:1/a\", host: \", "
+        "upstream: \"",
+    };
+    const char *client_short = "127.0.0.1";
+    char *client_long = malloc(1200);
+    char *a = malloc(4096), *b = malloc(4096), tail[1024];
+    struct ls_event ea, eb;
+    size_t tried = 0, took = 0;
+
+    (void)state;
+    assert_non_null(client_long);
+    assert_non_null(a);
+    assert_non_null(b);
+    memset(client_long, '9', 1199);
+    client_long[1199] = '\0';
+    for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+        size_t tl = strlen(tails[t]);
+        for (size_t i = 0; i < sizeof(inserts) / sizeof(inserts[0]); i++) {
+            for (size_t at = 0; at <= tl; at++) {
+                for (int mode = 0; mode < 3; mode++) { /* insert, replace one byte, cut here */
+                    if (mode == 1 && at == tl)
+                        continue;
+                    if (mode == 2 && i > 0)
+                        continue;
+                    snprintf(tail, sizeof(tail), "%.*s%s%s", (int)at, tails[t],
+                             mode == 2 ? "" : inserts[i],
+                             mode == 2 ? "" : tails[t] + at + (mode == 1));
+                    snprintf(a, 4096, PRE "upstream SSL certificate verify error: (18:self-signed "
+                                      "certificate) while SSL handshaking to upstream, client: "
+                                      "%s, %s", client_short, tail);
+                    snprintf(b, 4096, PRE "upstream SSL certificate verify error: (18:self-signed "
+                                      "certificate) while SSL handshaking to upstream, client: "
+                                      "%s, %s", client_long, tail);
+                    bool ra = logscan_parse_line(a, strlen(a), 1, &ea);
+                    bool rb = logscan_parse_line(b, strlen(b), 1, &eb);
+                    tried++;
+                    if (ra != rb || ea.kind != eb.kind || ea.ambiguous != eb.ambiguous ||
+                        ea.stream != eb.stream || !same_span(ea.server, a, eb.server, b) ||
+                        !same_span(ea.request, a, eb.request, b) ||
+                        !same_span(ea.upstream, a, eb.upstream, b) ||
+                        !same_span(ea.scheme, a, eb.scheme, b) ||
+                        !same_span(ea.uri, a, eb.uri, b) || !same_span(ea.host, a, eb.host, b))
+                        fail_msg("the two paths differ on: %s", a);
+                    if (ra && ea.client.len == strlen(client_short) &&
+                        eb.client.len == strlen(client_long))
+                        took++;
+                }
+            }
+        }
+    }
+    assert_true(tried > 5000);
+    assert_true(took > 5000);
+    free(client_long);
+    free(a);
+    free(b);
+}
+
 int
 main(void)
 {
@@ -783,6 +873,7 @@ main(void)
         cmocka_unit_test(line_time_reads_the_prefix_of_any_line_and_agrees_with_the_event),
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
         cmocka_unit_test(a_repeated_message_is_remembered_only_while_its_bytes_match),
+        cmocka_unit_test(the_short_path_for_plain_lines_agrees_with_the_general_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
