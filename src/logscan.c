@@ -198,32 +198,23 @@ lm_find(const struct linemap *lm, int kind, const char *p, const char *end, cons
     return NULL;
 }
 
-/* Word w of kind k's bits, kept to the range [off, stop) of the map. */
-INLINE uint64_t
-lm_word_in(const struct linemap *lm, int k, size_t w, size_t off, size_t stop)
-{
-    uint64_t m = lm->bits[k][w];
-
-    if (w == off >> 6)
-        m &= ~(uint64_t)0 << (off & 63);
-    if (w == (stop - 1) >> 6 && (stop & 63) != 0)
-        m &= ~(~(uint64_t)0 << (stop & 63));
-    return m;
-}
-
 /* Some bit of kind k in [a, b), a range the map covers. */
 INLINE bool
 lm_any(const struct linemap *lm, int k, const char *a, const char *b)
 {
-    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base);
+    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base), w = off >> 6;
+    size_t last = (stop - 1) >> 6;
+    uint64_t m, tail_mask = (stop & 63) != 0 ? ~(~(uint64_t)0 << (stop & 63)) : ~(uint64_t)0;
 
     if (a >= b)
         return false;
-    for (size_t w = off >> 6; w <= (stop - 1) >> 6; w++) {
-        if (lm_word_in(lm, k, w, off, stop) != 0)
+    m = lm->bits[k][w] & (~(uint64_t)0 << (off & 63));
+    while (w < last) {
+        if (m != 0)
             return true;
+        m = lm->bits[k][++w];
     }
-    return false;
+    return (m & tail_mask) != 0;
 }
 
 /* The places of the bits of kind k in [a, b), a range the map covers, into out[max]: returns
@@ -232,19 +223,26 @@ INLINE int
 lm_collect(const struct linemap *lm, int k, const char *a, const char *b, const char **out,
            int max)
 {
-    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base);
+    size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base), w = off >> 6;
+    size_t last = (stop - 1) >> 6;
+    uint64_t m, tail_mask = (stop & 63) != 0 ? ~(~(uint64_t)0 << (stop & 63)) : ~(uint64_t)0;
     int n = 0;
 
     if (a >= b)
         return 0;
-    for (size_t w = off >> 6; w <= (stop - 1) >> 6; w++) {
-        for (uint64_t m = lm_word_in(lm, k, w, off, stop); m != 0; m &= m - 1) {
+    m = lm->bits[k][w] & (~(uint64_t)0 << (off & 63));
+    for (;;) {
+        if (w == last)
+            m &= tail_mask;
+        for (; m != 0; m &= m - 1) {
             if (n == max)
                 return max + 1;
             out[n++] = lm->base + (w << 6) + __builtin_ctzll(m);
         }
+        if (w == last)
+            return n;
+        m = lm->bits[k][++w];
     }
-    return n;
 }
 
 INLINE int
@@ -684,7 +682,7 @@ upstream_peer(const char *q, const char *end, const char **peer)
 
     if (p >= end || !(*p >= 'a' && *p <= 'z'))
         return NULL;
-    if (end - p > 8 && memcmp(p, "https://", 8) == 0) /* what the loop below would find */
+    if (end - p > 8 && eq_lit(p, "https://", 8)) /* what the loop below would find */
         p += 5;
     else
         while (p < end && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' ||
