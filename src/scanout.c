@@ -154,30 +154,39 @@ jsonl_line_ref(struct buf *out, const struct ls_event *ev, const struct buf *end
 }
 
 #if defined(__SSE2__)
-/* 0xff in each of the 16 bytes that is not plain: below 0x20 or from 0x7f on, '"' or '\\'.
- * The range is one signed compare: adding 0x60 takes 0x20-0x7e to 0x80-0xde (-128 to -34)
- * and every other byte to 0xdf-0xff or 0x00-0x7f (-33 to 127). */
-static inline __attribute__((always_inline)) __m128i
-json_bad_bytes(__m128i v)
-{
-    const __m128i c_60 = _mm_set1_epi8(0x60), c_q = _mm_set1_epi8('"');
-    const __m128i c_bs = _mm_set1_epi8('\\');
-    __m128i c_de = _mm_set1_epi8((char)0xde);
+/* What the copied bytes of a line hold, for one test at its end: the largest byte - 0x20
+ * (unsigned; plain bytes give 0x00-0x5e, every byte below 0x20 or from 0x7f on more) and
+ * 0xff where a byte was '"' or '\\'. Three instructions fewer per 16 bytes than a mask of
+ * bad bytes per step. */
+typedef struct {
+    __m128i top;
+    __m128i quote;
+} plain_acc;
+#define PLAIN_ACC_INIT {_mm_setzero_si128(), _mm_setzero_si128()}
 
-    /* Hidden from the optimiser, which would otherwise turn x > C into !(C + 1 > x): two
-     * more instructions per 16 bytes. */
-    __asm__("" : "+x"(c_de));
-    return _mm_or_si128(_mm_cmpgt_epi8(_mm_add_epi8(v, c_60), c_de),
-                        _mm_or_si128(_mm_cmpeq_epi8(v, c_q), _mm_cmpeq_epi8(v, c_bs)));
+static inline __attribute__((always_inline)) void
+plain_add(plain_acc *acc, __m128i v)
+{
+    const __m128i c_20 = _mm_set1_epi8(0x20), c_q = _mm_set1_epi8('"');
+    const __m128i c_bs = _mm_set1_epi8('\\');
+
+    acc->top = _mm_max_epu8(acc->top, _mm_sub_epi8(v, c_20));
+    acc->quote = _mm_or_si128(acc->quote, _mm_or_si128(_mm_cmpeq_epi8(v, c_q),
+                                                       _mm_cmpeq_epi8(v, c_bs)));
 }
 
-typedef __m128i plain_acc; /* nonzero bytes: something not plain was copied */
-#define PLAIN_ACC_INIT _mm_setzero_si128()
-#define PLAIN_ACC_BAD(acc) (_mm_movemask_epi8(acc) != 0)
+static inline __attribute__((always_inline)) bool
+plain_bad(plain_acc acc)
+{
+    const __m128i c_5e = _mm_set1_epi8(0x5e);
+
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(acc.top, c_5e), c_5e)) != 0xffff ||
+           _mm_movemask_epi8(acc.quote) != 0;
+}
 #else
-typedef unsigned plain_acc;
+typedef unsigned plain_acc; /* nonzero: something not plain was copied */
 #define PLAIN_ACC_INIT 0u
-#define PLAIN_ACC_BAD(acc) ((acc) != 0)
+#define plain_bad(acc) ((acc) != 0)
 #endif
 
 /* Copies n bytes 16 at a time: reads up to 15 bytes past p + n and writes as far past w + n
@@ -280,32 +289,34 @@ put_line(char *w, unsigned long v)
     return e;
 }
 
-/* A value at w, just after its opening quote (written with the key): null (over the quote)
- * or the bytes and the closing quote. The bytes are copied as they are (a short value as two
- * overlapping 8- or 4-byte loads, a longer one 16 a step, the last step moved back to end at
- * p + n: never a byte outside [p, p + n) is read nor one past the value written), and the
- * loaded bytes that need escaping are marked in *acc. */
+/* A value at w, just after its opening quote (written with the key), then `next` (nlen
+ * bytes, at most 16, padded to 17 or more): the value's closing quote and the next key.
+ * Absent: null over the opening quote, and next without its quote. The bytes are copied as
+ * they are (a short value as two overlapping 8- or 4-byte loads, a longer one 16 a step, the
+ * last step moved back to end at p + n: never a byte outside [p, p + n) is read), and what
+ * they hold is added to *acc. */
 static inline __attribute__((always_inline)) char *
-put_fast(char *w, const char *p, size_t n, plain_acc *acc)
+put_fast(char *w, const char *p, size_t n, plain_acc *acc, const char *next, size_t nlen)
 {
     if (p == NULL) {
         memcpy(w - 1, "null", 4);
-        return w + 3;
+        memcpy(w + 3, next + 1, 16);
+        return w + 3 + nlen - 1;
     }
 #if defined(__SSE2__)
     if (n - 8 < 8) { /* 8-15 bytes: most values */
-        uint64_t a, b;
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-        memcpy(w, &a, 8);
-        memcpy(w + n - 8, &b, 8);
-        *acc = _mm_or_si128(*acc, json_bad_bytes(_mm_set_epi64x((long long)b, (long long)a)));
+        __m128i a = _mm_loadl_epi64((const __m128i *)p);
+        __m128i b = _mm_loadl_epi64((const __m128i *)(p + n - 8));
+        _mm_storel_epi64((__m128i *)w, a);
+        _mm_storel_epi64((__m128i *)(w + n - 8), b);
+        plain_add(acc, _mm_unpacklo_epi64(a, b));
     } else if (n - 16 <= 16) { /* 16-32: the time, short requests */
         __m128i a = _mm_loadu_si128((const __m128i *)p);
         __m128i b = _mm_loadu_si128((const __m128i *)(p + n - 16));
         _mm_storeu_si128((__m128i *)w, a);
         _mm_storeu_si128((__m128i *)(w + n - 16), b);
-        *acc = _mm_or_si128(*acc, _mm_or_si128(json_bad_bytes(a), json_bad_bytes(b)));
+        plain_add(acc, a);
+        plain_add(acc, b);
     } else if (n - 33 < 16) { /* 33-48: most requests */
         __m128i a = _mm_loadu_si128((const __m128i *)p);
         __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
@@ -313,32 +324,33 @@ put_fast(char *w, const char *p, size_t n, plain_acc *acc)
         _mm_storeu_si128((__m128i *)w, a);
         _mm_storeu_si128((__m128i *)(w + 16), b);
         _mm_storeu_si128((__m128i *)(w + n - 16), c);
-        *acc = _mm_or_si128(*acc, _mm_or_si128(json_bad_bytes(a), json_bad_bytes(b)));
-        *acc = _mm_or_si128(*acc, json_bad_bytes(c));
+        plain_add(acc, a);
+        plain_add(acc, b);
+        plain_add(acc, c);
     } else if (n > 48) {
         __m128i v;
         for (size_t i = 0; i + 16 < n; i += 16) {
             v = _mm_loadu_si128((const __m128i *)(p + i));
             _mm_storeu_si128((__m128i *)(w + i), v);
-            *acc = _mm_or_si128(*acc, json_bad_bytes(v));
+            plain_add(acc, v);
         }
         v = _mm_loadu_si128((const __m128i *)(p + n - 16));
         _mm_storeu_si128((__m128i *)(w + n - 16), v);
-        *acc = _mm_or_si128(*acc, json_bad_bytes(v));
+        plain_add(acc, v);
     } else if (n >= 4) {
         uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + n - 4, 4);
         memcpy(w, &a, 4);
         memcpy(w + n - 4, &b, 4);
-        *acc = _mm_or_si128(*acc, json_bad_bytes(_mm_set_epi32((int)b, (int)a, (int)b, (int)a)));
-    } else {
+        plain_add(acc, _mm_set_epi32((int)b, (int)a, (int)b, (int)a));
+    } else { /* 0-3 bytes: the table (what the portable build uses for all) */
         int bad = 0;
         for (size_t i = 0; i < n; i++) {
             bad |= json_plain[(unsigned char)p[i]] ^ 1;
             w[i] = p[i];
         }
-        *acc = _mm_or_si128(*acc, _mm_cvtsi32_si128(-bad)); /* -1: the mask's top bits */
+        acc->quote = _mm_or_si128(acc->quote, _mm_cvtsi32_si128(-bad)); /* -1: top bits */
     }
 #else
     for (size_t i = 0; i < n; i++) {
@@ -346,8 +358,8 @@ put_fast(char *w, const char *p, size_t n, plain_acc *acc)
         w[i] = p[i];
     }
 #endif
-    w[n] = '"';
-    return w + n + 1;
+    memcpy(w + n, next, 16);
+    return w + n + nlen;
 }
 
 /* Copies a kept fragment: one 16-byte load and store per 16 bytes, entered at the count it
@@ -386,12 +398,15 @@ put_frag(char *w, const struct jsonl_frag *f)
 static inline __attribute__((always_inline)) void
 jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
 {
-    const struct jsonl_frag *f = &frags[ev->msg_key % FRAG_SLOTS];
+    const struct jsonl_frag *f;
     size_t start = out->len;
     size_t room = JSONL_ROOM + ev->time.len + ev->client.len + ev->server.len +
                   ev->request.len + ev->upstream.len + ev->host.len + end->len;
     plain_acc acc = PLAIN_ACC_INIT;
     char *w;
+
+#define PUT_VALUE(w, s, next)                                                                      \
+    ((w) = put_fast((w), (s).p, (s).len, &acc, next "                ", sizeof(next) - 1))
 
     if (start + room + 1 > out->cap) /* buf_reserve's own test, without the call */
         buf_reserve(out, room);
@@ -399,7 +414,8 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
     PUT_KEY(w, "{\"line\":");
     w = put_line(w, ev->line);
     PUT_KEY(w, ",\"time\":\"");
-    w = put_fast(w, ev->time.p, ev->time.len, &acc);
+    PUT_VALUE(w, ev->time, "\"");
+    f = &frags[ev->msg_key % FRAG_SLOTS];
     if (f->key == ev->msg_key && ev->msg_key != 0 && f->level == (int)ev->level) {
         w = put_frag(w, f);
     } else { /* rendered by the reference (which reserves for itself) and kept */
@@ -409,16 +425,13 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
         w = out->p + out->len;
     }
     *w++ = '"';
-    w = put_fast(w, ev->client.p, ev->client.len, &acc);
-    PUT_KEY(w, ",\"server\":\"");
-    w = put_fast(w, ev->server.p, ev->server.len, &acc);
-    PUT_KEY(w, ",\"request\":\"");
-    w = put_fast(w, ev->request.p, ev->request.len, &acc);
-    PUT_KEY(w, ",\"upstream\":\"");
-    w = put_fast(w, ev->upstream.p, ev->upstream.len, &acc);
-    PUT_KEY(w, ",\"host\":\"");
-    w = put_fast(w, ev->host.p, ev->host.len, &acc);
-    if (PLAIN_ACC_BAD(acc)) { /* a value needs escaping: the line again, by the reference */
+    PUT_VALUE(w, ev->client, "\",\"server\":\"");
+    PUT_VALUE(w, ev->server, "\",\"request\":\"");
+    PUT_VALUE(w, ev->request, "\",\"upstream\":\"");
+    PUT_VALUE(w, ev->upstream, "\",\"host\":\"");
+    PUT_VALUE(w, ev->host, "\"");
+#undef PUT_VALUE
+    if (plain_bad(acc)) { /* a value needs escaping: the line again, by the reference */
         out->len = start;
         jsonl_line_ref(out, ev, end);
         return;
