@@ -58,7 +58,8 @@ static const unsigned char json_plain[256] = {
 #define FRAG_TEXT 240 /* a longer fragment (a long or escaped reason or name) is not kept */
 
 /* The part of a line that depends only on the level and the message: from ,"level": to
- * ,"client": (level, kind, verify_code, reason, ssl_error, name). An outage repeats a few
+ * ,"client":" (level, kind, verify_code, reason, ssl_error, name; the quote is written over
+ * when the client is absent). An outage repeats a few
  * messages line after line; ls_event.msg_key names a message (one key, the same bytes), so
  * the fragment is rendered once per key and level, by the reference, and then copied.
  * Process-wide, like the parser's memo it relies on: the writer is called from one thread. */
@@ -123,12 +124,13 @@ jsonl_frag_ref(struct buf *out, const struct ls_event *ev)
     add_value(out, ev->name);
     ADD_LIT(out, ",\"client\":");
     len = out->len - start;
-    if (ev->msg_key != 0 && len <= FRAG_TEXT) {
+    if (ev->msg_key != 0 && len < FRAG_TEXT) { /* kept with the client's opening quote */
         struct jsonl_frag *f = &frags[ev->msg_key % FRAG_SLOTS];
         f->key = ev->msg_key;
         f->level = (int)ev->level;
-        f->len = (uint16_t)len;
+        f->len = (uint16_t)(len + 1);
         memcpy(f->text, out->p + start, len);
+        f->text[len] = '"';
     }
 }
 
@@ -289,14 +291,47 @@ put_line(char *w, unsigned long v)
     return e;
 }
 
+#if defined(__SSE2__)
+/* Two overlapping 16-byte pieces: 16-32 bytes. */
+static inline __attribute__((always_inline)) void
+copy_16_32(char *w, const char *p, size_t n, plain_acc *acc)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(p + n - 16));
+
+    _mm_storeu_si128((__m128i *)w, a);
+    _mm_storeu_si128((__m128i *)(w + n - 16), b);
+    plain_add(acc, a);
+    plain_add(acc, b);
+}
+
+/* Three: 33-48 bytes. */
+static inline __attribute__((always_inline)) void
+copy_33_48(char *w, const char *p, size_t n, plain_acc *acc)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(p + n - 16));
+
+    _mm_storeu_si128((__m128i *)w, a);
+    _mm_storeu_si128((__m128i *)(w + 16), b);
+    _mm_storeu_si128((__m128i *)(w + n - 16), c);
+    plain_add(acc, a);
+    plain_add(acc, b);
+    plain_add(acc, c);
+}
+#endif
+
 /* A value at w, just after its opening quote (written with the key), then `next` (nlen
  * bytes, at most 16, padded to 17 or more): the value's closing quote and the next key.
  * Absent: null over the opening quote, and next without its quote. The bytes are copied as
  * they are (a short value as two overlapping 8- or 4-byte loads, a longer one 16 a step, the
  * last step moved back to end at p + n: never a byte outside [p, p + n) is read), and what
- * they hold is added to *acc. */
+ * they hold is added to *acc. typ: the field's usual length (a constant), whose way of
+ * copying is tried first. */
 static inline __attribute__((always_inline)) char *
-put_fast(char *w, const char *p, size_t n, plain_acc *acc, const char *next, size_t nlen)
+put_fast(char *w, const char *p, size_t n, plain_acc *acc, const char *next, size_t nlen,
+         size_t typ)
 {
     if (p == NULL) {
         memcpy(w - 1, "null", 4);
@@ -304,29 +339,20 @@ put_fast(char *w, const char *p, size_t n, plain_acc *acc, const char *next, siz
         return w + 3 + nlen - 1;
     }
 #if defined(__SSE2__)
-    if (n - 8 < 8) { /* 8-15 bytes: most values */
+    if (typ - 16 <= 16 && n - 16 <= 16)
+        copy_16_32(w, p, n, acc);
+    else if (typ - 33 < 16 && n - 33 < 16)
+        copy_33_48(w, p, n, acc);
+    else if (n - 8 < 8) { /* 8-15 bytes: most values */
         __m128i a = _mm_loadl_epi64((const __m128i *)p);
         __m128i b = _mm_loadl_epi64((const __m128i *)(p + n - 8));
         _mm_storel_epi64((__m128i *)w, a);
         _mm_storel_epi64((__m128i *)(w + n - 8), b);
         plain_add(acc, _mm_unpacklo_epi64(a, b));
     } else if (n - 16 <= 16) { /* 16-32: the time, short requests */
-        __m128i a = _mm_loadu_si128((const __m128i *)p);
-        __m128i b = _mm_loadu_si128((const __m128i *)(p + n - 16));
-        _mm_storeu_si128((__m128i *)w, a);
-        _mm_storeu_si128((__m128i *)(w + n - 16), b);
-        plain_add(acc, a);
-        plain_add(acc, b);
+        copy_16_32(w, p, n, acc);
     } else if (n - 33 < 16) { /* 33-48: most requests */
-        __m128i a = _mm_loadu_si128((const __m128i *)p);
-        __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
-        __m128i c = _mm_loadu_si128((const __m128i *)(p + n - 16));
-        _mm_storeu_si128((__m128i *)w, a);
-        _mm_storeu_si128((__m128i *)(w + 16), b);
-        _mm_storeu_si128((__m128i *)(w + n - 16), c);
-        plain_add(acc, a);
-        plain_add(acc, b);
-        plain_add(acc, c);
+        copy_33_48(w, p, n, acc);
     } else if (n > 48) {
         __m128i v;
         for (size_t i = 0; i + 16 < n; i += 16) {
@@ -405,8 +431,8 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
     plain_acc acc = PLAIN_ACC_INIT;
     char *w;
 
-#define PUT_VALUE(w, s, next)                                                                      \
-    ((w) = put_fast((w), (s).p, (s).len, &acc, next "                ", sizeof(next) - 1))
+#define PUT_VALUE(w, s, next, typ)                                                                 \
+    ((w) = put_fast((w), (s).p, (s).len, &acc, next "                ", sizeof(next) - 1, (typ)))
 
     if (start + room + 1 > out->cap) /* buf_reserve's own test, without the call */
         buf_reserve(out, room);
@@ -414,7 +440,7 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
     PUT_KEY(w, "{\"line\":");
     w = put_line(w, ev->line);
     PUT_KEY(w, ",\"time\":\"");
-    PUT_VALUE(w, ev->time, "\"");
+    PUT_VALUE(w, ev->time, "\"", 19);
     f = &frags[ev->msg_key % FRAG_SLOTS];
     if (f->key == ev->msg_key && ev->msg_key != 0 && f->level == (int)ev->level) {
         w = put_frag(w, f);
@@ -423,13 +449,13 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
         jsonl_frag_ref(out, ev);
         buf_reserve(out, room);
         w = out->p + out->len;
+        *w++ = '"';
     }
-    *w++ = '"';
-    PUT_VALUE(w, ev->client, "\",\"server\":\"");
-    PUT_VALUE(w, ev->server, "\",\"request\":\"");
-    PUT_VALUE(w, ev->request, "\",\"upstream\":\"");
-    PUT_VALUE(w, ev->upstream, "\",\"host\":\"");
-    PUT_VALUE(w, ev->host, "\"");
+    PUT_VALUE(w, ev->client, "\",\"server\":\"", 12);
+    PUT_VALUE(w, ev->server, "\",\"request\":\"", 12);
+    PUT_VALUE(w, ev->request, "\",\"upstream\":\"", 40);
+    PUT_VALUE(w, ev->upstream, "\",\"host\":\"", 12);
+    PUT_VALUE(w, ev->host, "\"", 12);
 #undef PUT_VALUE
     if (plain_bad(acc)) { /* a value needs escaping: the line again, by the reference */
         out->len = start;
