@@ -10,15 +10,29 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "buf.h"
 #include "incident.h"
 #include "logscan.h"
-
-struct buf;
 
 /* Appends one JSON object and '\n'. Keys, in order: line, time, level, kind, verify_code,
  * reason, ssl_error, name, client, server, request, upstream, host (null where absent), then
  * "file" only when file != NULL (the follower passes it). */
 void scanout_event_jsonl(struct buf *out, const struct ls_event *ev, const char *file);
+
+/* What ends a follower's lines for one file, ,"file":"..."}\n, rendered once per file (the
+ * name through the JSON writer) and copied into each line. Start with SCANOUT_JSONL_END_INIT. */
+struct scanout_jsonl_end {
+    const char *file; /* the pointer it was rendered for: compared, never read again */
+    struct buf text;
+};
+#define SCANOUT_JSONL_END_INIT {NULL, BUF_INIT}
+
+/* The same line as scanout_event_jsonl(out, ev, file), with the end kept in *end and rendered
+ * again only when file is another pointer: a name must not change while its pointer is in use
+ * (the follower's paths live as long as its tail). */
+void scanout_event_jsonl_file(struct buf *out, const struct ls_event *ev, const char *file,
+                              struct scanout_jsonl_end *end);
+void scanout_jsonl_end_free(struct scanout_jsonl_end *end);
 
 /* Appends the incident table as text: per incident, count, first/last seen, the reason in
  * plain words and what it usually means, clients, one sample request, the latest file:line.

@@ -39,6 +39,7 @@ struct follow {
     bool color;
     bool tty;
     struct buf out;
+    struct scanout_jsonl_end end; /* ,"file":"..."}\n of the file last written about */
     unsigned long long lines_read;
     bool write_failed;
     /* The marker search rejects most lines of an ordinary log for a fraction of a parse; in an
@@ -81,7 +82,7 @@ on_line(const struct tail_line *l, void *arg)
     if (fw->format == FMT_TEXT) /* only the table shows incidents */
         incident_store_add(&fw->store, &ev, l->path);
     else {
-        scanout_event_jsonl(&fw->out, &ev, l->path);
+        scanout_event_jsonl_file(&fw->out, &ev, l->path, &fw->end);
         if (fw->out.len >= OUT_FLUSH_AT)
             out_flush(fw);
     }
@@ -265,5 +266,6 @@ out:
     evloop_free(fw.loop);
     incident_store_free(&fw.store);
     buf_free(&fw.out);
+    scanout_jsonl_end_free(&fw.end);
     return rc;
 }

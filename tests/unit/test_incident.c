@@ -343,6 +343,211 @@ jsonl_escapes_every_unsafe_byte_at_every_place_of_short_and_long_values(void **s
     buf_free(&want);
 }
 
+/* The documented jsonl line, built independently of scanout.c's fast paths: every string
+ * through the core JSON writer, numbers through printf. */
+static void
+want_value(struct buf *b, struct span s)
+{
+    if (s.p == NULL)
+        buf_adds(b, "null");
+    else
+        json_add_string(b, s.p, s.len);
+}
+
+static void
+want_jsonl(struct buf *b, const struct ls_event *ev, const char *file)
+{
+    const char *level = ev->level == LV_UNKNOWN ? NULL : logscan_level_name(ev->level);
+    const char *kind = logscan_kind_name(ev->kind);
+
+    buf_addf(b, "{\"line\":%lu,\"time\":", ev->line);
+    want_value(b, ev->time);
+    buf_adds(b, ",\"level\":");
+    want_value(b, (struct span){level, level != NULL ? strlen(level) : 0});
+    buf_adds(b, ",\"kind\":");
+    want_value(b, (struct span){kind, strlen(kind)});
+    if (ev->verify_code >= 0)
+        buf_addf(b, ",\"verify_code\":%d", ev->verify_code);
+    else
+        buf_adds(b, ",\"verify_code\":null");
+    buf_adds(b, ",\"reason\":");
+    want_value(b, ev->reason);
+    buf_adds(b, ",\"ssl_error\":");
+    want_value(b, ev->ssl_error);
+    buf_adds(b, ",\"name\":");
+    want_value(b, ev->name);
+    buf_adds(b, ",\"client\":");
+    want_value(b, ev->client);
+    buf_adds(b, ",\"server\":");
+    want_value(b, ev->server);
+    buf_adds(b, ",\"request\":");
+    want_value(b, ev->request);
+    buf_adds(b, ",\"upstream\":");
+    want_value(b, ev->upstream);
+    buf_adds(b, ",\"host\":");
+    want_value(b, ev->host);
+    if (file != NULL) {
+        buf_adds(b, ",\"file\":");
+        want_value(b, (struct span){file, strlen(file)});
+    }
+    buf_adds(b, "}\n");
+}
+
+static void
+assert_jsonl(const struct ls_event *ev, const char *file)
+{
+    struct buf got = BUF_INIT, want = BUF_INIT;
+
+    buf_adds(&got, "prefix\n"); /* the line is appended after what the buffer holds */
+    scanout_event_jsonl(&got, ev, file);
+    buf_adds(&want, "prefix\n");
+    want_jsonl(&want, ev, file);
+    assert_string_equal(got.p, want.p);
+    assert_int_equal(got.len, want.len);
+    buf_free(&got);
+    buf_free(&want);
+}
+
+#define SPAN(s) ((struct span){(s), sizeof(s) - 1})
+
+/* The writer keeps the rendered message part (level to name) per msg_key and level: a key
+ * (even one sharing a cache slot), a level or key 0 (never kept) must not get another
+ * message's text. Keys far above the parser's, which this process also hands out. */
+static void
+jsonl_message_part_is_reused_only_for_its_own_key_and_level(void **state)
+{
+    static const struct {
+        unsigned long key;
+        enum ev_level level;
+        int code;
+        struct span reason;
+    } seq[] = {
+        {(1UL << 40) + 7, LV_ERROR, 18, SPAN("first reason")},
+        {(1UL << 40) + 7, LV_ERROR, 18, SPAN("first reason")},
+        {(1UL << 40) + 7 + 64, LV_ERROR, 20, SPAN("second reason, same slot")},
+        {(1UL << 40) + 7, LV_ERROR, 18, SPAN("first reason")},
+        {(1UL << 40) + 7, LV_WARN, 18, SPAN("first reason")},
+        {(1UL << 40) + 7, LV_UNKNOWN, 18, SPAN("first reason")},
+        {(1UL << 40) + 8, LV_ERROR, -1, SPAN("escaped \"reason\"\n\x01\xff")},
+        {(1UL << 40) + 8, LV_ERROR, -1, SPAN("escaped \"reason\"\n\x01\xff")},
+        {0, LV_ERROR, 18, SPAN("key zero a")},
+        {0, LV_ERROR, 18, SPAN("key zero b")},
+        {0, LV_UNKNOWN, 18, SPAN("key zero c")},
+        {(1UL << 40) + 7 + 64, LV_ERROR, 20, SPAN("second reason, same slot")},
+    };
+    struct ls_event ev;
+
+    (void)state;
+    ev = event_at("2026/11/27 03:00:00", 18, "1.1.1.1", "api", REST_A);
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        ev.msg_key = seq[i].key;
+        ev.level = seq[i].level;
+        ev.verify_code = seq[i].code;
+        ev.reason = seq[i].reason;
+        assert_jsonl(&ev, NULL);
+    }
+    /* a long name: too long to keep, still written whole (a key of its own: one key, one
+     * message) */
+    static char longname[600];
+    memset(longname, 'n', sizeof(longname));
+    ev.msg_key = (1UL << 40) + 9;
+    ev.name = (struct span){longname, sizeof(longname)};
+    assert_jsonl(&ev, NULL);
+    assert_jsonl(&ev, NULL);
+}
+
+/* Line numbers reuse the last one's digits when only the last two change: carries, jumps
+ * back, and numbers of every width are written in full. */
+static void
+jsonl_line_numbers_are_right_across_carries_jumps_and_widths(void **state)
+{
+    static const unsigned long lines[] = {
+        0, 1, 9, 10, 11, 12, 98, 99, 100, 101, 150, 199, 200, 299, 1000, 999999, 1000000,
+        1000001, 1000098, 1000099, 1000100, 1000101, 5, 4, 4294967295UL, 4294967296UL,
+        4294967297UL, 99999999999UL, 100000000000UL, 12345678901234567UL, 12345678901234568UL,
+        1234567890123456UL, 1234567890123457UL, 1234567890123499UL, 1234567890123500UL,
+        18446744073709551614UL, 18446744073709551615UL, 18446744073709551615UL, 10, 11, 0};
+    struct ls_event ev;
+
+    (void)state;
+    ev = event_at("2026/11/27 03:00:00", 18, "1.1.1.1", "api", REST_A);
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        ev.line = lines[i];
+        assert_jsonl(&ev, NULL);
+    }
+    for (unsigned long l = 1; l < 3000; l += 1 + l % 7) {
+        ev.line = l;
+        assert_jsonl(&ev, NULL);
+    }
+}
+
+/* The follower keeps the ,"file":"..."}\n end per file pointer: lines of several files in
+ * turn each name their own file, escaped. */
+static void
+jsonl_file_end_follows_the_file_of_each_line(void **state)
+{
+    static const char *const files[] = {"/var/log/a.log", "/var/log/a.log", "b\"c\n.log",
+                                        "/var/log/a.log", NULL, "b\"c\n.log", NULL};
+    struct scanout_jsonl_end end = SCANOUT_JSONL_END_INIT;
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    struct ls_event ev;
+
+    (void)state;
+    ev = event_at("2026/11/27 03:00:00", 18, "1.1.1.1", "api", REST_A);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        ev.line = i + 1;
+        scanout_event_jsonl_file(&got, &ev, files[i], &end);
+        want_jsonl(&want, &ev, files[i]);
+    }
+    assert_string_equal(got.p, want.p);
+    scanout_jsonl_end_free(&end);
+    buf_free(&got);
+    buf_free(&want);
+}
+
+/* Each value of the line is copied by the fast path in pieces that depend on its length; a
+ * byte that needs escaping anywhere in any of them sends the whole line to the core writer.
+ * Every value is the end of its own heap block (for ASan: no byte past it is read). */
+static void
+jsonl_every_value_of_every_length_is_escaped_where_it_must_be(void **state)
+{
+    static const unsigned char bad[] = {0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff};
+    struct ls_event ev, base;
+
+    (void)state;
+    base = event_at("2026/11/27 03:00:00", 18, "1.1.1.1", "api", REST_A);
+    for (int field = 0; field < 6; field++) {
+        for (size_t n = 0; n <= 70; n++) {
+            for (size_t at = 0; at <= n; at++) { /* at == n: all plain */
+                for (size_t k = 0; k < sizeof(bad); k++) {
+                    char *v = malloc(n > 0 ? n : 1);
+                    struct span *s;
+                    assert_non_null(v);
+                    for (size_t i = 0; i < n; i++) /* plain, with the range's edge bytes */
+                        v[i] = (char)(i == at ? bad[k] : " !~#[]az"[i % 8]);
+                    ev = base;
+                    s = field == 0   ? &ev.time
+                        : field == 1 ? &ev.client
+                        : field == 2 ? &ev.server
+                        : field == 3 ? &ev.request
+                        : field == 4 ? &ev.upstream
+                                     : &ev.host;
+                    *s = (struct span){v, n};
+                    assert_jsonl(&ev, NULL);
+                    free(v);
+                    if (at == n)
+                        break;
+                }
+            }
+        }
+    }
+    ev = base; /* absent values */
+    ev.time = ev.client = ev.server = ev.request = ev.upstream = ev.host =
+        (struct span){NULL, 0};
+    assert_jsonl(&ev, NULL);
+    assert_jsonl(&ev, "f");
+}
+
 static void
 incidents_json_document_has_the_documented_shape(void **state)
 {
@@ -431,6 +636,10 @@ main(void)
         cmocka_unit_test(text_output_escapes_terminal_sequences_from_the_log),
         cmocka_unit_test(jsonl_has_exactly_the_documented_keys_in_order),
         cmocka_unit_test(jsonl_escapes_every_unsafe_byte_at_every_place_of_short_and_long_values),
+        cmocka_unit_test(jsonl_message_part_is_reused_only_for_its_own_key_and_level),
+        cmocka_unit_test(jsonl_line_numbers_are_right_across_carries_jumps_and_widths),
+        cmocka_unit_test(jsonl_file_end_follows_the_file_of_each_line),
+        cmocka_unit_test(jsonl_every_value_of_every_length_is_escaped_where_it_must_be),
         cmocka_unit_test(incidents_json_document_has_the_documented_shape),
         cmocka_unit_test(since_accepts_relative_absolute_and_iso_times),
         cmocka_unit_test(since_refuses_what_it_cannot_read),
