@@ -65,6 +65,7 @@ struct tail_opts {
                               apart (the first change after a quiet spell is read at once);
                               0 gives 20 */
     enum tail_split split; /* how reads are split into lines (tests: each gives the same) */
+    bool no_ring;          /* nothing shows the ring: keep none (tail_ring_count stays 0) */
 };
 
 struct tail_stats {

@@ -182,6 +182,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     (void)app;
     memset(&fw, 0, sizeof(fw));
     memset(&to, 0, sizeof(to));
+    to.no_ring = true; /* nothing here shows raw lines: no copy of a read's last ones */
     if (opts->nfiles == 0)
         return cli_usage_error("scan", "--follow needs at least one FILE");
     for (size_t i = 0; i < opts->nfiles; i++) {

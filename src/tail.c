@@ -96,7 +96,6 @@ struct tail {
     struct tail_line *batch; /* see batch_deliver */
     size_t nbatch, hist, stop, batch_cap;
     unsigned long long in_read; /* lines delivered from the current read */
-    unsigned long long added;   /* lines of the read before a split (see split_end) */
     struct tfile **files;
     size_t nfiles;
     char *rbuf;
@@ -213,6 +212,8 @@ batch_end(struct tail *t)
 
     batch_deliver(t);
     k = t->in_read < t->o.ring_lines ? (size_t)t->in_read : t->o.ring_lines;
+    if (t->o.no_ring)
+        k = 0;
     for (size_t i = 0; i < k; i++) {
         const struct tail_line *l = &t->batch[(t->nbatch + t->batch_cap - k + i) % t->batch_cap];
         ring_push(t, l->path, l->lineno, l->p, l->len);
@@ -250,6 +251,7 @@ struct splitter {
     const char *path;
     unsigned gen;
     unsigned long lineno, lineno0;
+    unsigned long long added0;    /* lines of this read added before the split */
     struct tail_line *cur, *stop; /* the next batch slot; the next delivery */
     const char *ls;               /* where the current line starts */
 };
@@ -266,7 +268,7 @@ split_begin(struct splitter *sp, struct tail *t, struct tfile *f, struct tsrc *s
     sp->cur = t->batch + t->nbatch;
     sp->stop = t->batch + t->stop;
     sp->ls = p;
-    t->added = t->in_read + (t->nbatch - t->hist); /* lines of this read so far */
+    sp->added0 = t->in_read + (t->nbatch - t->hist);
 }
 
 /* Returns where the unterminated rest starts. */
@@ -278,7 +280,7 @@ split_end(struct splitter *sp, struct tsrc *s)
     t->nbatch = (size_t)(sp->cur - t->batch);
     s->lineno = sp->lineno;
     t->st.skipped_long +=
-        (sp->lineno - sp->lineno0) - (t->in_read + (t->nbatch - t->hist) - t->added);
+        (sp->lineno - sp->lineno0) - (t->in_read + (t->nbatch - t->hist) - sp->added0);
     return sp->ls;
 }
 
@@ -329,11 +331,11 @@ split_memchr(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, con
     uint64_t m;                                                                                    \
     for (; end - b >= 64; b += 64) {                                                               \
         for (m = NL_BITS(b); m != 0; m &= m - 1)                                                   \
-            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                       \
+            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                     \
     }                                                                                              \
     if (b < end) {                                                                                 \
         for (m = NL_BITS(b) & (((uint64_t)1 << (end - b)) - 1); m != 0; m &= m - 1)                \
-            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                       \
+            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                     \
     }
 
 SPLIT_INLINE uint64_t

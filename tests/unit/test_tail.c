@@ -523,6 +523,24 @@ ring_keeps_only_the_most_recent_lines_and_cuts_long_ones(void **state)
 }
 
 static void
+no_ring_delivers_every_line_and_keeps_none(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_opts o = opts_stat_only();
+    struct tail_ring_line rl;
+
+    put(fx->path, "w", "");
+    o.no_ring = true;
+    fx_follow(fx, &o);
+    put(fx->path, "a", "one\ntwo\nthree\n");
+    tail_check(fx->tail);
+    assert_int_equal(fx->got.n, 3);
+    assert_string_equal(fx->got.text[2], "three");
+    assert_int_equal(tail_ring_count(fx->tail), 0);
+    assert_int_equal(tail_ring_get(fx->tail, 0, &rl), -1);
+}
+
+static void
 assert_ring(const struct tail *t, const char *const *want, size_t n)
 {
     struct tail_ring_line rl;
@@ -647,7 +665,7 @@ static void
 every_way_of_splitting_gives_the_same_lines_numbers_and_ring(void **state)
 {
     struct fx *fx = *state;
-    size_t cap = 6 * 1024 * 1024, len = 0, nlines = 0, start = 0;
+    size_t cap = 6 * 1024 * 1024, len = 0, nlines = 0, start = 0, nlong = 0;
     char *data = xmalloc(cap);
     uint64_t x = 88172645463325252ull;
     struct want w;
@@ -686,6 +704,8 @@ every_way_of_splitting_gives_the_same_lines_numbers_and_ring(void **state)
             w.off[w.n] = start;
             w.len[w.n] = i - start;
             w.lineno[w.n++] = ln;
+        } else {
+            nlong++;
         }
         start = i + 1;
     }
@@ -693,6 +713,7 @@ every_way_of_splitting_gives_the_same_lines_numbers_and_ring(void **state)
     for (size_t run = 0; run < 2 * 3 * 3; run++) {
         struct tail_opts o = opts_stat_only();
         struct tail_ring_line rl;
+        struct tail_stats st;
         char path[160];
         char *cause = NULL;
         FILE *fp;
@@ -729,6 +750,9 @@ every_way_of_splitting_gives_the_same_lines_numbers_and_ring(void **state)
             assert_false(w.bad);
             assert_int_equal(w.next, w.n);
         }
+        tail_get_stats(fx->tail, &st);
+        assert_int_equal(st.lines, w.n);
+        assert_int_equal(st.skipped_long, nlong);
         k = w.n < o.ring_lines ? w.n : o.ring_lines;
         assert_int_equal(tail_ring_count(fx->tail), k);
         for (size_t i = 0; i < k; i++) {
@@ -826,6 +850,7 @@ main(void)
         FX(since_starts_at_the_first_line_at_or_after_the_time),
         FX(ring_keeps_only_the_most_recent_lines_and_cuts_long_ones),
         FX(ring_holds_the_last_lines_of_a_large_read),
+        FX(no_ring_delivers_every_line_and_keeps_none),
         FX(a_stream_is_read_as_it_arrives_until_eof),
         FX(every_way_of_splitting_gives_the_same_lines_numbers_and_ring),
         FX(lines_over_64k_are_skipped_and_counted_without_losing_numbering),
