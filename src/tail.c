@@ -342,13 +342,18 @@ SPLIT_INLINE uint64_t
 nl_bits_sse2(const char *b)
 {
     const __m128i c_nl = _mm_set1_epi8('\n');
-    uint64_t m = 0;
+    __m128i e0 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)b), c_nl);
+    __m128i e1 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), c_nl);
+    __m128i e2 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 32)), c_nl);
+    __m128i e3 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 48)), c_nl);
 
-    for (int i = 0; i < 4; i++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(b + 16 * i));
-        m |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c_nl)) << (16 * i);
-    }
-    return m;
+    /* most blocks hold no newline: one movemask says so */
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(e0, e1), _mm_or_si128(e2, e3))) == 0)
+        return 0;
+    return (uint64_t)(unsigned)_mm_movemask_epi8(e0) |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e1) << 16 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e2) << 32 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e3) << 48;
 }
 
 static const char *
