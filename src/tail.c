@@ -386,7 +386,7 @@ split_avx2(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, const
     struct splitter sp;
 
     split_begin(&sp, t, f, s, p);
-    for (; end - p >= 128; p += 128) {
+    for (size_t steps = (size_t)(end - p) / 128; steps > 0; steps--, p += 128) {
         __m256i e0 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), c_nl);
         __m256i e1 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), c_nl);
         __m256i e2 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 64)), c_nl);
