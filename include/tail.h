@@ -2,7 +2,8 @@
  * tail.h — `tail -F` for one or many log files on the event loop: complete lines only, in
  * order per file generation, through rotation (rename + create, copytruncate, delete and
  * recreate, not-yet-existing files, symlink retargets), and streams such as standard input. A
- * fixed ring keeps the most recent raw lines for display. No terminal I/O, no parsing: what a line means is the caller's business.
+ * fixed ring keeps the most recent raw lines for display. No terminal I/O, no parsing: what a line
+ * means is the caller's business.
  */
 #ifndef TT_TAIL_H
 #define TT_TAIL_H
@@ -28,6 +29,9 @@ struct tail_line {
 };
 
 typedef void (*tail_line_cb)(const struct tail_line *line, void *arg);
+/* The same, n lines at a time in file order (all of one read, or up to a few hundred): one call
+ * instead of one per line for a caller that loops anyway. Valid only during the callback. */
+typedef void (*tail_lines_cb)(const struct tail_line *lines, size_t n, void *arg);
 
 /* Gives the time written at the start of a line, or (time_t)-1 if it has none; used to find
  * where --since starts (the log is assumed to be in time order). */
@@ -40,20 +44,28 @@ enum tail_start {
     TAIL_START_BEGINNING, /* the whole file */
 };
 
+enum tail_split {
+    TAIL_SPLIT_BEST = 0, /* AVX2 when the CPU has it, else SSE2 (x86-64), else memchr */
+    TAIL_SPLIT_SSE2,     /* SSE2 on x86-64, else memchr */
+    TAIL_SPLIT_MEMCHR,   /* memchr per line (the portable way) */
+};
+
 struct tail_opts {
     enum tail_start start;
-    off_t backfill_bytes; /* TAIL_START_BACKFILL */
-    time_t since;         /* TAIL_START_SINCE */
-    tail_time_fn time_fn; /* TAIL_START_SINCE */
-    size_t ring_lines;    /* lines kept for display; 0 gives 256 */
-    size_t ring_line_max; /* bytes kept per ring line; 0 gives 4096 */
-    unsigned stat_ms;     /* stat() safety net period; 0 gives 250 */
-    bool no_inotify;      /* stat() only (the fallback, also for tests) */
-    unsigned retire_ms;   /* keep a rotated-away file open this long after its last data so
-                             late writes by the old writer are read; 0 gives 2000 */
-    unsigned coalesce_ms; /* under a steady stream, inotify-driven passes are at least this far
-                             apart (the first change after a quiet spell is read at once);
-                             0 gives 20 */
+    off_t backfill_bytes;  /* TAIL_START_BACKFILL */
+    time_t since;          /* TAIL_START_SINCE */
+    tail_time_fn time_fn;  /* TAIL_START_SINCE */
+    size_t ring_lines;     /* lines kept for display; 0 gives 256 */
+    size_t ring_line_max;  /* bytes kept per ring line; 0 gives 4096 */
+    unsigned stat_ms;      /* stat() safety net period; 0 gives 250 */
+    bool no_inotify;       /* stat() only (the fallback, also for tests) */
+    unsigned retire_ms;    /* keep a rotated-away file open this long after its last data so
+                              late writes by the old writer are read; 0 gives 2000 */
+    unsigned coalesce_ms;  /* under a steady stream, inotify-driven passes are at least this far
+                              apart (the first change after a quiet spell is read at once);
+                              0 gives 20 */
+    enum tail_split split; /* how reads are split into lines (tests: each gives the same) */
+    bool no_ring;          /* nothing shows the ring: keep none (tail_ring_count stays 0) */
 };
 
 struct tail_stats {
@@ -68,6 +80,9 @@ struct tail_stats {
 /* The follower registers its inotify fd and timers on loop. opts may be NULL (defaults). */
 struct tail *tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb,
                       void *arg);
+/* The same with lines delivered in batches. */
+struct tail *tail_new_batched(struct evloop *loop, const struct tail_opts *opts, tail_lines_cb cb,
+                              void *arg);
 /* Follows path (which need not exist yet). Returns 0, or -1 with *cause set for an error
  * other than the file being absent (e.g. permission denied). */
 int tail_add(struct tail *t, const char *path, char **cause);
@@ -91,7 +106,8 @@ void tail_get_stats(const struct tail *t, struct tail_stats *out);
 bool tail_uses_inotify(const struct tail *t);
 
 /* The display ring: i = 0 is the oldest line kept, count-1 the newest. Text is at most
- * ring_line_max bytes (truncated flag set when cut), raw (the caller sanitizes). */
+ * ring_line_max bytes (truncated flag set when cut), raw (the caller sanitizes), NUL-terminated.
+ * It takes a read's lines after they were all delivered (not while the callback runs). */
 struct tail_ring_line {
     const char *path;
     unsigned long lineno;

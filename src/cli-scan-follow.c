@@ -64,28 +64,38 @@ out_flush(struct follow *fw)
     buf_reset(&fw->out);
 }
 
+/* A batch of lines (tail_new_batched): one call per read rather than per line, with the
+ * window state in registers across the loop. */
 static void
-on_line(const struct tail_line *l, void *arg)
+on_lines(const struct tail_line *l, size_t n, void *arg)
 {
     struct follow *fw = arg;
-    struct ls_event ev;
+    unsigned window_lines = fw->window_lines, window_events = fw->window_events;
+    bool prefilter = fw->prefilter;
 
-    fw->lines_read++;
-    if (++fw->window_lines == WINDOW) {
-        fw->prefilter = fw->window_events < WINDOW / 2;
-        fw->window_lines = fw->window_events = 0;
+    fw->lines_read += n;
+    for (const struct tail_line *last = l + n; l < last; l++) {
+        struct ls_event ev;
+
+        if (++window_lines == WINDOW) {
+            prefilter = window_events < WINDOW / 2;
+            window_lines = window_events = 0;
+        }
+        if ((prefilter && !logscan_may_match(l->p, l->len)) ||
+            !logscan_parse_line(l->p, l->len, l->lineno, &ev))
+            continue;
+        window_events++;
+        if (fw->format == FMT_TEXT) /* only the table shows incidents */
+            incident_store_add(&fw->store, &ev, l->path);
+        else {
+            scanout_event_jsonl_file(&fw->out, &ev, l->path, &fw->end);
+            if (fw->out.len >= OUT_FLUSH_AT)
+                out_flush(fw);
+        }
     }
-    if ((fw->prefilter && !logscan_may_match(l->p, l->len)) ||
-        !logscan_parse_line(l->p, l->len, l->lineno, &ev))
-        return;
-    fw->window_events++;
-    if (fw->format == FMT_TEXT) /* only the table shows incidents */
-        incident_store_add(&fw->store, &ev, l->path);
-    else {
-        scanout_event_jsonl_file(&fw->out, &ev, l->path, &fw->end);
-        if (fw->out.len >= OUT_FLUSH_AT)
-            out_flush(fw);
-    }
+    fw->window_lines = window_lines;
+    fw->window_events = window_events;
+    fw->prefilter = prefilter;
 }
 
 static void
@@ -173,6 +183,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
     (void)app;
     memset(&fw, 0, sizeof(fw));
     memset(&to, 0, sizeof(to));
+    to.no_ring = true; /* nothing here shows raw lines: no copy of a read's last ones */
     if (opts->nfiles == 0)
         return cli_usage_error("scan", "--follow needs at least one FILE");
     for (size_t i = 0; i < opts->nfiles; i++) {
@@ -228,7 +239,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
         rc = EXIT_USAGE;
         goto out;
     }
-    fw.tail = tail_new(fw.loop, &to, on_line, &fw);
+    fw.tail = tail_new_batched(fw.loop, &to, on_lines, &fw);
     for (size_t i = 0; i < opts->nfiles; i++) {
         bool is_stdin = strcmp(opts->files[i], "-") == 0;
         if ((is_stdin ? tail_add_stream(fw.tail, STDIN_FILENO, "-", &cause)

@@ -23,6 +23,10 @@
 #include <sys/inotify.h>
 #define TAIL_HAVE_INOTIFY 1
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TAIL_VECTOR_SPLIT 1 /* SSE2 always, AVX2 when the CPU has it */
+#endif
 
 #include "buf.h"
 #include "evloop.h"
@@ -34,6 +38,9 @@
 #define BUDGET_PER_CHECK (4 * 1024 * 1024)         /* bytes per file per pass, then yield */
 #define MAX_RETIRING 8 /* rotated-away files kept open per path; beyond, the oldest is let go */
 #define COUNT_LINES_MAX ((off_t)512 * 1024 * 1024) /* beyond: line numbers are relative */
+
+#define RBUF_PAD 64     /* readable (zeroed) bytes after the largest read: see SPLIT_BLOCKS */
+#define BATCH_LINES 512 /* lines per delivery at least (see batch_deliver) */
 
 enum src_mode {
     MODE_NORMAL,    /* collecting a line */
@@ -82,8 +89,13 @@ struct ring_slot {
 struct tail {
     struct evloop *loop;
     struct tail_opts o;
-    tail_line_cb cb;
+    tail_line_cb cb;        /* per line, or: */
+    tail_lines_cb lines_cb; /* per batch (one of the two is set) */
     void *arg;
+    enum { SPLIT_MEMCHR, SPLIT_SSE2, SPLIT_AVX2 } split;
+    struct tail_line *batch; /* see batch_deliver */
+    size_t nbatch, hist, stop, batch_cap;
+    unsigned long long in_read; /* lines delivered from the current read */
     struct tfile **files;
     size_t nfiles;
     char *rbuf;
@@ -158,93 +170,305 @@ tail_ring_get(const struct tail *t, size_t i, struct tail_ring_line *out)
 
 /* ---- splitting lines ---- */
 
-/* ring: false for a line the ring would drop again before this read is done (see feed). */
+/* Lines go to the caller in batches (one call per batch, not per line) and the ring takes only
+ * the last ring_lines of a read at its end: pushing every line meant a copy each, most of
+ * them pushed out again within the same read. The batch array is circular, two halves of at
+ * least ring_lines: a batch is delivered when a half fills, so the half before still holds the
+ * lines the ring may need (they point into rbuf or s->partial, both untouched until the read
+ * is done). batch[hist, nbatch) wait for delivery; the next delivery is at stop. */
 static void
-emit(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len, bool ring)
+batch_deliver(struct tail *t)
 {
-    struct tail_line l;
+    size_t n = t->nbatch - t->hist;
+
+    t->st.lines += n;
+    t->in_read += n;
+    if (t->lines_cb != NULL) {
+        if (n > 0)
+            t->lines_cb(t->batch + t->hist, n, t->arg);
+    } else {
+        for (size_t i = t->hist; i < t->nbatch; i++)
+            t->cb(&t->batch[i], t->arg);
+    }
+    t->hist = t->nbatch;
+}
+
+/* A half filled in the middle of a read. */
+static __attribute__((noinline)) void
+batch_stop(struct tail *t)
+{
+    batch_deliver(t);
+    if (t->nbatch == t->batch_cap)
+        t->nbatch = t->hist = 0;
+    t->stop = t->nbatch + t->batch_cap / 2;
+}
+
+/* The read is done: deliver, then the ring takes the last lines (before rbuf or the partial
+ * line they point into change). */
+static void
+batch_end(struct tail *t)
+{
+    size_t k;
+
+    batch_deliver(t);
+    k = t->in_read < t->o.ring_lines ? (size_t)t->in_read : t->o.ring_lines;
+    if (t->o.no_ring)
+        k = 0;
+    for (size_t i = 0; i < k; i++) {
+        const struct tail_line *l = &t->batch[(t->nbatch + t->batch_cap - k + i) % t->batch_cap];
+        ring_push(t, l->path, l->lineno, l->p, l->len);
+    }
+    t->nbatch = t->hist = 0;
+    t->in_read = 0;
+    t->stop = t->batch_cap / 2;
+}
+
+/* One line outside the fast loop (a joined partial line, an unterminated last one). */
+static void
+batch_add(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
+{
+    struct tail_line *l;
 
     s->lineno++;
     if (len > TAIL_MAX_LINE) {
         t->st.skipped_long++;
         return;
     }
-    t->st.lines++;
-    if (ring)
-        ring_push(t, f->path, s->lineno, p, len);
-    l.path = f->path;
-    l.lineno = s->lineno;
-    l.generation = s->gen;
-    l.p = p;
-    l.len = len;
-    t->cb(&l, t->arg);
+    l = &t->batch[t->nbatch];
+    l->path = f->path;
+    l->lineno = s->lineno;
+    l->generation = s->gen;
+    l->p = p;
+    l->len = len;
+    if (++t->nbatch == t->stop)
+        batch_stop(t);
 }
 
-/* Where the lines the ring keeps from this chunk start: after its last ring_lines + 1
- * newlines from the end; lines ending before that would be pushed only to be pushed out
- * again (a copy each, a large part of the follower's cost in a busy log). NULL when every
- * line counts: few lines, or a tail so long that it could hold a skipped over-long line. */
-static const char *
-ring_cut(const struct tail *t, const char *p, size_t len)
-{
-    const char *q = p + len;
+/* The fast loop's state, in registers (the struct never leaves the splitter). Lines skipped
+ * for their length are counted at the end: numbered but not added. */
+struct splitter {
+    struct tail *t;
+    const char *path;
+    unsigned gen;
+    unsigned long lineno, lineno0;
+    unsigned long long added0;    /* lines of this read added before the split */
+    struct tail_line *cur, *stop; /* the next batch slot; the next delivery */
+    const char *ls;               /* where the current line starts */
+};
 
-    for (size_t n = 0; n <= t->o.ring_lines; n++) {
-        q = q > p ? memrchr(p, '\n', (size_t)(q - p)) : NULL;
-        if (q == NULL)
-            return NULL;
+#define SPLIT_INLINE static inline __attribute__((always_inline))
+
+SPLIT_INLINE void
+split_begin(struct splitter *sp, struct tail *t, struct tfile *f, struct tsrc *s, const char *p)
+{
+    sp->t = t;
+    sp->path = f->path;
+    sp->gen = s->gen;
+    sp->lineno = sp->lineno0 = s->lineno;
+    sp->cur = t->batch + t->nbatch;
+    sp->stop = t->batch + t->stop;
+    sp->ls = p;
+    sp->added0 = t->in_read + (t->nbatch - t->hist);
+}
+
+/* Returns where the unterminated rest starts. */
+SPLIT_INLINE const char *
+split_end(struct splitter *sp, struct tsrc *s)
+{
+    struct tail *t = sp->t;
+
+    t->nbatch = (size_t)(sp->cur - t->batch);
+    s->lineno = sp->lineno;
+    t->st.skipped_long +=
+        (sp->lineno - sp->lineno0) - (t->in_read + (t->nbatch - t->hist) - sp->added0);
+    return sp->ls;
+}
+
+/* A newline at nl ends the line at sp->ls. */
+SPLIT_INLINE void
+split_line(struct splitter *sp, const char *nl)
+{
+    size_t len = (size_t)(nl - sp->ls);
+
+    sp->lineno++;
+    if (len <= TAIL_MAX_LINE) {
+        struct tail_line *l = sp->cur++;
+        l->path = sp->path;
+        l->lineno = sp->lineno;
+        l->generation = sp->gen;
+        l->p = sp->ls;
+        l->len = len;
+        if (sp->cur == sp->stop) {
+            sp->t->nbatch = (size_t)(sp->cur - sp->t->batch);
+            batch_stop(sp->t);
+            sp->cur = sp->t->batch + sp->t->nbatch;
+            sp->stop = sp->t->batch + sp->t->stop;
+        }
     }
-    return (size_t)(p + len - q) <= TAIL_MAX_LINE ? q : NULL;
+    sp->ls = nl + 1;
 }
 
-static void
-feed(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
+/* Every complete line in [p, end) into the batch, one memchr per line (any platform). */
+static const char *
+split_memchr(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, const char *end)
 {
-    const char *cut = ring_cut(t, p, len);
+    struct splitter sp;
+    const char *nl;
 
-    while (len > 0) {
+    split_begin(&sp, t, f, s, p);
+    while ((nl = memchr(sp.ls, '\n', (size_t)(end - sp.ls))) != NULL)
+        split_line(&sp, nl);
+    return split_end(&sp, s);
+}
+
+#if defined(TAIL_VECTOR_SPLIT)
+/* The vector splitters find the newlines of 64 bytes at a time as a bitmap and walk its bits:
+ * a memchr call per line cost more than the rest of the line's splitting. Blocks may read up to
+ * 63 bytes past end; rbuf has RBUF_PAD bytes more than a read fills, and their bits are
+ * masked off. */
+#define SPLIT_BLOCKS(NL_BITS)                                                                      \
+    const char *b = p;                                                                             \
+    uint64_t m;                                                                                    \
+    for (; end - b >= 64; b += 64) {                                                               \
+        for (m = NL_BITS(b); m != 0; m &= m - 1)                                                   \
+            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                     \
+    }                                                                                              \
+    if (b < end) {                                                                                 \
+        for (m = NL_BITS(b) & (((uint64_t)1 << (end - b)) - 1); m != 0; m &= m - 1)                \
+            split_line(&sp, b + (unsigned)__builtin_ctzll(m));                                     \
+    }
+
+SPLIT_INLINE uint64_t
+nl_bits_sse2(const char *b)
+{
+    const __m128i c_nl = _mm_set1_epi8('\n');
+    __m128i e0 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)b), c_nl);
+    __m128i e1 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 16)), c_nl);
+    __m128i e2 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 32)), c_nl);
+    __m128i e3 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(b + 48)), c_nl);
+
+    /* most blocks hold no newline: one movemask says so */
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(e0, e1), _mm_or_si128(e2, e3))) == 0)
+        return 0;
+    return (uint64_t)(unsigned)_mm_movemask_epi8(e0) |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e1) << 16 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e2) << 32 |
+           (uint64_t)(unsigned)_mm_movemask_epi8(e3) << 48;
+}
+
+static const char *
+split_sse2(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, const char *end)
+{
+    struct splitter sp;
+
+    split_begin(&sp, t, f, s, p);
+    SPLIT_BLOCKS(nl_bits_sse2)
+    return split_end(&sp, s);
+}
+
+__attribute__((target("avx2"))) SPLIT_INLINE uint64_t
+nl_bits_avx2(const char *b)
+{
+    const __m256i c_nl = _mm256_set1_epi8('\n');
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_nl)) |
+           (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_nl)) << 32;
+}
+
+/* 128 bytes a step, tested at once for a newline (in a busy log most steps have none, a line
+ * being a few hundred bytes), then the tail of the read 64 bytes at a time. */
+__attribute__((target("avx2"))) static const char *
+split_avx2(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, const char *end)
+{
+    const __m256i c_nl = _mm256_set1_epi8('\n');
+    struct splitter sp;
+
+    split_begin(&sp, t, f, s, p);
+    for (size_t steps = (size_t)(end - p) / 128; steps > 0; steps--, p += 128) {
+        __m256i e0 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), c_nl);
+        __m256i e1 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), c_nl);
+        __m256i e2 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 64)), c_nl);
+        __m256i e3 = _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 96)), c_nl);
+        __m256i any = _mm256_or_si256(_mm256_or_si256(e0, e1), _mm256_or_si256(e2, e3));
+        uint64_t m;
+
+        if (_mm256_testz_si256(any, any))
+            continue;
+        m = (uint64_t)(uint32_t)_mm256_movemask_epi8(e0) |
+            (uint64_t)(uint32_t)_mm256_movemask_epi8(e1) << 32;
+        for (; m != 0; m &= m - 1)
+            split_line(&sp, p + (unsigned)__builtin_ctzll(m));
+        m = (uint64_t)(uint32_t)_mm256_movemask_epi8(e2) |
+            (uint64_t)(uint32_t)_mm256_movemask_epi8(e3) << 32;
+        for (; m != 0; m &= m - 1)
+            split_line(&sp, p + 64 + (unsigned)__builtin_ctzll(m));
+    }
+    {
+        SPLIT_BLOCKS(nl_bits_avx2)
+    }
+    return split_end(&sp, s);
+}
+#endif
+
+/* Splits the len bytes just read into t->rbuf, delivers the complete lines and keeps the
+ * unterminated rest in s->partial. */
+static void
+feed(struct tail *t, struct tfile *f, struct tsrc *s, size_t len)
+{
+    const char *p = t->rbuf, *end = t->rbuf + len;
+
+    /* The first newline ends what the previous read left: a line start to find, an over-long
+     * line being skipped, or a partial line. */
+    if (s->mode != MODE_NORMAL || s->partial.len > 0) {
         const char *nl = memchr(p, '\n', len);
         size_t chunk = nl != NULL ? (size_t)(nl - p) : len;
-        size_t step = nl != NULL ? chunk + 1 : len;
 
-        switch (s->mode) {
-        case MODE_ALIGN:
-            if (nl != NULL) {
-                s->lineno++;
-                s->mode = MODE_NORMAL;
-            }
-            break;
-        case MODE_SKIP_LONG:
-            if (nl != NULL) {
-                s->lineno++;
-                t->st.skipped_long++;
-                s->mode = MODE_NORMAL;
-            }
-            break;
-        case MODE_NORMAL:
-            if (nl != NULL) {
-                if (s->partial.len == 0) {
-                    emit(t, f, s, p, chunk, cut == NULL || nl > cut); /* from the read buffer */
-                } else if (s->partial.len + chunk > TAIL_MAX_LINE) {
-                    s->lineno++;
-                    t->st.skipped_long++;
-                    buf_reset(&s->partial);
-                } else {
-                    buf_add(&s->partial, p, chunk);
-                    emit(t, f, s, s->partial.p, s->partial.len, cut == NULL || nl > cut);
-                    buf_reset(&s->partial);
-                }
-            } else if (s->partial.len + chunk > TAIL_MAX_LINE) {
+        if (nl == NULL) {
+            if (s->mode != MODE_NORMAL)
+                return;
+            if (s->partial.len + chunk > TAIL_MAX_LINE) {
                 buf_reset(&s->partial);
                 s->mode = MODE_SKIP_LONG;
             } else {
                 buf_add(&s->partial, p, chunk);
             }
-            break;
+            goto out;
         }
-        p += step;
-        len -= step;
+        if (s->mode == MODE_ALIGN) {
+            s->lineno++;
+        } else if (s->mode == MODE_SKIP_LONG || s->partial.len + chunk > TAIL_MAX_LINE) {
+            s->lineno++;
+            t->st.skipped_long++;
+            buf_reset(&s->partial);
+        } else {
+            buf_add(&s->partial, p, chunk);
+            batch_add(t, f, s, s->partial.p, s->partial.len);
+        }
+        s->mode = MODE_NORMAL;
+        p = nl + 1;
     }
+    switch (t->split) {
+#if defined(TAIL_VECTOR_SPLIT)
+    case SPLIT_AVX2:
+        p = split_avx2(t, f, s, p, end);
+        break;
+    case SPLIT_SSE2:
+        p = split_sse2(t, f, s, p, end);
+        break;
+#endif
+    default:
+        p = split_memchr(t, f, s, p, end);
+        break;
+    }
+    batch_end(t);
+    buf_reset(&s->partial); /* only now: a joined line in it was delivered and copied */
+    if ((size_t)(end - p) > TAIL_MAX_LINE)
+        s->mode = MODE_SKIP_LONG;
+    else if (p < end)
+        buf_add(&s->partial, p, (size_t)(end - p));
+out:
     /* a long partial line must not pin its memory after it completes */
     if (s->partial.len == 0 && s->partial.cap > 2 * RBUF_SIZE)
         buf_free(&s->partial);
@@ -254,8 +478,10 @@ feed(struct tail *t, struct tfile *f, struct tsrc *s, const char *p, size_t len)
 static void
 flush_partial(struct tail *t, struct tfile *f, struct tsrc *s)
 {
-    if (s->mode == MODE_NORMAL && s->partial.len > 0)
-        emit(t, f, s, s->partial.p, s->partial.len, true);
+    if (s->mode == MODE_NORMAL && s->partial.len > 0) {
+        batch_add(t, f, s, s->partial.p, s->partial.len);
+        batch_end(t);
+    }
     buf_reset(&s->partial);
 }
 
@@ -303,7 +529,7 @@ src_read(struct tail *t, struct tfile *f, struct tsrc *s)
         s->pos += n;
         t->st.bytes += (unsigned long long)n;
         got = true;
-        feed(t, f, s, t->rbuf, (size_t)n);
+        feed(t, f, s, (size_t)n);
         budget = (size_t)n >= budget ? 0 : budget - (size_t)n;
     }
     if (got) {
@@ -645,7 +871,7 @@ stream_read(struct tail *t, struct tfile *f)
         return;
     if (n > 0) {
         t->st.bytes += (unsigned long long)n;
-        feed(t, f, &f->cur, t->rbuf, (size_t)n);
+        feed(t, f, &f->cur, (size_t)n);
         return;
     }
     flush_partial(t, f, &f->cur);
@@ -699,8 +925,9 @@ tail_ended(const struct tail *t)
     return t->nfiles > 0;
 }
 
-struct tail *
-tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, void *arg)
+static struct tail *
+tail_new_common(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb,
+                tail_lines_cb lines_cb, void *arg)
 {
     struct tail *t = xcalloc(1, sizeof(*t));
 
@@ -718,8 +945,18 @@ tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, voi
     if (t->o.coalesce_ms == 0)
         t->o.coalesce_ms = 20;
     t->cb = cb;
+    t->lines_cb = lines_cb;
     t->arg = arg;
-    t->rbuf = xmalloc(RBUF_SIZE);
+    t->split = SPLIT_MEMCHR;
+#if defined(TAIL_VECTOR_SPLIT)
+    if (t->o.split != TAIL_SPLIT_MEMCHR)
+        t->split = t->o.split == TAIL_SPLIT_BEST && __builtin_cpu_supports("avx2") ? SPLIT_AVX2
+                                                                                   : SPLIT_SSE2;
+#endif
+    t->rbuf = xcalloc(1, RBUF_SIZE + RBUF_PAD);
+    t->batch_cap = 2 * (t->o.ring_lines > BATCH_LINES ? t->o.ring_lines : BATCH_LINES);
+    t->stop = t->batch_cap / 2;
+    t->batch = xcalloc(t->batch_cap, sizeof(*t->batch));
     t->ring = xcalloc(t->o.ring_lines, sizeof(*t->ring));
     t->ifd = -1;
 #ifdef TAIL_HAVE_INOTIFY
@@ -731,6 +968,18 @@ tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, voi
 #endif
     t->stat_timer = evloop_timer_add(loop, t->o.stat_ms, t->o.stat_ms, on_stat_timer, t);
     return t;
+}
+
+struct tail *
+tail_new(struct evloop *loop, const struct tail_opts *opts, tail_line_cb cb, void *arg)
+{
+    return tail_new_common(loop, opts, cb, NULL, arg);
+}
+
+struct tail *
+tail_new_batched(struct evloop *loop, const struct tail_opts *opts, tail_lines_cb cb, void *arg)
+{
+    return tail_new_common(loop, opts, NULL, cb, arg);
 }
 
 static void
@@ -832,6 +1081,7 @@ tail_free(struct tail *t)
     for (size_t i = 0; i < t->o.ring_lines; i++)
         free(t->ring[i].p);
     free(t->ring);
+    free(t->batch);
     free(t->rbuf);
     free(t);
 }

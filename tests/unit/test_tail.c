@@ -523,6 +523,24 @@ ring_keeps_only_the_most_recent_lines_and_cuts_long_ones(void **state)
 }
 
 static void
+no_ring_delivers_every_line_and_keeps_none(void **state)
+{
+    struct fx *fx = *state;
+    struct tail_opts o = opts_stat_only();
+    struct tail_ring_line rl;
+
+    put(fx->path, "w", "");
+    o.no_ring = true;
+    fx_follow(fx, &o);
+    put(fx->path, "a", "one\ntwo\nthree\n");
+    tail_check(fx->tail);
+    assert_int_equal(fx->got.n, 3);
+    assert_string_equal(fx->got.text[2], "three");
+    assert_int_equal(tail_ring_count(fx->tail), 0);
+    assert_int_equal(tail_ring_get(fx->tail, 0, &rl), -1);
+}
+
+static void
 assert_ring(const struct tail *t, const char *const *want, size_t n)
 {
     struct tail_ring_line rl;
@@ -599,6 +617,160 @@ a_stream_is_read_as_it_arrives_until_eof(void **state)
     assert_string_equal(fx->got.text[1], "two");
     assert_string_equal(fx->got.text[2], "three");
     assert_int_equal(fx->got.lineno[2], 3);
+}
+
+/* ---- every way of splitting a read gives the same lines ---- */
+
+struct want {
+    const char *data;  /* everything written */
+    size_t *off, *len; /* the lines the follower must deliver, in order */
+    unsigned long *lineno;
+    size_t n, next;
+    bool bad;
+};
+
+static void
+check_lines(const struct tail_line *l, size_t n, void *arg)
+{
+    struct want *w = arg;
+
+    for (size_t i = 0; i < n; i++, w->next++) {
+        if (w->next >= w->n || l[i].len != w->len[w->next] || l[i].lineno != w->lineno[w->next] ||
+            memcmp(l[i].p, w->data + w->off[w->next], l[i].len) != 0) {
+            if (!w->bad)
+                print_error("line %zu (number %lu, %zu bytes) is not the one expected\n", w->next,
+                            l[i].lineno, l[i].len);
+            w->bad = true;
+        }
+    }
+}
+
+static uint64_t
+rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Random lines of every length that matters to the splitters (empty, around the 64-byte
+ * blocks, thousands of bytes, just under and over TAIL_MAX_LINE, a megabyte), with every byte
+ * value but '\n', written in pieces cut anywhere (lines split across reads and across the
+ * 1 MiB read buffer), then a few short lines so the ring spans reads. The first lines are
+ * tiny: the newlines they leave in the read buffer catch a splitter looking past a read. Each
+ * way of splitting (AVX2 if the CPU has it, SSE2, memchr) and both callback kinds must give
+ * exactly the lines and numbers a plain split gives, and the ring its last lines. */
+static void
+every_way_of_splitting_gives_the_same_lines_numbers_and_ring(void **state)
+{
+    struct fx *fx = *state;
+    size_t cap = 6 * 1024 * 1024, len = 0, nlines = 0, start = 0, nlong = 0;
+    char *data = xmalloc(cap);
+    uint64_t x = 88172645463325252ull;
+    struct want w;
+    const enum tail_split splits[] = {TAIL_SPLIT_BEST, TAIL_SPLIT_SSE2, TAIL_SPLIT_MEMCHR};
+    const size_t rings[] = {5, 300, 1500}; /* under, around and over the batch size */
+
+    memset(&w, 0, sizeof(w));
+    while (len < cap - 2 * 1024 * 1024) {
+        uint64_t r = rnd(&x);
+        size_t n = len < 900 * 1024 ? r % 4 /* newlines left in the buffer by this read */
+                   : r % 1000 < 3   ? TAIL_MAX_LINE - 1 + (r >> 20) % 3
+                   : r % 1000 < 4   ? 1024 * 1024 + (r >> 20) % 100
+                   : r % 1000 < 100 ? 0
+                   : r % 1000 < 300 ? 60 + (r >> 20) % 10
+                   : r % 1000 < 310 ? (r >> 20) % 5000
+                                    : (r >> 20) % 400;
+        for (size_t i = 0; i < n; i++) {
+            char c = (char)(rnd(&x) >> 56);
+            data[len + i] = c == '\n' ? 'n' : c;
+        }
+        len += n;
+        data[len++] = '\n';
+        nlines++;
+    }
+    memcpy(data + len, "short 1\nshort 2\nshort 3\nunterminated", 36);
+    len += 36;
+    w.data = data;
+    w.off = xcalloc(nlines + 3, sizeof(*w.off));
+    w.len = xcalloc(nlines + 3, sizeof(*w.len));
+    w.lineno = xcalloc(nlines + 3, sizeof(*w.lineno));
+    for (size_t i = 0, ln = 0; i < len; i++) {
+        if (data[i] != '\n')
+            continue;
+        ln++;
+        if (i - start <= TAIL_MAX_LINE) {
+            w.off[w.n] = start;
+            w.len[w.n] = i - start;
+            w.lineno[w.n++] = ln;
+        } else {
+            nlong++;
+        }
+        start = i + 1;
+    }
+
+    for (size_t run = 0; run < 2 * 3 * 3; run++) {
+        struct tail_opts o = opts_stat_only();
+        struct tail_ring_line rl;
+        struct tail_stats st;
+        char path[160];
+        char *cause = NULL;
+        FILE *fp;
+        size_t k;
+
+        o.split = splits[run % 3];
+        o.ring_lines = rings[run / 3 % 3];
+        o.ring_line_max = 100;
+        snprintf(path, sizeof(path), "%s/split-%zu.log", fx->dir, run);
+        put(path, "w", "");
+        w.next = 0;
+        fx->tail = run < 9 ? tail_new_batched(fx->loop, &o, check_lines, &w)
+                           : tail_new(fx->loop, &o, record, &fx->got);
+        assert_int_equal(tail_add(fx->tail, path, &cause), 0);
+        fp = fopen(path, "a");
+        assert_non_null(fp);
+        for (size_t at = 0, piece; at < len; at += piece) {
+            piece = rnd(&x) % 4 == 0 ? rnd(&x) % 2000 : rnd(&x) % (1536 * 1024);
+            piece = piece < len - at ? piece : len - at;
+            assert_int_equal(fwrite(data + at, 1, piece, fp), piece);
+            fflush(fp);
+            tail_check(fx->tail);
+        }
+        fclose(fp);
+        if (run >= 9) { /* the per-line callback: compare what record kept */
+            assert_int_equal(fx->got.n, 4096);
+            for (size_t i = 0; i < fx->got.n; i++) {
+                assert_int_equal(fx->got.lineno[i], w.lineno[i]);
+                assert_true(strlen(fx->got.text[i]) <= w.len[i]); /* record stops at a NUL */
+                assert_memory_equal(fx->got.text[i], data + w.off[i], strlen(fx->got.text[i]));
+            }
+            got_clear(&fx->got);
+        } else {
+            assert_false(w.bad);
+            assert_int_equal(w.next, w.n);
+        }
+        tail_get_stats(fx->tail, &st);
+        assert_int_equal(st.lines, w.n);
+        assert_int_equal(st.skipped_long, nlong);
+        k = w.n < o.ring_lines ? w.n : o.ring_lines;
+        assert_int_equal(tail_ring_count(fx->tail), k);
+        for (size_t i = 0; i < k; i++) {
+            size_t j = w.n - k + i;
+            assert_int_equal(tail_ring_get(fx->tail, i, &rl), 0);
+            assert_int_equal(rl.lineno, w.lineno[j]);
+            assert_int_equal(rl.len, w.len[j] < 100 ? w.len[j] : 100);
+            assert_int_equal(rl.truncated, w.len[j] > 100);
+            assert_memory_equal(rl.p, data + w.off[j], rl.len);
+        }
+        tail_free(fx->tail);
+        fx->tail = NULL;
+        unlink(path);
+    }
+    free(w.off);
+    free(w.len);
+    free(w.lineno);
+    free(data);
 }
 
 static void
@@ -678,7 +850,9 @@ main(void)
         FX(since_starts_at_the_first_line_at_or_after_the_time),
         FX(ring_keeps_only_the_most_recent_lines_and_cuts_long_ones),
         FX(ring_holds_the_last_lines_of_a_large_read),
+        FX(no_ring_delivers_every_line_and_keeps_none),
         FX(a_stream_is_read_as_it_arrives_until_eof),
+        FX(every_way_of_splitting_gives_the_same_lines_numbers_and_ring),
         FX(lines_over_64k_are_skipped_and_counted_without_losing_numbering),
         FX(inotify_wakes_the_loop_when_a_line_is_appended),
     };
