@@ -79,57 +79,86 @@ lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma)
 #endif
 
 #if defined(HAVE_VECTOR_SCAN)
+/* The map's words from the 64-byte blocks at base + 64 * w; the last one, when tail is not
+ * NULL, from the 64 bytes at tail shifted right by shift (see lm_build). */
 __attribute__((target("avx2"))) static void
-lm_fill_avx2(struct linemap *lm, const char *tail)
+lm_fill_avx2(struct linemap *lm, const char *tail, unsigned shift)
 {
     const __m256i c_q = _mm256_set1_epi8('"'), c_c = _mm256_set1_epi8(',');
+    size_t full = lm->nwords - (tail != NULL);
+    const char *b = lm->base;
 
-    for (size_t w = 0; w < lm->nwords; w++) {
-        const char *b = w + 1 == lm->nwords && tail != NULL ? tail : lm->base + 64 * w;
+    for (size_t w = 0;; w++, b += 64) {
+        if (w == full) {
+            if (tail == NULL)
+                return;
+            b = tail;
+        }
         __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
         __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-        lm->bits[LM_QUOTE][w] =
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
-        lm->bits[LM_COMMA][w] =
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
+        uint64_t q = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
+        uint64_t c = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
+        if (w == full) {
+            lm->bits[LM_QUOTE][w] = q >> shift;
+            lm->bits[LM_COMMA][w] = c >> shift;
+            return;
+        }
+        lm->bits[LM_QUOTE][w] = q;
+        lm->bits[LM_COMMA][w] = c;
     }
 }
 #endif
 
+/* Maps [base, min(end, base + LM_BYTES)); from <= base is where the caller's line starts. A
+ * partial last block must not be read past the line (the caller's buffer may end right after
+ * it): it is read as the 64 bytes ending at the line's end, which the line holds when it has
+ * 64 bytes from `from`, and the bits of the bytes before the block shifted out; only a shorter
+ * line has its last block copied to a zero-padded buffer (the copy and its set-up cost more
+ * than the rest of a map). */
 static void
-lm_build(struct linemap *lm, const char *base, const char *end)
+lm_build(struct linemap *lm, const char *from, const char *base, const char *end)
 {
     size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;
-    char last[64]; /* a partial last block, padded with zeros: no read past the line */
+    char last[64]; /* a short line's partial last block, padded with zeros */
     const char *tail = NULL;
+    unsigned shift = 0;
 
     lm->base = base;
     lm->lim = base + n;
     lm->nwords = (n + 63) / 64;
-    if (n % 64 != 0) {
-        memset(last, 0, sizeof(last));
-        memcpy(last, base + 64 * (n / 64), n % 64);
-        tail = last;
+    if (n % 64 != 0) { /* then lim == end */
+        if (lm->lim - from >= 64) {
+            tail = lm->lim - 64;
+            shift = 64 - (unsigned)(n % 64);
+        } else {
+            memset(last, 0, sizeof(last));
+            memcpy(last, base + 64 * (n / 64), n % 64);
+            tail = last;
+        }
     }
 #if defined(HAVE_VECTOR_SCAN)
     if (__builtin_cpu_supports("avx2")) {
-        lm_fill_avx2(lm, tail);
+        lm_fill_avx2(lm, tail, shift);
         return;
     }
 #endif
     for (size_t w = 0; w < lm->nwords; w++) {
-        const char *b = w + 1 == lm->nwords && tail != NULL ? tail : base + 64 * w;
+        bool at_tail = w + 1 == lm->nwords && tail != NULL;
+        const char *b = at_tail ? tail : base + 64 * w;
+        uint64_t q, c;
 #if defined(__SSE2__)
-        lm_word_sse2(b, &lm->bits[LM_QUOTE][w], &lm->bits[LM_COMMA][w]);
+        lm_word_sse2(b, &q, &c);
 #else
-        lm->bits[LM_QUOTE][w] = lm->bits[LM_COMMA][w] = 0;
+        q = c = 0;
         for (int i = 0; i < 64; i++) {
-            lm->bits[LM_QUOTE][w] |= (uint64_t)(b[i] == '"') << i;
-            lm->bits[LM_COMMA][w] |= (uint64_t)(b[i] == ',') << i;
+            q |= (uint64_t)(b[i] == '"') << i;
+            c |= (uint64_t)(b[i] == ',') << i;
         }
 #endif
+        lm->bits[LM_QUOTE][w] = at_tail ? q >> shift : q;
+        lm->bits[LM_COMMA][w] = at_tail ? c >> shift : c;
     }
 }
 
@@ -189,14 +218,54 @@ mkspan(const char *a, const char *b)
     return s;
 }
 
+#if defined(__SSE2__)
+/* The value of the first n (1..8) digits of the 8 bytes in w, loaded from memory in x86's
+ * byte order (first digit lowest): the digits moved to the top, the bytes below them become
+ * leading zeros, then pairs, quads and the two halves are combined in three multiplies. */
+INLINE uint64_t
+digits8(uint64_t w, unsigned n)
+{
+    w = (w << (8 * (8 - n))) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    w = (w * (1 + (10 << 8))) >> 8;
+    w = ((w & UINT64_C(0x00ff00ff00ff00ff)) * (1 + (100 << 16))) >> 16;
+    return ((w & UINT64_C(0x0000ffff0000ffff)) * (1 + (UINT64_C(10000) << 32))) >> 32;
+}
+#endif
+
 /* Reads decimal digits (at most 18); returns the position after them, or NULL if none. */
-static const char *
+INLINE const char *
 read_num(const char *p, const char *end, long long *out)
 {
     long long v = 0;
     const char *s = p, *lim = end - p > 18 ? p + 18 : end;
     unsigned d;
 
+#if defined(__SSE2__)
+    /* With 16 bytes of the line at hand, the run of digits is found with one compare of all
+     * of them and its value made without a loop: the pid, tid and connection number of every
+     * header cost ~50 instructions each digit by digit. A run of 16 is left to the loop. */
+    if (end - p >= 16) {
+        static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+        const __m128i c9 = _mm_set1_epi8(9);
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
+        unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, c9), x));
+        unsigned n = (unsigned)__builtin_ctz(~digits); /* bits 16-31 of ~digits are set */
+        uint64_t lo, hi;
+
+        if (n == 0)
+            return NULL;
+        memcpy(&lo, p, 8);
+        if (n <= 8) {
+            *out = (long long)digits8(lo, n);
+            return p + n;
+        }
+        if (n < 16) {
+            memcpy(&hi, p + 8, 8);
+            *out = (long long)(digits8(lo, 8) * pow10[n - 8] + digits8(hi, n - 8));
+            return p + n;
+        }
+    }
+#endif
     while (p < lim && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
         v = v * 10 + d;
         p++;
@@ -218,9 +287,10 @@ static const struct {
 };
 
 /* "[level] " at p: returns the position after it, or NULL. Picked by the first letter
- * (only "error" and "emerg" share one), then one compare of the literal. */
+ * (only "error" and "emerg" share one), then one compare of the literal. For lines too short
+ * for read_level's word compares. */
 static const char *
-read_level(const char *p, const char *end, enum ev_level *out)
+read_level_short(const char *p, const char *end, enum ev_level *out)
 {
     size_t i;
 
@@ -246,6 +316,52 @@ read_level(const char *p, const char *end, enum ev_level *out)
     return NULL;
 }
 
+/* The 8 bytes at s as one word (a literal's: folded to a constant; any byte order). */
+INLINE uint64_t
+word8(const char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* read_level_short's answer, from the 8 bytes at p as one word against each name as a
+ * constant (the name's ']', ' ' and, for a 7-byte "[info] ", a masked-off eighth byte): the
+ * memcmp call of a 4- or 5-byte name cost more than the rest of the header. */
+INLINE const char *
+read_level(const char *p, const char *end, enum ev_level *out)
+{
+    const uint64_t m7 = word8("\xff\xff\xff\xff\xff\xff\xff"); /* the first 7 bytes */
+    uint64_t w;
+    enum ev_level lv;
+    size_t n = 8;
+
+    if (end - p < 9) /* "[notice] " */
+        return read_level_short(p, end, out);
+    w = word8(p);
+    if (w == word8("[error] "))
+        lv = LV_ERROR;
+    else if ((w & m7) == word8("[warn] "))
+        lv = LV_WARN, n = 7;
+    else if ((w & m7) == word8("[crit] "))
+        lv = LV_CRIT, n = 7;
+    else if (w == word8("[alert] "))
+        lv = LV_ALERT;
+    else if (w == word8("[emerg] "))
+        lv = LV_EMERG;
+    else if ((w & m7) == word8("[info] "))
+        lv = LV_INFO, n = 7;
+    else if (w == word8("[notice]") && p[8] == ' ')
+        lv = LV_NOTICE, n = 9;
+    else if (w == word8("[debug] "))
+        lv = LV_DEBUG;
+    else
+        return NULL;
+    *out = lv;
+    return p + n;
+}
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -269,16 +385,14 @@ static _Thread_local struct {
     time_t when;
 } memo = {"", (time_t)-1};
 
-static time_t
-parse_time(const char *t)
+__attribute__((noinline)) static time_t
+parse_time_uncached(const char *t)
 {
     int v[6], pos[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
     struct tm tm;
     time_t naive, guess;
     long off1;
 
-    if (memcmp(t, memo.text, sizeof(memo.text)) == 0)
-        return memo.when;
     for (int i = 0; i < 6; i++) {
         v[i] = 0;
         for (int j = 0; j < width[i]; j++)
@@ -299,6 +413,16 @@ parse_time(const char *t)
     memcpy(memo.text, t, sizeof(memo.text));
     memo.when = guess;
     return guess;
+}
+
+/* The memo's check inlined into the caller, the work (once a second in a busy log) not: its
+ * tables were set up on the stack before the check on every call. */
+INLINE time_t
+parse_time(const char *t)
+{
+    if (memcmp(t, memo.text, sizeof(memo.text)) == 0)
+        return memo.when;
+    return parse_time_uncached(t);
 }
 
 /* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
@@ -881,14 +1005,47 @@ memo_set(const char *m)
     return (unsigned)((a * UINT64_C(0xff51afd7ed558ccd)) >> 58); /* 6 bits: MEMO_SETS */
 }
 
+#if defined(HAVE_VECTOR_SCAN)
+/* memcmp(a, t, n) == 0 for n >= 32 (a kept text ends with an action: at least " while
+ * connecting to upstream, client: "), inline in 32-byte steps that only collect the
+ * differences, the last step moved back to end at n (bytes seen twice do no harm to a yes/no
+ * answer): a hit compares every byte anyway, and libc's memcmp call with its size dispatch
+ * cost twice this. The first step alone decides most misses. */
+__attribute__((target("avx2"))) static bool
+memo_same_avx2(const char *a, const char *t, size_t n)
+{
+    __m256i d = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a),
+                                 _mm256_loadu_si256((const __m256i *)t));
+
+    if (!_mm256_testz_si256(d, d))
+        return false;
+    for (size_t i = 32; i + 32 < n; i += 32)
+        d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                                _mm256_loadu_si256((const __m256i *)(t + i))));
+    d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + n - 32)),
+                                            _mm256_loadu_si256((const __m256i *)(t + n - 32))));
+    return _mm256_testz_si256(d, d);
+}
+#endif
+
+INLINE bool
+memo_same(const char *a, const char *t, size_t n)
+{
+#if defined(HAVE_VECTOR_SCAN)
+    if (__builtin_cpu_supports("avx2"))
+        return memo_same_avx2(a, t, n);
+#endif
+    return memcmp(a, t, n) == 0;
+}
+
 /* The kept entry whose whole text is at m, or NULL. */
-static const struct msg_memo *
+INLINE const struct msg_memo *
 memo_find(const char *m, const char *end, unsigned set)
 {
     for (int i = 0; i < 2; i++) {
         int w = mm.last[set] ^ i;
         const struct msg_memo *e = &mm.way[set][w];
-        if (e->id != 0 && (size_t)(end - m) >= e->len && memcmp(m, e->text, e->len) == 0) {
+        if (e->id != 0 && (size_t)(end - m) >= e->len && memo_same(m, e->text, e->len)) {
             mm.last[set] = (unsigned char)w;
             return e;
         }
@@ -951,22 +1108,30 @@ static const struct {
     {LIT(" while connecting to upstream, client: "), false},
 };
 
-/* An empty event: no fields, numbers -1. Zeroed with vector stores: the memset the compiler
- * emits for the struct's size is a `rep stos`, whose start-up cost was an eighth of a line's. */
-static void
+/* An empty event: no fields, numbers -1. Zeroed with vector stores written out one by one: the
+ * memset the compiler emits for the struct's size is a `rep stos`, whose start-up cost was an
+ * eighth of a line's, and a store loop adds a compare and a branch to each of its 17 stores. */
+INLINE void
 ev_reset(struct ls_event *ev, unsigned long lineno)
 {
 #if defined(__SSE2__)
     char *p = (char *)ev;
     const __m128i z = _mm_setzero_si128();
-    size_t i;
 
-    for (i = 0; i + 16 <= sizeof(*ev); i += 16) {
-        _mm_storeu_si128((__m128i *)(p + i), z);
-        __asm__("" : : "r"(p + i) : "memory"); /* keeps the compiler from making it a memset */
-    }
-    if (i < sizeof(*ev))
-        _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
+#define EV_ZERO4(o)                                                                                \
+    do {                                                                                           \
+        _mm_storeu_si128((__m128i *)(p + (o)), z);                                                 \
+        _mm_storeu_si128((__m128i *)(p + (o) + 16), z);                                            \
+        _mm_storeu_si128((__m128i *)(p + (o) + 32), z);                                            \
+        _mm_storeu_si128((__m128i *)(p + (o) + 48), z);                                            \
+    } while (0)
+    _Static_assert(sizeof(*ev) > 256 && sizeof(*ev) <= 272, "ev_reset stores 256 + 16 bytes");
+    EV_ZERO4(0);
+    EV_ZERO4(64);
+    EV_ZERO4(128);
+    EV_ZERO4(192);
+    _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
+#undef EV_ZERO4
 #else
     memset(ev, 0, sizeof(*ev));
 #endif
@@ -1008,14 +1173,14 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
             ev->message = mkspan(m, m + e->msg_len);
             ev->msg_key = e->id;
             fields = m + e->len;
-            lm_build(&lm, fields, end); /* the fields need no map of the message */
+            lm_build(&lm, line, fields, end); /* the fields need no map of the message */
             goto fields;
         }
     }
 
     /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
      * cheaper than on its leading ' '), then see which action it ends. */
-    lm_build(&lm, m, end);
+    lm_build(&lm, line, m, end);
     for (const char *q = m; act == NULL && (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL), ACTION_TAIL_COMMA)) != NULL;
          q++) {
         for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
