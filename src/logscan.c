@@ -61,10 +61,10 @@ struct linemap {
 };
 
 /* The quote and comma bits of the 64 bytes at b. */
-#if defined(__SSE2__)
-static inline __attribute__((always_inline)) void
-lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma)
+INLINE void
+lm_word(const char *b, uint64_t *quote, uint64_t *comma)
 {
+#if defined(__SSE2__)
     const __m128i c_q = _mm_set1_epi8('"'), c_c = _mm_set1_epi8(',');
     uint64_t q = 0, c = 0;
 
@@ -75,91 +75,84 @@ lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma)
     }
     *quote = q;
     *comma = c;
-}
+#else
+    *quote = *comma = 0;
+    for (int i = 0; i < 64; i++) {
+        *quote |= (uint64_t)(b[i] == '"') << i;
+        *comma |= (uint64_t)(b[i] == ',') << i;
+    }
 #endif
+}
 
 #if defined(HAVE_VECTOR_SCAN)
-/* The map's words from the 64-byte blocks at base + 64 * w; the last one, when tail is not
- * NULL, from the 64 bytes at tail shifted right by shift (see lm_build). */
-__attribute__((target("avx2"))) static void
-lm_fill_avx2(struct linemap *lm, const char *tail, unsigned shift)
+__attribute__((target("avx2"), always_inline)) static inline void
+lm_word_avx2(const char *b, uint64_t *quote, uint64_t *comma)
 {
     const __m256i c_q = _mm256_set1_epi8('"'), c_c = _mm256_set1_epi8(',');
-    size_t full = lm->nwords - (tail != NULL);
-    const char *b = lm->base;
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
 
-    for (size_t w = 0;; w++, b += 64) {
-        if (w == full) {
-            if (tail == NULL)
-                return;
-            b = tail;
-        }
-        __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
-        __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-        uint64_t q = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
-                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
-        uint64_t c = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
-                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
-        if (w == full) {
-            lm->bits[LM_QUOTE][w] = q >> shift;
-            lm->bits[LM_COMMA][w] = c >> shift;
-            return;
-        }
-        lm->bits[LM_QUOTE][w] = q;
-        lm->bits[LM_COMMA][w] = c;
-    }
+    *quote = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
+             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
+    *comma = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
+             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
 }
 #endif
 
-/* Maps [base, min(end, base + LM_BYTES)); from <= base is where the caller's line starts. A
- * partial last block must not be read past the line (the caller's buffer may end right after
- * it): it is read as the 64 bytes ending at the line's end, which the line holds when it has
- * 64 bytes from `from`, and the bits of the bytes before the block shifted out; only a shorter
- * line has its last block copied to a zero-padded buffer (the copy and its set-up cost more
- * than the rest of a map). */
+/* Maps [base, min(end, base + LM_BYTES)); from <= base is where the caller's line starts.
+ * A partial last block must not be read past the line (the caller's buffer may end right
+ * after it): it is read as the 64 bytes ending at the line's end, which the line holds when it
+ * has 64 bytes from `from`, and the bits of the bytes before the block are shifted out; only a
+ * shorter line has its last block copied to a zero-padded buffer (that copy and its set-up
+ * cost more than the rest of a map). WORD is lm_word or lm_word_avx2. */
+#define LM_BUILD_BODY(WORD)                                                                        \
+    do {                                                                                           \
+        size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;             \
+        const char *lim = base + n, *b = base;                                                     \
+        uint64_t *q = lm->bits[LM_QUOTE], *c = lm->bits[LM_COMMA];                                 \
+                                                                                                   \
+        lm->base = base;                                                                           \
+        lm->lim = lim;                                                                             \
+        lm->nwords = (n + 63) / 64;                                                                \
+        for (; lim - b >= 64; b += 64)                                                             \
+            WORD(b, q++, c++);                                                                     \
+        if (b < lim && lim - from >= 64) { /* then lim == end */                                  \
+            unsigned shift = 64 - (unsigned)(lim - b);                                             \
+            WORD(lim - 64, q, c);                                                                  \
+            *q >>= shift;                                                                          \
+            *c >>= shift;                                                                          \
+        } else if (b < lim) {                                                                      \
+            char last[64];                                                                         \
+            memset(last, 0, sizeof(last));                                                         \
+            memcpy(last, b, (size_t)(lim - b));                                                    \
+            WORD(last, q, c);                                                                      \
+        }                                                                                          \
+    } while (0)
+
 static void
+lm_build_generic(struct linemap *lm, const char *from, const char *base, const char *end)
+{
+    LM_BUILD_BODY(lm_word);
+}
+
+#if defined(HAVE_VECTOR_SCAN)
+__attribute__((target("avx2"))) static void
+lm_build_avx2(struct linemap *lm, const char *from, const char *base, const char *end)
+{
+    LM_BUILD_BODY(lm_word_avx2);
+}
+#endif
+
+INLINE void
 lm_build(struct linemap *lm, const char *from, const char *base, const char *end)
 {
-    size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;
-    char last[64]; /* a short line's partial last block, padded with zeros */
-    const char *tail = NULL;
-    unsigned shift = 0;
-
-    lm->base = base;
-    lm->lim = base + n;
-    lm->nwords = (n + 63) / 64;
-    if (n % 64 != 0) { /* then lim == end */
-        if (lm->lim - from >= 64) {
-            tail = lm->lim - 64;
-            shift = 64 - (unsigned)(n % 64);
-        } else {
-            memset(last, 0, sizeof(last));
-            memcpy(last, base + 64 * (n / 64), n % 64);
-            tail = last;
-        }
-    }
 #if defined(HAVE_VECTOR_SCAN)
     if (__builtin_cpu_supports("avx2")) {
-        lm_fill_avx2(lm, tail, shift);
+        lm_build_avx2(lm, from, base, end);
         return;
     }
 #endif
-    for (size_t w = 0; w < lm->nwords; w++) {
-        bool at_tail = w + 1 == lm->nwords && tail != NULL;
-        const char *b = at_tail ? tail : base + 64 * w;
-        uint64_t q, c;
-#if defined(__SSE2__)
-        lm_word_sse2(b, &q, &c);
-#else
-        q = c = 0;
-        for (int i = 0; i < 64; i++) {
-            q |= (uint64_t)(b[i] == '"') << i;
-            c |= (uint64_t)(b[i] == ',') << i;
-        }
-#endif
-        lm->bits[LM_QUOTE][w] = at_tail ? q >> shift : q;
-        lm->bits[LM_COMMA][w] = at_tail ? c >> shift : c;
-    }
+    lm_build_generic(lm, from, base, end);
 }
 
 /* The first byte lm_char[k] in [x, lim), or NULL. */
@@ -425,49 +418,92 @@ parse_time(const char *t)
     return parse_time_uncached(t);
 }
 
-/* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
- * of the message, or NULL when the line has no nginx header. */
-static const char *
-parse_header(const char *p, const char *end, struct ls_event *ev)
+/* "PID#TID: " at p: the position after it, or NULL. */
+INLINE const char *
+read_pid_tid(const char *p, const char *end, struct ls_event *ev)
 {
-    /* "dddd/dd/dd dd:dd:dd ": the separators, then the 14 digits without a branch each. */
-    unsigned bad = 0;
     long long n;
 
-    if (has_prefix(p, end, LIT("nginx: ["))) { /* nginx -t on stderr */
-        return read_level(p + 7, end, &ev->level);
-    }
-    if (end - p < 20 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' ||
-        p[16] != ':' || p[19] != ' ')
-        return NULL;
 #if defined(__SSE2__)
-    {   /* bytes 0-15 and 4-19 at once: a digit d has min(d - '0', 9) == d - '0' */
-        const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
-        __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), c0);
-        __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + 4)), c0);
-        unsigned da = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, c9), a));
-        unsigned db = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(b, c9), b));
-        unsigned digits = da | db << 4, want = 0x6db6f; /* the positions in digit_at */
-        bad = (digits & want) != want;
+    /* Both numbers from one compare of 16 bytes when they end inside them (pids and tids
+     * have at most 7 digits): no loop and no second compare. Anything else takes read_num. */
+    if (end - p >= 16) {
+        const __m128i c9 = _mm_set1_epi8(9);
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
+        unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, c9), x));
+        unsigned n1 = (unsigned)__builtin_ctz(other), n2; /* bits 16-31 of other are set */
+        uint64_t w1, w2;
+
+        if (n1 - 1 < 8 && p[n1] == '#') {
+            n2 = (unsigned)__builtin_ctz(other >> (n1 + 1));
+            if (n2 - 1 < 8 && n1 + 1 + n2 < 16) { /* the tid's end is inside the 16 bytes */
+                const char *t = p + n1 + 1, *q = t + n2;
+                if (!has_prefix(q, end, LIT(": ")))
+                    return NULL;
+                memcpy(&w1, p, 8);
+                memcpy(&w2, t, 8);
+                ev->pid = (long)digits8(w1, n1);
+                ev->tid = (long)digits8(w2, n2);
+                return q + 2;
+            }
+        }
     }
-#else
-    static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
-    for (size_t i = 0; i < sizeof(digit_at); i++)
-        bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
 #endif
-    if (bad)
-        return NULL;
-    ev->time = mkspan(p, p + 19);
-    p += 20;
-    if ((p = read_level(p, end, &ev->level)) == NULL)
-        return NULL;
     if ((p = read_num(p, end, &n)) == NULL || p >= end || *p != '#')
         return NULL;
     ev->pid = (long)n;
     if ((p = read_num(p + 1, end, &n)) == NULL || !has_prefix(p, end, LIT(": ")))
         return NULL;
     ev->tid = (long)n;
-    p += 2;
+    return p + 2;
+}
+
+/* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
+ * of the message, or NULL when the line has no nginx header. */
+static const char *
+parse_header(const char *p, const char *end, struct ls_event *ev)
+{
+    unsigned bad;
+    long long n;
+
+    /* "dddd/dd/dd dd:dd:dd ": 20 bytes, each a digit or its separator. */
+    if (end - p < 20)
+        bad = 1;
+    else {
+#if defined(__SSE2__)
+        /* Bytes 0-15 and 16-19 (of the load at 4) at once: x = byte - want is in [0, max]
+         * exactly when min(x, max) == x, with want '0' and max 9 for a digit, want the
+         * separator and max 0 for a separator. */
+        const __m128i want_a = _mm_setr_epi8('0', '0', '0', '0', '/', '0', '0', '/', '0', '0',
+                                             ' ', '0', '0', ':', '0', '0');
+        const __m128i max_a = _mm_setr_epi8(9, 9, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9);
+        const __m128i want_b = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ':', '0', '0', ' ');
+        const __m128i max_b = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 0);
+        __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), want_a);
+        __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + 4)), want_b);
+        unsigned ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, max_a), a));
+        unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(b, max_b), b));
+        bad = (ma & (mb | 0x0fff)) != 0xffff;
+#else
+        static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+        bad = p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
+              p[19] != ' ';
+        for (size_t i = 0; i < sizeof(digit_at); i++)
+            bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
+#endif
+    }
+    if (bad) {
+        /* nginx -t on stderr (no line with a time starts so) */
+        if (has_prefix(p, end, LIT("nginx: [")))
+            return read_level(p + 7, end, &ev->level);
+        return NULL;
+    }
+    ev->time = mkspan(p, p + 19);
+    p += 20;
+    if ((p = read_level(p, end, &ev->level)) == NULL)
+        return NULL;
+    if ((p = read_pid_tid(p, end, ev)) == NULL)
+        return NULL;
     if (p < end && *p == '*') {
         const char *q = read_num(p + 1, end, &n);
         if (q != NULL && q < end && *q == ' ') {
@@ -1007,11 +1043,11 @@ memo_set(const char *m)
 
 #if defined(HAVE_VECTOR_SCAN)
 /* memcmp(a, t, n) == 0 for n >= 32 (a kept text ends with an action: at least " while
- * connecting to upstream, client: "), inline in 32-byte steps that only collect the
- * differences, the last step moved back to end at n (bytes seen twice do no harm to a yes/no
- * answer): a hit compares every byte anyway, and libc's memcmp call with its size dispatch
- * cost twice this. The first step alone decides most misses. */
-__attribute__((target("avx2"))) static bool
+ * connecting to upstream, client: "), in 32-byte steps that only collect the differences, the
+ * last step moved back to end at n (bytes seen twice do no harm to a yes/no answer): a hit
+ * compares every byte anyway, and libc's memcmp call with its size dispatch cost twice this.
+ * The first step alone decides most misses. */
+__attribute__((target("avx2"), always_inline)) static inline bool
 memo_same_avx2(const char *a, const char *t, size_t n)
 {
     __m256i d = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a),
@@ -1026,26 +1062,36 @@ memo_same_avx2(const char *a, const char *t, size_t n)
                                             _mm256_loadu_si256((const __m256i *)(t + n - 32))));
     return _mm256_testz_si256(d, d);
 }
-#endif
 
-INLINE bool
-memo_same(const char *a, const char *t, size_t n)
+/* memo_find with memo_same_avx2; the two ways written out (a loop over them kept both the
+ * way index and the entry's address live). */
+__attribute__((target("avx2"))) static const struct msg_memo *
+memo_find_avx2(const char *m, const char *end, unsigned set)
 {
-#if defined(HAVE_VECTOR_SCAN)
-    if (__builtin_cpu_supports("avx2"))
-        return memo_same_avx2(a, t, n);
-#endif
-    return memcmp(a, t, n) == 0;
+    unsigned w = mm.last[set];
+    const struct msg_memo *e = &mm.way[set][w];
+    size_t room = (size_t)(end - m);
+
+    if (e->id != 0 && room >= e->len && memo_same_avx2(m, e->text, e->len))
+        return e;
+    e = &mm.way[set][w ^ 1];
+    if (e->id != 0 && room >= e->len && memo_same_avx2(m, e->text, e->len)) {
+        mm.last[set] = (unsigned char)(w ^ 1);
+        return e;
+    }
+    return NULL;
 }
+#endif
 
 /* The kept entry whose whole text is at m, or NULL. */
-INLINE const struct msg_memo *
+static const struct msg_memo *
 memo_find(const char *m, const char *end, unsigned set)
 {
-    for (int i = 0; i < 2; i++) {
-        int w = mm.last[set] ^ i;
+    unsigned w = mm.last[set];
+
+    for (int i = 0; i < 2; i++, w ^= 1) {
         const struct msg_memo *e = &mm.way[set][w];
-        if (e->id != 0 && (size_t)(end - m) >= e->len && memo_same(m, e->text, e->len)) {
+        if (e->id != 0 && (size_t)(end - m) >= e->len && memcmp(m, e->text, e->len) == 0) {
             mm.last[set] = (unsigned char)w;
             return e;
         }
@@ -1160,7 +1206,14 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     if ((m = parse_header(line, end, ev)) == NULL)
         goto none;
     if (end - m >= MEMO_KEY_AT + 32) {
-        const struct msg_memo *e = memo_find(m, end, set = memo_set(m));
+        const struct msg_memo *e;
+        set = memo_set(m);
+#if defined(HAVE_VECTOR_SCAN)
+        if (__builtin_cpu_supports("avx2"))
+            e = memo_find_avx2(m, end, set);
+        else
+#endif
+            e = memo_find(m, end, set);
         if (e != NULL) {
             if (e->kind == EV_NONE)
                 goto none;
