@@ -226,17 +226,31 @@ digits8(uint64_t w, unsigned n)
 #endif
 
 /* Reads decimal digits (at most 18); returns the position after them, or NULL if none. */
-INLINE const char *
-read_num(const char *p, const char *end, long long *out)
+static const char *
+read_num_loop(const char *p, const char *end, long long *out)
 {
     long long v = 0;
     const char *s = p, *lim = end - p > 18 ? p + 18 : end;
     unsigned d;
 
+    while (p < lim && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+        v = v * 10 + d;
+        p++;
+    }
+    if (p == s)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+/* read_num_loop's answer. With 16 bytes of the line at hand, the run of digits is found with
+ * one compare of all of them and its value made without a loop (the pid, tid and connection
+ * number of every header cost ~50 instructions each digit by digit); a run of 16 and a short
+ * rest of line are left to the loop. */
+INLINE const char *
+read_num(const char *p, const char *end, long long *out)
+{
 #if defined(__SSE2__)
-    /* With 16 bytes of the line at hand, the run of digits is found with one compare of all
-     * of them and its value made without a loop: the pid, tid and connection number of every
-     * header cost ~50 instructions each digit by digit. A run of 16 is left to the loop. */
     if (end - p >= 16) {
         static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
         const __m128i c9 = _mm_set1_epi8(9);
@@ -259,14 +273,7 @@ read_num(const char *p, const char *end, long long *out)
         }
     }
 #endif
-    while (p < lim && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
-        v = v * 10 + d;
-        p++;
-    }
-    if (p == s)
-        return NULL;
-    *out = v;
-    return p;
+    return read_num_loop(p, end, out);
 }
 
 static const struct {
