@@ -107,7 +107,7 @@ lm_word_avx2(const char *b, uint64_t *quote, uint64_t *comma)
  * cost more than the rest of a map). WORD is lm_word or lm_word_avx2. */
 #define LM_BUILD_BODY(WORD)                                                                        \
     do {                                                                                           \
-        size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;             \
+        size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;              \
         const char *lim = base + n, *b = base;                                                     \
         uint64_t *q = lm->bits[LM_QUOTE], *c = lm->bits[LM_COMMA];                                 \
                                                                                                    \
@@ -116,7 +116,7 @@ lm_word_avx2(const char *b, uint64_t *quote, uint64_t *comma)
         lm->nwords = (n + 63) / 64;                                                                \
         for (; lim - b >= 64; b += 64)                                                             \
             WORD(b, q++, c++);                                                                     \
-        if (b < lim && lim - from >= 64) { /* then lim == end */                                  \
+        if (b < lim && lim - from >= 64) { /* then lim == end */                                   \
             unsigned shift = 64 - (unsigned)(lim - b);                                             \
             WORD(lim - 64, q, c);                                                                  \
             *q >>= shift;                                                                          \
@@ -494,7 +494,8 @@ parse_header(const char *p, const char *end, struct ls_event *ev)
         const __m128i want_a = _mm_setr_epi8('0', '0', '0', '0', '/', '0', '0', '/', '0', '0',
                                              ' ', '0', '0', ':', '0', '0');
         const __m128i max_a = _mm_setr_epi8(9, 9, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9);
-        const __m128i want_b = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ':', '0', '0', ' ');
+        const __m128i want_b =
+            _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ':', '0', '0', ' ');
         const __m128i max_b = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 0);
         __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), want_a);
         __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + 4)), want_b);
