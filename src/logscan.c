@@ -82,10 +82,10 @@ struct linemap {
 };
 
 /* The quote, comma and space bits of the 64 bytes at b. */
-#if defined(__SSE2__)
-static inline __attribute__((always_inline)) void
-lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
+INLINE void
+lm_word(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
 {
+#if defined(__SSE2__)
     const __m128i c_q = _mm_set1_epi8('"'), c_c = _mm_set1_epi8(','), c_s = _mm_set1_epi8(' ');
     uint64_t q = 0, c = 0, s = 0;
 
@@ -98,67 +98,89 @@ lm_word_sse2(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
     *quote = q;
     *comma = c;
     *space = s;
-}
+#else
+    *quote = *comma = *space = 0;
+    for (int i = 0; i < 64; i++) {
+        *quote |= (uint64_t)(b[i] == '"') << i;
+        *comma |= (uint64_t)(b[i] == ',') << i;
+        *space |= (uint64_t)(b[i] == ' ') << i;
+    }
 #endif
+}
 
 #if defined(HAVE_VECTOR_SCAN)
-__attribute__((target("avx2"))) static void
-lm_fill_avx2(struct linemap *lm, const char *tail)
+__attribute__((target("avx2"), always_inline)) static inline void
+lm_word_avx2(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
 {
     const __m256i c_q = _mm256_set1_epi8('"'), c_c = _mm256_set1_epi8(',');
     const __m256i c_s = _mm256_set1_epi8(' ');
+    __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
+    __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
 
-    for (size_t w = 0; w < lm->nwords; w++) {
-        const char *b = w + 1 == lm->nwords && tail != NULL ? tail : lm->base + 64 * w;
-        __m256i v0 = _mm256_loadu_si256((const __m256i *)b);
-        __m256i v1 = _mm256_loadu_si256((const __m256i *)(b + 32));
-        lm->bits[LM_QUOTE][w] =
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
-        lm->bits[LM_COMMA][w] =
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
-        lm->bits[LM_SPACE][w] =
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_s)) |
-            (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_s)) << 32;
-    }
+    *quote = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_q)) |
+             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_q)) << 32;
+    *comma = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_c)) |
+             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_c)) << 32;
+    *space = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, c_s)) |
+             (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, c_s)) << 32;
 }
 #endif
 
-static void
-lm_build(struct linemap *lm, const char *base, const char *end)
-{
-    size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;
-    char last[64]; /* a partial last block, padded with zeros: no read past the line */
-    const char *tail = NULL;
+/* Maps [base, min(end, base + LM_BYTES)); from <= base is where the caller's line starts.
+ * A partial last block must not be read past the line (the caller's buffer may end right
+ * after it): it is read as the 64 bytes ending at the line's end, which the line holds when it
+ * has 64 bytes from `from`, and the bits of the bytes before the block are shifted out; only a
+ * shorter line has its last block copied to a zero-padded buffer (that copy and its set-up
+ * cost more than the rest of a map). WORD is lm_word or lm_word_avx2. */
+#define LM_BUILD_BODY(WORD)                                                                        \
+    do {                                                                                           \
+        size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;              \
+        const char *lim = base + n, *b = base;                                                     \
+        uint64_t *q = lm->bits[LM_QUOTE], *c = lm->bits[LM_COMMA], *s = lm->bits[LM_SPACE];       \
+                                                                                                   \
+        lm->base = base;                                                                           \
+        lm->lim = lim;                                                                             \
+        lm->nwords = (n + 63) / 64;                                                                \
+        for (; lim - b >= 64; b += 64)                                                             \
+            WORD(b, q++, c++, s++);                                                                \
+        if (b < lim && lim - from >= 64) { /* then lim == end */                                   \
+            unsigned shift = 64 - (unsigned)(lim - b);                                             \
+            WORD(lim - 64, q, c, s);                                                               \
+            *q >>= shift;                                                                          \
+            *c >>= shift;                                                                          \
+            *s >>= shift;                                                                          \
+        } else if (b < lim) {                                                                      \
+            char last[64];                                                                         \
+            memset(last, 0, sizeof(last));                                                         \
+            memcpy(last, b, (size_t)(lim - b));                                                    \
+            WORD(last, q, c, s);                                                                   \
+        }                                                                                          \
+    } while (0)
 
-    lm->base = base;
-    lm->lim = base + n;
-    lm->nwords = (n + 63) / 64;
-    if (n % 64 != 0) {
-        memset(last, 0, sizeof(last));
-        memcpy(last, base + 64 * (n / 64), n % 64);
-        tail = last;
-    }
+static void
+lm_build_generic(struct linemap *lm, const char *from, const char *base, const char *end)
+{
+    LM_BUILD_BODY(lm_word);
+}
+
+#if defined(HAVE_VECTOR_SCAN)
+__attribute__((target("avx2"))) static void
+lm_build_avx2(struct linemap *lm, const char *from, const char *base, const char *end)
+{
+    LM_BUILD_BODY(lm_word_avx2);
+}
+#endif
+
+INLINE void
+lm_build(struct linemap *lm, const char *from, const char *base, const char *end)
+{
 #if defined(HAVE_VECTOR_SCAN)
     if (__builtin_cpu_supports("avx2")) {
-        lm_fill_avx2(lm, tail);
+        lm_build_avx2(lm, from, base, end);
         return;
     }
 #endif
-    for (size_t w = 0; w < lm->nwords; w++) {
-        const char *b = w + 1 == lm->nwords && tail != NULL ? tail : base + 64 * w;
-#if defined(__SSE2__)
-        lm_word_sse2(b, &lm->bits[LM_QUOTE][w], &lm->bits[LM_COMMA][w], &lm->bits[LM_SPACE][w]);
-#else
-        lm->bits[LM_QUOTE][w] = lm->bits[LM_COMMA][w] = lm->bits[LM_SPACE][w] = 0;
-        for (int i = 0; i < 64; i++) {
-            lm->bits[LM_QUOTE][w] |= (uint64_t)(b[i] == '"') << i;
-            lm->bits[LM_COMMA][w] |= (uint64_t)(b[i] == ',') << i;
-            lm->bits[LM_SPACE][w] |= (uint64_t)(b[i] == ' ') << i;
-        }
-#endif
-    }
+    lm_build_generic(lm, from, base, end);
 }
 
 /* The first byte lm_char[k] in [x, lim), or NULL. */
@@ -264,9 +286,23 @@ mkspan(const char *a, const char *b)
     return s;
 }
 
+#if defined(__SSE2__)
+/* The value of the first n (1..8) digits of the 8 bytes in w, loaded from memory in x86's
+ * byte order (first digit lowest): the digits moved to the top, the bytes below them become
+ * leading zeros, then pairs, quads and the two halves are combined in three multiplies. */
+INLINE uint64_t
+digits8(uint64_t w, unsigned n)
+{
+    w = (w << (8 * (8 - n))) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    w = (w * (1 + (10 << 8))) >> 8;
+    w = ((w & UINT64_C(0x00ff00ff00ff00ff)) * (1 + (100 << 16))) >> 16;
+    return ((w & UINT64_C(0x0000ffff0000ffff)) * (1 + (UINT64_C(10000) << 32))) >> 32;
+}
+#endif
+
 /* Reads decimal digits (at most 18); returns the position after them, or NULL if none. */
 static const char *
-read_num(const char *p, const char *end, long long *out)
+read_num_loop(const char *p, const char *end, long long *out)
 {
     long long v = 0;
     const char *s = p, *lim = end - p > 18 ? p + 18 : end;
@@ -282,6 +318,39 @@ read_num(const char *p, const char *end, long long *out)
     return p;
 }
 
+/* read_num_loop's answer. With 16 bytes of the line at hand, the run of digits is found with
+ * one compare of all of them and its value made without a loop (the pid, tid and connection
+ * number of every header cost ~50 instructions each digit by digit); a run of 16 and a short
+ * rest of line are left to the loop. */
+INLINE const char *
+read_num(const char *p, const char *end, long long *out)
+{
+#if defined(__SSE2__)
+    if (end - p >= 16) {
+        static const uint64_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+        const __m128i c9 = _mm_set1_epi8(9);
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
+        unsigned digits = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, c9), x));
+        unsigned n = (unsigned)__builtin_ctz(~digits); /* bits 16-31 of ~digits are set */
+        uint64_t lo, hi;
+
+        if (n == 0)
+            return NULL;
+        memcpy(&lo, p, 8);
+        if (n <= 8) {
+            *out = (long long)digits8(lo, n);
+            return p + n;
+        }
+        if (n < 16) {
+            memcpy(&hi, p + 8, 8);
+            *out = (long long)(digits8(lo, 8) * pow10[n - 8] + digits8(hi, n - 8));
+            return p + n;
+        }
+    }
+#endif
+    return read_num_loop(p, end, out);
+}
+
 static const struct {
     const char *name;
     size_t len;
@@ -293,9 +362,10 @@ static const struct {
 };
 
 /* "[level] " at p: returns the position after it, or NULL. Picked by the first letter
- * (only "error" and "emerg" share one), then one compare of the literal. */
+ * (only "error" and "emerg" share one), then one compare of the literal. For lines too short
+ * for read_level's word compares. */
 static const char *
-read_level(const char *p, const char *end, enum ev_level *out)
+read_level_short(const char *p, const char *end, enum ev_level *out)
 {
     size_t i;
 
@@ -321,6 +391,52 @@ read_level(const char *p, const char *end, enum ev_level *out)
     return NULL;
 }
 
+/* The 8 bytes at s as one word (a literal's: folded to a constant; any byte order). */
+INLINE uint64_t
+word8(const char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, 8);
+    return w;
+}
+
+/* read_level_short's answer, from the 8 bytes at p as one word against each name as a
+ * constant (the name's ']', ' ' and, for a 7-byte "[info] ", a masked-off eighth byte): the
+ * memcmp call of a 4- or 5-byte name cost more than the rest of the header. */
+INLINE const char *
+read_level(const char *p, const char *end, enum ev_level *out)
+{
+    const uint64_t m7 = word8("\xff\xff\xff\xff\xff\xff\xff"); /* the first 7 bytes */
+    uint64_t w;
+    enum ev_level lv;
+    size_t n = 8;
+
+    if (end - p < 9) /* "[notice] " */
+        return read_level_short(p, end, out);
+    w = word8(p);
+    if (w == word8("[error] "))
+        lv = LV_ERROR;
+    else if ((w & m7) == word8("[warn] "))
+        lv = LV_WARN, n = 7;
+    else if ((w & m7) == word8("[crit] "))
+        lv = LV_CRIT, n = 7;
+    else if (w == word8("[alert] "))
+        lv = LV_ALERT;
+    else if (w == word8("[emerg] "))
+        lv = LV_EMERG;
+    else if ((w & m7) == word8("[info] "))
+        lv = LV_INFO, n = 7;
+    else if (w == word8("[notice]") && p[8] == ' ')
+        lv = LV_NOTICE, n = 9;
+    else if (w == word8("[debug] "))
+        lv = LV_DEBUG;
+    else
+        return NULL;
+    *out = lv;
+    return p + n;
+}
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 static int64_t
 days_from_civil(int64_t y, int m, int d)
@@ -344,16 +460,14 @@ static _Thread_local struct {
     time_t when;
 } memo = {"", (time_t)-1};
 
-static time_t
-parse_time(const char *t)
+__attribute__((noinline)) static time_t
+parse_time_uncached(const char *t)
 {
     int v[6], pos[6] = {0, 5, 8, 11, 14, 17}, width[6] = {4, 2, 2, 2, 2, 2};
     struct tm tm;
     time_t naive, guess;
     long off1;
 
-    if (memcmp(t, memo.text, sizeof(memo.text)) == 0)
-        return memo.when;
     for (int i = 0; i < 6; i++) {
         v[i] = 0;
         for (int j = 0; j < width[i]; j++)
@@ -376,49 +490,113 @@ parse_time(const char *t)
     return guess;
 }
 
-/* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
- * of the message, or NULL when the line has no nginx header. */
-static const char *
-parse_header(const char *p, const char *end, struct ls_event *ev)
+/* The memo's check inlined into the caller, the work (once a second in a busy log) not: its
+ * tables were set up on the stack before the check on every call. */
+INLINE time_t
+parse_time(const char *t)
 {
-    /* "dddd/dd/dd dd:dd:dd ": the separators, then the 14 digits without a branch each. */
-    unsigned bad = 0;
+    if (memcmp(t, memo.text, sizeof(memo.text)) == 0)
+        return memo.when;
+    return parse_time_uncached(t);
+}
+
+/* "PID#TID: " at p: the position after it, or NULL. */
+INLINE const char *
+read_pid_tid(const char *p, const char *end, struct ls_event *ev)
+{
     long long n;
 
-    if (has_prefix(p, end, LIT("nginx: ["))) { /* nginx -t on stderr */
-        return read_level(p + 7, end, &ev->level);
-    }
-    if (end - p < 20 || p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' ||
-        p[16] != ':' || p[19] != ' ')
-        return NULL;
 #if defined(__SSE2__)
-    {   /* bytes 0-15 and 4-19 at once: a digit d has min(d - '0', 9) == d - '0' */
-        const __m128i c0 = _mm_set1_epi8('0'), c9 = _mm_set1_epi8(9);
-        __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), c0);
-        __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + 4)), c0);
-        unsigned da = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, c9), a));
-        unsigned db = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(b, c9), b));
-        unsigned digits = da | db << 4, want = 0x6db6f; /* the positions in digit_at */
-        bad = (digits & want) != want;
+    /* Both numbers from one compare of 16 bytes when they end inside them (pids and tids
+     * have at most 7 digits): no loop and no second compare. Anything else takes read_num. */
+    if (end - p >= 16) {
+        const __m128i c9 = _mm_set1_epi8(9);
+        __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
+        unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(x, c9), x));
+        unsigned n1 = (unsigned)__builtin_ctz(other), n2; /* bits 16-31 of other are set */
+        uint64_t w1, w2;
+
+        if (n1 - 1 < 8 && p[n1] == '#') {
+            n2 = (unsigned)__builtin_ctz(other >> (n1 + 1));
+            if (n2 - 1 < 8 && n1 + 1 + n2 < 16) { /* the tid's end is inside the 16 bytes */
+                const char *t = p + n1 + 1, *q = t + n2;
+                if (!has_prefix(q, end, LIT(": ")))
+                    return NULL;
+                /* digits8 on both at once, one 64-bit lane each: the digits moved to the top
+                 * of their lane, then pairs (x * 2561 >> 8 in 16 bits: 10 * first + second),
+                 * quads (pmaddwd by 100, 1) and the two halves (pmaddwd by 10000, 1). */
+                memcpy(&w1, p, 8);
+                memcpy(&w2, t, 8);
+                __m128i v = _mm_set_epi64x((long long)(w2 << (8 * (8 - n2))),
+                                           (long long)(w1 << (8 * (8 - n1))));
+                v = _mm_and_si128(v, _mm_set1_epi8(0x0f));
+                v = _mm_srli_epi16(_mm_mullo_epi16(v, _mm_set1_epi16(2561)), 8);
+                v = _mm_madd_epi16(v, _mm_set1_epi32(100 | 1 << 16));
+                v = _mm_packs_epi32(v, v); /* 4 digits at most: 9999 fits */
+                v = _mm_madd_epi16(v, _mm_set1_epi32(10000 | 1 << 16));
+                ev->pid = (long)(uint32_t)_mm_cvtsi128_si32(v);
+                ev->tid = (long)(uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(v, 4));
+                return q + 2;
+            }
+        }
     }
-#else
-    static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
-    for (size_t i = 0; i < sizeof(digit_at); i++)
-        bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
 #endif
-    if (bad)
-        return NULL;
-    ev->time = mkspan(p, p + 19);
-    p += 20;
-    if ((p = read_level(p, end, &ev->level)) == NULL)
-        return NULL;
     if ((p = read_num(p, end, &n)) == NULL || p >= end || *p != '#')
         return NULL;
     ev->pid = (long)n;
     if ((p = read_num(p + 1, end, &n)) == NULL || !has_prefix(p, end, LIT(": ")))
         return NULL;
     ev->tid = (long)n;
-    p += 2;
+    return p + 2;
+}
+
+/* "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" or "nginx: [level] ". Returns the start
+ * of the message, or NULL when the line has no nginx header. */
+static const char *
+parse_header(const char *p, const char *end, struct ls_event *ev)
+{
+    unsigned bad;
+    long long n;
+
+    /* "dddd/dd/dd dd:dd:dd ": 20 bytes, each a digit or its separator. */
+    if (end - p < 20)
+        bad = 1;
+    else {
+#if defined(__SSE2__)
+        /* Bytes 0-15 and 16-19 (of the load at 4) at once: x = byte - want is in [0, max]
+         * exactly when min(x, max) == x, with want '0' and max 9 for a digit, want the
+         * separator and max 0 for a separator. */
+        const __m128i want_a = _mm_setr_epi8('0', '0', '0', '0', '/', '0', '0', '/', '0', '0',
+                                             ' ', '0', '0', ':', '0', '0');
+        const __m128i max_a = _mm_setr_epi8(9, 9, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9);
+        const __m128i want_b =
+            _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ':', '0', '0', ' ');
+        const __m128i max_b = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 0);
+        __m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), want_a);
+        __m128i b = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(p + 4)), want_b);
+        unsigned ma = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, max_a), a));
+        unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(b, max_b), b));
+        bad = (ma & (mb | 0x0fff)) != 0xffff;
+#else
+        static const unsigned char digit_at[14] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18};
+        bad = p[4] != '/' || p[7] != '/' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
+              p[19] != ' ';
+        for (size_t i = 0; i < sizeof(digit_at); i++)
+            bad |= (unsigned)((unsigned char)p[digit_at[i]] - '0') > 9;
+#endif
+    }
+    if (bad) {
+        /* nginx -t on stderr (no line with a time starts so) */
+        if (has_prefix(p, end, LIT("nginx: [")))
+            return read_level(p + 7, end, &ev->level);
+        return NULL;
+    }
+    ev->time = mkspan(p, p + 19);
+    p += 20;
+    if ((p = read_level(p, end, &ev->level)) == NULL)
+        return NULL;
+    if ((p = read_pid_tid(p, end, ev)) == NULL)
+        return NULL;
     if (p < end && *p == '*') {
         const char *q = read_num(p + 1, end, &n);
         if (q != NULL && q < end && *q == ' ') {
@@ -1054,12 +1232,55 @@ memo_set(const char *m)
     return (unsigned)((a * UINT64_C(0xff51afd7ed558ccd)) >> 58); /* 6 bits: MEMO_SETS */
 }
 
+#if defined(HAVE_VECTOR_SCAN)
+/* memcmp(a, t, n) == 0 for n >= 32 (a kept text ends with an action: at least " while
+ * connecting to upstream, client: "), in 32-byte steps that only collect the differences, the
+ * last step moved back to end at n (bytes seen twice do no harm to a yes/no answer): a hit
+ * compares every byte anyway, and libc's memcmp call with its size dispatch cost twice this.
+ * The first step alone decides most misses. */
+__attribute__((target("avx2"), always_inline)) static inline bool
+memo_same_avx2(const char *a, const char *t, size_t n)
+{
+    __m256i d = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)a),
+                                 _mm256_loadu_si256((const __m256i *)t));
+
+    if (!_mm256_testz_si256(d, d))
+        return false;
+    for (size_t i = 32; i + 32 < n; i += 32)
+        d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + i)),
+                                                _mm256_loadu_si256((const __m256i *)(t + i))));
+    d = _mm256_or_si256(d, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + n - 32)),
+                                            _mm256_loadu_si256((const __m256i *)(t + n - 32))));
+    return _mm256_testz_si256(d, d);
+}
+
+/* memo_find with memo_same_avx2; the two ways written out (a loop over them kept both the
+ * way index and the entry's address live). */
+__attribute__((target("avx2"))) static const struct msg_memo *
+memo_find_avx2(const char *m, const char *end, unsigned set)
+{
+    unsigned w = mm.last[set];
+    const struct msg_memo *e = &mm.way[set][w];
+    size_t room = (size_t)(end - m);
+
+    if (e->id != 0 && room >= e->len && memo_same_avx2(m, e->text, e->len))
+        return e;
+    e = &mm.way[set][w ^ 1];
+    if (e->id != 0 && room >= e->len && memo_same_avx2(m, e->text, e->len)) {
+        mm.last[set] = (unsigned char)(w ^ 1);
+        return e;
+    }
+    return NULL;
+}
+#endif
+
 /* The kept entry whose whole text is at m, or NULL. */
 static const struct msg_memo *
 memo_find(const char *m, const char *end, unsigned set)
 {
-    for (int i = 0; i < 2; i++) {
-        int w = mm.last[set] ^ i;
+    unsigned w = mm.last[set];
+
+    for (int i = 0; i < 2; i++, w ^= 1) {
         const struct msg_memo *e = &mm.way[set][w];
         if (e->id != 0 && (size_t)(end - m) >= e->len && memcmp(m, e->text, e->len) == 0) {
             mm.last[set] = (unsigned char)w;
@@ -1124,22 +1345,30 @@ static const struct {
     {LIT(" while connecting to upstream, client: "), false},
 };
 
-/* An empty event: no fields, numbers -1. Zeroed with vector stores: the memset the compiler
- * emits for the struct's size is a `rep stos`, whose start-up cost was an eighth of a line's. */
-static void
+/* An empty event: no fields, numbers -1. Zeroed with vector stores written out one by one: the
+ * memset the compiler emits for the struct's size is a `rep stos`, whose start-up cost was an
+ * eighth of a line's, and a store loop adds a compare and a branch to each of its 17 stores. */
+INLINE void
 ev_reset(struct ls_event *ev, unsigned long lineno)
 {
 #if defined(__SSE2__)
     char *p = (char *)ev;
     const __m128i z = _mm_setzero_si128();
-    size_t i;
 
-    for (i = 0; i + 16 <= sizeof(*ev); i += 16) {
-        _mm_storeu_si128((__m128i *)(p + i), z);
-        __asm__("" : : "r"(p + i) : "memory"); /* keeps the compiler from making it a memset */
-    }
-    if (i < sizeof(*ev))
-        _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
+#define EV_ZERO4(o)                                                                                \
+    do {                                                                                           \
+        _mm_storeu_si128((__m128i *)(p + (o)), z);                                                 \
+        _mm_storeu_si128((__m128i *)(p + (o) + 16), z);                                            \
+        _mm_storeu_si128((__m128i *)(p + (o) + 32), z);                                            \
+        _mm_storeu_si128((__m128i *)(p + (o) + 48), z);                                            \
+    } while (0)
+    _Static_assert(sizeof(*ev) > 256 && sizeof(*ev) <= 272, "ev_reset stores 256 + 16 bytes");
+    EV_ZERO4(0);
+    EV_ZERO4(64);
+    EV_ZERO4(128);
+    EV_ZERO4(192);
+    _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
+#undef EV_ZERO4
 #else
     memset(ev, 0, sizeof(*ev));
 #endif
@@ -1168,7 +1397,14 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     if ((m = parse_header(line, end, ev)) == NULL)
         goto none;
     if (end - m >= MEMO_KEY_AT + 32) {
-        const struct msg_memo *e = memo_find(m, end, set = memo_set(m));
+        const struct msg_memo *e;
+        set = memo_set(m);
+#if defined(HAVE_VECTOR_SCAN)
+        if (__builtin_cpu_supports("avx2"))
+            e = memo_find_avx2(m, end, set);
+        else
+#endif
+            e = memo_find(m, end, set);
         if (e != NULL) {
             if (e->kind == EV_NONE)
                 goto none;
@@ -1181,14 +1417,14 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
             ev->message = mkspan(m, m + e->msg_len);
             ev->msg_key = e->id;
             fields = m + e->len;
-            lm_build(&lm, fields, end); /* the fields need no map of the message */
+            lm_build(&lm, line, fields, end); /* the fields need no map of the message */
             goto fields;
         }
     }
 
     /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
      * cheaper than on its leading ' '), then see which action it ends. */
-    lm_build(&lm, m, end);
+    lm_build(&lm, line, m, end);
     for (const char *q = m; act == NULL && (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL), ACTION_TAIL_COMMA)) != NULL;
          q++) {
         for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {

@@ -748,6 +748,221 @@ a_repeated_message_is_remembered_only_while_its_bytes_match(void **state)
     assert_true(nseen >= 7);
 }
 
+/* Parses `len` bytes copied to a buffer of exactly that size: ASan catches any over-read. */
+static bool
+parse_exact(const char *text, size_t len)
+{
+    char *copy = malloc(len + 1);
+    bool ok;
+
+    assert_non_null(copy);
+    memcpy(copy, text, len);
+    ok = logscan_parse_line(copy, len, 7, &ev);
+    /* the spans point into the copy: check them before it goes */
+    if (ok && ev.upstream.p != NULL)
+        assert_true(ev.upstream.p >= copy && ev.upstream.p + ev.upstream.len <= copy + len);
+    free(copy);
+    return ok;
+}
+
+/* pid, tid and connection number: 1 to 19 digits each (18 at most are read), the 16-byte fast
+ * path and the digit loop both, and every cut of such a header at the end of a buffer. */
+static void
+header_numbers_of_1_to_19_digits_read_as_the_digit_loop_reads_them(void **state)
+{
+    static const char digits[] = "9876543210123456789";
+    char line[512];
+
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        for (int n = 1; n <= 19; n++) {
+            char num[20];
+            long long want = 0;
+            snprintf(num, sizeof(num), "%.*s", n, digits);
+            for (int i = 0; i < n && i < 18; i++)
+                want = want * 10 + (digits[i] - '0');
+            int len = snprintf(line, sizeof(line),
+                               "2026/11/27 03:17:01 [error] %s#%s: *%s upstream SSL certificate "
+                               "verify error: (18:self-signed certificate)" HS TAIL,
+                               which == 0 ? num : "4242", which == 1 ? num : "17",
+                               which == 2 ? num : "5");
+            bool ok = parse_exact(line, (size_t)len);
+            if (n == 19) { /* a 19th digit ends no number: no header (or no "*conn ") */
+                assert_false(ok);
+                continue;
+            }
+            assert_true(ok);
+            assert_int_equal(ev.pid, which == 0 ? want : 4242);
+            assert_int_equal(ev.tid, which == 1 ? want : 17);
+            assert_int_equal(ev.conn, which == 2 ? want : 5);
+            for (int cut = 20; cut < len && cut < 90; cut++)
+                assert_false(parse_exact(line, (size_t)cut));
+        }
+    }
+    /* both numbers at once: every pair of lengths up to 9 (the fast path takes up to 8 + 7) */
+    for (int a = 1; a <= 9; a++) {
+        for (int b = 1; b <= 9; b++) {
+            int len = snprintf(line, sizeof(line),
+                               "2026/11/27 03:17:01 [warn] %.*s#%.*s: *%.*s upstream SSL "
+                               "certificate verify error: (18:self-signed certificate)" HS TAIL,
+                               a, digits, b, digits + 3, a + b, digits + 1);
+            assert_true(parse_exact(line, (size_t)len));
+            assert_int_equal(ev.level, LV_WARN);
+            assert_int_equal(ev.pid, strtoll(line + 27, NULL, 10));
+            assert_int_equal(ev.tid, strtoll(line + 28 + a, NULL, 10));
+            assert_int_equal(ev.conn, strtoll(line + 28 + a + b + 3, NULL, 10));
+        }
+    }
+    /* not numbers: no digit, a sign, no '#', no ": " */
+    static const char *const bad[] = {"#1: *5 ", "x#1: *5 ", "-1#1: *5 ", "12#: *5 ", "12 1: *5 ",
+                                      "12#1 *5 ", "12#1:*5 ", "12#1/ *5 "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int len = snprintf(line, sizeof(line),
+                           "2026/11/27 03:17:01 [error] %supstream SSL certificate verify error: "
+                           "(18:self-signed certificate)" HS TAIL,
+                           bad[i]);
+        assert_false(parse_exact(line, (size_t)len));
+    }
+}
+
+/* Every level name, and names cut, lengthened or misspelt, also at the end of a buffer. */
+static void
+levels_are_read_whole_and_nothing_like_them_is(void **state)
+{
+    static const struct {
+        const char *text;
+        enum ev_level level;
+    } levels[] = {
+        {"[debug] ", LV_DEBUG}, {"[info] ", LV_INFO},   {"[notice] ", LV_NOTICE},
+        {"[warn] ", LV_WARN},   {"[error] ", LV_ERROR}, {"[crit] ", LV_CRIT},
+        {"[alert] ", LV_ALERT}, {"[emerg] ", LV_EMERG},
+    };
+    static const char *const bad[] = {
+        "[erro] ",   "[errorr] ", "[error]x",  "[Error] ",  "(error) ", "[error]  ",
+        "[emer] ",   "[emergx] ", "[notic] ",  "[notice]",  "[noticex",  "[inf] ",
+        "[infox] ",  "[info]x",   "[warn]]",   "[wa] ",     "[] ",       "[e] ",
+        "[debug]",   "[crit]x",   "[alert]\t", "[\xff\xff\xff] ", "[warn ] ", "error] ",
+    };
+    char line[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        int len = snprintf(line, sizeof(line),
+                           "2026/11/27 03:17:01 %s4242#17: *5 upstream SSL certificate verify "
+                           "error: (18:self-signed certificate)" HS TAIL,
+                           levels[i].text);
+        assert_true(parse_exact(line, (size_t)len));
+        assert_int_equal(ev.level, levels[i].level);
+        assert_int_equal(ev.pid, 4242);
+        for (int cut = 19; cut < 40 && cut < len; cut++)
+            assert_false(parse_exact(line, (size_t)cut));
+        /* nginx -t's "nginx: [level] " and its cuts */
+        len = snprintf(line, sizeof(line),
+                       "nginx: %scannot load certificate \"/x.pem\": BIO_new_file() failed",
+                       levels[i].text);
+        assert_int_equal(parse_exact(line, (size_t)len), levels[i].level == LV_EMERG);
+        for (int cut = 0; cut < 20; cut++)
+            assert_false(parse_exact(line, (size_t)cut));
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int len = snprintf(line, sizeof(line),
+                           "2026/11/27 03:17:01 %s4242#17: *5 upstream SSL certificate verify "
+                           "error: (18:self-signed certificate)" HS TAIL,
+                           bad[i]);
+        if (parse_exact(line, (size_t)len))
+            fail_msg("level '%s' accepted", bad[i]);
+    }
+}
+
+/* The timestamp: each of its 19 bytes and the space after it, as any byte it must not be,
+ * makes the line no header. */
+static void
+a_timestamp_with_any_byte_wrong_is_no_header(void **state)
+{
+    static const char good[] = "2026/11/27 03:17:01 [error] 4242#17: *5 upstream SSL certificate "
+                               "verify error: (18:self-signed certificate)" HS TAIL;
+    char line[sizeof(good)];
+
+    (void)state;
+    assert_true(parse_exact(good, sizeof(good) - 1));
+    for (int i = 0; i < 20; i++) {
+        bool digit_at = good[i] >= '0' && good[i] <= '9';
+        for (int c = 0; c < 256; c++) {
+            if (digit_at ? (c >= '0' && c <= '9') : c == (unsigned char)good[i])
+                continue; /* not wrong there */
+            memcpy(line, good, sizeof(good));
+            line[i] = (char)c;
+            if (parse_exact(line, sizeof(good) - 1))
+                fail_msg("byte %d as 0x%02x accepted", i, (unsigned)c);
+        }
+    }
+}
+
+/* The line map's last block is read as the 64 bytes ending at the line's end: fields in it
+ * parse the same whatever its length (1 to 64 bytes), on a first sight of the message and on
+ * a remembered one (mapped from the fields), and bytes after the line are never looked at. */
+static void
+fields_in_a_last_block_of_every_length_parse_the_same(void **state)
+{
+    char host[200], line[1024], padded[1100];
+
+    (void)state;
+    for (int hl = 1; hl <= 140; hl++) {
+        memset(host, 'h', (size_t)hl);
+        host[hl] = '\0';
+        host[0] = 'a';
+        for (int again = 0; again < 2; again++) {
+            int len = snprintf(line, sizeof(line),
+                               "%supstream SSL certificate verify error: (18:self-signed "
+                               "certificate) while SSL handshaking to upstream, client: 10.0.0.1, "
+                               "server: s, request: \"GET / HTTP/1.1\", upstream: "
+                               "\"https://10.0.2.88:8443/\", host: \"%s\"",
+                               PRE, host);
+            assert_true(parse_exact(line, (size_t)len));
+            assert_int_equal(ev.kind, EV_VERIFY_ERROR);
+            /* the same bytes with quotes and commas after them in the buffer */
+            memcpy(padded, line, (size_t)len);
+            memset(padded + len, '"', 64);
+            memcpy(padded + len + 3, ", referrer: \"", 13);
+            assert_true(logscan_parse_line(padded, (size_t)len, 7, &ev));
+            assert_span(ev.host, host);
+            assert_span(ev.upstream, "10.0.2.88:8443");
+            assert_span(ev.uri, "/");
+            assert_span(ev.server, "s");
+            assert_span(ev.request, "GET / HTTP/1.1");
+            assert_false(ev.ambiguous);
+        }
+    }
+}
+
+/* Remembered messages are told apart by every byte: kept texts that differ in one byte only,
+ * at any place (the first or last 32 bytes, the middle), never share a key. */
+static void
+messages_differing_in_one_byte_anywhere_are_not_confused(void **state)
+{
+    static const char base[] = "upstream SSL certificate does not match \"api-internal-example-"
+                               "with-a-long-name-for-several-blocks.example\"";
+    char msg[sizeof(base)], line[1024];
+    unsigned long key[2];
+
+    (void)state;
+    for (size_t at = 41; at < sizeof(base) - 2; at++) {
+        for (int v = 0; v < 3; v++) {
+            memcpy(msg, base, sizeof(base));
+            if (v == 1)
+                msg[at] = 'Z';
+            int len = snprintf(line, sizeof(line), "%s%s" HS TAIL, PRE, msg);
+            assert_true(parse_exact(line, (size_t)len));
+            assert_int_equal(ev.kind, EV_NAME_MISMATCH);
+            assert_int_equal(ev.name.len, sizeof(base) - 43);
+            if (v < 2)
+                key[v] = ev.msg_key;
+        }
+        assert_true(key[0] != key[1]);
+        assert_true(ev.msg_key == key[0]); /* the first again: still kept, same key */
+    }
+}
+
 /* Fields past the line map's reach take the general path; within it, a line nginx wrote
  * without forgery takes a short one. Both must agree on every line: each variant of a
  * canonical line (a quote, space, '/', comma or marker put at every place of its fields) is
@@ -874,6 +1089,11 @@ main(void)
         cmocka_unit_test(every_line_of_the_lab_fixtures_parses_to_its_kind),
         cmocka_unit_test(a_repeated_message_is_remembered_only_while_its_bytes_match),
         cmocka_unit_test(the_short_path_for_plain_lines_agrees_with_the_general_one),
+        cmocka_unit_test(header_numbers_of_1_to_19_digits_read_as_the_digit_loop_reads_them),
+        cmocka_unit_test(levels_are_read_whole_and_nothing_like_them_is),
+        cmocka_unit_test(a_timestamp_with_any_byte_wrong_is_no_header),
+        cmocka_unit_test(fields_in_a_last_block_of_every_length_parse_the_same),
+        cmocka_unit_test(messages_differing_in_one_byte_anywhere_are_not_confused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
