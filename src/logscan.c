@@ -2,8 +2,10 @@
  * logscan.c — recognises the upstream TLS failures in one nginx error.log line (http and
  * stream formats, OpenSSL 1.1 and 3.x wording) and splits out its fields as spans into
  * the caller's line. No I/O, no allocation. The client writes request, host and referrer
- * raw into the line, so fields are found by nginx's own layout, never by first match.
- * Called by cli-scan.c, the follower and the fuzz target.
+ * raw into the line, so fields are found by nginx's own layout, never by first match; the
+ * line nginx writes when nothing in it is forged takes a short path with the same answers.
+ * Two process-wide memos (the last time conversion, recent messages with what was found in
+ * them) make it single-threaded. Called by cli-scan.c, the follower and the fuzz target.
  */
 #include "config.h"
 
