@@ -1427,7 +1427,9 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
      * cheaper than on its leading ' '), then see which action it ends. */
     lm_build(&lm, line, m, end);
-    for (const char *q = m; act == NULL && (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL), ACTION_TAIL_COMMA)) != NULL;
+    for (const char *q = m;
+         act == NULL &&
+         (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL), ACTION_TAIL_COMMA)) != NULL;
          q++) {
         for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
             size_t head = actions[i].len - (sizeof(ACTION_TAIL) - 1);
