@@ -1125,9 +1125,7 @@ parse_http_canonical(const struct linemap *lm, const char *p, const char *srv, c
     /* The only `", upstream: "` is at r[0]: a match is two quotes 13 apart with none between,
      * and (r[1], r[2]) is no match once the shape check below has seen a letter after r[1];
      * (r[2], r[3]) are 9 apart; (r[3], r[4]) would be one only for the host `, upstream: `,
-     * which the no-space rule below refuses too. */
-    if (r[4] - r[3] == 13)
-        return false;
+     * which the no-space rule for the host below refuses. */
     /* No `", subrequest: "` before r[0]: it would need a quote in the request. */
     if ((uri = upstream_peer(r[1] + 1, end, &peer)) == NULL)
         return false;
