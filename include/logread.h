@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -59,9 +60,10 @@ typedef time_t (*logread_time_fn)(const char *line, size_t len);
 
 /* Opens path for reading without blocking (a FIFO without a writer would block open(2)) and
  * refuses what is not a regular file, naming it. Returns 0 with *fd (close-on-exec, blocking
- * reads) and *size set, or -1 with *cause ("PATH: No such file or directory", "PATH: is a
- * directory", "PATH: is a FIFO, not a regular file ..."); errno is kept from the failure. */
-int logread_open(const char *path, int *fd, off_t *size, char **cause);
+ * reads) and *sb set, or -1 with *cause ("PATH: No such file or directory", "PATH: is a
+ * directory", "PATH: is a FIFO, not a regular file"); errno tells which (ENOENT, EISDIR,
+ * EINVAL for another kind of file, ...): the follower waits for a file that is absent. */
+int logread_open(const char *path, int *fd, struct stat *sb, char **cause);
 
 /* The --since rule: keep ev when no --since was given, or its time is known and >= since. */
 static inline bool

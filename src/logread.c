@@ -54,7 +54,7 @@ warn_add(struct logread_warnings *w, const char *file, unsigned long line, char 
 }
 
 int
-logread_open(const char *path, int *fdp, off_t *size, char **cause)
+logread_open(const char *path, int *fdp, struct stat *sbp, char **cause)
 {
     struct stat sb;
     const char *what;
@@ -93,7 +93,7 @@ logread_open(const char *path, int *fdp, off_t *size, char **cause)
     if ((fl = fcntl(fd, F_GETFL)) >= 0)
         (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     *fdp = fd;
-    *size = sb.st_size;
+    *sbp = sb;
     return 0;
 }
 
@@ -321,9 +321,10 @@ read_file(struct reader *rd, int fd, off_t size, const char *name, bool stream, 
                 return -1;
         } else {
             warn_add(w, name, 0,
-                     xasprintf("--since: reading from byte %lld (the %lld MiB before it hold "
-                               "nothing as recent); line numbers count from there",
-                               (long long)start, (long long)(start >> 20)));
+                     xasprintf("--since: reading from byte %lld, where the log is more than %d "
+                               "minutes older than TIME; line numbers count from there, not "
+                               "from the start of the file",
+                               (long long)start, LOGREAD_SINCE_SLACK / 60));
         }
         if (lseek(fd, start, SEEK_SET) < 0) {
             *cause = xasprintf("%s: %s", name, strerror(errno));
@@ -362,8 +363,10 @@ logread_files(const char *const *files, size_t nfiles, const struct logread_opts
             fds[nopen] = STDIN_FILENO;
             continue;
         }
-        if (logread_open(files[nopen], &fds[nopen], &sizes[nopen], cause) < 0)
+        struct stat sb;
+        if (logread_open(files[nopen], &fds[nopen], &sb, cause) < 0)
             goto out;
+        sizes[nopen] = sb.st_size;
     }
     buf = xmalloc(cap);
     for (size_t i = 0; i < nfiles; i++) {
