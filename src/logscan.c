@@ -5,7 +5,27 @@
  * raw into the line, so fields are found by nginx's own layout, never by first match; the
  * line nginx writes when nothing in it is forged takes a short path with the same answers.
  * Two process-wide memos (the last time conversion, recent messages with what was found in
- * them) make it single-threaded. Called by cli-scan.c, the follower and the fuzz target.
+ * them) make it single-threaded. Called by logread.c (batch scan), the follower
+ * (cli-scan-follow.c) and the fuzz target.
+ *
+ * How to add an event kind (say nginx's "SSL_shutdown() failed ... while SSL handshaking to
+ * upstream"):
+ *  1. logscan.h: a value in enum ev_kind before EV__COUNT, commented with the words nginx logs;
+ *     kind_names[] at the end of this file: its JSON name (the output's "kind").
+ *  2. classify(): recognise the message head and fill what it says. Anything decided from the
+ *     message alone belongs to the message part of struct ls_event (kind .. message in
+ *     logscan.h): the memo copies that part whole, and a new span there goes into
+ *     memo_spans[] (the build refuses a span it does not count). Read nothing past the
+ *     action, or the memo's answer for a repeated message would be wrong.
+ *  3. A line of another shape (a new action than the two in actions[], an [emerg] needle, a
+ *     level): make sure it holds one of the markers (marker_event, marker_emerg, marker_read)
+ *     or add one, with its candidate bytes in find_marker_* and cand_*: the batch scan and
+ *     the follower never parse a line the marker search rejects.
+ *  4. incident.c's incident_explanations[]: a per-kind entry (plain words, what it means);
+ *     the man page's list of kinds (share/man/tlstriage.1).
+ *  5. tests/unit/test_logscan.c: the line as a real nginx wrote it (tests/lab/fixtures when
+ *     the lab can provoke it), with every field, also as a memo hit (see
+ *     a_remembered_message_gives_the_same_event_as_a_fresh_parse).
  */
 #include "config.h"
 
