@@ -20,10 +20,10 @@
 #include "logscan.h"
 #include "xmalloc.h"
 
-#define READ_SIZE (1u << 20)       /* bytes per read() of the batch scan */
-#define PROBE_READ (16u * 1024)     /* bytes per pread() of a bisection probe */
+#define READ_SIZE (1u << 20)                          /* bytes per read() of the batch scan */
+#define PROBE_READ (16u * 1024)                       /* bytes per pread() of a bisection probe */
 #define PROBE_MAX (LOGSCAN_MAX_LINE + 2 * PROBE_READ) /* a probe gives up after this much */
-#define BISECT_STOP ((off_t)64 * 1024) /* bisect down to this window, then read it */
+#define BISECT_STOP ((off_t)64 * 1024)                /* bisect down to this window, then read it */
 
 void
 logread_warnings_free(struct logread_warnings *w)
@@ -196,8 +196,7 @@ count_lines(int fd, off_t end, char *buf, unsigned long *out, char **cause, cons
         }
         if (r == 0)
             break;
-        for (const char *p = buf, *e = buf + r; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;
-             p++)
+        for (const char *p = buf, *e = buf + r; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
             n++;
         off += r;
     }
@@ -220,8 +219,7 @@ handle_line(struct reader *rd, const char *l, size_t n, unsigned long lineno)
 {
     struct ls_event ev;
 
-    if (n > LOGSCAN_MAX_LINE || !logscan_parse_line(l, n, lineno, &ev) ||
-        !logread_keep(&ev, rd->o))
+    if (n > LOGSCAN_MAX_LINE || !logscan_parse_line(l, n, lineno, &ev) || !logread_keep(&ev, rd->o))
         return;
     rd->events++;
     rd->fn(&ev, rd->file, rd->arg);
@@ -343,8 +341,8 @@ read_file(struct reader *rd, int fd, off_t size, const char *name, bool stream, 
 
 int
 logread_files(const char *const *files, size_t nfiles, const struct logread_opts *o,
-              logread_event_fn fn, void *arg, struct logread_stats *st,
-              struct logread_warnings *w, char **cause)
+              logread_event_fn fn, void *arg, struct logread_stats *st, struct logread_warnings *w,
+              char **cause)
 {
     int *fds = xcalloc(nfiles > 0 ? nfiles : 1, sizeof(*fds));
     off_t *sizes = xcalloc(nfiles > 0 ? nfiles : 1, sizeof(*sizes));
@@ -397,8 +395,8 @@ store_event(const struct ls_event *ev, const char *file, void *arg)
 
 int
 logread_store(struct incident_store *store, const char *const *files, size_t nfiles,
-              const struct logread_opts *o, struct logread_stats *st,
-              struct logread_warnings *w, char **cause)
+              const struct logread_opts *o, struct logread_stats *st, struct logread_warnings *w,
+              char **cause)
 {
     return logread_files(files, nfiles, o, store_event, store, st, w, cause);
 }
