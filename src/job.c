@@ -586,8 +586,10 @@ stream_flush(struct job_ctx *ctx, struct program_stream *s, bool eof)
         job_ctx_send(ctx, s->kind, s->line.p + start, s->line.len - start);
         start = s->line.len;
     }
-    memmove(s->line.p, s->line.p + start, s->line.len - start);
-    s->line.len -= start;
+    if (start > 0) {
+        memmove(s->line.p, s->line.p + start, s->line.len - start);
+        s->line.len -= start;
+    }
 }
 
 /* Reads what is there; returns false at EOF (or error). */

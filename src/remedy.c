@@ -3,7 +3,7 @@
  * strategy at a time to a candidate (pin, ca, chain, name, depth, sni, mtls; verification
  * always on), probes each candidate for real, and turns the verified ones into edits of the
  * owning block plus certificate files. Owns no terminal I/O and writes no file: the fix
- * verb hands the result to txn.c. Called by cli-diagnose.c and cli-fix.c.
+ * verb hands the result to txn.c. Called by cli-diagnose.c, cli-fix.c and remedy-wire.c.
  */
 #include "config.h"
 
