@@ -694,6 +694,64 @@ cancelling_a_program_job_ends_the_program_too(void **state)
     evloop_free(loop);
 }
 
+/* nginx -t as a job, as the fix wizard runs it: a good config, then one nginx refuses. */
+static void
+nginx_t_runs_as_a_job_and_its_emerg_line_arrives(void **state)
+{
+    const char *bin = getenv("TT_NGINX") != NULL && getenv("TT_NGINX")[0] != '\0'
+                          ? getenv("TT_NGINX")
+                          : "/usr/sbin/nginx";
+    char dir[] = "/tmp/tt-job-XXXXXX";
+    struct evloop *loop = evloop_new();
+    struct job_runner *jr = job_runner_new(loop);
+    struct spawn_result sr;
+    char *conf, *cause = NULL;
+    FILE *f;
+
+    (void)state;
+    if (access(bin, X_OK) != 0)
+        skip();
+    assert_non_null(mkdtemp(dir));
+    conf = xasprintf("%s/nginx.conf", dir);
+    for (int bad = 0; bad < 2; bad++) {
+        struct seen s = {0};
+        char *argv[] = {(char *)bin, "-t", "-p", dir, "-c", conf, "-e", "stderr", NULL};
+        assert_non_null(f = fopen(conf, "w"));
+        fprintf(f,
+                "events {}\nerror_log stderr;\npid %s/nginx.pid;\nhttp {\n"
+                "    server { listen 127.0.0.1:1; proxy_ssl_verify %s; }\n}\n",
+                dir, bad ? "maybe" : "on");
+        fclose(f);
+        assert_non_null(job_run_program(jr, argv, 10000, on_progress, on_done, &s, &cause));
+        run_until(loop, &s.done);
+        assert_int_equal(s.status, JOB_OK);
+        assert_int_equal(
+            job_program_status(
+                &(struct job_outcome){.result = s.result.p, .result_len = s.result.len}, &sr),
+            0);
+        assert_true(sr.exited);
+        if (!bad) {
+            assert_int_equal(sr.status, 0);
+            assert_non_null(strstr(buf_str(&s.texts), "18:nginx: configuration file "));
+            assert_non_null(strstr(buf_str(&s.texts), " test is successful"));
+        } else {
+            assert_int_equal(sr.status, 1);
+            assert_non_null(strstr(buf_str(&s.texts), " [emerg] "));
+            assert_non_null(strstr(buf_str(&s.texts), "invalid value \"maybe\""));
+            assert_non_null(strstr(buf_str(&s.texts), "|18:nginx: configuration file "));
+        }
+        seen_free(&s);
+    }
+    char *pid = xasprintf("%s/nginx.pid", dir); /* nginx -t leaves it, empty */
+    unlink(pid);
+    free(pid);
+    unlink(conf);
+    assert_int_equal(rmdir(dir), 0);
+    free(conf);
+    job_runner_free(jr);
+    evloop_free(loop);
+}
+
 int
 main(void)
 {
@@ -711,6 +769,7 @@ main(void)
         cmocka_unit_test(freeing_the_runner_kills_and_reaps_what_still_runs),
         cmocka_unit_test(a_program_job_streams_stdout_and_stderr_lines_and_its_status),
         cmocka_unit_test(cancelling_a_program_job_ends_the_program_too),
+        cmocka_unit_test(nginx_t_runs_as_a_job_and_its_emerg_line_arrives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
