@@ -125,7 +125,7 @@ remedy_wire_get(struct wire_rd *rd, const struct ngxconf *conf, struct remedy_ca
     }
     c->verification_disabled = wire_get_bool(rd);
     c->cause = wire_get_str(rd);
-    c->nfixes = wire_get_count(rd, 32);
+    c->nfixes = wire_get_count(rd, 30); /* the smallest encoded fix */
     if (c->nfixes > 0)
         c->fixes = xcalloc(c->nfixes, sizeof(*c->fixes));
     for (size_t i = 0; i < c->nfixes; i++)

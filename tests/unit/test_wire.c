@@ -722,6 +722,16 @@ a_planned_case_survives_the_wire_and_finds_its_block_again(void **state)
     assert_ptr_equal(back.block_name, e.use->block->name);
     remedy_case_free(&back);
 
+    /* every cut of the record fails to decode, and leaves nothing allocated */
+    for (size_t cut = 0; cut < b.len; cut += 7) {
+        wire_rd_init(&rd, b.p, cut);
+        assert_int_equal(remedy_wire_get(&rd, e.conf, &back, &cause), -1);
+        assert_string_equal(cause, "a remedy case record does not decode");
+        assert_null(back.upstream);
+        free(cause);
+        cause = NULL;
+    }
+
     /* a config without that block: the case cannot be placed */
     static const char other_text[] = "events {}\nhttp {\n}\n";
     struct ngxconf *other = ngxconf_parse_mem(e.conf_path, other_text, strlen(other_text));
