@@ -43,7 +43,7 @@ enum job_rec {
 enum job_status {
     JOB_OK,        /* a result arrived and the worker exited 0 */
     JOB_FAILED,    /* an error record, a non-zero exit, a signal, or no result */
-    JOB_CANCELLED, /* job_cancel() was called */
+    JOB_CANCELLED, /* job_cancel() was called (even if a result arrived first) */
 };
 
 struct job_outcome {

@@ -2,8 +2,8 @@
  * job.c — owns the job runner: forks a worker per job, reads its length-prefixed records
  * from a non-blocking pipe on the evloop, reaps it with waitpid(pid, WNOHANG), cancels it
  * (SIGTERM, then SIGKILL to its process group) and the "run a program" worker. It knows no
- * record's content (probe-wire.c, remedy-wire.c) and draws nothing. Called by the TUI and by
- * the job forms of the long operations.
+ * record's content and draws nothing. Called by the job forms of the long operations
+ * (probe-wire.c, remedy-wire.c); the TUI (issue 13) is to drive its work through it.
  */
 #include "config.h"
 

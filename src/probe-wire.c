@@ -2,7 +2,7 @@
  * probe-wire.c — owns the wire form of struct probe_result (with its cert_info facts and the
  * presented chain as DER) and the probe job: a worker runs probe_run_many and sends each
  * result as a record; the parent decodes them into an array. Does no probing of its own
- * (probe.c) and no formatting. Called by the TUI's upstream list and detail screens.
+ * (probe.c) and no formatting. For the TUI (upstream list, detail screen); nothing calls it yet.
  */
 #include "config.h"
 

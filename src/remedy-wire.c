@@ -2,7 +2,7 @@
  * remedy-wire.c — owns the wire form of struct remedy_case and the remedy job: a worker runs
  * remedy_plan and sends its progress and the planned case; the parent decodes the case and
  * re-derives the fields that borrow from the config tree from its own parsed config. Plans
- * nothing itself (remedy.c). Called by the TUI's detail screen and fix wizard.
+ * nothing itself (remedy.c). For the TUI (detail screen, fix wizard); nothing calls it yet.
  */
 #include "config.h"
 
