@@ -244,6 +244,24 @@ certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause)
     return 0;
 }
 
+X509 *
+certinfo_system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    tlserr_clear();
+    return issuer;
+}
+
 char *
 certinfo_san_text(const struct cert_info *ci)
 {

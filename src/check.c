@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -20,8 +19,10 @@
 #include "check.h"
 #include "json.h"
 #include "nginxbin.h"
+#include "pemload.h"
 #include "resolve.h"
 #include "sanitize.h"
+#include "tlserr.h"
 #include "xmalloc.h"
 
 const struct check_rule check_rules[] = {
@@ -79,21 +80,6 @@ struct check_state {
     struct nginx_version version;
 };
 
-/* Drains the OpenSSL error queue into one short reason. */
-static char *
-ssl_reason(void)
-{
-    unsigned long e, last = 0;
-    char tmp[256];
-
-    while ((e = ERR_get_error()) != 0)
-        last = e;
-    if (last == 0)
-        return xstrdup("no details");
-    ERR_error_string_n(last, tmp, sizeof(tmp));
-    return xstrdup(tmp);
-}
-
 static char *
 subject_of(X509 *x)
 {
@@ -150,9 +136,9 @@ trusted_load(struct check_state *st, const char *written)
     t->path = path;
     if ((t->problem = file_problem(path)) != NULL)
         return t;
-    ERR_clear_error();
+    tlserr_clear();
     if ((bio = BIO_new_file(path, "r")) == NULL) {
-        char *why = ssl_reason();
+        char *why = tlserr_reason();
         t->problem = xasprintf("\"%s\" cannot be read (%s)", path, why);
         free(why);
         return t;
@@ -180,7 +166,7 @@ trusted_load(struct check_state *st, const char *written)
         }
         X509_free(x);
     }
-    ERR_clear_error();
+    tlserr_clear();
     BIO_free(bio);
     if (t->ncerts == 0)
         t->problem = xasprintf("\"%s\" holds no PEM certificate", path);
@@ -192,7 +178,6 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
 {
     char *cert = ngxconf_full_path(st->conf, cert_w), *key = ngxconf_full_path(st->conf, key_w);
     struct keypair *k;
-    BIO *bio = NULL;
     X509 *x = NULL;
     EVP_PKEY *pk = NULL;
     char *why;
@@ -211,18 +196,22 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     k->problem = NULL;
     if ((k->problem = file_problem(cert)) != NULL || (k->problem = file_problem(key)) != NULL)
         return k;
-    ERR_clear_error();
-    if ((bio = BIO_new_file(cert, "r")) == NULL ||
-        (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-        why = ssl_reason();
+    if (pemload_cert(cert, &x, NULL, NULL) != PEMLOAD_OK) {
+        why = tlserr_reason();
         k->problem = xasprintf("\"%s\" holds no readable certificate (%s)", cert, why);
         free(why);
         goto out;
     }
-    BIO_free(bio);
-    if ((bio = BIO_new_file(key, "r")) == NULL ||
-        (pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-        why = ssl_reason();
+    switch (pemload_key(key, NULL, &pk, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_ENCRYPTED:
+        k->problem = xasprintf("\"%s\" is encrypted with a passphrase: tlstriage does not read "
+                               "proxy_ssl_password_file yet, so it cannot check the pair",
+                               key);
+        goto out;
+    default:
+        why = tlserr_reason();
         k->problem = xasprintf("\"%s\" holds no readable private key (%s)", key, why);
         free(why);
         goto out;
@@ -230,8 +219,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     if (X509_check_private_key(x, pk) != 1)
         k->problem = xasprintf("the key \"%s\" does not match the certificate \"%s\"", key, cert);
 out:
-    ERR_clear_error();
-    BIO_free(bio);
+    tlserr_clear();
     X509_free(x);
     EVP_PKEY_free(pk);
     return k;

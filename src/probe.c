@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -29,6 +28,7 @@
 #include "evloop.h"
 #include "certinfo.h"
 #include "json.h"
+#include "pemload.h"
 #include "probe.h"
 #include "sslconf.h"
 #include "tlserr.h"
@@ -292,48 +292,41 @@ emerg(const char *fmt, const char *arg)
 }
 
 /* The client certificate and key, loaded as ngx_ssl_certificate() loads them (so a failure
- * reads as nginx's [emerg]). Returns NULL, or the message. */
+ * reads as nginx's [emerg]); an encrypted key fails without a prompt. Returns NULL, or the
+ * message. */
 static char *
 load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
 {
-    BIO *bio;
-    X509 *x, *extra;
-    EVP_PKEY *pk;
+    STACK_OF(X509) *chain = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pk = NULL;
+    char *msg = NULL;
 
+    if (pemload_cert(cert, &x, &chain, &msg) != PEMLOAD_OK)
+        goto out;
     tlserr_clear();
-    if ((bio = BIO_new_file(cert, "r")) == NULL)
-        return emerg("cannot load certificate \"%s\": BIO_new_file() failed", cert);
-    if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL) {
-        BIO_free(bio);
-        return emerg("cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
-    }
     if (SSL_CTX_use_certificate(ctx, x) != 1) {
-        X509_free(x);
-        BIO_free(bio);
-        return emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+        msg = emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+        goto out;
     }
-    X509_free(x);
-    while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    while (sk_X509_num(chain) > 0) {
+        X509 *extra = sk_X509_shift(chain);
         if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
             X509_free(extra);
-            BIO_free(bio);
-            return emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+            msg = emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+            goto out;
         }
     }
-    BIO_free(bio);
-    tlserr_clear(); /* the end of the chain reads as "no start line" */
-    if ((bio = BIO_new_file(key, "r")) == NULL)
-        return emerg("cannot load certificate key \"%s\": BIO_new_file() failed", key);
-    pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pk == NULL)
-        return emerg("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed", key);
-    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
-        EVP_PKEY_free(pk);
-        return emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
-    }
+    if (pemload_key(key, NULL, &pk, &msg) != PEMLOAD_OK)
+        goto out;
+    tlserr_clear();
+    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1)
+        msg = emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+out:
     EVP_PKEY_free(pk);
-    return NULL;
+    X509_free(x);
+    sk_X509_pop_free(chain, X509_free);
+    return msg;
 }
 
 static void
@@ -999,26 +992,6 @@ intermediate_note(X509 *top, STACK_OF(X509) * anchors)
     return note;
 }
 
-/* The issuer of x in the system CA store (a distribution may carry intermediates), or NULL.
- * The tool never fetches AIA URLs: this store is all it can look in. Caller frees. */
-static X509 *
-system_issuer(X509 *x)
-{
-    X509_STORE *st = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509 *issuer = NULL;
-
-    if (st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
-        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
-        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
-            issuer = NULL;
-    }
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
-    tlserr_clear();
-    return issuer;
-}
-
 static void
 whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_entry *ce)
 {
@@ -1051,7 +1024,7 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
     if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed) {
         X509 *issuer;
         w->intermediate_note = intermediate_note(top, ce->anchors);
-        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = system_issuer(top)) != NULL) {
+        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = certinfo_system_issuer(top)) != NULL) {
             if (X509_check_issued(issuer, issuer) != X509_V_OK) { /* an intermediate */
                 struct cert_info ci;
                 char *note = w->intermediate_note;

@@ -13,16 +13,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "certinfo.h"
 #include "incident.h"
 #include "json.h"
+#include "pemload.h"
 #include "remedy.h"
+#include "tlserr.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -305,26 +307,6 @@ sha16(const char *data, size_t len)
     return xstrdup(hex);
 }
 
-/* The issuer of x in the system CA store (distributions carry some intermediates), or
- * NULL. Never fetched from the network (no AIA). Caller frees. */
-static X509 *
-system_issuer(X509 *x)
-{
-    X509_STORE *st = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509 *issuer = NULL;
-
-    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
-        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
-        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
-            issuer = NULL;
-    }
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
-    ERR_clear_error();
-    return issuer;
-}
-
 /* Adds strategy s to the candidate; r is the probe of the candidate so far. */
 static int
 cand_apply(struct cand *c, int s, const struct probe_result *r, const struct remedy_opts *o,
@@ -394,7 +376,7 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
             if (read_all(o->ca_file, &add, &addlen, cause) != 0)
                 return -1;
         } else {
-            X509 *issuer = system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
+            X509 *issuer = certinfo_system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
             if (issuer == NULL) {
                 *cause = xstrdup("the missing intermediate is not in the system CA store: "
                                  "give it with --ca FILE");
@@ -498,24 +480,32 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
 static int
 client_pair_ok(const char *cert, const char *key, char **cause)
 {
-    FILE *fc = fopen(cert, "r"), *fk = NULL;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     int rc = -1;
 
-    if (fc == NULL) {
+    switch (pemload_cert(cert, &x, NULL, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_OPEN:
         *cause = xasprintf("%s: %s", cert, strerror(errno));
         goto out;
-    }
-    if ((fk = fopen(key, "r")) == NULL) {
-        *cause = xasprintf("%s: %s", key, strerror(errno));
-        goto out;
-    }
-    if ((x = PEM_read_X509(fc, NULL, NULL, NULL)) == NULL) {
+    default:
         *cause = xasprintf("%s: no PEM certificate", cert);
         goto out;
     }
-    if ((k = PEM_read_PrivateKey(fk, NULL, NULL, NULL)) == NULL) {
+    switch (pemload_key(key, NULL, &k, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_OPEN:
+        *cause = xasprintf("%s: %s", key, strerror(errno));
+        goto out;
+    case PEMLOAD_ERR_ENCRYPTED:
+        *cause = xasprintf("%s: the key is encrypted with a passphrase, and tlstriage never "
+                           "prompts for one (proxy_ssl_password_file is not read yet)",
+                           key);
+        goto out;
+    default:
         *cause = xasprintf("%s: no PEM private key (or it is encrypted)", key);
         goto out;
     }
@@ -525,13 +515,9 @@ client_pair_ok(const char *cert, const char *key, char **cause)
     }
     rc = 0;
 out:
-    ERR_clear_error();
+    tlserr_clear();
     EVP_PKEY_free(k);
     X509_free(x);
-    if (fk != NULL)
-        fclose(fk);
-    if (fc != NULL)
-        fclose(fc);
     return rc;
 }
 
