@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "check.h"
 #include "json.h"
@@ -343,7 +344,7 @@ check_use(struct check_state *st, const struct tls_use *u)
             n = strchr(name->value, '$') == NULL ? name->value : NULL;
         else if (u->kind == RESOLVE_LITERAL)
             n = u->proxy_host;
-        if (n != NULL && resolve_is_ip(n)) {
+        if (n != NULL && addr_is_ip(n)) {
             ip_rule(st);
             if (!nginxbin_checks_ip_san(&st->version)) {
                 add(st, "TT004", CHECK_ERROR, explicit_name ? name->file : ppfile,
@@ -409,7 +410,7 @@ check_use(struct check_state *st, const struct tls_use *u)
 
     /* TT008 */
     if (name->origin != PSS_DEFAULT && name->value != NULL && strchr(name->value, '$') == NULL &&
-        !resolve_is_ip(name->value) && !is_on(sni)) {
+        !addr_is_ip(name->value) && !is_on(sni)) {
         add(st, "TT008", CHECK_WARNING, name->file, name->line, where_block(name, u),
             xasprintf("proxy_ssl_name %s is a DNS name but proxy_ssl_server_name is off: the "
                       "name is checked but not sent as SNI, so an upstream that picks its "

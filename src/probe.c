@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "evloop.h"
 #include "certinfo.h"
@@ -109,28 +110,6 @@ probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *
 
 /* ---- names: nginx's SNI and host-check rules ---- */
 
-bool
-probe_is_ipv4_literal(const char *s, size_t len)
-{
-    unsigned octet = 0, dots = 0;
-    size_t digits = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            octet = octet * 10 + (unsigned)(s[i] - '0');
-            if (octet > 255)
-                return false;
-            digits++;
-        } else if (s[i] == '.' && digits > 0) {
-            dots++;
-            octet = 0;
-            digits = 0;
-        } else
-            return false;
-    }
-    return dots == 3 && digits > 0;
-}
-
 char *
 probe_ssl_name(const char *name)
 {
@@ -150,22 +129,7 @@ probe_sends_sni(const char *name, bool server_name)
 {
     if (!server_name || name[0] == '\0' || name[0] == '[')
         return false;
-    return !probe_is_ipv4_literal(name, strlen(name));
-}
-
-static bool
-is_ip_literal(const char *name)
-{
-    unsigned char a[16];
-    char tmp[64];
-    size_t len = strlen(name);
-
-    if (len > 2 && name[0] == '[' && name[len - 1] == ']' && len - 2 < sizeof(tmp)) {
-        memcpy(tmp, name + 1, len - 2);
-        tmp[len - 2] = '\0';
-        return inet_pton(AF_INET6, tmp, a) == 1;
-    }
-    return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+    return !addr_is_ipv4(name, strlen(name));
 }
 
 bool
@@ -175,7 +139,7 @@ probe_name_matches(X509 *cert, const char *name, bool check_ip_san)
 
     if (name[0] == '\0')
         return false;
-    if (check_ip_san && is_ip_literal(name)) {
+    if (check_ip_san && addr_is_ip(name)) {
         char tmp[64];
         size_t len = strlen(name);
         if (name[0] == '[' && len > 2 && len - 2 < sizeof(tmp)) {
@@ -739,7 +703,7 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
         r->sni = xstrdup(r->name);
-    if (!is_ip_literal(r->name))
+    if (!addr_is_ip(r->name))
         r->name_rule = xstrdup("a DNS name: X509_check_host (DNS SANs, else the subject CN), "
                                "the same in every nginx version");
     else if (o->check_ip_san)

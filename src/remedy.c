@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "addr.h"
 #include "atomicfile.h"
 #include "buf.h"
 #include "certinfo.h"
@@ -106,7 +107,7 @@ plain_dns_name(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || resolve_is_ip(s))
+    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || addr_is_ip(s))
         return false;
     for (const char *p = s; *p != '\0'; p++) {
         char c = *p;
@@ -424,7 +425,7 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         c->why[s] =
             xasprintf("name: the certificate does not hold the name nginx checks (\"%s\"%s); "
                       "check (and send as SNI) %s, a DNS name the certificate holds",
-                      r->name, resolve_is_ip(r->name) ? ", an IP literal" : "", c->name);
+                      r->name, addr_is_ip(r->name) ? ", an IP literal" : "", c->name);
         break;
     }
     case RS_DEPTH: {
