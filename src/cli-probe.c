@@ -414,20 +414,17 @@ static int
 plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_opts *base,
              struct probe_opts **opts, const char ***labels, size_t *n)
 {
-    static const enum pss path_keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
-                                         PSS_CERTIFICATE_KEY};
-
     if (use->kind == RESOLVE_VARIABLE)
         return 0; /* proxy_pass with a variable: nothing to probe statically */
     for (size_t t = 0; t < use->ntargets; t++) {
         struct proxy_ssl_settings ssl = use->ssl;
         struct probe_opts o;
-        char *cause = NULL;
+        char *cause = NULL, *owned[SSLCONF_NPATHS];
 
-        for (size_t k = 0; k < sizeof(path_keys) / sizeof(path_keys[0]); k++) {
-            const char *v = ssl.v[path_keys[k]].value;
-            if (v != NULL && ssl.v[path_keys[k]].origin != PSS_DEFAULT)
-                ssl.v[path_keys[k]].value = plan_keep(p, ngxconf_full_path(p->conf, v));
+        sslconf_full_paths(p->conf, &ssl, owned);
+        for (int k = 0; k < SSLCONF_NPATHS; k++) {
+            if (owned[k] != NULL)
+                plan_keep(p, owned[k]);
         }
         if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
                                      &cause) != 0) {

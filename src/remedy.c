@@ -863,21 +863,6 @@ remedy_case_free(struct remedy_case *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* The settings with their file paths made absolute (as nginx reads them). */
-static void
-full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s, char *owned[3])
-{
-    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY};
-
-    for (int k = 0; k < 3; k++) {
-        owned[k] = NULL;
-        if (s->v[keys[k]].value != NULL && s->v[keys[k]].origin != PSS_DEFAULT) {
-            owned[k] = ngxconf_full_path(conf, s->v[keys[k]].value);
-            s->v[keys[k]].value = owned[k];
-        }
-    }
-}
-
 int
 remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             const struct remedy_opts *o, struct remedy_case *out, char **cause)
@@ -885,7 +870,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     struct cand base, c;
     struct probe_opts po;
     struct probe_result r0, r;
-    char *owned[3];
+    char *owned[SSLCONF_NPATHS];
     unsigned allowed = o->allowed != 0 ? o->allowed : RS_ALL, excluded = 0;
     bool have_r0 = false;
     int rc = -1;
@@ -906,7 +891,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     out->block_name = use->block->name;
     out->effective = use->ssl;
     base.ssl = use->ssl;
-    full_paths(conf, &base.ssl, owned);
+    sslconf_full_paths(conf, &base.ssl, owned);
     base.pub.depth = 1;
     if (base.ssl.v[PSS_VERIFY_DEPTH].value != NULL)
         base.pub.depth = atoi(base.ssl.v[PSS_VERIFY_DEPTH].value);
@@ -1027,7 +1012,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
 out:
     if (have_r0)
         probe_result_free(&r0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SSLCONF_NPATHS; i++)
         free(owned[i]);
     if (rc != 0)
         remedy_case_free(out);
@@ -1042,7 +1027,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     struct proxy_ssl_settings s;
     struct probe_opts po;
     struct probe_result r;
-    char *owned[3] = {NULL, NULL, NULL};
+    char *owned[SSLCONF_NPATHS] = {NULL, NULL, NULL};
     int rc = -1;
 
     memset(&r, 0, sizeof(r));
@@ -1055,7 +1040,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
         goto out;
     }
     resolve_settings(b, &s);
-    full_paths(conf, &s, owned);
+    sslconf_full_paths(conf, &s, owned);
     if (probe_opts_from_settings(&po, &s, c->host, c->port, cause) != 0)
         goto out;
     if (po.name == NULL) {
@@ -1084,7 +1069,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     rc = 0;
 out:
     probe_result_free(&r);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SSLCONF_NPATHS; i++)
         free(owned[i]);
     ngxconf_free(conf);
     return rc;
