@@ -22,8 +22,7 @@ enum pemload_status {
  * at most size bytes of the passphrase into buf and returns its length, or -1 when it has
  * no (more) passphrases. It must not prompt.
  */
-typedef int (*pemload_pass_fn)(const char *path, unsigned attempt, char *buf, int size,
-                               void *arg);
+typedef int (*pemload_pass_fn)(const char *path, unsigned attempt, char *buf, int size, void *arg);
 
 struct pemload_pass {
     pemload_pass_fn fn; /* NULL: no passphrases (an encrypted key fails) */
@@ -46,7 +45,6 @@ int pemload_cert(const char *path, X509 **leaf, STACK_OF(X509) * *chain, char **
  * "cannot load certificate key" text; an encrypted key with no passphrase gives
  * PEMLOAD_ERR_ENCRYPTED and a message that says so (the queue is cleared then).
  */
-int pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key,
-                char **cause);
+int pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key, char **cause);
 
 #endif

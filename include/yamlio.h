@@ -43,8 +43,8 @@ void yamlio_close(struct yamlio_emitter *em, bool map);
 struct yamlio_doc {
     yaml_document_t d;
     bool loaded;
-    const yaml_node_t *root; /* NULL for an empty document */
-    char *name;              /* the file name errors are reported under */
+    const yaml_node_t *root;     /* NULL for an empty document */
+    char *name;                  /* the file name errors are reported under */
     size_t err_line, err_column; /* 1-based, where loading failed */
     char *err_problem;           /* libyaml's problem text, where loading failed */
 };
@@ -64,8 +64,8 @@ char *yamlio_dup(const struct yamlio_doc *doc, const yaml_node_t *map, const cha
 /* Whether key's scalar is exactly "true". */
 bool yamlio_bool(const struct yamlio_doc *doc, const yaml_node_t *map, const char *key);
 /* strtoul of key's scalar in base; 0 when missing. */
-unsigned long yamlio_ulong(const struct yamlio_doc *doc, const yaml_node_t *map,
-                           const char *key, int base);
+unsigned long yamlio_ulong(const struct yamlio_doc *doc, const yaml_node_t *map, const char *key,
+                           int base);
 /* The number of items of a sequence node (0 for NULL or another kind), and item i. */
 size_t yamlio_seq_len(const yaml_node_t *seq);
 const yaml_node_t *yamlio_seq_at(const struct yamlio_doc *doc, const yaml_node_t *seq, size_t i);

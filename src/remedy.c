@@ -377,7 +377,8 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
             if (read_all(o->ca_file, &add, &addlen, cause) != 0)
                 return -1;
         } else {
-            X509 *issuer = certinfo_system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
+            X509 *issuer =
+                certinfo_system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
             if (issuer == NULL) {
                 *cause = xstrdup("the missing intermediate is not in the system CA store: "
                                  "give it with --ca FILE");

@@ -154,8 +154,7 @@ yamlio_close(struct yamlio_emitter *em, bool map)
 /* ---- loading ---- */
 
 int
-yamlio_load(struct yamlio_doc *doc, const char *name, const char *text, size_t len,
-            char **cause)
+yamlio_load(struct yamlio_doc *doc, const char *name, const char *text, size_t len, char **cause)
 {
     yaml_parser_t p;
     int rc = -1;
@@ -175,8 +174,8 @@ yamlio_load(struct yamlio_doc *doc, const char *name, const char *text, size_t l
             *cause = xasprintf("%s:%zu:%zu: %s (%s)", name, doc->err_line, doc->err_column,
                                doc->err_problem, p.context);
         else
-            *cause = xasprintf("%s:%zu:%zu: %s", name, doc->err_line, doc->err_column,
-                               doc->err_problem);
+            *cause =
+                xasprintf("%s:%zu:%zu: %s", name, doc->err_line, doc->err_column, doc->err_problem);
         goto out;
     }
     doc->loaded = true;
@@ -265,6 +264,6 @@ yamlio_where(const struct yamlio_doc *doc, const yaml_node_t *node)
 {
     if (node == NULL)
         return xstrdup(doc->name != NULL ? doc->name : "?");
-    return xasprintf("%s:%zu:%zu", doc->name != NULL ? doc->name : "?",
-                     node->start_mark.line + 1, node->start_mark.column + 1);
+    return xasprintf("%s:%zu:%zu", doc->name != NULL ? doc->name : "?", node->start_mark.line + 1,
+                     node->start_mark.column + 1);
 }

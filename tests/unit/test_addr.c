@@ -124,8 +124,8 @@ static void
 garbage_is_refused(void **state)
 {
     static const char *const bad[] = {
-        "h:",  "h:abc", "h:44x", "h: 443", "h:+443", "h:-1", "[::1", "[]:443",
-        "[]",  "[::1]x", "[::1]:", "[::1]:x", "[::1]443",
+        "h:",     "h:abc", "h:44x",  "h: 443", "h:+443",  "h:-1",     "[::1",
+        "[]:443", "[]",    "[::1]x", "[::1]:", "[::1]:x", "[::1]443",
     };
     char h[128];
     unsigned p;
@@ -159,7 +159,7 @@ ipv4_literal_is_recognised_as_nginx_does(void **state)
     (void)state;
     assert_true(addr_is_ipv4("10.0.2.88", 9));
     assert_true(addr_is_ipv4("127.0.0.1", 9));
-    assert_true(addr_is_ipv4("010.0.0.1", 9)); /* ngx_inet_addr allows leading zeros */
+    assert_true(addr_is_ipv4("010.0.0.1", 9));     /* ngx_inet_addr allows leading zeros */
     assert_true(addr_is_ipv4("10.0.2.88:443", 9)); /* only len bytes count */
     assert_false(addr_is_ipv4("256.0.0.1", 9));
     assert_false(addr_is_ipv4("10.0.2", 6));

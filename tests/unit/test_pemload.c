@@ -98,8 +98,7 @@ setup(void **state)
     BIO *b = BIO_new_file(tp, "w");
     assert_non_null(b);
     assert_int_equal(PEM_write_bio_PrivateKey_traditional(b, f->key, EVP_aes_128_cbc(),
-                                                          (unsigned char *)"secret", 6, NULL,
-                                                          NULL),
+                                                          (unsigned char *)"secret", 6, NULL, NULL),
                      1);
     BIO_free(b);
     free(tp);
