@@ -17,8 +17,8 @@ enum pemload_status {
 };
 
 /*
- * A source of passphrases (issue 17: proxy_ssl_password_file). Called for an encrypted key
- * with attempt = 0, 1, ... as nginx tries each line of its password file in turn: copies
+ * A source of passphrases (issue 17: proxy_ssl_password_file). Called only for an encrypted
+ * key, with attempt = 0, 1, ... as nginx tries each line of its password file in turn: copies
  * at most size bytes of the passphrase into buf and returns its length, or -1 when it has
  * no (more) passphrases. It must not prompt.
  */

@@ -21,14 +21,30 @@
 
 #define PEMLOAD_PASS_MAX 4096 /* nginx's NGX_SSL_PASSWORD_BUFFER_SIZE */
 
-/* The passphrase of one attempt, fetched from the hook before OpenSSL asks for it. */
+/* The passphrase of one attempt: the first is fetched from the hook when OpenSSL asks for
+ * it (so the hook is never called for a key that is not encrypted), the later ones before
+ * the key is read again. */
 struct pass_state {
-    char pw[PEMLOAD_PASS_MAX];
+    const struct pemload_pass *pass;
+    const char *path;
+    unsigned attempt;
+    bool fetched, asked;
     int len; /* -1: none */
-    bool asked;
+    char pw[PEMLOAD_PASS_MAX];
 };
 
-/* OpenSSL's pem_password_cb: hands over the fetched passphrase, or fails (no prompt). */
+static void
+pass_fetch(struct pass_state *ps)
+{
+    ps->len = -1;
+    if (ps->pass != NULL && ps->pass->fn != NULL)
+        ps->len = ps->pass->fn(ps->path, ps->attempt, ps->pw, (int)sizeof(ps->pw), ps->pass->arg);
+    if (ps->len > (int)sizeof(ps->pw))
+        ps->len = (int)sizeof(ps->pw);
+    ps->fetched = true;
+}
+
+/* OpenSSL's pem_password_cb: hands over the passphrase, or fails (never a prompt). */
 static int
 pass_cb(char *buf, int size, int rwflag, void *u)
 {
@@ -36,6 +52,8 @@ pass_cb(char *buf, int size, int rwflag, void *u)
 
     (void)rwflag;
     ps->asked = true;
+    if (!ps->fetched)
+        pass_fetch(ps);
     if (ps->len < 0 || size <= 0)
         return -1;
     int n = ps->len < size ? ps->len : size;
@@ -101,6 +119,8 @@ pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key, c
     int rc = PEMLOAD_ERR_OPEN, err = 0;
 
     *key = NULL;
+    ps->pass = pass;
+    ps->path = path;
     tlserr_clear();
     if ((bio = BIO_new_file(path, "r")) == NULL) {
         err = errno;
@@ -110,16 +130,13 @@ pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key, c
     rc = PEMLOAD_ERR_READ;
     /* nginx tries each passphrase in turn (ngx_ssl_load_certificate_key); a failed try's
      * errors stay queued when the hook has no more. */
-    for (unsigned attempt = 0;; attempt++) {
-        ps->len = -1;
-        if (pass != NULL && pass->fn != NULL)
-            ps->len = pass->fn(path, attempt, ps->pw, (int)sizeof(ps->pw), pass->arg);
-        if (ps->len > (int)sizeof(ps->pw))
-            ps->len = (int)sizeof(ps->pw);
-        if (attempt > 0 && ps->len < 0)
-            break;
-        if (attempt > 0 && BIO_reset(bio) != 0)
-            break;
+    for (ps->attempt = 0;; ps->attempt++) {
+        ps->fetched = false;
+        if (ps->attempt > 0) {
+            pass_fetch(ps);
+            if (ps->len < 0 || BIO_reset(bio) != 0)
+                break;
+        }
         ps->asked = false;
         tlserr_clear();
         if ((*key = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, ps)) != NULL) {

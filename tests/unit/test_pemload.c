@@ -295,6 +295,22 @@ only_wrong_passphrases_is_a_read_error_with_openssl_reason(void **state)
 }
 
 static void
+the_hook_is_not_asked_for_a_key_that_is_not_encrypted(void **state)
+{
+    struct fx *f = *state;
+    static const char *const pws[] = {"secret", NULL};
+    char *p = path_in(f, "plain.key");
+    struct tries t = {pws, 0};
+    struct pemload_pass pass = {list_pass, &t};
+    EVP_PKEY *k = NULL;
+
+    assert_int_equal(pemload_key(p, &pass, &k, NULL), PEMLOAD_OK);
+    assert_int_equal(t.calls, 0);
+    EVP_PKEY_free(k);
+    free(p);
+}
+
+static void
 missing_key_file_is_nginx_emerg(void **state)
 {
     char *cause = NULL;
@@ -367,6 +383,7 @@ main(void)
         cmocka_unit_test(encrypted_key_without_passphrase_fails_cleanly),
         cmocka_unit_test(passphrases_are_tried_in_turn_as_nginx_does),
         cmocka_unit_test(only_wrong_passphrases_is_a_read_error_with_openssl_reason),
+        cmocka_unit_test(the_hook_is_not_asked_for_a_key_that_is_not_encrypted),
         cmocka_unit_test(missing_key_file_is_nginx_emerg),
         cmocka_unit_test(reason_is_the_last_queued_error_or_no_details),
         cmocka_unit_test(system_store_issuer_of_a_private_certificate_is_none),
