@@ -1,7 +1,8 @@
 /*
- * certinfo.c — decodes one X.509 certificate into the facts tlstriage prints, and loads PEM
- * trusted files. It never prints (callers sanitize the raw text fields) and never verifies
- * chains (probe.c does). Called by probe.c, and by check/remedy for the trusted anchors.
+ * certinfo.c — decodes one X.509 certificate into the facts tlstriage prints, loads PEM
+ * trusted files, and finds a certificate's issuer in the system CA store. It never prints
+ * (callers sanitize the raw text fields) and never verifies chains (probe.c does). Called
+ * by probe.c, and by check/remedy for the trusted anchors and the system-store issuer.
  */
 #include "config.h"
 
