@@ -20,7 +20,7 @@ http {
     server {
         listen 127.0.0.1:20297;
         location / {
-            proxy_pass https://localhost:1;
+            proxy_pass https://127.0.0.1:1;
             proxy_ssl_certificate $T/client.pem;
             proxy_ssl_certificate_key $T/enc.key;
         }
@@ -57,6 +57,24 @@ ok "check (setsid): finishes" test $? -ne 124
 ok "check: TT007 says the key is encrypted" \
     grep -q "TT007.*enc.key\" is encrypted with a passphrase" "$T/out"
 ok "check: never prompts" bash -c "! grep -qi 'pass phrase' '$T/out'"
+# diagnose/fix take --client-key for the mTLS strategy: remedy checks the pair first
+printf '%s\n' '2026/11/27 03:00:00 [error] 99#99: *1 upstream SSL certificate verify error: (18:self-signed certificate) while SSL handshaking to upstream, client: 127.0.0.1, server: , request: "GET / HTTP/1.1", upstream: "https://127.0.0.1:1/", host: "x"' >"$T/error.log"
+for mode in setsid pty; do
+    [ "$mode" = pty ] && ! command -v script >/dev/null && continue
+    if [ $mode = setsid ]; then
+        echo secret | timeout 20 setsid "$TLSTRIAGE" --conf "$T/nginx.conf" --log "$T/error.log" \
+            --state-dir "$T/state" diagnose --client-cert "$T/client.pem" \
+            --client-key "$T/enc.key" >"$T/out" 2>&1
+    else
+        timeout 20 script -qec "$(printf '%q ' "$TLSTRIAGE" --conf "$T/nginx.conf" --log \
+            "$T/error.log" --state-dir "$T/state" diagnose --client-cert "$T/client.pem" \
+            --client-key "$T/enc.key")" /dev/null </dev/null >"$T/out" 2>&1
+    fi
+    ok "diagnose --client-key ($mode): finishes" test $? -ne 124
+    ok "diagnose --client-key ($mode): never prompts" bash -c "! grep -qi 'pass phrase' '$T/out'"
+    ok "diagnose --client-key ($mode): says the key is encrypted" \
+        grep -q "enc.key: the key is encrypted with a passphrase" "$T/out"
+done
 # the unencrypted key still loads: the probe gets as far as connecting
 echo | timeout 20 setsid "$TLSTRIAGE" probe 127.0.0.1:1 --cert "$T/client.pem" \
     --key "$T/plain.key" >"$T/out" 2>&1
