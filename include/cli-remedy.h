@@ -1,7 +1,7 @@
 /*
  * cli-remedy.h — what the diagnose and fix verbs share: the failing upstream uses found
- * from the error log (or named with --upstream), each planned by remedy.c, and the text
- * printer of one case. Implemented in src/cli-diagnose.c.
+ * from the error log (or named with --upstream), each planned by remedy.c (fmt-remedy.h
+ * renders them). Implemented in src/cli-diagnose.c.
  */
 #ifndef TT_CLI_REMEDY_H
 #define TT_CLI_REMEDY_H
@@ -45,8 +45,5 @@ struct cli_remedy {
 int cli_remedy_collect(struct app *app, const char *verb, const char *upstream,
                        const struct remedy_opts *ro, struct cli_remedy *out);
 void cli_remedy_free(struct cli_remedy *r);
-
-/* Prints one case as text (sanitized): where, effective values, probe, cause, fixes. */
-void cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff);
 
 #endif

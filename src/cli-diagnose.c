@@ -2,8 +2,9 @@
  * cli-diagnose.c — `tlstriage diagnose [--format text|json]`: for each upstream TLS
  * incident in the error log, the block nginx used (file:line), the effective proxy_ssl_*
  * values with their origin, a probe under those settings, the cause in plain words and the
- * candidate fixes, each proven by a probe (remedy.c). Also the collection shared with the
- * fix verb (cli-remedy.h). Exit 0 when the log holds no upstream TLS incident, else 1.
+ * candidate fixes, each proven by a probe (remedy.c), printed through fmt-remedy.c. Also
+ * the collection shared with the fix verb (cli-remedy.h). Exit 0 when the log holds no
+ * upstream TLS incident, else 1.
  */
 #include "config.h"
 
@@ -15,10 +16,9 @@
 #include <unistd.h>
 
 #include "app.h"
-#include "buf.h"
 #include "cli-remedy.h"
 #include "cli.h"
-#include "json.h"
+#include "fmt-remedy.h"
 #include "logread.h"
 #include "logscan.h"
 #include "nginxbin.h"
@@ -287,94 +287,6 @@ cli_remedy_free(struct cli_remedy *r)
     memset(r, 0, sizeof(*r));
 }
 
-static const char *
-origin_words(enum pss_origin o)
-{
-    return o == PSS_SET ? "set here" : o == PSS_INHERITED ? "inherited" : "nginx's default";
-}
-
-void
-cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
-{
-    const struct tls_use *use = it->use;
-
-    fputs("upstream ", fp);
-    cli_put_sanitized(fp, use->targets[it->ti].host);
-    fprintf(fp, ":%u — ", use->targets[it->ti].port);
-    cli_put_sanitized(fp, it->kind);
-    if (it->inc != NULL) {
-        fprintf(fp, " (%llu event%s, last ", it->inc->count, it->inc->count == 1 ? "" : "s");
-        cli_put_sanitized(fp, it->inc->last_time);
-        fputc(')', fp);
-    }
-    fputc('\n', fp);
-    fputs("  where:  ", fp);
-    cli_put_sanitized(fp, use->context);
-    fputs(" (", fp);
-    cli_put_sanitized(fp, use->block->file->path);
-    fprintf(fp, ":%u)\n", use->block->line);
-    if (!it->planned) {
-        fputs("  cannot plan: ", fp);
-        cli_put_sanitized(fp, it->plan_error);
-        fputc('\n', fp);
-        return;
-    }
-    const struct remedy_case *c = &it->rc;
-    fputs("  effective settings:\n", fp);
-    for (int k = 0; k < PSS__COUNT; k++) {
-        const struct pss_value *v = &c->effective.v[k];
-        if (v->origin == PSS_DEFAULT && k != PSS_VERIFY && k != PSS_NAME && k != PSS_VERIFY_DEPTH &&
-            k != PSS_SERVER_NAME)
-            continue;
-        fprintf(fp, "    %-30s ", pss_defs[k].directive);
-        cli_put_sanitized(fp, v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));
-        fprintf(fp, "  (%s", origin_words(v->origin));
-        if (v->origin != PSS_DEFAULT) {
-            fputs(", ", fp);
-            cli_put_sanitized(fp, v->file);
-            fprintf(fp, ":%u", v->line);
-            if (v->origin == PSS_INHERITED && v->block != NULL) {
-                fputs(" in ", fp);
-                cli_put_sanitized(fp, v->block);
-            }
-        }
-        fputs(")\n", fp);
-    }
-    fprintf(fp, "  probe now: %s", probe_verdict_name(c->probe.verdict));
-    if (c->probe.nginx_message != NULL) {
-        fputs(": ", fp);
-        cli_put_sanitized(fp, c->probe.nginx_message);
-    }
-    fputc('\n', fp);
-    if (c->verification_disabled)
-        fputs("  VULNERABLE: proxy_ssl_verify is off: nginx does not check who answers\n", fp);
-    fputs("  cause:  ", fp);
-    cli_put_sanitized(fp, c->cause);
-    fputc('\n', fp);
-    if (c->nfixes == 0) {
-        fputs("  fixes:  none on the nginx side", fp);
-        fputs(c->probe.verdict == PROBE_OK && !c->verification_disabled ? " needed\n" : "\n", fp);
-        return;
-    }
-    fputs("  fixes:\n", fp);
-    for (size_t i = 0; i < c->nfixes; i++) {
-        const struct remedy_fix *f = &c->fixes[i];
-        fprintf(fp, "    [%zu] %s — %s\n", i + 1, f->id,
-                f->verified ? "verified: with this change nginx's handshake succeeds"
-                            : "NOT verified (fix --apply refuses it)");
-        if (f->verdict_note != NULL)
-            cli_put_lines(fp, "        ", f->verdict_note);
-        cli_put_lines(fp, "        ", f->summary);
-        for (size_t k = 0; k < f->nfiles; k++) {
-            fputs("        writes ", fp);
-            cli_put_sanitized(fp, f->files[k].path);
-            fputs(f->files[k].config ? "\n" : " (new certificate file, 0644)\n", fp);
-        }
-        if (with_diff)
-            cli_put_lines(fp, "        ", f->diff);
-    }
-}
-
 static const char diagnose_help[] =
     "usage: tlstriage [GLOBAL] diagnose [--format text|json] [--upstream HOST:PORT]\n"
     "                 [--cert-dir DIR] [--ca FILE] [--client-cert FILE --client-key FILE]\n"
@@ -395,62 +307,6 @@ static const struct option diagnose_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
-
-static void
-print_json(FILE *fp, const struct cli_remedy *r)
-{
-    struct buf b = {0};
-    struct jw w;
-
-    jw_init(&w, &b);
-    jw_obj_open(&w);
-    jw_key(&w, "incidents");
-    jw_arr_open(&w);
-    for (size_t i = 0; i < r->n; i++) {
-        const struct cli_remedy_item *it = &r->items[i];
-        char *up = xasprintf("%s:%u", it->use->targets[it->ti].host, it->use->targets[it->ti].port);
-        jw_obj_open(&w);
-        jw_kstr(&w, "upstream", up);
-        free(up);
-        jw_kstr(&w, "kind", it->kind);
-        if (it->inc != NULL)
-            jw_kint(&w, "count", (long long)it->inc->count);
-        else
-            jw_knull(&w, "count");
-        jw_key(&w, "location");
-        jw_obj_open(&w);
-        jw_kstr(&w, "file", it->use->block->file->path);
-        jw_kint(&w, "line", it->use->block->line);
-        jw_kstr(&w, "context", it->use->context);
-        jw_obj_close(&w);
-        jw_key(&w, "effective");
-        remedy_effective_json(&w, &it->use->ssl);
-        if (!it->planned) {
-            jw_knull(&w, "probe");
-            jw_kstr(&w, "cause", it->plan_error);
-            jw_kbool(&w, "verification_disabled", false);
-            jw_key(&w, "fixes");
-            jw_arr_open(&w);
-            jw_arr_close(&w);
-        } else {
-            jw_key(&w, "probe");
-            probe_result_json(&w, &it->rc.probe);
-            jw_kstr(&w, "cause", it->rc.cause);
-            jw_kbool(&w, "verification_disabled", it->rc.verification_disabled);
-            jw_key(&w, "fixes");
-            jw_arr_open(&w);
-            for (size_t k = 0; k < it->rc.nfixes; k++)
-                remedy_fix_json(&w, &it->rc.fixes[k]);
-            jw_arr_close(&w);
-        }
-        jw_obj_close(&w);
-    }
-    jw_arr_close(&w);
-    jw_obj_close(&w);
-    buf_addc(&b, '\n');
-    fwrite(b.p, 1, b.len, fp);
-    buf_free(&b);
-}
 
 int
 cli_diagnose(struct app *app, int argc, char **argv)
@@ -498,14 +354,14 @@ cli_diagnose(struct app *app, int argc, char **argv)
     if (rc != 0)
         return rc;
     if (fmt == FMT_JSON)
-        print_json(stdout, &r);
+        fmt_remedy_json(stdout, &r);
     else if (r.n == 0)
         puts("no upstream TLS incident in the log");
     else {
         for (size_t i = 0; i < r.n; i++) {
             if (i > 0)
                 fputc('\n', stdout);
-            cli_remedy_print(stdout, &r.items[i], false);
+            fmt_remedy_text(stdout, &r.items[i], false);
         }
     }
     rc = r.n > 0 ? EXIT_FINDINGS : EXIT_ALL_WELL;

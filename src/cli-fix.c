@@ -20,6 +20,8 @@
 #include "cli-remedy.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "fmt-remedy.h"
+#include "fmt-txn.h"
 #include "sanitize.h"
 #include "txn.h"
 #include "xmalloc.h"
@@ -243,7 +245,7 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     if (!it->planned) {
-        cli_remedy_print(stderr, it, false);
+        fmt_remedy_text(stderr, it, false);
         rc = EXIT_FINDINGS;
         goto out;
     }
@@ -252,7 +254,7 @@ cli_fix(struct app *app, int argc, char **argv)
         if ((it->rc.fixes[i].strategies & want) == want)
             f = &it->rc.fixes[i];
     }
-    cli_remedy_print(stdout, it, false);
+    fmt_remedy_text(stdout, it, false);
     if (f == NULL) {
         char *m = remedy_mask_name(want);
         fprintf(stderr, "tlstriage: fix: no fix%s%s for this upstream\n",
@@ -320,7 +322,7 @@ cli_fix(struct app *app, int argc, char **argv)
         o.watch_match = it->rc.upstream;
         memset(&res, 0, sizeof(res));
         int trc = txn_apply(&o, ch, f->nfiles, &res, &cause);
-        cli_txn_print_result(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
+        fmt_txn_result_text(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
         rc = trc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
         txn_result_free(&res);
         free(ch);

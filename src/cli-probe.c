@@ -1,8 +1,9 @@
 /*
  * cli-probe.c — the `probe` verb: parses HOST:PORT targets and options that mirror the
- * proxy_ssl_* directives, runs probe.c on them concurrently, and prints the verdict,
- * nginx's message, the chain and the what-ifs as text, JSON or Prometheus textfile.
- * All probing is in probe.c; every certificate or config byte printed goes through sanitize.
+ * proxy_ssl_* directives (or plans them from the nginx config), runs probe.c on them
+ * concurrently, and prints the results through fmt-probe.c as text, JSON or Prometheus
+ * textfile. All probing is in probe.c; every certificate or config byte printed goes through
+ * sanitize.
  */
 #include "config.h"
 
@@ -11,14 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "addr.h"
 #include "app.h"
-#include "buf.h"
-#include "certinfo.h"
 #include "cli.h"
-#include "json.h"
+#include "fmt-probe.h"
 #include "nginxbin.h"
 #include "ngxconf.h"
 #include "probe.h"
@@ -104,213 +102,6 @@ needs_nginx_rule(const struct probe_opts *o)
     size_t len = strlen(n);
 
     return strchr(n, ':') != NULL || n[0] == '[' || addr_is_ipv4(n, len);
-}
-
-/* ---- text ---- */
-
-static void
-put_sanitized(FILE *fp, const char *label, const char *s)
-{
-    char *t = sanitize_str(s);
-    fprintf(fp, "%s%s\n", label, t);
-    free(t);
-}
-
-/* What a what-if verdict means, in words; name is a proxy_ssl_name that would pass, when
- * the same leaf is kept (so a remaining name mismatch has a fix too). */
-static void
-put_would(FILE *fp, enum probe_verdict v, const char *name)
-{
-    char *n;
-
-    switch (v) {
-    case PROBE_OK:
-        fputs("nginx would then succeed\n", fp);
-        break;
-    case PROBE_NAME_MISMATCH:
-        if (name == NULL) {
-            fputs("the chain would verify, but the name would still not match\n", fp);
-            break;
-        }
-        n = sanitize_str(name);
-        fprintf(fp,
-                "the chain would verify; with proxy_ssl_name %s as well, nginx would "
-                "succeed\n",
-                n);
-        free(n);
-        break;
-    case PROBE_VERIFY_ERROR:
-        fputs("still a verify error\n", fp);
-        break;
-    default:
-        fprintf(fp, "%s\n", probe_verdict_name(v) != NULL ? probe_verdict_name(v) : "not tried");
-    }
-}
-
-static void
-print_cert(FILE *fp, size_t i, const struct cert_info *ci)
-{
-    char *san = certinfo_san_text(ci);
-
-    fprintf(fp, "  [%zu]", i);
-    put_sanitized(fp, " subject: ", ci->subject);
-    put_sanitized(fp, "      issuer:  ", ci->issuer);
-    put_sanitized(fp, "      SAN:     ", san[0] != '\0' ? san : "(none)");
-    fprintf(fp, "      valid:   %s .. %s (%ld days %s)\n", ci->not_before_s, ci->not_after_s,
-            ci->days_left < 0 ? -ci->days_left : ci->days_left,
-            ci->days_left < 0 ? "ago: EXPIRED" : "left");
-    put_sanitized(fp, "      serial:  ", ci->serial);
-    fprintf(fp, "      key:     %s, signed with %s\n", ci->key, ci->sig_alg);
-    fprintf(fp, "      sha256:  %s\n", ci->sha256);
-    fprintf(fp, "      CA: %s, self-signed: %s, in the trusted file: %s\n",
-            ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no", ci->trusted ? "yes" : "no");
-    free(san);
-}
-
-static void
-print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
-{
-    const struct probe_whatif *w = &r->what_if;
-
-    if (!w->computed || r->verdict == PROBE_OK)
-        return;
-    fprintf(fp, "what would change the verdict:\n");
-    const char *name = w->nnames > 0 && strchr(w->names[0], '*') == NULL ? w->names[0] : NULL;
-    if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR) {
-        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): ", o->depth);
-        put_would(fp, w->unlimited_depth, name);
-    }
-    if (w->with_sni != PROBE_NOT_TRIED) {
-        fputs("  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): ", fp);
-        put_would(fp, w->with_sni, NULL);
-    }
-    if (w->trust_leaf != PROBE_NOT_TRIED) {
-        fputs("  - pin the presented self-signed certificate in proxy_ssl_trusted_certificate: ",
-              fp);
-        put_would(fp, w->trust_leaf, name);
-    }
-    if (w->trust_root != PROBE_NOT_TRIED) {
-        fputs("  - add the presented root to proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->trust_root, name);
-    }
-    if (w->intermediate_note != NULL)
-        put_sanitized(fp, "  - intermediate: ", w->intermediate_note);
-    if (w->add_intermediate != PROBE_NOT_TRIED) {
-        fputs("  - add that intermediate to proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->add_intermediate, name);
-    }
-    if (w->system_store != PROBE_NOT_TRIED) {
-        fputs("  - the system CA store as proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->system_store, name);
-    }
-    if (r->verdict == PROBE_NAME_MISMATCH || w->nnames > 0) {
-        if (w->nnames == 0)
-            fprintf(fp, "  - no name in the certificate would pass as proxy_ssl_name\n");
-        for (size_t i = 0; i < w->nnames; i++) {
-            char *n = sanitize_str(w->names[i]);
-            fprintf(fp, "  - proxy_ssl_name %s; would pass the name check\n", n);
-            free(n);
-        }
-    }
-    fprintf(fp, "  (proxy_ssl_verify off is never a fix: it hands every request to whoever "
-                "answers on that address)\n");
-}
-
-static void
-print_text(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
-{
-    char *up = sanitize_str(r->upstream), *name = sanitize_str(r->name);
-
-    if (r->verdict == PROBE_OK)
-        fprintf(fp, "%s: OK\n", up);
-    else
-        fprintf(fp, "%s: FAIL %s\n", up, probe_verdict_name(r->verdict));
-    if (r->nginx_message != NULL) {
-        put_sanitized(fp, "  nginx logs: ", r->nginx_message);
-        if (r->phase != NULL)
-            fprintf(fp, "    ... while %s\n", r->phase);
-    } else
-        fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
-    if (probe_hint(r) != NULL)
-        fprintf(fp, "  likely: %s\n", probe_hint(r));
-    fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
-            r->sni != NULL ? "sent" : "not sent", o->depth,
-            r->protocol != NULL ? r->protocol : "no handshake", r->cipher != NULL ? " " : "",
-            r->cipher != NULL ? r->cipher : "", r->elapsed_ms);
-    fprintf(fp, "  name rule: %s\n", r->name_rule);
-    if (r->anchor_not_after != 0)
-        fprintf(fp, "  trusted file: its earliest certificate expiry is %ld days %s\n",
-                r->anchor_days_left < 0 ? -r->anchor_days_left : r->anchor_days_left,
-                r->anchor_days_left < 0 ? "ago (EXPIRED)" : "away");
-    if (o->verify && o->trusted == NULL)
-        fprintf(fp, "  note: no trusted file given: nothing is trusted (nginx -t refuses "
-                    "proxy_ssl_verify on without proxy_ssl_trusted_certificate)\n");
-    if (r->chain_total > 0) {
-        fprintf(fp, "chain as sent (%zu certificate%s%s):\n", r->chain_total,
-                r->chain_total == 1 ? "" : "s",
-                r->chain_total > r->nchain ? ", only the first shown" : "");
-        for (size_t i = 0; i < r->nchain; i++)
-            print_cert(fp, i, &r->chain[i]);
-    }
-    if (r->nverified > 0) {
-        fprintf(fp, "verified chain:\n");
-        for (size_t i = 0; i < r->nverified; i++) {
-            fprintf(fp, "  [%zu]", i);
-            put_sanitized(fp, " ", r->verified[i].subject);
-        }
-    }
-    print_fixes(fp, r, o);
-    free(up);
-    free(name);
-}
-
-/* ---- prometheus textfile ---- */
-
-/* A label value: sanitized (no control bytes), then escaped as the text format wants. */
-static void
-prom_label(struct buf *b, const char *s)
-{
-    char *t = sanitize_str(s != NULL ? s : "");
-
-    for (const char *p = t; *p != '\0'; p++) {
-        if (*p == '\\' || *p == '"')
-            buf_addf(b, "\\%c", *p);
-        else
-            buf_addc(b, *p);
-    }
-    free(t);
-}
-
-static void
-print_prometheus(FILE *fp, const struct probe_result *res, size_t n, const char *const *locations)
-{
-    struct buf b = BUF_INIT;
-    time_t now = time(NULL);
-
-    buf_adds(&b, "# HELP tlstriage_upstream_verify_ok 1 when nginx would complete the TLS "
-                 "handshake with the upstream and pass the request on\n"
-                 "# TYPE tlstriage_upstream_verify_ok gauge\n");
-    for (size_t i = 0; i < n; i++) {
-        buf_adds(&b, "tlstriage_upstream_verify_ok{upstream=\"");
-        prom_label(&b, res[i].upstream);
-        buf_adds(&b, "\",location=\"");
-        prom_label(&b, locations != NULL ? locations[i] : "");
-        buf_addf(&b, "\"} %d\n", res[i].verdict == PROBE_OK);
-    }
-    buf_adds(&b, "# HELP tlstriage_upstream_cert_expiry_seconds seconds until the upstream's "
-                 "leaf certificate expires\n"
-                 "# TYPE tlstriage_upstream_cert_expiry_seconds gauge\n");
-    for (size_t i = 0; i < n; i++) {
-        if (res[i].nchain == 0)
-            continue;
-        buf_adds(&b, "tlstriage_upstream_cert_expiry_seconds{upstream=\"");
-        prom_label(&b, res[i].upstream);
-        buf_adds(&b, "\",location=\"");
-        prom_label(&b, locations != NULL ? locations[i] : "");
-        buf_addf(&b, "\"} %.0f\n", difftime(res[i].chain[0].not_after, now));
-    }
-    fputs(buf_str(&b), fp);
-    buf_free(&b);
 }
 
 static int
@@ -493,11 +284,12 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
         return -1;
     }
     for (size_t i = 0; i < p->conf->nerrors; i++) {
-        char *m = sanitize_str(p->conf->errors[i].message);
-        fprintf(stderr, "tlstriage: probe: warning: %s:%u: %s\n",
-                p->conf->errors[i].file != NULL ? p->conf->errors[i].file : app->conf,
-                p->conf->errors[i].line, m);
-        free(m);
+        fputs("tlstriage: probe: warning: ", stderr);
+        cli_put_sanitized(stderr,
+                          p->conf->errors[i].file != NULL ? p->conf->errors[i].file : app->conf);
+        fprintf(stderr, ":%u: ", p->conf->errors[i].line);
+        cli_put_sanitized(stderr, p->conf->errors[i].message);
+        fputc('\n', stderr);
     }
     if (all) {
         p->nuses = resolve_uses(p->conf, &p->uses);
@@ -535,31 +327,6 @@ plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_
     }
     plan_add_use(p, &p->rr.use, base, opts, labels, n);
     return *n > 0 ? 0 : -1;
-}
-
-static void
-print_table(FILE *fp, const struct probe_result *res, const struct probe_opts *opts,
-            const char *const *labels, size_t n)
-{
-    fprintf(fp, "%-24s %-15s %9s %11s  %s\n", "UPSTREAM", "VERDICT", "LEAF_DAYS", "ANCHOR_DAYS",
-            "WHERE / NGINX MESSAGE");
-    for (size_t i = 0; i < n; i++) {
-        char *up = sanitize_str(res[i].upstream), *where = sanitize_str(labels[i]);
-        char leaf[24] = "-", anchor[24] = "-";
-        if (res[i].nchain > 0)
-            snprintf(leaf, sizeof(leaf), "%ld", res[i].chain[0].days_left);
-        if (res[i].anchor_not_after != 0)
-            snprintf(anchor, sizeof(anchor), "%ld", res[i].anchor_days_left);
-        fprintf(fp, "%-24s %-15s %9s %11s  %s%s\n", up, probe_verdict_name(res[i].verdict), leaf,
-                anchor, where, opts[i].verify ? "" : " [verification off (unsafe): not verified]");
-        if (res[i].nginx_message != NULL) {
-            char *m = sanitize_str(res[i].nginx_message);
-            fprintf(fp, "%63s%s\n", "", m);
-            free(m);
-        }
-        free(up);
-        free(where);
-    }
 }
 
 /* Exit 1 also when a leaf or a trusted anchor expires within this many days (--all). */
@@ -677,7 +444,9 @@ cli_probe(struct app *app, int argc, char **argv)
             goto out;
         }
         if (n == 0) {
-            fprintf(stdout, "no TLS upstream to probe in %s\n", app->conf);
+            fputs("no TLS upstream to probe in ", stdout);
+            cli_put_sanitized(stdout, app->conf);
+            fputc('\n', stdout);
             rc = EXIT_ALL_WELL;
             goto out;
         }
@@ -722,16 +491,19 @@ cli_probe(struct app *app, int argc, char **argv)
     }
 
     if (probe_run_many(opts, n, res, parallel, &stats, &cause) != 0) {
-        fprintf(stderr, "tlstriage: probe: %s\n", cause);
+        fputs("tlstriage: probe: ", stderr);
+        cli_put_sanitized(stderr, cause);
+        fputc('\n', stderr);
         rc = EXIT_USAGE;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i].verdict == PROBE_CONFIG_ERROR) {
-            char *m = sanitize_str(res[i].nginx_message);
-            fprintf(stderr, "tlstriage: probe: %s: nginx would refuse these settings: %s\n",
-                    res[i].upstream, m);
-            free(m);
+            fputs("tlstriage: probe: ", stderr);
+            cli_put_sanitized(stderr, res[i].upstream);
+            fputs(": nginx would refuse these settings: ", stderr);
+            cli_put_sanitized(stderr, res[i].nginx_message);
+            fputc('\n', stderr);
         }
         if (res[i].verdict != PROBE_OK ||
             (all && res[i].nchain > 0 && res[i].chain[0].days_left < PROBE_EXPIRY_WARN_DAYS) ||
@@ -742,31 +514,23 @@ cli_probe(struct app *app, int argc, char **argv)
         }
     }
     if (fmt == FMT_JSON) {
-        struct buf b = BUF_INIT;
-        struct jw w;
-        jw_init(&w, &b);
-        if (n > 1)
-            jw_arr_open(&w);
-        for (size_t i = 0; i < n; i++)
-            probe_result_json(&w, &res[i]);
-        if (n > 1)
-            jw_arr_close(&w);
-        buf_addc(&b, '\n');
-        fputs(buf_str(&b), stdout);
-        buf_free(&b);
+        fmt_probe_json_list(stdout, res, n);
     } else if (fmt == FMT_PROMETHEUS) {
-        print_prometheus(stdout, res, n, labels);
+        fmt_probe_prometheus(stdout, res, n, labels);
     } else if (all) {
-        print_table(stdout, res, opts, labels, n);
+        fmt_probe_table(stdout, res, opts, labels, n);
         printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,
                n == 1 ? "" : "s", nfailed, PROBE_EXPIRY_WARN_DAYS);
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i > 0)
                 fputc('\n', stdout);
-            if (labels != NULL)
-                put_sanitized(stdout, "settings of ", labels[i]);
-            print_text(stdout, &res[i], &opts[i]);
+            if (labels != NULL) {
+                fputs("settings of ", stdout);
+                cli_put_sanitized(stdout, labels[i]);
+                fputc('\n', stdout);
+            }
+            fmt_probe_text(stdout, &res[i], &opts[i]);
         }
         if (n > 1)
             printf("\n%zu upstreams probed, %zu failed; %u TLS context%s built (each trusted "

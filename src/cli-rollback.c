@@ -2,7 +2,8 @@
  * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]`: restores the
  * files of a transaction byte for byte from its backups (nginx -t, reload, confirm), or
  * completes an interrupted one; plus the front-end helpers of cli-txn.h that the fix and
- * history verbs share. All the work is in txn.c; this file asks and prints.
+ * history verbs share. All the work is in txn.c and the outcome's text in fmt-txn.c; this
+ * file asks and prints.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "fmt-txn.h"
 #include "sanitize.h"
 #include "txn.h"
 #include "xmalloc.h"
@@ -107,45 +109,6 @@ cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
     o->nginx.prefix = app->prefix;
     o->nginx.reload_cmd = reload_cmd;
     o->progress = cli_txn_progress;
-}
-
-void
-cli_txn_print_result(FILE *fp, const char *verb, int rc, const struct txn_result *res,
-                     const char *cause)
-{
-    if (rc == TXN_OK) {
-        fprintf(fp, "%s: transaction %s %s", verb, res->id != NULL ? res->id : "?",
-                txn_state_name(res->state));
-        if (res->reloaded)
-            fputs(res->confirmed ? "; nginx reloaded (new workers confirmed)"
-                                 : "; nginx reloaded (not confirmed)",
-                  fp);
-        fputc('\n', fp);
-        if (res->note != NULL) {
-            fputs("  note: ", fp);
-            cli_put_sanitized(fp, res->note);
-            fputc('\n', fp);
-        }
-        if (res->watch_failures > 0) {
-            fprintf(fp, "  watch: %d new upstream TLS failure(s), first:\n", res->watch_failures);
-            cli_put_lines(fp, "    ", res->watch_first);
-        }
-        return;
-    }
-    fprintf(fp, "tlstriage: %s: ", verb);
-    cli_put_sanitized(fp, cause != NULL ? cause : "failed");
-    fputc('\n', fp);
-    if (res->id != NULL)
-        fprintf(fp, "  transaction %s is %s\n", res->id, txn_state_name(res->state));
-    if ((rc == TXN_ERR_TEST || rc == TXN_ERR_RELOAD) && res->nginx_output != NULL) {
-        fputs("  nginx said:\n", fp);
-        cli_put_lines(fp, "    ", res->nginx_output);
-    }
-    if (res->state == TXN_ROLLED_BACK)
-        fputs("  the old files are back in place\n", fp);
-    else if (res->state == TXN_FAILED)
-        fprintf(fp, "  the restore failed: run tlstriage rollback --yes %s\n",
-                res->id != NULL ? res->id : "ID");
 }
 
 enum { OPT_YES = 256, OPT_LAST, OPT_COMPLETE, OPT_RELOAD_CMD, OPT_HELP };
@@ -252,7 +215,7 @@ cli_rollback(struct app *app, int argc, char **argv)
     else
         rc = txn_rollback(&o, tid, &res, &cause);
     free(tid);
-    cli_txn_print_result(rc == TXN_OK ? stdout : stderr, argv[0], rc, &res, cause);
+    fmt_txn_result_text(rc == TXN_OK ? stdout : stderr, argv[0], rc, &res, cause);
     rc = rc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
     txn_result_free(&res);
 out:
