@@ -1,0 +1,2 @@
+. "$TT_SRCDIR/tests/tap.sh"
+skip_all "not written yet"
