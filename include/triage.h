@@ -35,10 +35,10 @@ enum triage_warning_kind {
 /* One problem that does not stop the work. Strings are raw (sanitize before showing). */
 struct triage_warning {
     enum triage_warning_kind kind;
-    char *file;     /* the config or log file it is about, or NULL */
-    unsigned line;  /* 0 when none */
-    char *subject;  /* what it is about (see the kinds), or NULL */
-    char *message;  /* the reason, or NULL (TW_UNPLACED without one) */
+    char *file;    /* the config or log file it is about, or NULL */
+    unsigned line; /* 0 when none */
+    char *subject; /* what it is about (see the kinds), or NULL */
+    char *message; /* the reason, or NULL (TW_UNPLACED without one) */
 };
 
 struct triage_warnings {
@@ -76,12 +76,12 @@ struct triage_use_ref {
 };
 
 struct triage_opts {
-    const char *conf;   /* the main config file */
-    const char *prefix; /* as nginx -p, or NULL */
-    const char *nginx;  /* the binary (its version decides the IP-SAN rule), or NULL */
+    const char *conf;        /* the main config file */
+    const char *prefix;      /* as nginx -p, or NULL */
+    const char *nginx;       /* the binary (its version decides the IP-SAN rule), or NULL */
     const char *const *logs; /* --log files; none: the config's error_log files */
     size_t nlogs;
-    const char *upstream; /* "H:P" or "H:P@server/location", or NULL for every incident */
+    const char *upstream;  /* "H:P" or "H:P@server/location", or NULL for every incident */
     struct remedy_opts ro; /* cert_dir NULL: certs/ next to the config */
 };
 

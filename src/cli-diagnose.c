@@ -8,24 +8,17 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "buf.h"
 #include "cli.h"
 #include "json.h"
-#include "logscan.h"
-#include "nginxbin.h"
 #include "sanitize.h"
 #include "triage.h"
-#include "xmalloc.h"
-
 
 static void
 warn(const char *verb, const char *what, const char *why)
@@ -176,8 +169,9 @@ cli_remedy_print(FILE *fp, const struct triage_item *it, bool with_diff)
 }
 
 static const char diagnose_help[] =
-    "usage: tlstriage [GLOBAL] diagnose [--format text|json] [--upstream HOST:PORT]\n"
-    "                 [--cert-dir DIR] [--ca FILE] [--client-cert FILE --client-key FILE]\n"
+    "usage: tlstriage [GLOBAL] diagnose [--format text|json]\n"
+    "                 [--upstream HOST:PORT[@SERVER/LOCATION]] [--cert-dir DIR] [--ca FILE]\n"
+    "                 [--client-cert FILE --client-key FILE]\n"
     "For each upstream TLS incident in the error log (--log, default: the config's\n"
     "error_log): the block and file:line, the effective proxy_ssl_* values, a probe, the\n"
     "cause and the candidate fixes, each proven by a probe under the changed settings.\n"

@@ -346,7 +346,9 @@ cli_scan(struct app *app, int argc, char **argv)
         if (opts.files == app->logs && stat(f, &sb) == 0 && !S_ISREG(sb.st_mode) &&
             !S_ISDIR(sb.st_mode)) {
             fprintf(stderr, "tlstriage: scan: %s: not a regular file (%s)\n", f,
-                    S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISSOCK(sb.st_mode) ? "a socket" : "a device");
+                    S_ISFIFO(sb.st_mode)   ? "a FIFO"
+                    : S_ISSOCK(sb.st_mode) ? "a socket"
+                                           : "a device");
             goto out;
         }
         if ((fds[nfiles] = open(f, O_RDONLY | O_CLOEXEC)) < 0) {

@@ -4,12 +4,11 @@
  * the one a fix applies and builds its txn_change list, plans the probes of a config, gives
  * the advice for unfinished transactions (txn.c) and wires the follower (tail.c) to the
  * parser (logscan.c). Prints nothing: warnings are returned as data. Called by
- * cli-diagnose.c, cli-fix.c, cli-probe.c, cli-rollback.c, cli-scan*.c (and the TUI).
+ * cli-diagnose.c, cli-fix.c, cli-probe.c, cli-rollback.c, cli-scan-follow.c (and the TUI).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +25,8 @@
 /* ---- warnings ---- */
 
 static void
-warn_add(struct triage_warnings *w, enum triage_warning_kind kind, const char *file,
-         unsigned line, const char *subject, const char *message)
+warn_add(struct triage_warnings *w, enum triage_warning_kind kind, const char *file, unsigned line,
+         const char *subject, const char *message)
 {
     struct triage_warning *x;
 
@@ -337,8 +336,8 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
     incident_store_init(&t->store, 0);
     if (o->upstream != NULL) {
         at = strchr(o->upstream, '@');
-        hostport = at != NULL ? xstrndup(o->upstream, (size_t)(at - o->upstream))
-                              : xstrdup(o->upstream);
+        hostport =
+            at != NULL ? xstrndup(o->upstream, (size_t)(at - o->upstream)) : xstrdup(o->upstream);
         if (hostport[0] == '\0' || (at != NULL && at[1] == '\0')) {
             *cause = xasprintf("--upstream '%s' is not HOST:PORT or HOST:PORT@SERVER/LOCATION",
                                o->upstream);
@@ -458,8 +457,7 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
             if (t->uses[u].kind == RESOLVE_VARIABLE)
                 continue;
             for (size_t k = 0; k < t->uses[u].ntargets; k++) {
-                if (!target_is(&t->uses[u].targets[k], hostport) ||
-                    already(t, &t->uses[u], k))
+                if (!target_is(&t->uses[u].targets[k], hostport) || already(t, &t->uses[u], k))
                     continue;
                 char *spelling = triage_use_spelling(&t->uses[u], k);
                 if (at != NULL && strcmp(spelling, o->upstream) != 0) {
@@ -617,8 +615,7 @@ triage_preflight(const struct ngxconf *conf, const char *nginx, const char *conf
         *cause = xasprintf("nginx -t refuses the config before any change (%s %d)",
                            sr.exited ? "exit status" : "signal", sr.status);
     else
-        *cause = xasprintf("nginx -t refuses the config before any change: %.*s", (int)len,
-                           line);
+        *cause = xasprintf("nginx -t refuses the config before any change: %.*s", (int)len, line);
     if (owned)
         free((char *)line);
 out:
@@ -800,9 +797,9 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
         p->opts = xreallocarray(p->opts, p->n + 1, sizeof(*p->opts));
         p->labels = xreallocarray(p->labels, p->n + 1, sizeof(*p->labels));
         p->opts[p->n] = o;
-        p->labels[p->n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
-                                                 use->proxy_pass->file->path,
-                                                 use->proxy_pass->line));
+        p->labels[p->n] =
+            plan_keep(p, xasprintf("%s (%s:%u)", use->context, use->proxy_pass->file->path,
+                                   use->proxy_pass->line));
         p->opts[p->n].location = p->labels[p->n];
         p->n++;
     }
@@ -885,8 +882,7 @@ triage_pending(const char *state_dir, struct triage_pending *out, char **cause)
         const struct txn_info *x = &out->v[i];
         if (x->kind != NULL && strcmp(x->kind, "rollback") == 0 && x->reverts != NULL)
             out->advice[i] = TA_FINISH_ROLLBACK;
-        else if (x->state == TXN_PLANNED || x->state == TXN_ROLLING_BACK ||
-                 x->state == TXN_FAILED)
+        else if (x->state == TXN_PLANNED || x->state == TXN_ROLLING_BACK || x->state == TXN_FAILED)
             out->advice[i] = TA_RESTORE;
         else
             out->advice[i] = TA_UNDO_OR_FINISH;
@@ -952,8 +948,7 @@ follow_lines(const struct tail_line *l, size_t n, void *arg)
 }
 
 struct triage_follow *
-triage_follow_new(struct evloop *loop, const struct tail_opts *to, triage_event_cb ev_cb,
-                  void *arg)
+triage_follow_new(struct evloop *loop, const struct tail_opts *to, triage_event_cb ev_cb, void *arg)
 {
     struct triage_follow *f = xcalloc(1, sizeof(*f));
 

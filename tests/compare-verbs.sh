@@ -1,9 +1,10 @@
 #!/bin/bash
-# tests/compare-verbs.sh OLD_BINARY NEW_BINARY — runs the verbs that triage.c serves (scan,
-# probe --all, diagnose text/json, fix --plan) with both binaries on every config fixture in
-# tests/unit/conf and the captured nginx logs in tests/lab/fixtures, and diffs stdout, stderr
-# and exit codes (probe timings masked). Prints one line per differing run and a count.
-# Loopback only: the fixtures' upstreams are closed 127.0.0.1 ports. Not part of make check.
+# tests/compare-verbs.sh OLD_BINARY NEW_BINARY [--lab] — runs the verbs that triage.c serves
+# (scan, probe --all, diagnose text/json, fix --plan) with both binaries on every config
+# fixture in tests/unit/conf and the captured nginx logs in tests/lab/fixtures, and diffs
+# stdout, stderr and exit codes (probe timings masked). With --lab also on the lab's standard
+# scenarios, live (real nginx on 127.0.0.1:20860-20889; hold /tmp/tt-lab.lock). Prints the
+# differing runs and a count. Loopback only. Not part of make check.
 set -u
 OLD=$(realpath "${1:?old binary}")
 NEW=$(realpath "${2:?new binary}")
@@ -50,4 +51,27 @@ for c in "$SRC"/tests/unit/conf/*.conf; do
         run "diagnose --upstream $up $n" --conf "$c" --log "${LOGS[0]}" diagnose --upstream "$up"
     done
 done
+if [ "${3:-}" = --lab ]; then
+    LAB=$SRC/tests/lab
+    . "$LAB/lab.sh"
+    lab_init 20860 || exit 1
+    trap 'lab_cleanup; rm -rf "$W"' EXIT
+    lab_scenarios_standard
+    lab_start || exit 1
+    for n in "${LAB_SCENARIOS[@]}"; do lab_request "$n" >/dev/null; done
+    sleep 0.5
+    conf=$(lab_front_conf)
+    g=(--conf "$conf" --prefix "$LAB_DIR/front/")
+    run "lab scan" scan "$(lab_error_log)"
+    run "lab probe --all" "${g[@]}" probe --all
+    run "lab diagnose" "${g[@]}" diagnose
+    run "lab diagnose json" "${g[@]}" diagnose --format json
+    run "lab fix" "${g[@]}" fix
+    for up in $(grep -o 'https://127.0.0.1:[0-9]*' "$conf" | sed 's|https://||' | sort -u); do
+        run "lab fix --upstream $up" "${g[@]}" fix --plan --upstream "$up"
+    done
+    cp "$conf" "$W/lab.conf"
+    run "lab rollback (nothing)" rollback --last --yes
+    cmp -s "$conf" "$W/lab.conf" || echo "the lab config changed"
+fi
 echo "$runs runs, $diffs differ"

@@ -81,8 +81,7 @@ upstream_used_in_several_places_is_ambiguous_and_lists_every_spelling(void **sta
     char *cause = NULL;
 
     (void)state;
-    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990", &t,
-                             &cause),
+    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990", &t, &cause),
                      0);
     assert_true(triage_ambiguous(&t));
     assert_int_equal(t.nrefs, 3);
@@ -107,20 +106,21 @@ spelling_with_server_and_location_picks_one_use(void **state)
                      0);
     assert_false(triage_ambiguous(&t));
     assert_int_equal(t.n, 1);
-    assert_string_equal(t.items[0].use->context, "location /api/ in server (listen 127.0.0.1:20981)");
+    assert_string_equal(t.items[0].use->context,
+                        "location /api/ in server (listen 127.0.0.1:20981)");
     assert_string_equal(t.items[0].upstream, "127.0.0.1:20990");
     triage_free(&t);
 
-    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20991@127.0.0.1:20982",
-                             &t, &cause),
+    assert_int_equal(collect("triage-snippet.conf", "triage.errlog",
+                             "127.0.0.1:20991@127.0.0.1:20982", &t, &cause),
                      0);
     assert_int_equal(t.n, 1);
     assert_true(t.items[0].use->stream);
     triage_free(&t);
 
-    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990@nowhere/x/",
-                             &t, &cause),
-                     0);
+    assert_int_equal(
+        collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990@nowhere/x/", &t, &cause),
+        0);
     assert_int_equal(t.n, 0);
     assert_int_equal(t.nrefs, 3); /* the listing a front end shows instead */
     triage_free(&t);
@@ -133,9 +133,8 @@ malformed_upstream_is_an_error(void **state)
     char *cause = NULL;
 
     (void)state;
-    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990@", &t,
-                             &cause),
-                     -1);
+    assert_int_equal(
+        collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20990@", &t, &cause), -1);
     assert_non_null(strstr(cause, "is not HOST:PORT"));
     free(cause);
     triage_free(&t);
@@ -279,8 +278,8 @@ write_conf(const char *dir, const char *body)
     FILE *fp = fopen(path, "w");
 
     assert_non_null(fp);
-    fprintf(fp, "error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp {\n%s}\n", dir,
-            dir, body);
+    fprintf(fp, "error_log %s/error.log;\npid %s/nginx.pid;\nevents {}\nhttp {\n%s}\n", dir, dir,
+            body);
     fclose(fp);
     return path;
 }
@@ -304,7 +303,8 @@ preflight_passes_what_nginx_accepts_and_quotes_nginx_when_it_refuses(void **stat
     ngxconf_free(conf);
     free(p);
 
-    p = write_conf(dir, "access_log off;\nserver { listen 127.0.0.1:20984;\n bogus_directive 1; }\n");
+    p = write_conf(dir,
+                   "access_log off;\nserver { listen 127.0.0.1:20984;\n bogus_directive 1; }\n");
     assert_int_equal(ngxconf_load(p, NULL, &conf, &cause), 0);
     assert_int_equal(triage_preflight(conf, nginx, p, true, dir, &cause), -1);
     char *want = xasprintf("nginx -t refuses the config before any change: [emerg] unknown "
@@ -383,8 +383,7 @@ use_spelling_of_a_stream_server_is_its_listen(void **state)
     char *cause = NULL;
 
     (void)state;
-    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20991", &t,
-                             &cause),
+    assert_int_equal(collect("triage-snippet.conf", "triage.errlog", "127.0.0.1:20991", &t, &cause),
                      0);
     assert_int_equal(t.n, 1);
     char *s = triage_use_spelling(t.items[0].use, t.items[0].ti);
