@@ -2,7 +2,8 @@
  * cli-probe.c — the `probe` verb: parses HOST:PORT targets and options that mirror the
  * proxy_ssl_* directives, runs probe.c on them concurrently, and prints the verdict,
  * nginx's message, the chain and the what-ifs as text, JSON or Prometheus textfile.
- * All probing is in probe.c; every certificate or config byte printed goes through sanitize.
+ * The probes of a config (--all, --location-of, --server) are planned by triage.c; all
+ * probing is in probe.c; every certificate or config byte printed goes through sanitize.
  */
 #include "config.h"
 
