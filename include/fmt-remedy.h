@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "cli-remedy.h"
+#include "triage.h"
 #include "remedy.h"
 
 struct jw;
@@ -19,9 +19,9 @@ void fmt_remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
 void fmt_remedy_fix_json(struct jw *w, const struct remedy_fix *f);
 
 /* The diagnose JSON document ({"incidents": [...]}) and '\n' to fp. */
-void fmt_remedy_json(FILE *fp, const struct cli_remedy *r);
+void fmt_remedy_json(FILE *fp, const struct triage *r);
 
 /* One case as text (sanitized): where, effective values, probe, cause, fixes. */
-void fmt_remedy_text(FILE *fp, const struct cli_remedy_item *it, bool with_diff);
+void fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * cli-probe.c — the `probe` verb: parses HOST:PORT targets and options that mirror the
- * proxy_ssl_* directives (or plans them from the nginx config), runs probe.c on them
- * concurrently, and prints the results through fmt-probe.c as text, JSON or Prometheus
- * textfile. All probing is in probe.c; every certificate or config byte printed goes through
- * sanitize.
+ * proxy_ssl_* directives, runs probe.c on them concurrently, and prints the results through
+ * fmt-probe.c as text, JSON or Prometheus textfile. The probes of a config (--all,
+ * --location-of, --server) are planned by triage.c; all probing is in probe.c; every
+ * certificate or config byte printed goes through sanitize.
  */
 #include "config.h"
 
@@ -22,6 +22,7 @@
 #include "probe.h"
 #include "resolve.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 enum {
@@ -118,215 +119,26 @@ parse_seconds(const char *s, int *ms)
     return 0;
 }
 
-/* ---- targets from the nginx config (ngxconf + resolve) ---- */
+/* ---- targets from the nginx config: triage_probe_plan ---- */
 
-struct conf_plan {
-    struct ngxconf *conf;
-    struct tls_use *uses; /* --all: every TLS use; else the one resolve_find chose */
-    size_t nuses;
-    struct resolve_result rr;
-    bool have_rr;
-    char **owned;       /* strings the probe options borrow */
-    bool timeout_given; /* --timeout overrides proxy_connect_timeout */
-    size_t nowned;
-};
-
-static const char *
-plan_keep(struct conf_plan *p, char *s)
-{
-    p->owned = xreallocarray(p->owned, p->nowned + 1, sizeof(*p->owned));
-    p->owned[p->nowned++] = s;
-    return s;
-}
-
+/* The plan's warnings, as "tlstriage: probe: ..." lines (sanitized). */
 static void
-plan_free(struct conf_plan *p)
+print_plan_warnings(const struct triage_warnings *w, const char *conf)
 {
-    for (size_t i = 0; i < p->nowned; i++)
-        free(p->owned[i]);
-    free(p->owned);
-    if (p->uses != NULL)
-        resolve_uses_free(p->uses, p->nuses);
-    if (p->have_rr)
-        resolve_result_free(&p->rr);
-    if (p->conf != NULL)
-        ngxconf_free(p->conf);
-}
-
-/* nginx's time value ("500ms", "1s", "2m", "1h", "10"): milliseconds, or -1. */
-static long
-nginx_msec(const char *v)
-{
-    static const struct {
-        const char *suffix;
-        long ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
-    long total = 0;
-
-    if (*v == '\0')
-        return -1;
-    while (*v != '\0') {
-        char *end;
-        long n = strtol(v, &end, 10);
-        size_t i;
-        if (end == v || n < 0)
-            return -1;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-            size_t len = strlen(units[i].suffix);
-            if (strncmp(end, units[i].suffix, len) == 0 &&
-                (len > 0 || *end == '\0' || *end == ' ')) {
-                total += n * units[i].ms;
-                v = end + len;
-                break;
-            }
-        }
-        if (i == sizeof(units) / sizeof(units[0]))
-            return -1;
-        while (*v == ' ')
-            v++;
-    }
-    return total;
-}
-
-/* proxy_connect_timeout effective in block (set there or in an enclosing block), or -1. */
-static long
-conf_connect_timeout(const struct ngx_node *block)
-{
-    for (const struct ngx_node *b = block; b != NULL; b = b->parent) {
-        const struct ngx_node *d = ngxconf_find(b, "proxy_connect_timeout");
-        if (d != NULL)
-            return nginx_msec(d->value);
-    }
-    return -1;
-}
-
-/* Adds one probe per target of use; labels[i] says where the settings come from. */
-static int
-plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_opts *base,
-             struct probe_opts **opts, const char ***labels, size_t *n)
-{
-    if (use->kind == RESOLVE_VARIABLE)
-        return 0; /* proxy_pass with a variable: nothing to probe statically */
-    for (size_t t = 0; t < use->ntargets; t++) {
-        struct proxy_ssl_settings ssl = use->ssl;
-        struct probe_opts o;
-        char *cause = NULL, *owned[SSLCONF_NPATHS];
-
-        sslconf_full_paths(p->conf, &ssl, owned);
-        for (int k = 0; k < SSLCONF_NPATHS; k++) {
-            if (owned[k] != NULL)
-                plan_keep(p, owned[k]);
-        }
-        if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
-                                     &cause) != 0) {
-            char *ctx = sanitize_str(use->context);
-            char *why = sanitize_str(cause);
-            fprintf(stderr, "tlstriage: probe: %s: %s (skipped)\n", ctx, why);
+    for (size_t i = 0; i < w->n; i++) {
+        const struct triage_warning *x = &w->v[i];
+        char *m = sanitize_str(x->message);
+        if (x->kind == TW_CONFIG) {
+            char *f = sanitize_str(x->file != NULL ? x->file : conf);
+            fprintf(stderr, "tlstriage: probe: warning: %s:%u: %s\n", f, x->line, m);
+            free(f);
+        } else {
+            char *ctx = sanitize_str(x->subject);
+            fprintf(stderr, "tlstriage: probe: %s: %s (skipped)\n", ctx, m);
             free(ctx);
-            free(why);
-            free(cause);
-            continue;
         }
-        o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
-        o.timeout_ms = base->timeout_ms;
-        if (!p->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
-            long ms = conf_connect_timeout(use->block);
-            if (ms > 0)
-                o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
-        }
-        o.what_if = base->what_if;
-        *opts = xreallocarray(*opts, *n + 1, sizeof(**opts));
-        *labels = xreallocarray(*labels, *n + 1, sizeof(**labels));
-        (*opts)[*n] = o;
-        (*labels)[*n] = plan_keep(p, xasprintf("%s (%s:%u)", use->context,
-                                               use->proxy_pass->file->path, use->proxy_pass->line));
-        (*opts)[*n].location = (*labels)[*n];
-        (*n)++;
+        free(m);
     }
-    return 0;
-}
-
-/* "https://host:port/path" or "host/path" into server, listen ("host:port", the scheme's
- * port when none is written) and uri, all owned by the plan. */
-static void
-split_url(struct conf_plan *p, const char *url, const char **server, const char **listen,
-          const char **uri)
-{
-    const char *h = strstr(url, "://");
-    int dport = strncmp(url, "https://", 8) == 0 ? 443 : 80;
-    size_t hl, nl;
-
-    h = h != NULL ? h + 3 : url;
-    hl = strcspn(h, "/?#");
-    nl = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']') : strcspn(h, ":/?#");
-    if (nl > hl)
-        nl = hl;
-    *server = plan_keep(p, xstrndup(h, nl));
-    if (nl < hl && h[nl] == ':')
-        *listen = plan_keep(p, xstrndup(h, hl));
-    else
-        *listen = plan_keep(p, xasprintf("%.*s:%d", (int)nl, h, dport));
-    *uri = plan_keep(p, xstrdup(h[hl] == '/' ? h + hl : "/"));
-}
-
-static int
-plan_build(struct app *app, struct conf_plan *p, bool all, const char *location_of,
-           const char *server, const char *uri, const struct probe_opts *base,
-           struct probe_opts **opts, const char ***labels, size_t *n)
-{
-    char *cause = NULL;
-
-    if (ngxconf_load(app->conf, app->prefix, &p->conf, &cause) != 0) {
-        char *c = sanitize_str(cause);
-        fprintf(stderr, "tlstriage: probe: %s\n", c);
-        free(c);
-        free(cause);
-        return -1;
-    }
-    for (size_t i = 0; i < p->conf->nerrors; i++) {
-        fputs("tlstriage: probe: warning: ", stderr);
-        cli_put_sanitized(stderr,
-                          p->conf->errors[i].file != NULL ? p->conf->errors[i].file : app->conf);
-        fprintf(stderr, ":%u: ", p->conf->errors[i].line);
-        cli_put_sanitized(stderr, p->conf->errors[i].message);
-        fputc('\n', stderr);
-    }
-    if (all) {
-        p->nuses = resolve_uses(p->conf, &p->uses);
-        for (size_t i = 0; i < p->nuses; i++)
-            plan_add_use(p, &p->uses[i], base, opts, labels, n);
-        return 0;
-    }
-    struct resolve_query q;
-    memset(&q, 0, sizeof(q));
-    if (location_of != NULL)
-        split_url(p, location_of, &q.server, &q.listen, &q.uri);
-    else {
-        q.server = server;
-        q.uri = uri != NULL ? uri : "/";
-    }
-    if (resolve_find(p->conf, &q, &p->rr, &cause) != 0) {
-        char *c = sanitize_str(cause);
-        fprintf(stderr, "tlstriage: probe: %s\n", c);
-        free(c);
-        free(cause);
-        return -1;
-    }
-    p->have_rr = true;
-    if (!p->rr.has_use) {
-        char *ctx = resolve_context(p->rr.block);
-        char *c = sanitize_str(ctx);
-        fprintf(stderr, "tlstriage: probe: %s does not proxy to a TLS upstream\n", c);
-        free(c);
-        free(ctx);
-        return -1;
-    }
-    if (p->rr.use.kind == RESOLVE_VARIABLE) {
-        fprintf(stderr, "tlstriage: probe: proxy_pass uses a variable: give HOST:PORT\n");
-        return -1;
-    }
-    plan_add_use(p, &p->rr.use, base, opts, labels, n);
-    return *n > 0 ? 0 : -1;
 }
 
 /* Exit 1 also when a leaf or a trusted anchor expires within this many days (--all). */
@@ -343,13 +155,15 @@ cli_probe(struct app *app, int argc, char **argv)
     bool all = false, failed = false;
     char **hosts = NULL, *cause = NULL;
     size_t n = 0, nfailed = 0;
-    struct conf_plan plan;
+    struct triage_probe_plan plan;
+    struct triage_probe_query q;
     const char **labels = NULL;
-    bool from_conf;
+    bool from_conf, timeout_given = false;
     int c, parallel = PROBE_DEFAULT_PARALLEL, rc = EXIT_USAGE;
     struct probe_stats stats = {0, 0};
 
     memset(&plan, 0, sizeof(plan));
+    memset(&q, 0, sizeof(q));
     probe_opts_init(&base);
     base.what_if = true;
     optind = 0;
@@ -389,7 +203,7 @@ cli_probe(struct app *app, int argc, char **argv)
             base.key = optarg;
             break;
         case OPT_TIMEOUT:
-            plan.timeout_given = true;
+            timeout_given = true;
             if (parse_seconds(optarg, &base.timeout_ms) != 0)
                 return cli_usage_error(verb, "--timeout wants seconds (0 < s <= 3600), not '%s'",
                                        optarg);
@@ -439,14 +253,32 @@ cli_probe(struct app *app, int argc, char **argv)
                                          "not both");
         if ((location_of != NULL) + (server != NULL) + all > 1)
             return cli_usage_error(verb, "--location-of, --server and --all exclude each other");
-        if (plan_build(app, &plan, all, location_of, server, uri, &base, &opts, &labels, &n) != 0) {
+        q.all = all;
+        q.location_of = location_of;
+        q.server = server;
+        q.uri = uri;
+        q.timeout_given = timeout_given;
+        int prc = triage_probe_plan(app->conf, app->prefix, &q, &base, &plan, &cause);
+        print_plan_warnings(&plan.warnings, app->conf);
+        if (prc != 0) {
+            if (cause != NULL) {
+                char *why = sanitize_str(cause);
+                fprintf(stderr, "tlstriage: probe: %s\n", why);
+                free(why);
+            }
             rc = EXIT_USAGE;
             goto out;
         }
+        /* the plan owns them; this verb reads and frees its own copies below */
+        n = plan.n;
+        opts = xcalloc(n > 0 ? n : 1, sizeof(*opts));
+        labels = xcalloc(n > 0 ? n : 1, sizeof(*labels));
+        for (size_t i = 0; i < n; i++) {
+            opts[i] = plan.opts[i];
+            labels[i] = plan.labels[i];
+        }
         if (n == 0) {
-            fputs("no TLS upstream to probe in ", stdout);
-            cli_put_sanitized(stdout, app->conf);
-            fputc('\n', stdout);
+            fprintf(stdout, "no TLS upstream to probe in %s\n", app->conf);
             rc = EXIT_ALL_WELL;
             goto out;
         }
@@ -550,7 +382,7 @@ out:
             free(hosts[i]);
     }
     free(labels);
-    plan_free(&plan);
+    triage_probe_plan_free(&plan);
     free(res);
     free(hosts);
     free(opts);

@@ -19,24 +19,26 @@
 #include "cli.h"
 #include "fmt-txn.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "txn.h"
 #include "xmalloc.h"
 
 int
 cli_txn_report_pending(struct app *app, FILE *fp)
 {
-    struct txn_info *v;
-    size_t n;
+    struct triage_pending p;
+    const struct txn_info *v;
     char *cause = NULL;
 
-    if (txn_pending(app_state_dir(app), &v, &n, &cause) == -1) {
+    if (triage_pending(app_state_dir(app), &p, &cause) == -1) {
         fputs("tlstriage: ", fp);
         cli_put_sanitized(fp, cause);
         fputc('\n', fp);
         free(cause);
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
+    v = p.v;
+    for (size_t i = 0; i < p.n; i++) {
         fprintf(fp,
                 "tlstriage: unfinished transaction %s (%s, state %s, last step: %s), "
                 "started %s by ",
@@ -49,13 +51,12 @@ cli_txn_report_pending(struct app *app, FILE *fp)
             cli_put_sanitized(fp, v[i].files[k]);
         }
         fputc('\n', fp);
-        if (v[i].kind != NULL && strcmp(v[i].kind, "rollback") == 0 && v[i].reverts != NULL)
+        if (p.advice[i] == TA_FINISH_ROLLBACK)
             fprintf(fp,
                     "  finish it: tlstriage rollback --complete %s --yes   (or: tlstriage "
                     "rollback --yes %s)\n",
                     v[i].id, v[i].reverts);
-        else if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK ||
-                 v[i].state == TXN_FAILED)
+        else if (p.advice[i] == TA_RESTORE)
             fprintf(fp, "  restore it: tlstriage rollback --yes %s\n", v[i].id);
         else
             fprintf(fp,
@@ -63,8 +64,9 @@ cli_txn_report_pending(struct app *app, FILE *fp)
                     "passes): tlstriage rollback --complete %s --yes\n",
                     v[i].id, v[i].id);
     }
-    txn_info_free(v, n);
-    return (int)n;
+    int n = (int)p.n;
+    triage_pending_free(&p);
+    return n;
 }
 
 int

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
-#include "cli-remedy.h"
+#include "triage.h"
 #include "cli.h"
 #include "fmt-probe.h"
 #include "fmt-remedy.h"
@@ -86,13 +86,13 @@ origin_words(enum pss_origin o)
 }
 
 void
-fmt_remedy_text(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
+fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
 {
     const struct tls_use *use = it->use;
 
     fputs("upstream ", fp);
-    cli_put_sanitized(fp, use->targets[it->ti].host);
-    fprintf(fp, ":%u — ", use->targets[it->ti].port);
+    cli_put_sanitized(fp, it->upstream);
+    fputs(" — ", fp);
     cli_put_sanitized(fp, it->kind);
     if (it->inc != NULL) {
         fprintf(fp, " (%llu event%s, last ", it->inc->count, it->inc->count == 1 ? "" : "s");
@@ -169,7 +169,7 @@ fmt_remedy_text(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
 }
 
 void
-fmt_remedy_json(FILE *fp, const struct cli_remedy *r)
+fmt_remedy_json(FILE *fp, const struct triage *r)
 {
     struct buf b = {0};
     struct jw w;
@@ -179,11 +179,9 @@ fmt_remedy_json(FILE *fp, const struct cli_remedy *r)
     jw_key(&w, "incidents");
     jw_arr_open(&w);
     for (size_t i = 0; i < r->n; i++) {
-        const struct cli_remedy_item *it = &r->items[i];
-        char *up = xasprintf("%s:%u", it->use->targets[it->ti].host, it->use->targets[it->ti].port);
+        const struct triage_item *it = &r->items[i];
         jw_obj_open(&w);
-        jw_kstr(&w, "upstream", up);
-        free(up);
+        jw_kstr(&w, "upstream", it->upstream);
         jw_kstr(&w, "kind", it->kind);
         if (it->inc != NULL)
             jw_kint(&w, "count", (long long)it->inc->count);

@@ -1019,17 +1019,9 @@ int
 probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
                struct probe_stats *stats, char **cause)
 {
-    struct sigaction ign, old;
-    int rc;
-
-    /* A peer that resets while we write must not kill us (nginx ignores SIGPIPE too). */
-    memset(&ign, 0, sizeof(ign));
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old);
-    rc = run_many(opts, n, res, parallel, stats, cause);
-    sigaction(SIGPIPE, &old, NULL);
-    return rc;
+    /* A peer that resets while we write must not kill us: SIGPIPE is ignored process-wide
+     * (procenv.c), so a reset shows as EPIPE. */
+    return run_many(opts, n, res, parallel, stats, cause);
 }
 
 static int

@@ -24,6 +24,7 @@
 #include "fmt-probe.h"
 #include "json.h"
 #include "probe.h"
+#include "procenv.h"
 #include "sanitize.h"
 #include "sslconf.h"
 #include "tlserr.h"
@@ -418,5 +419,6 @@ main(void)
         cmocka_unit_test(missing_trusted_file_is_nginx_emerg),
         cmocka_unit_test(json_result_has_every_key_of_the_schema),
     };
+    procenv_init(); /* SIGPIPE ignored, as in tlstriage */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
