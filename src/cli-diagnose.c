@@ -377,13 +377,30 @@ cli_remedy_print(FILE *fp, const struct cli_remedy_item *it, bool with_diff)
         if (f->verdict_note != NULL)
             cli_put_lines(fp, "        ", f->verdict_note);
         cli_put_lines(fp, "        ", f->summary);
+        if (f->naffected > 0)
+            fprintf(fp, "        affects: %zu use%s (each probed as it is -> under this fix):\n",
+                    f->naffected, f->naffected == 1 ? "" : "s");
+        for (size_t k = 0; k < f->naffected; k++) {
+            const struct remedy_affected *a = &f->affected[k];
+            fputs("          ", fp);
+            cli_put_sanitized(fp, a->context);
+            fputs(" (", fp);
+            cli_put_sanitized(fp, a->file);
+            fprintf(fp, ":%u) -> ", a->line);
+            cli_put_sanitized(fp, a->upstream);
+            fprintf(fp, "%s: %s -> %s (", a->target ? " [the target]" : "",
+                    a->probed ? probe_verdict_name(a->before) : "not probed ($variable)",
+                    a->probed ? probe_verdict_name(a->after) : "-");
+            cli_put_sanitized(fp, a->changed);
+            fputs(")\n", fp);
+        }
         for (size_t k = 0; k < f->nfiles; k++) {
             fputs("        writes ", fp);
             cli_put_sanitized(fp, f->files[k].path);
             fputs(f->files[k].config ? "\n" : " (new certificate file, 0644)\n", fp);
         }
         if (with_diff)
-            cli_put_lines(fp, "        ", f->diff);
+            cli_put_diff(fp, "        ", f->diff);
     }
 }
 

@@ -262,7 +262,7 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     printf("\nfix %s:\n", f->id);
-    cli_put_lines(stdout, "  ", f->diff);
+    cli_put_diff(stdout, "", f->diff);
     for (size_t k = 0; k < f->nfiles; k++) {
         fputs(apply ? "writes " : "would write ", stdout);
         cli_put_sanitized(stdout, f->files[k].path);

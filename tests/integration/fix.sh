@@ -108,7 +108,7 @@ ok "diagnose text says the expired leaf has no nginx-side fix" \
 # --- fix --plan changes nothing ---
 tt fix --upstream 127.0.0.1:$((B + 10)) >"$LAB_DIR/plan.out" 2>&1
 is "$?" 0 "fix --plan (the default) exits 0"
-ok "the plan shows the diff" grep -q '^  +            proxy_ssl_name selfsigned.lab;' "$LAB_DIR/plan.out"
+ok "the plan shows the diff" grep -q '^+            proxy_ssl_name selfsigned.lab;' "$LAB_DIR/plan.out"
 ok "and the certificate file it would write" grep -q '^would write .*/certs/pin-[0-9a-f]\{16\}\.pem' "$LAB_DIR/plan.out"
 ok "the plan changed no byte" cmp -s "$CONF" "$LAB_DIR/orig.conf"
 tt fix >/dev/null 2>"$LAB_DIR/err"
