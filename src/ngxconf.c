@@ -1065,8 +1065,10 @@ ngxconf_edit_set(const struct ngxconf *conf, const struct ngx_node *block, const
         return -1;
     }
     for (const struct ngx_node *n = block->kids; n != NULL; n = n->next) {
-        if (strcmp(n->name, name) == 0 && !n->block)
-            existing = n;
+        if (strcmp(n->name, name) == 0 && !n->block) {
+            if (existing == NULL) /* the one in force (nginx refuses a duplicate) */
+                existing = n;
+        }
         else if (!n->block && n->file == block->file && n->included_by == NULL &&
                  (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
             anchor = n;
