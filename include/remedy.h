@@ -158,6 +158,12 @@ int remedy_edit(const struct ngxconf *conf, const struct ngx_node *block,
 int remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_case *c,
                    const struct remedy_opts *o, char **cause);
 
+/* After an apply: re-probes every use of the fix's radius that passed before the fix
+ * (the target aside: remedy_recheck) with the settings now on disk, concurrently. 0 when
+ * all still pass, else -1 with *cause naming each use that fails now. */
+int remedy_recheck_radius(const char *conf_path, const char *prefix, const struct remedy_fix *f,
+                          const struct remedy_opts *o, char **cause);
+
 /* The "effective" object of the diagnose JSON: directive → {value, origin, file, line}. */
 void remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s);
 /* One fix as the diagnose JSON object. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "buf.h"
 #include "cli-remedy.h"
 #include "cli-txn.h"
 #include "cli.h"
@@ -70,6 +71,7 @@ struct verify_ctx {
     const char *conf;
     const struct remedy_case *rc;
     const struct remedy_opts *ro;
+    const struct remedy_fix *fix;
 };
 
 static int
@@ -77,7 +79,9 @@ verify_hook(void *arg, char **cause)
 {
     struct verify_ctx *v = arg;
 
-    return remedy_recheck(v->conf, v->app->prefix, v->rc, v->ro, cause);
+    if (remedy_recheck(v->conf, v->app->prefix, v->rc, v->ro, cause) != 0)
+        return -1;
+    return remedy_recheck_radius(v->conf, v->app->prefix, v->fix, v->ro, cause);
 }
 
 static int
@@ -262,6 +266,9 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     printf("\nfix %s:\n", f->id);
+    fputs("(paths relative to ", stdout);
+    cli_put_sanitized(stdout, f->diff_root);
+    fputs(": cd there and patch -p1 applies this diff)\n", stdout);
     cli_put_diff(stdout, "", f->diff);
     for (size_t k = 0; k < f->nfiles; k++) {
         fputs(apply ? "writes " : "would write ", stdout);
@@ -300,8 +307,13 @@ cli_fix(struct app *app, int argc, char **argv)
         struct txn_result res;
         struct txn_change *ch = xcalloc(f->nfiles, sizeof(*ch));
         const char **sha = xcalloc(f->nfiles, sizeof(*sha));
-        struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro};
-        char *summary = xasprintf("fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+        struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro, f};
+        struct buf sb = BUF_INIT;
+        buf_addf(&sb, "fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+        for (size_t k = 0; k < f->naffected; k++) /* the radius goes in the journal too */
+            buf_addf(&sb, "%s%s -> %s", k == 0 ? "; affects: " : ", ", f->affected[k].context,
+                     f->affected[k].upstream);
+        char *summary = buf_detach(&sb);
 
         for (size_t k = 0; k < f->nfiles; k++) {
             ch[k].path = f->files[k].path;

@@ -1630,6 +1630,82 @@ out:
     return rc;
 }
 
+int
+remedy_recheck_radius(const char *conf_path, const char *prefix, const struct remedy_fix *f,
+                      const struct remedy_opts *o, char **cause)
+{
+    struct ngxconf *conf = NULL;
+    struct tls_use *uses = NULL;
+    size_t nuses = 0, n = 0;
+    struct probe_opts *po = xcalloc(f->naffected + 1, sizeof(*po));
+    struct probe_result *res = xcalloc(f->naffected + 1, sizeof(*res));
+    size_t *which = xcalloc(f->naffected + 1, sizeof(*which));
+    char *(*own)[3] = xcalloc(f->naffected + 1, sizeof(*own));
+    struct buf bad = BUF_INIT;
+    int rc = -1;
+
+    if (ngxconf_load(conf_path, prefix, &conf, cause) != 0)
+        goto out;
+    nuses = resolve_uses(conf, &uses);
+    for (size_t k = 0; k < f->naffected; k++) {
+        const struct remedy_affected *a = &f->affected[k];
+        if (a->target || !a->probed || a->before != PROBE_OK)
+            continue;
+        bool found = false;
+        for (size_t i = 0; i < nuses && !found; i++) {
+            if (strcmp(uses[i].context, a->context) != 0 ||
+                strcmp(uses[i].block->file->path, a->file) != 0)
+                continue;
+            for (size_t t = 0; t < uses[i].ntargets; t++) {
+                char *hp = xasprintf("%s:%u", uses[i].targets[t].host, uses[i].targets[t].port);
+                bool same = strcmp(hp, a->upstream) == 0;
+                free(hp);
+                if (!same || found)
+                    continue;
+                found = true;
+                char *refused = NULL;
+                radius_opts(conf, &uses[i], t, NULL, 0, o, &po[n], own[n], &refused);
+                if (refused != NULL) {
+                    buf_addf(&bad, "%s -> %s: %s; ", a->context, a->upstream, refused);
+                    free(refused);
+                    continue;
+                }
+                which[n++] = k;
+            }
+        }
+    }
+    if (n > 0 && probe_run_many(po, n, res, 8, NULL, cause) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct remedy_affected *a = &f->affected[which[i]];
+        if (res[i].verdict != PROBE_OK)
+            buf_addf(&bad, "%s -> %s passed before the fix and fails now: %s; ", a->context,
+                     a->upstream, verdict_text(&res[i]));
+    }
+    if (bad.len > 0) {
+        bad.p[bad.len - 2] = '\0';
+        *cause = xstrdup(bad.p);
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        probe_result_free(&res[i]);
+    for (size_t i = 0; i <= f->naffected; i++) {
+        for (int j = 0; j < 3; j++)
+            free(own[i][j]);
+    }
+    free(po);
+    free(res);
+    free(which);
+    free(own);
+    buf_free(&bad);
+    if (uses != NULL)
+        resolve_uses_free(uses, nuses);
+    ngxconf_free(conf);
+    return rc;
+}
+
 void
 remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
 {
