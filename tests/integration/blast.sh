@@ -104,7 +104,7 @@ verified=True whole=True" "one-line /a/: affected is /a/ alone"
 tt fix --plan --upstream 127.0.0.1:$((B + 10)) >"$LAB_DIR/plan-a.out" 2>&1
 is "$?" 0 "one-line /a/: fix --plan exits 0"
 ok "the plan's diff joins the one-line block" \
-    grep -q "^+	location /a/ { proxy_pass https://127.0.0.1:$((B + 10)); proxy_ssl_trusted_certificate .*pin-.*; proxy_ssl_name selfsigned.lab; }"$'\r'"\$" \
+    grep -q "^+	location /a/ { proxy_pass https://127.0.0.1:$((B + 10)); proxy_ssl_trusted_certificate [^;]*pin-[0-9a-f]*\.pem; proxy_ssl_name selfsigned.lab; proxy_ssl_server_name on; }"$'\r'"\$" \
     "$LAB_DIR/plan-a.out"
 ok "the plan shows no \\x09 or \\x0d escapes" sh -c "! grep -q 'x09\\|x0d' '$LAB_DIR/plan-a.out'"
 # the diff from the plan JSON applies with patch -p1 to a copy of its root
