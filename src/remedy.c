@@ -720,6 +720,7 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
         return; /* already so in the block or inherited: nothing to change */
     f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
     s = &f->sets[f->nsets++];
+    memset(s, 0, sizeof(*s));
     s->key = key;
     s->value = xstrdup(value);
     if (v->origin == PSS_SET)
@@ -1279,9 +1280,14 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         if (f->sets[i].block_label == NULL)
             buf_addf(&sum, "  %s\n", f->sets[i].note);
     }
+    const char *prev = NULL; /* the keeps, under one heading per block */
     for (size_t i = 0; i < f->nsets; i++) {
-        if (f->sets[i].block_label != NULL)
-            buf_addf(&sum, "in %s:\n  %s\n", f->sets[i].block_label, f->sets[i].note);
+        if (f->sets[i].block_label == NULL)
+            continue;
+        if (prev == NULL || strcmp(prev, f->sets[i].block_label) != 0)
+            buf_addf(&sum, "in %s:\n", f->sets[i].block_label);
+        buf_addf(&sum, "  %s\n", f->sets[i].note);
+        prev = f->sets[i].block_label;
     }
     f->summary = buf_detach(&sum);
     rc = 0;
