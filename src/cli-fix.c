@@ -276,7 +276,9 @@ cli_fix(struct app *app, int argc, char **argv)
         fputc('\n', stdout);
     }
     if (!f->verified) {
-        fputs("tlstriage: fix: this fix did not pass the probe; it is not applied\n", stderr);
+        fputs("tlstriage: fix: this fix is not verified (the probe of its target or of its blast "
+              "radius failed, see above); it is not applied\n",
+              stderr);
         rc = EXIT_FINDINGS;
         goto out;
     }
