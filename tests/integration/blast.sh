@@ -18,7 +18,7 @@ C=$LAB_CERTS
 B=$LAB_BASE
 # a self-signed certificate for api.lab: the broken server of the group (pinning it keeps
 # the group's name)
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
     -subj /CN=api.lab -addext "subjectAltName=DNS:api.lab" \
     -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth" \
     -keyout "$LAB_DIR/selfapi.key" -out "$LAB_DIR/selfapi.pem" 2>/dev/null ||
