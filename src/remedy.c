@@ -1269,6 +1269,10 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     if (verification_disabled)
         buf_adds(&sum, "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
                        "that address; turn verification on\n");
+    if (unioned)
+        buf_addf(&sum, "keep: the new certificate alone would break what shares this block; the "
+                       "trusted file written instead (%s) holds the old trust plus it\n",
+                 tpath);
     if (eb != use->block)
         buf_addf(&sum,
                  "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
