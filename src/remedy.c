@@ -1097,6 +1097,23 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
     return 0;
 }
 
+/* How many include directives bring file f into the tree (0: f is the main file). */
+static size_t
+include_count(const struct ngx_node *b, const struct ngx_file *f, const struct ngx_node **last)
+{
+    size_t n = 0;
+
+    for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+        if (k->file == f && k->included_by != NULL && k->included_by != *last) {
+            *last = k->included_by;
+            n++;
+        }
+        if (k->block)
+            n += include_count(k, f, last);
+    }
+    return n;
+}
+
 /*
  * Builds the fix: the sets in the owning block, the edit, the blast radius, and the radius
  * probed as it is and under the fix. Up to two rounds keep broken bystanders whole
@@ -1273,6 +1290,18 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         buf_addf(&sum, "keep: the new certificate alone would break what shares this block; the "
                        "trusted file written instead (%s) holds the old trust plus it\n",
                  tpath);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        const struct ngx_node *last = NULL;
+        for (size_t k = 0; k < conf->nfiles; k++) {
+            size_t n;
+            if (!f->files[i].config || strcmp(conf->files[k]->path, f->files[i].path) != 0 ||
+                (n = include_count(conf->root, conf->files[k], &last)) < 2)
+                continue;
+            buf_addf(&sum, "shared: %s is included in %zu places; the edit there reaches every "
+                           "one of them (all listed under affects and probed)\n",
+                     f->files[i].path, n);
+        }
+    }
     if (eb != use->block)
         buf_addf(&sum,
                  "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
