@@ -28,9 +28,9 @@ struct radius_item {
 };
 
 struct radius {
-    struct ngxconf *edited;   /* the config with the new texts (owned) */
-    struct tls_use *before;   /* resolve_uses of the config as it is */
-    struct tls_use *after;    /* resolve_uses of edited: the same uses, in the same order */
+    struct ngxconf *edited; /* the config with the new texts (owned) */
+    struct tls_use *before; /* resolve_uses of the config as it is */
+    struct tls_use *after;  /* resolve_uses of edited: the same uses, in the same order */
     size_t nuses;
     struct radius_item *items; /* file order of the uses, then target order */
     size_t n;

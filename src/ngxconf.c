@@ -1005,7 +1005,8 @@ rest_of_line_free(const char *t, size_t len, size_t off, size_t *eol)
 
     while (q < len && (t[q] == ' ' || t[q] == '\t'))
         q++;
-    if (q < len && t[q] != '#' && t[q] != '\n' && !(t[q] == '\r' && q + 1 < len && t[q + 1] == '\n'))
+    if (q < len && t[q] != '#' && t[q] != '\n' &&
+        !(t[q] == '\r' && q + 1 < len && t[q + 1] == '\n'))
         free_ = false;
     while (q < len && t[q] != '\n')
         q++;
@@ -1068,9 +1069,8 @@ ngxconf_edit_set(const struct ngxconf *conf, const struct ngx_node *block, const
         if (strcmp(n->name, name) == 0 && !n->block) {
             if (existing == NULL) /* the one in force (nginx refuses a duplicate) */
                 existing = n;
-        }
-        else if (!n->block && n->file == block->file && n->included_by == NULL &&
-                 (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
+        } else if (!n->block && n->file == block->file && n->included_by == NULL &&
+                   (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
             anchor = n;
     }
     buf_adds(&stmt, name);

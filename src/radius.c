@@ -14,8 +14,7 @@
 #include "xmalloc.h"
 
 struct ngxconf *
-radius_reparse(const struct ngxconf *conf, const struct radius_text *texts, size_t n,
-               char **cause)
+radius_reparse(const struct ngxconf *conf, const struct radius_text *texts, size_t n, char **cause)
 {
     struct buf dump = BUF_INIT;
     struct ngxconf *out = NULL;

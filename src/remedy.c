@@ -789,8 +789,7 @@ radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const
 
     full_paths(conf, &s, own);
     map_paths(&s, m, nm);
-    if (probe_opts_from_settings(po, &s, u->targets[t].host, (int)u->targets[t].port, refused) !=
-        0)
+    if (probe_opts_from_settings(po, &s, u->targets[t].host, (int)u->targets[t].port, refused) != 0)
         return;
     if (po->name == NULL)
         po->name = u->proxy_host;
@@ -902,7 +901,8 @@ verdict_text(const struct probe_result *r)
 static const struct ngx_node *
 edit_block(const struct ngx_node *b)
 {
-    while (b->parent != NULL && (strcmp(b->name, "if") == 0 || strcmp(b->name, "limit_except") == 0))
+    while (b->parent != NULL &&
+           (strcmp(b->name, "if") == 0 || strcmp(b->name, "limit_except") == 0))
         b = b->parent;
     return b;
 }
@@ -986,8 +986,8 @@ fix_diff(struct remedy_fix *f)
             free(why);
             exists = false;
         }
-        diff_unified_at(&d, f->diff_root, f->files[i].path, exists ? buf_str(&cur) : NULL,
-                        cur.len, f->files[i].data, f->files[i].len);
+        diff_unified_at(&d, f->diff_root, f->files[i].path, exists ? buf_str(&cur) : NULL, cur.len,
+                        f->files[i].data, f->files[i].len);
         buf_free(&cur);
     }
     f->diff = d.p != NULL ? buf_detach(&d) : xstrdup("");
@@ -1208,8 +1208,9 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
             if (it->use == tu && it->ti == ti) {
                 target_ok = rp[i].after.verdict == PROBE_OK;
                 if (!target_ok)
-                    buf_addf(&bnote, "the edit as written does not pass for the target itself: "
-                                     "%s; ",
+                    buf_addf(&bnote,
+                             "the edit as written does not pass for the target itself: "
+                             "%s; ",
                              verdict_text(&rp[i].after));
                 continue;
             }
@@ -1222,8 +1223,8 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
                      verdict_text(&rp[i].after));
             char *why = NULL;
             if (fixable && round < 2 &&
-                keep_whole(f, &pe, eb, bu, it, conf, o, c, &tdata, &tlen, &tpath, &unioned,
-                           &why) != 0)
+                keep_whole(f, &pe, eb, bu, it, conf, o, c, &tdata, &tlen, &tpath, &unioned, &why) !=
+                    0)
                 fixable = false;
             if (why != NULL) {
                 buf_addf(&bnote, ": %s", why);
@@ -1284,11 +1285,13 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
             buf_addf(&sum, "%s\n", c->why[s]);
     }
     if (verification_disabled)
-        buf_adds(&sum, "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
-                       "that address; turn verification on\n");
+        buf_adds(&sum,
+                 "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
+                 "that address; turn verification on\n");
     if (unioned)
-        buf_addf(&sum, "keep: the new certificate alone would break what shares this block; the "
-                       "trusted file written instead (%s) holds the old trust plus it\n",
+        buf_addf(&sum,
+                 "keep: the new certificate alone would break what shares this block; the "
+                 "trusted file written instead (%s) holds the old trust plus it\n",
                  tpath);
     for (size_t i = 0; i < f->nfiles; i++) {
         const struct ngx_node *last = NULL;
@@ -1297,8 +1300,9 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
             if (!f->files[i].config || strcmp(conf->files[k]->path, f->files[i].path) != 0 ||
                 (n = include_count(conf->root, conf->files[k], &last)) < 2)
                 continue;
-            buf_addf(&sum, "shared: %s is included in %zu places; the edit there reaches every "
-                           "one of them (all listed under affects and probed)\n",
+            buf_addf(&sum,
+                     "shared: %s is included in %zu places; the edit there reaches every "
+                     "one of them (all listed under affects and probed)\n",
                      f->files[i].path, n);
         }
     }
@@ -1572,8 +1576,8 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
                 f.nfiles = 0;
             } else if (ok && !f.radius_whole) {
                 f.verified = false;
-                f.verdict_note = xasprintf("the handshake passes for %s, but %s",
-                                           out->upstream, broken);
+                f.verdict_note =
+                    xasprintf("the handshake passes for %s, but %s", out->upstream, broken);
             } else {
                 f.verified = ok;
                 f.verdict_note = note;

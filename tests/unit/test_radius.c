@@ -212,8 +212,8 @@ static void
 snippet_edit_reaches_every_server_that_includes_it(void **state)
 {
     struct shapes *s = *state;
-    char *r = radius_of(s->c, block_by_label(s->c, "location /s/", 0), "proxy_ssl_verify_depth",
-                        "2");
+    char *r =
+        radius_of(s->c, block_by_label(s->c, "location /s/", 0), "proxy_ssl_verify_depth", "2");
     assert_string_equal(r, "location /s/ in server one@127.0.0.1:9446\n"
                            "location /s/ in server two@127.0.0.1:9446\n");
     free(r);
@@ -242,10 +242,8 @@ rnd(unsigned n)
 }
 
 static const char *const directives[][3] = {
-    {"proxy_ssl_verify", "on", "off"},
-    {"proxy_ssl_trusted_certificate", "/a.pem", "/b.pem"},
-    {"proxy_ssl_name", "x.lab", "y.lab"},
-    {"proxy_ssl_verify_depth", "1", "2"},
+    {"proxy_ssl_verify", "on", "off"},      {"proxy_ssl_trusted_certificate", "/a.pem", "/b.pem"},
+    {"proxy_ssl_name", "x.lab", "y.lab"},   {"proxy_ssl_verify_depth", "1", "2"},
     {"proxy_ssl_server_name", "on", "off"},
 };
 #define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
@@ -311,8 +309,9 @@ gen_config(const char *dir, bool *with_snip)
 
     buf_adds(&b, "events {}\nhttp {\n");
     gen_settings(&b, "    ", 30);
-    buf_addf(&b, "    upstream g {\n        server 127.0.0.1:%u;\n        server 127.0.0.1:%u;\n"
-                 "    }\n",
+    buf_addf(&b,
+             "    upstream g {\n        server 127.0.0.1:%u;\n        server 127.0.0.1:%u;\n"
+             "    }\n",
              9410 + rnd(2), 9412 + rnd(2));
     *with_snip = rnd(2) == 0;
     if (*with_snip) {
