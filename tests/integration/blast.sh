@@ -1,7 +1,9 @@
 # blast.sh — a fix changes only what it says, on a real nginx (ports 20900-20949): three
 # shapes where an edit reaches more than the failing location — one-line sibling blocks, an
 # outer location with a child that inherits, an upstream group with one broken and one
-# healthy server. For each: every location is curled before and after `fix --apply --yes`;
+# healthy server; and two that cannot be kept whole or reach further: proxy_pass inside `if`
+# (the edit must go in the location, whose own path it would break: refused) and a snippet
+# included by two servers (the radius names both). For each: every location is curled before and after `fix --apply --yes`;
 # the target goes 200, every bystander keeps its status, and the plan's `affected` list is
 # exactly the set of uses the edit reaches. The config is CRLF with tabs: the plan's diff
 # applies with `patch -p1` to a copy.
@@ -31,6 +33,9 @@ lab_upstream $((B + 13)) api-chain.pem api.key
 lab_upstream $((B + 14)) "$LAB_DIR/selfapi.pem" "$LAB_DIR/selfapi.key"
 lab_upstream $((B + 15)) api-chain.pem api.key
 lab_upstream $((B + 16)) api-chain.pem api.key
+lab_upstream $((B + 17)) selfsigned.pem selfsigned.key
+lab_upstream $((B + 18)) selfsigned.pem selfsigned.key
+lab_upstream $((B + 19)) api-chain.pem api.key
 # every location inherits the trust of the private root and the name api.lab from http
 lab_front_http_raw "	proxy_ssl_verify on;
 	proxy_ssl_trusted_certificate $C/root.pem;
@@ -40,6 +45,11 @@ lab_front_http_raw "	proxy_ssl_verify on;
 	upstream grp {
 		server 127.0.0.1:$((B + 14)) max_fails=0;
 		server 127.0.0.1:$((B + 15)) max_fails=0;
+	}
+	server {
+		listen 127.0.0.1:$((B + 2));
+		server_name other.lab;
+		include snip.conf;
 	}"
 lab_front_raw "	location /a/ { proxy_pass https://127.0.0.1:$((B + 10)); }
 	location /b/ { proxy_pass https://127.0.0.1:$((B + 11)); }
@@ -52,7 +62,13 @@ lab_front_raw "	location /a/ { proxy_pass https://127.0.0.1:$((B + 10)); }
 	location /g/ { proxy_pass https://grp; }
 	location /c/ {
 		proxy_pass https://127.0.0.1:$((B + 16));
-	}"
+	}
+	location /v/ {
+		if (\$arg_x) { proxy_pass https://127.0.0.1:$((B + 18)); }
+		proxy_pass https://127.0.0.1:$((B + 19));
+	}
+	include snip.conf;"
+printf 'location /s/ {\n\tproxy_pass https://127.0.0.1:%s;\n}\n' $((B + 17)) >"$LAB_DIR/front/snip.conf"
 lab_start || bail "the lab did not start"
 
 CONF=$(lab_front_conf)
@@ -96,6 +112,27 @@ got=$(statuses)
 # round robin may start on either server of the group
 [ "$got" = "/a/=502 /b/=200 /n/=502 /n/m/=200 /c/=200 /g/=200 /g/=502" ] && got=$S0
 is "$got" "$S0" "before any fix: /a/ /n/ 502, the group half 502, the rest 200"
+
+# --- proxy_pass inside if: the edit goes in the location and would break its own path ---
+cp "$CONF" "$LAB_DIR/before-if.conf"
+tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 18)) >"$LAB_DIR/fix-v.out" 2>&1
+is "$?" 1 "if: fix --apply refuses (exit 1)"
+ok "if: the candidate is NOT verified" grep -q "NOT verified" "$LAB_DIR/fix-v.out"
+ok "if: naming the use it would break" \
+    grep -q "it would break location /v/ in server front.lab -> 127.0.0.1:$((B + 19)) (ok today" \
+    "$LAB_DIR/fix-v.out"
+ok "if: the config is untouched" cmp -s "$CONF" "$LAB_DIR/before-if.conf"
+is "$(lab_curl /v/x) $(lab_curl '/v/x?x=1')" "200 502" "if: /v/ still 200, /v/?x=1 still 502"
+
+# --- a snippet included by two servers: the radius names both ---
+affected 127.0.0.1:$((B + 17)) >"$LAB_DIR/snip.aff"
+is "$(sed 's/^[T-]|//' "$LAB_DIR/snip.aff" | sort)" \
+    "location /s/ in server front.lab|127.0.0.1:$((B + 17))|verify_error>ok
+location /s/ in server other.lab|127.0.0.1:$((B + 17))|verify_error>ok
+verified=True whole=True" "snippet: affected is the location in both servers, both fixed by it"
+is "$(grep -c '^T|' "$LAB_DIR/snip.aff")" 1 "snippet: one of them is the target"
+ok "snippet: the summary says the file is included in 2 places" \
+    grep -q "snip.conf is included in 2 places" "$LAB_DIR/d.json"
 
 # --- one-line sibling block: the edit goes inside /a/'s braces, /b/ is not reached ---
 is "$(affected 127.0.0.1:$((B + 10)))" \
@@ -158,7 +195,10 @@ ok "group: the trusted file holds the old root and the pinned certificate" \
 S3="/a/=200 /b/=200 /n/=200 /n/m/=200 /c/=200 /g/=200 /g/=200"
 is "$(statuses_until "$S3")" "$S3" "group: both servers of /g/ answer 200, the rest unchanged"
 "$TLSTRIAGE" --nginx "$NGINX_BIN" --conf "$CONF" --prefix "$LAB_DIR/front/" probe --all \
-    >"$LAB_DIR/probe-all.out" 2>&1
-is "$?" 0 "probe --all: every TLS upstream use passes after the three fixes"
+    --format json >"$LAB_DIR/probe-all.json" 2>&1
+is "$(python3 -c 'import json,sys
+print(" ".join(sorted(set(x["upstream"] for x in json.load(open(sys.argv[1])) if x["verdict"] != "ok"))))' \
+    "$LAB_DIR/probe-all.json")" "127.0.0.1:$((B + 17)) 127.0.0.1:$((B + 18))" \
+    "probe --all: after the three fixes only the unfixed if and snippet upstreams fail"
 
 done_testing
