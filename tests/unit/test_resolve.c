@@ -47,7 +47,7 @@ teardown(void **state)
 static char *
 block_for(struct ngxconf *c, const char *host, const char *listen, const char *uri)
 {
-    struct resolve_query q = {false, host, listen, uri, NULL};
+    struct resolve_query q = {false, host, listen, uri, NULL, NULL};
     struct resolve_result r;
     char *cause = NULL, *s;
 
@@ -154,7 +154,7 @@ listen_port_selects_the_server(void **state)
 static void
 settings_show_where_each_value_comes_from(void **state)
 {
-    struct resolve_query q = {false, "default.example", "127.0.0.1:20216", "/exact", NULL};
+    struct resolve_query q = {false, "default.example", "127.0.0.1:20216", "/exact", NULL, NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -179,7 +179,7 @@ settings_show_where_each_value_comes_from(void **state)
 static void
 nested_location_inherits_from_the_server(void **state)
 {
-    struct resolve_query q = {false, "default.example", "127.0.0.1:20216", "/static/x.png", NULL};
+    struct resolve_query q = {false, "default.example", "127.0.0.1:20216", "/static/x.png", NULL, NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -196,7 +196,7 @@ static void
 upstream_block_gives_its_servers_as_targets(void **state)
 {
     struct resolve_query q = {false, "default.example", "127.0.0.1:20216", "/other",
-                              "https://127.0.0.1:20271/other"};
+                              "https://127.0.0.1:20271/other", NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -213,7 +213,7 @@ upstream_block_gives_its_servers_as_targets(void **state)
 static void
 variable_proxy_pass_cannot_be_resolved_statically(void **state)
 {
-    struct resolve_query q = {false, "other-port.example", "127.0.0.1:20217", "/", NULL};
+    struct resolve_query q = {false, "other-port.example", "127.0.0.1:20217", "/", NULL, NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -227,7 +227,7 @@ variable_proxy_pass_cannot_be_resolved_statically(void **state)
 static void
 upstream_alone_finds_the_location_that_proxies_to_it(void **state)
 {
-    struct resolve_query q = {false, NULL, NULL, NULL, "https://localhost:20263/a.png"};
+    struct resolve_query q = {false, NULL, NULL, NULL, "https://localhost:20263/a.png", NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -240,7 +240,7 @@ upstream_alone_finds_the_location_that_proxies_to_it(void **state)
 static void
 stream_server_is_found_by_its_listen_address(void **state)
 {
-    struct resolve_query q = {true, NULL, "127.0.0.1:20218", NULL, "127.0.0.1:20272"};
+    struct resolve_query q = {true, NULL, "127.0.0.1:20218", NULL, "127.0.0.1:20272", NULL};
     struct resolve_result r;
     char *cause = NULL;
 
@@ -257,7 +257,7 @@ stream_server_is_found_by_its_listen_address(void **state)
 static void
 stream_server_with_proxy_ssl_off_is_not_a_tls_use(void **state)
 {
-    struct resolve_query q = {true, NULL, "127.0.0.1:20219", NULL, NULL};
+    struct resolve_query q = {true, NULL, "127.0.0.1:20219", NULL, NULL, NULL};
     struct resolve_result r;
     char *cause = NULL;
 
