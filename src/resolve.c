@@ -300,8 +300,8 @@ rx_get(struct resolve_ctx *c, const void *key, size_t idx, const char *pattern, 
     if (s->key == NULL) {
         s->key = key;
         s->idx = idx;
-        s->code = pcre2_compile((PCRE2_SPTR)pattern, strlen(pattern),
-                                caseless ? PCRE2_CASELESS : 0, &err, &off, NULL);
+        s->code = pcre2_compile((PCRE2_SPTR)pattern, strlen(pattern), caseless ? PCRE2_CASELESS : 0,
+                                &err, &off, NULL);
         c->n++;
         if (s->code == NULL && *note == NULL) {
             PCRE2_UCHAR msg[160];
@@ -354,8 +354,8 @@ rx_exec(struct resolve_ctx *c, pcre2_code *code, const char *pattern, const char
         if (*note == NULL) {
             PCRE2_UCHAR msg[160];
             pcre2_get_error_message(rc, msg, sizeof(msg));
-            *note = xasprintf("regex \"%s\" could not be evaluated (pcre2_match(): %s)",
-                              pattern, (const char *)msg);
+            *note = xasprintf("regex \"%s\" could not be evaluated (pcre2_match(): %s)", pattern,
+                              (const char *)msg);
         }
         pcre2_match_data_free(md);
         return -1;
@@ -1011,7 +1011,8 @@ var_values(const struct ngx_node *use_block, const struct reqvars *rv, const cha
             return;
         }
     }
-    while (loc != NULL && loc->block && (streq(loc->name, "if") || streq(loc->name, "limit_except")))
+    while (loc != NULL && loc->block &&
+           (streq(loc->name, "if") || streq(loc->name, "limit_except")))
         loc = loc->parent;
     srv = ancestor(use_block, "server");
     /* rewrite-phase `set`s: the location's (and its ifs'), and the server's unless the
@@ -1184,9 +1185,8 @@ value_targets(struct tls_use *u, const struct upstreams *ups, const char *value,
         hp = value + 8;
     }
     hostport = xstrndup(hp, strcspn(hp, "/?"));
-    const struct ngx_node *up = strchr(hostport, ':') == NULL && hostport[0] != '['
-                                    ? find_upstream(ups, hostport)
-                                    : NULL;
+    const struct ngx_node *up =
+        strchr(hostport, ':') == NULL && hostport[0] != '[' ? find_upstream(ups, hostport) : NULL;
     if (up != NULL) {
         size_t before = u->ntargets;
         upstream_targets(u, up, stream ? 0 : 80, hostport, false);
@@ -1250,8 +1250,8 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
     u->proxy_pass = pp;
     u->stream = stream;
     u->location = block;
-    while (u->location != NULL && (streq(u->location->name, "if") ||
-                                   streq(u->location->name, "limit_except")))
+    while (u->location != NULL &&
+           (streq(u->location->name, "if") || streq(u->location->name, "limit_except")))
         u->location = u->location->parent;
     const char *hp = stream || !literal_https ? url : url + 8;
     size_t hl = strcspn(hp, "/?");
@@ -1643,8 +1643,9 @@ resolve_find_ctx(struct resolve_ctx *c, const struct resolve_query *q, struct re
             }
         }
         if (npick > 0)
-            result_choose(res, pick, npick, npl > 1 ? "several servers may have taken the request"
-                                                    : "the location has several proxy_pass paths");
+            result_choose(res, pick, npick,
+                          npl > 1 ? "several servers may have taken the request"
+                                  : "the location has several proxy_pass paths");
     } else {
         int best = 0;
         for (size_t i = 0; i < npl; i++) {
@@ -1672,8 +1673,13 @@ resolve_find_ctx(struct resolve_ctx *c, const struct resolve_query *q, struct re
                 for (size_t i = 0; i < n; i++) {
                     bool in = npl == 0;
                     for (size_t k = 0; k < npl && !in; k++)
-                        in = uses[i].server == pl[k].server || (q->stream && uses[i].block == pl[k].server);
+                        in = uses[i].server == pl[k].server ||
+                             (q->stream && uses[i].block == pl[k].server);
                     if (!in || uses[i].stream != q->stream || use_score(&uses[i], uap) != want)
+                        continue;
+                    /* a variable that may give anything is no evidence for a block the
+                     * request did not map to */
+                    if (want == 1 && uses[i].kind == RESOLVE_VARIABLE && !uses[i].var_static)
                         continue;
                     pick = xreallocarray(pick, npick + 1, sizeof(*pick));
                     pick[npick++] = &uses[i];
