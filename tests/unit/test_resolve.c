@@ -654,8 +654,8 @@ every_shape_is_listed_once_with_if_and_limit_except_paths(void **state)
             assert_non_null(resolve_target_ssl_name(&uses[i], t));
     }
     /* 7 literal / group locations + 2 ifs + 1 limit_except + 6 variable ones, 4 unnamed
-     * servers, the snippet twice */
-    assert_int_equal(n, 22);
+     * servers, both.test's proxying server, the snippet twice */
+    assert_int_equal(n, 23);
     assert_int_equal(ifs, 2);
     assert_int_equal(lmt, 1);
     assert_int_equal(vars, 6);
@@ -700,6 +700,43 @@ a_context_keeps_its_compiled_regexes_across_queries(void **state)
         resolve_result_free(&r);
     }
     resolve_ctx_free(ctx);
+    ngxconf_free(c);
+}
+
+static void
+a_name_on_two_ports_is_placed_in_the_server_that_proxies(void **state)
+{
+    /* the usual pair: port 80 redirects, the other port proxies; same first name */
+    struct resolve_result r = place(*state, "both.test", "both.test", "/x", NULL);
+    assert_true(r.has_use);
+    assert_int_equal(r.ncandidates, 0);
+    assert_int_equal(r.use.targets[0].port, 20752);
+    resolve_result_free(&r);
+    r = place(*state, "both.test", "both.test:20750", "/x", "https://127.0.0.1:20752/x");
+    assert_false(r.has_use); /* the line names the redirecting server's port */
+    resolve_result_free(&r);
+}
+
+static void
+stream_map_variable_gives_the_group_and_the_default(void **state)
+{
+    struct ngxconf *c = load("stream-vars.conf");
+    struct resolve_query q = {
+        .stream = true, .listen = "127.0.0.1:20760", .upstream = "127.0.0.1:20762"};
+    struct resolve_result r;
+    char *cause = NULL;
+
+    (void)state;
+    assert_int_equal(resolve_find(c, &q, &r, &cause), 0);
+    assert_true(r.has_use);
+    assert_true(r.use.stream);
+    assert_int_equal(r.use.kind, RESOLVE_VARIABLE);
+    assert_true(r.use.var_static);
+    assert_int_equal(r.use.ntargets, 3);
+    assert_true(r.upstream_matches);
+    assert_string_equal(resolve_target_ssl_name(&r.use, 0), "sg");
+    assert_string_equal(resolve_target_ssl_name(&r.use, 2), "127.0.0.1");
+    resolve_result_free(&r);
     ngxconf_free(c);
 }
 
@@ -770,6 +807,9 @@ main(void)
             snippet_included_by_two_servers_is_placed_by_the_server_name, shapes_setup, teardown),
         cmocka_unit_test_setup_teardown(every_shape_is_listed_once_with_if_and_limit_except_paths,
                                         shapes_setup, teardown),
+        cmocka_unit_test_setup_teardown(a_name_on_two_ports_is_placed_in_the_server_that_proxies,
+                                        shapes_setup, teardown),
+        cmocka_unit_test(stream_map_variable_gives_the_group_and_the_default),
         cmocka_unit_test(a_crlf_file_is_matched_like_any_other),
         cmocka_unit_test(every_case_of_regex_expect_is_placed_as_nginx_answers_it),
         cmocka_unit_test(named_and_numbered_captures_are_those_of_the_matching_regex),
