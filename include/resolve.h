@@ -154,8 +154,12 @@ void resolve_result_free(struct resolve_result *res);
  * set in it, inherited from the nearest enclosing block setting it, or nginx's default. */
 void resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out);
 
-/* Every TLS upstream use in the config, in file order. Returns the count; *uses is an
- * array the caller frees with resolve_uses_free. */
+/* Every TLS upstream use in the config, in file order: each location, `if` and
+ * `limit_except` block with its own https proxy_pass (a location with if-blocks gives one use
+ * per path), each stream server with proxy_ssl on; a snippet included by two servers gives
+ * one use per server. No request is known here, so a variable taken from a regex capture or
+ * $host is "cannot resolve statically" (resolve_find knows them). Returns the count; *uses
+ * is an array the caller frees with resolve_uses_free. */
 size_t resolve_uses(const struct ngxconf *conf, struct tls_use **uses);
 void resolve_uses_free(struct tls_use *uses, size_t n);
 void resolve_use_clear(struct tls_use *use);

@@ -4,7 +4,7 @@
  * values with their origin, variable upstreams (set / map) where they are static; and the
  * list of every TLS upstream use. Regexes are PCRE2, compiled and matched as nginx does. It
  * reads no files and prints nothing. Called by check (every use), probe (--location-of,
- * --all) and diagnose.
+ * --all), diagnose (placing each incident) and remedy (settings of an edited block).
  */
 #include "config.h"
 

@@ -740,6 +740,38 @@ stream_map_variable_gives_the_group_and_the_default(void **state)
     ngxconf_free(c);
 }
 
+static void
+a_regex_nginx_refuses_is_reported_and_skipped_without_a_crash(void **state)
+{
+    static const char text[] = "http {\n"
+                               "  server {\n"
+                               "    listen 127.0.0.1:20780;\n"
+                               "    location ~ ^/(broken { proxy_pass https://127.0.0.1:20781; }\n"
+                               "    location / { proxy_pass https://127.0.0.1:20782; }\n"
+                               "  }\n"
+                               "}\n";
+    struct ngxconf *c = ngxconf_parse_mem("bad-regex.conf", text, sizeof(text) - 1);
+    struct resolve_result r = place(c, NULL, "x.test:20780", "/broken", NULL);
+
+    (void)state;
+    assert_true(r.has_use);
+    assert_int_equal(r.use.targets[0].port, 20782);
+    assert_non_null(strstr(r.note, "does not compile"));
+    assert_non_null(strstr(r.note, "nginx -t refuses it"));
+    resolve_result_free(&r);
+    ngxconf_free(c);
+}
+
+static void
+a_uri_above_the_root_matches_no_location(void **state)
+{
+    struct resolve_result r = place(*state, "shapes.test", NULL, "/a/../../etc", NULL);
+    assert_false(r.has_use);
+    assert_string_equal(r.block->label, "server shapes.test");
+    assert_non_null(strstr(r.note, "nginx answers 400"));
+    resolve_result_free(&r);
+}
+
 int
 main(void)
 {
@@ -811,6 +843,9 @@ main(void)
                                         shapes_setup, teardown),
         cmocka_unit_test(stream_map_variable_gives_the_group_and_the_default),
         cmocka_unit_test(a_crlf_file_is_matched_like_any_other),
+        cmocka_unit_test(a_regex_nginx_refuses_is_reported_and_skipped_without_a_crash),
+        cmocka_unit_test_setup_teardown(a_uri_above_the_root_matches_no_location, shapes_setup,
+                                        teardown),
         cmocka_unit_test(every_case_of_regex_expect_is_placed_as_nginx_answers_it),
         cmocka_unit_test(named_and_numbered_captures_are_those_of_the_matching_regex),
         cmocka_unit_test(a_context_keeps_its_compiled_regexes_across_queries),
