@@ -1457,6 +1457,22 @@ static int
 use_score(const struct tls_use *u, const struct addr *a)
 {
     int best = 0;
+
+    if (a->port == 0) {
+        /* "upstream: \"https://g/x\"": nginx names the group when it has no live server */
+        if (u->kind == RESOLVE_UPSTREAM && strcasecmp(u->proxy_host, a->host) == 0)
+            return 2;
+        for (size_t i = 0; i < u->ntargets; i++) {
+            if (u->targets[i].name != NULL && strcasecmp(u->targets[i].name, a->host) == 0)
+                best = u->targets[i].guess ? 1 : 2;
+            if (best == 2)
+                return 2;
+        }
+        struct addr a443 = *a;
+        a443.port = 443; /* else an address without its port: https's */
+        int s443 = use_score(u, &a443);
+        return s443 > best ? s443 : best;
+    }
     for (size_t i = 0; i < u->ntargets; i++) {
         int s = target_score(&u->targets[i], a);
         best = s > best ? s : best;
@@ -1562,7 +1578,8 @@ resolve_find_ctx(struct resolve_ctx *c, const struct resolve_query *q, struct re
     int rc = -1;
 
     memset(res, 0, sizeof(*res));
-    if (q->upstream != NULL && addr_parse(q->upstream, 443, &ua) == 0)
+    /* port 0: the logged upstream has none (a group name, see use_score) */
+    if (q->upstream != NULL && addr_parse(q->upstream, 0, &ua) == 0)
         uap = &ua;
     if (module == NULL) {
         *cause = xasprintf("%s: no %s block", conf->files[0]->path, q->stream ? "stream" : "http");
@@ -1688,22 +1705,24 @@ resolve_find_ctx(struct resolve_ctx *c, const struct resolve_query *q, struct re
                 if (npl == 0)
                     break;
             }
+            char up[300];
+            snprintf(up, sizeof(up), uap->port != 0 ? "%s:%u" : "%s", uap->host, uap->port);
             if (npick > 0) {
                 char *where = npl > 0 ? resolve_context(pl[0].block) : NULL;
                 result_choose(res, pick, npick, "each proxies to that upstream");
                 res->by_upstream = true;
                 if (where != NULL && npick == 1) {
                     free(res->note);
-                    res->note = xasprintf("%s does not proxy to %s:%u; placed in %s, which does",
-                                          where, uap->host, uap->port, res->use.context);
+                    res->note = xasprintf("%s does not proxy to %s; placed in %s, which does",
+                                          where, up, res->use.context);
                 }
                 free(where);
             } else if (npl > 0) {
                 char *where = resolve_context(pl[0].block);
                 free(res->note);
-                res->note = xasprintf("%s does not proxy to %s:%u, nor does any block of that "
+                res->note = xasprintf("%s does not proxy to %s, nor does any block of that "
                                       "server: the event cannot be placed",
-                                      where, uap->host, uap->port);
+                                      where, up);
                 free(where);
             }
             resolve_uses_free(uses, n);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "logscan.h"
 #include "ngxconf.h"
 #include "resolve.h"
 #include "xmalloc.h"
@@ -515,6 +516,15 @@ upstream_group_server_is_placed_with_the_line_it_comes_from(void **state)
     assert_string_equal(resolve_target_ssl_name(&r.use, 1), "g");
     assert_true(r.upstream_matches);
     resolve_result_free(&r);
+    /* "no live upstreams" lines name the group itself, without a port */
+    r = place(*state, "shapes.test", NULL, "/g/x", "https://g/g/x");
+    assert_string_equal(r.use.context, "location /g/ in server shapes.test");
+    assert_true(r.upstream_matches);
+    resolve_result_free(&r);
+    r = place(*state, "shapes.test", NULL, "/m/x?color=green", "https://g/m/x");
+    assert_string_equal(r.use.context, "location /m/ in server shapes.test");
+    assert_true(r.upstream_matches);
+    resolve_result_free(&r);
 }
 
 static void
@@ -772,6 +782,90 @@ a_uri_above_the_root_matches_no_location(void **state)
     resolve_result_free(&r);
 }
 
+/* ---- what real nginx logged for shapes.conf (capture-shapes.sh) ---- */
+
+static char *
+span_dup(struct span sp)
+{
+    return sp.p != NULL ? xstrndup(sp.p, sp.len) : NULL;
+}
+
+static void
+every_line_real_nginx_logged_for_shapes_is_placed_where_it_was_served(void **state)
+{
+    const char *src = getenv("TT_SRCDIR");
+    char *epath = xasprintf("%s/tests/unit/conf/shapes.expect", src != NULL ? src : ".");
+    char *lpath = xasprintf("%s/tests/unit/conf/shapes.errlog", src != NULL ? src : ".");
+    FILE *fp = fopen(epath, "r");
+    char line[2048], *want[64] = {NULL};
+    unsigned long lineno = 0;
+    int placed = 0, bad = 0, unnamed = 0;
+
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        int n, off = 0;
+        char method[16], hostport[128], uri[256];
+        if (line[0] == '#' ||
+            sscanf(line, "%d %15s %127s %255s %n", &n, method, hostport, uri, &off) != 4 ||
+            n <= 0 || n >= 64 || off == 0)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        want[n] = xstrdup(line + off);
+    }
+    fclose(fp);
+    fp = fopen(lpath, "r");
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        struct ls_event ev;
+        size_t len = strcspn(line, "\n");
+        if (!logscan_parse_line(line, len, ++lineno, &ev))
+            continue;
+        char *server = span_dup(ev.server), *host = span_dup(ev.host);
+        char *req = span_dup(ev.request), *up = span_dup(ev.upstream);
+        /* "no live upstreams" names the group ("https://g/x"): logscan gives no host:port */
+        char *upstream = up != NULL ? xasprintf("https://%s/", up) : NULL;
+        const char *sp = strchr(req, ' '), *t = strstr(req, "&t=");
+        if (t == NULL)
+            t = strstr(req, "?t=");
+        char *uri = xstrndup(sp + 1, strcspn(sp + 1, " "));
+        int n = t != NULL ? atoi(t + 3) : 0;
+        struct resolve_result r = place(*state, server, host, uri, upstream);
+
+        assert_true(n > 0 && n < 64 && want[n] != NULL);
+        unnamed += server != NULL && server[0] == '\0';
+        if (strncmp(want[n], "candidates:", 11) == 0) {
+            if (r.ncandidates != (size_t)atoi(want[n] + 11)) {
+                print_error("line %lu: %zu candidates, want %s\n", lineno, r.ncandidates, want[n]);
+                bad++;
+            }
+        } else if (!r.has_use || r.ncandidates != 0 || strcmp(r.use.context, want[n]) != 0 ||
+                   (upstream != NULL && !r.upstream_matches)) {
+            print_error(
+                "line %lu (t=%d, upstream %s): placed in \"%s\" (%zu candidates, matches %d), want "
+                "\"%s\"\n",
+                lineno, n, upstream != NULL ? upstream : "-", r.has_use ? r.use.context : "-",
+                r.ncandidates, r.upstream_matches, want[n]);
+            bad++;
+        }
+        placed++;
+        resolve_result_free(&r);
+        free(server);
+        free(host);
+        free(req);
+        free(up);
+        free(upstream);
+        free(uri);
+    }
+    fclose(fp);
+    for (int i = 0; i < 64; i++)
+        free(want[i]);
+    free(epath);
+    free(lpath);
+    assert_int_equal(bad, 0);
+    assert_true(placed >= 21);    /* every connect() failure line of the capture */
+    assert_int_equal(unnamed, 4); /* `server: ,` lines, placed by the host's port */
+}
+
 int
 main(void)
 {
@@ -842,6 +936,9 @@ main(void)
         cmocka_unit_test_setup_teardown(a_name_on_two_ports_is_placed_in_the_server_that_proxies,
                                         shapes_setup, teardown),
         cmocka_unit_test(stream_map_variable_gives_the_group_and_the_default),
+        cmocka_unit_test_setup_teardown(
+            every_line_real_nginx_logged_for_shapes_is_placed_where_it_was_served, shapes_setup,
+            teardown),
         cmocka_unit_test(a_crlf_file_is_matched_like_any_other),
         cmocka_unit_test(a_regex_nginx_refuses_is_reported_and_skipped_without_a_crash),
         cmocka_unit_test_setup_teardown(a_uri_above_the_root_matches_no_location, shapes_setup,
