@@ -80,6 +80,8 @@ enum {
     TXN_ERR_TEST = -4,    /* nginx -t failed: backups restored (res->nginx_output) */
     TXN_ERR_RELOAD = -5,  /* the reload did not take: rolled back and reloaded again */
     TXN_ERR_VERIFY = -6,  /* the verify hook failed: rolled back and reloaded again */
+    TXN_ERR_BROKEN = -7,  /* nginx -t failed before the change: nothing journaled or
+                           * written (cause: nginx's own message, res->nginx_output) */
 };
 
 struct txn_opts {

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <setjmp.h>
@@ -253,19 +254,81 @@ mode_and_group_of_a_0640_config_are_kept(void **state)
     txn_result_free(&res);
 }
 
+/* A stand-in for nginx whose -t refuses the config once it holds NEW's port (20598), with
+ * nginx's own kind of message. Returns the script's path (caller frees). */
+static char *
+nginx_refusing_new(struct fx *f)
+{
+    char *script = xasprintf("%s/nginx-refusing", f->dir);
+    char *text = xasprintf("#!/bin/sh\n[ \"$1\" = -t ] || exit 0\n"
+                           "grep -q 20598 %s || exit 0\n"
+                           "echo 'nginx: [emerg] invalid port in \"20598\" in %s:3'\n"
+                           "exit 1\n",
+                           f->conf, f->conf);
+
+    put_file(script, text);
+    free(text);
+    assert_int_equal(chmod(script, 0755), 0);
+    return script;
+}
+
 static void
 nginx_t_failure_restores_the_old_bytes(void **state)
 {
     struct fx *f = *state;
     struct txn_result res;
-    char *cause, *got;
+    char *cause, *got, *ng = nginx_refusing_new(f);
 
-    assert_int_equal(apply1(f, "false", f->conf, NEW, &res, &cause), TXN_ERR_TEST);
+    assert_int_equal(apply1(f, ng, f->conf, NEW, &res, &cause), TXN_ERR_TEST);
+    free(ng);
     assert_int_equal(res.state, TXN_ROLLED_BACK);
     assert_non_null(strstr(cause, "-t failed"));
     assert_string_equal((got = get_file(f->conf)), OLD);
     free(got);
     free(cause);
+    txn_result_free(&res);
+}
+
+/* The number of entries in directory path (-1: it does not exist). */
+static int
+dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    int n = 0;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void
+a_config_nginx_already_refuses_is_neither_backed_up_nor_written(void **state)
+{
+    struct fx *f = *state;
+    struct txn_result res;
+    struct txn_info *v;
+    size_t n;
+    char *cause, *got, *ng = nginx_refusing_new(f), *backups = xasprintf("%s/backups", f->state);
+
+    put_file(f->conf, NEW); /* the config on disk is already one nginx -t refuses */
+    assert_int_equal(apply1(f, ng, f->conf, OLD, &res, &cause), TXN_ERR_BROKEN);
+    assert_int_equal(res.state, TXN_ABORTED);
+    assert_null(res.id);
+    assert_non_null(strstr(cause, "already fails before this change"));
+    assert_non_null(strstr(cause, "[emerg] invalid port"));
+    assert_non_null(strstr(cause, "nginx.conf:3"));
+    assert_string_equal((got = get_file(f->conf)), NEW);
+    assert_true(dir_entries(backups) <= 0);
+    assert_int_equal(txn_list(f->state, &v, &n, &cause), 0);
+    assert_int_equal(n, 0);
+    free(v);
+    free(got);
+    free(ng);
+    free(backups);
     txn_result_free(&res);
 }
 
@@ -345,6 +408,7 @@ a_new_file_gets_its_mode_and_rollback_removes_it(void **state)
     struct txn_change ch = {.path = pem, .data = "PEM\n", .len = 4, .mode = 0644};
 
     opts(&o, f, "true");
+    o.nginx.conf = f->conf; /* read to make sure no line names pin.pem */
     assert_int_equal(txn_apply(&o, &ch, 1, &res, &cause), TXN_OK);
     assert_int_equal(stat(pem, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0644);
@@ -384,7 +448,9 @@ static int
 signal_during_nginx_t(struct fx *f, const char *sig)
 {
     char *script = xasprintf("%s/nginx-killer", f->dir);
-    char *text = xasprintf("#!/bin/sh\n[ \"$1\" = -t ] && kill -%s $PPID\nexit 0\n", sig);
+    char *text = xasprintf("#!/bin/sh\n[ \"$1\" = -t ] && grep -q 20598 %s && kill -%s $PPID\n"
+                           "exit 0\n",
+                           f->conf, sig);
     pid_t pid;
     int st;
 
@@ -634,6 +700,7 @@ main(void)
         T(a_symlinked_site_stays_a_link_and_its_target_is_written),
         T(mode_and_group_of_a_0640_config_are_kept),
         T(nginx_t_failure_restores_the_old_bytes),
+        T(a_config_nginx_already_refuses_is_neither_backed_up_nor_written),
         T(a_failing_verify_hook_rolls_back),
         T(rollback_restores_byte_for_byte_and_is_journaled_newest_first),
         T(a_new_file_gets_its_mode_and_rollback_removes_it),
