@@ -22,7 +22,7 @@ struct uline {
 };
 
 struct hunk {
-    size_t line;             /* 1-based line in new where it starts */
+    size_t line;             /* 1-based line in new where it starts (context included) */
     struct uline *from, *to; /* context and removed lines; context and added lines */
     size_t nfrom, nto, lead, trail;
 };
@@ -154,7 +154,7 @@ undo_apply(const char *old, size_t old_len, const char *new, size_t new_len, con
         const struct hunk *x = &h[k];
         size_t lo = pos, hi = nc >= x->nfrom ? nc - x->nfrom : 0, found = 0, at = 0;
         if (nc < x->nfrom) {
-            *cause = xasprintf("the change at line %zu is not there any more", x->line);
+            *cause = xasprintf("the change at line %zu is not there any more", x->line + x->lead);
             goto out;
         }
         if (x->lead < DIFF_CONTEXT)
@@ -170,10 +170,10 @@ undo_apply(const char *old, size_t old_len, const char *new, size_t new_len, con
         if (found != 1) {
             *cause = found == 0 ? xasprintf("the change at line %zu is not there any more, or the "
                                             "lines around it were changed since",
-                                            x->line)
+                                            x->line + x->lead)
                                 : xasprintf("the change at line %zu matches in more than one "
                                             "place",
-                                            x->line);
+                                            x->line + x->lead);
             goto out;
         }
         for (size_t i = pos; i < at; i++)
