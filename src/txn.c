@@ -891,8 +891,8 @@ enum undo_kind { UNDO_NONE, UNDO_WRITE, UNDO_REMOVE };
  * with *cause on I/O errors or a damaged backup.
  */
 static int
-undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kind *what,
-               char **why, char **cause)
+undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kind *what, char **why,
+               char **cause)
 {
     const struct jfile *f = &j->files[i];
     struct buf cur = BUF_INIT, old = BUF_INIT, nw = BUF_INIT;
@@ -920,8 +920,10 @@ undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kin
     bool at_before = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
     bool at_after = f->remove ? !exists : exists && strcmp(hex, f->after) == 0;
     rc = 0;
-    if (at_before)
+    if (at_before) {
+        buf_add(out, cur.p, cur.len); /* the old bytes, for a rollback that only reloads */
         goto out;
+    }
     if (at_after && !f->existed) {
         *what = UNDO_REMOVE;
         goto out;
@@ -988,9 +990,8 @@ undo_load_conf(const struct txn_opts *o)
         }
         argv[k++] = (char *)"-T";
         argv[k] = NULL;
-        if (spawn_run(argv, &out, 30000, &sr, &err) == 0 && sr.exited && sr.status == 0 &&
-            ngxconf_load_nginx_T("nginx -T", buf_str(&out), out.len, o->nginx.prefix, &c,
-                                 &err) == -1)
+        bool ran = spawn_run(argv, &out, 30000, &sr, &err) == 0 && sr.exited && sr.status == 0;
+        if (ran && ngxconf_load_nginx_T("-T", buf_str(&out), out.len, o->nginx.prefix, &c, &err))
             c = NULL;
         buf_free(&out);
     }
@@ -1172,6 +1173,7 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     char *want = NULL, *summary = NULL, *why = NULL, **rmdirs = NULL;
     size_t nrmdirs = 0, n = 0;
     struct txn_opts o2;
+    bool nonew = false;
     int rc = TXN_ERR, lock_fd = -1;
 
     memset(res, 0, sizeof(*res));
@@ -1235,6 +1237,8 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
                 free(w);
             continue;
         }
+        if (what == UNDO_NONE && j.state > TXN_TESTED)
+            nonew = true;
         if (what == UNDO_NONE)
             continue;
         ch[n].path = f->path;
@@ -1288,12 +1292,18 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         res->state = TXN_ROLLED_BACK;
         goto out;
     }
-    if (n == 0) {
-        *cause = xasprintf("%s: its change is not in its files any more (they hold their "
-                           "bytes from before it)%s%s; nothing was written",
-                           want, notes.len > 0 ? "; " : "", buf_str(&notes));
-        rc = TXN_ERR_CHANGED;
-        goto out;
+    if (n == 0 && nonew) {
+        /* Every file holds its bytes from before (an interrupted rollback wrote them, or a
+         * hand edit), but nginx may still run the change: a rollback that writes nothing
+         * new still tests, reloads and closes the journal. */
+        for (size_t i = 0; i < j.nfiles; i++) {
+            ch[n].path = j.files[i].path;
+            ch[n].mode = j.files[i].mode;
+            ch[n].summary = j.files[i].summary;
+            ch[n].data = data[i].p;
+            ch[n].len = data[i].len;
+            rm[n++] = !j.files[i].existed;
+        }
     }
     rc = apply_changes(&o2, ch, rm, n, "rollback", want, rmdirs, nrmdirs, lock_fd, res, cause);
     lock_fd = -1; /* released by apply_changes */

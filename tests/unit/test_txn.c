@@ -330,6 +330,7 @@ a_config_nginx_already_refuses_is_neither_backed_up_nor_written(void **state)
     free(got);
     free(ng);
     free(backups);
+    free(cause);
     txn_result_free(&res);
 }
 
@@ -706,10 +707,10 @@ undo(const char *old, const char *new, const char *cur, char **cause)
     return buf_detach(&out);
 }
 
-#define BASE                                                                                      \
-    "http {\n    server {\n        location /a/ {\n            proxy_pass https://a;\n"        \
-    "        }\n        location /x/ { return 200; }\n        location /y/ { return 200; }\n"  \
-    "        location /z/ { return 200; }\n        location /b/ {\n"                           \
+#define BASE                                                                                       \
+    "http {\n    server {\n        location /a/ {\n            proxy_pass https://a;\n"            \
+    "        }\n        location /x/ { return 200; }\n        location /y/ { return 200; }\n"      \
+    "        location /z/ { return 200; }\n        location /b/ {\n"                               \
     "            proxy_pass https://b;\n        }\n    }\n}\n"
 #define PIN_A "            proxy_ssl_trusted_certificate /c/pin-a.pem;\n"
 #define PIN_B "            proxy_ssl_trusted_certificate /c/pin-b.pem;\n"
@@ -719,7 +720,8 @@ static char *
 base_with(bool a, bool b)
 {
     struct buf o = BUF_INIT;
-    const char *s = BASE, *pa = strstr(s, "https://a;\n") + 11, *pb = strstr(s, "https://b;\n") + 11;
+    const char *s = BASE, *pa = strstr(s, "https://a;\n") + 11,
+               *pb = strstr(s, "https://b;\n") + 11;
 
     buf_add(&o, s, (size_t)(pa - s));
     if (a)
