@@ -1063,21 +1063,76 @@ undo_referenced(const struct txn_opts *o, const char *path, const struct txn_cha
     return where;
 }
 
-/* The transactions after j still in effect that changed one of its files, newest first:
- * "ID (summary), ID (summary)", or NULL. */
+/* The backups of file i of j: its old bytes and the new ones. Returns 0, or -1. */
+static int
+undo_backups(const struct journal *j, size_t i, struct buf *old, struct buf *nw)
+{
+    char *op = journal_backup_path(j, i, "orig"), *np = journal_backup_path(j, i, "new");
+    char *err = NULL;
+    int rc = atomicfile_read(op, old, NULL, &err) == 0 && atomicfile_read(np, nw, NULL, &err) == 0
+                 ? 0
+                 : -1;
+
+    free(err);
+    free(op);
+    free(np);
+    return rc;
+}
+
+/*
+ * Whether j's change comes out of every one of its (existing, edited) files once the
+ * files hold sim[] (NULL: j has a file of another kind; then false).
+ */
+static bool
+undo_fits(const struct journal *j, const struct buf *sim)
+{
+    struct buf old = BUF_INIT, nw = BUF_INIT, out = BUF_INIT;
+    bool fits = true;
+
+    for (size_t m = 0; m < j->nfiles && fits; m++) {
+        char *e = NULL;
+        if (!j->files[m].existed || j->files[m].remove || undo_backups(j, m, &old, &nw) == -1)
+            fits = false;
+        else
+            fits = undo_apply(old.p, old.len, nw.p, nw.len, sim[m].p, sim[m].len, &out, &e) == 0;
+        free(e);
+    }
+    buf_free(&old);
+    buf_free(&nw);
+    buf_free(&out);
+    return fits;
+}
+
+/*
+ * The transactions after j still in effect that changed one of its files, newest first:
+ * "ID (summary), ..." — only as many as must be rolled back before j comes out cleanly
+ * (found by taking them out of the current bytes in memory, newest first), or all of
+ * them when that cannot be told. NULL when there are none.
+ */
 static char *
 undo_later(const char *dir, const struct journal *j)
 {
     struct txn_info *v;
     size_t n;
-    struct buf b = BUF_INIT;
+    struct buf all = BUF_INIT, some = BUF_INIT, old = BUF_INIT, nw = BUF_INIT, out = BUF_INIT;
+    struct buf *sim = xcalloc(j->nfiles + 1, sizeof(*sim));
+    bool exact = true, found = false;
     char *err = NULL;
 
+    for (size_t m = 0; m < j->nfiles; m++) {
+        bool exists;
+        if (atomicfile_read(j->files[m].target, &sim[m], &exists, &err) == -1 || !exists)
+            exact = false;
+        free(err);
+        err = NULL;
+    }
     if (txn_list(dir, &v, &n, &err) == -1) {
         free(err);
-        return NULL;
+        v = NULL;
+        n = 0;
     }
     for (size_t i = 0; i < n; i++) {
+        struct journal l;
         bool shares = false;
         if (strcmp(v[i].id, j->id) <= 0 || v[i].rolled_back_by != NULL ||
             v[i].state == TXN_ABORTED || v[i].state == TXN_ROLLED_BACK)
@@ -1087,12 +1142,53 @@ undo_later(const char *dir, const struct journal *j)
                 shares = strcmp(v[i].files[k], j->files[m].path) == 0;
         if (!shares)
             continue;
-        buf_addf(&b, "%s%s", b.len > 0 ? ", " : "", v[i].id);
+        buf_addf(&all, "%s%s", all.len > 0 ? ", " : "", v[i].id);
         if (v[i].summary != NULL)
-            buf_addf(&b, " (%s)", v[i].summary);
+            buf_addf(&all, " (%s)", v[i].summary);
+        if (!exact || found)
+            continue;
+        buf_addf(&some, "%s%s", some.len > 0 ? ", " : "", v[i].id);
+        if (v[i].summary != NULL)
+            buf_addf(&some, " (%s)", v[i].summary);
+        /* take l out of the simulated bytes, then see whether j comes out */
+        if (journal_load(dir, v[i].id, &l, &err) == -1) {
+            free(err);
+            err = NULL;
+            exact = false;
+            continue;
+        }
+        for (size_t k = 0; k < l.nfiles && exact; k++) {
+            for (size_t m = 0; m < j->nfiles && exact; m++) {
+                if (strcmp(l.files[k].target, j->files[m].target) != 0)
+                    continue;
+                exact =
+                    l.files[k].existed && !l.files[k].remove &&
+                    undo_backups(&l, k, &old, &nw) == 0 &&
+                    undo_apply(old.p, old.len, nw.p, nw.len, sim[m].p, sim[m].len, &out, &err) == 0;
+                free(err);
+                err = NULL;
+                if (exact) {
+                    buf_reset(&sim[m]);
+                    buf_add(&sim[m], out.p, out.len);
+                }
+            }
+        }
+        journal_free(&l);
+        found = exact && undo_fits(j, sim);
     }
     txn_info_free(v, n);
-    return b.len > 0 ? buf_detach(&b) : NULL;
+    for (size_t m = 0; m < j->nfiles; m++)
+        buf_free(&sim[m]);
+    free(sim);
+    buf_free(&old);
+    buf_free(&nw);
+    buf_free(&out);
+    if (found) {
+        buf_free(&all);
+        return buf_detach(&some);
+    }
+    buf_free(&some);
+    return all.len > 0 ? buf_detach(&all) : NULL;
 }
 
 static int

@@ -95,6 +95,7 @@ nbackups=$(entries "$STATE/backups")
 tt rollback "$A" --yes </dev/null >"$T/out" 2>"$T/err"
 is "$?" 1 "rollback of A under C is refused"
 ok "the refusal names C to roll back first" grep -q "roll back first: $C" "$T/err"
+ok "and not B, which is not in the way" test -z "$(grep -F "$B" "$T/err")"
 ok "and the line of A's change" grep -q "the change at line 11 is not there any more" "$T/err"
 ok "nothing was written" cmp -s "$CONF" "$T/v4"
 is "$(entries "$STATE/journal") $(entries "$STATE/backups")" "$njournal $nbackups" \

@@ -997,19 +997,22 @@ a_rollback_that_cannot_come_out_cleanly_is_refused_naming_the_later_change(void 
     struct txn_result res;
     struct txn_info *v;
     size_t n, before;
-    char *cause, *got;
-    char *v1 = base_with(false, false), *v2 = base_with(true, false), *v4 = xstrdup(v2);
+    char *cause, *got, *v13;
+    char *v1 = base_with(false, false), *v2 = base_with(true, false), *v3 = base_with(true, true);
+    char *v4 = xstrdup(v3);
 
     memcpy(strstr(v4, "/x/ { return 200; }"), "/x/ { return 201; }", 19);
     put_file(f->conf, v1);
     char *a = apply_id(f, f->conf, v2, NULL, NULL);
-    char *c = apply_id(f, f->conf, v4, NULL, NULL);
+    char *b = apply_id(f, f->conf, v3, NULL, NULL); /* far from a's lines */
+    char *c = apply_id(f, f->conf, v4, NULL, NULL); /* within a's context */
     assert_int_equal(txn_list(f->state, &v, &before, &cause), 0);
     txn_info_free(v, before);
 
     assert_int_equal(rollback_id(f, a, &res, &cause), TXN_ERR_CHANGED);
     assert_non_null(strstr(cause, "roll back first: "));
     assert_non_null(strstr(cause, c));
+    assert_null(strstr(cause, b)); /* b need not go: only the change in the way is named */
     assert_null(res.id);
     assert_string_equal((got = get_file(f->conf)), v4); /* nothing written */
     free(got);
@@ -1025,13 +1028,16 @@ a_rollback_that_cannot_come_out_cleanly_is_refused_naming_the_later_change(void 
     txn_result_free(&res);
     assert_int_equal(rollback_id(f, a, &res, &cause), TXN_OK);
     txn_result_free(&res);
-    assert_string_equal((got = get_file(f->conf)), v1);
+    assert_string_equal((got = get_file(f->conf)), (v13 = base_with(false, true)));
     free(got);
     free(a);
+    free(b);
     free(c);
     free(v1);
     free(v2);
+    free(v3);
     free(v4);
+    free(v13);
 }
 
 static void
