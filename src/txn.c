@@ -1,8 +1,9 @@
 /*
  * txn.c — the transaction's state machine: plan, lock, backup, re-check, write, nginx -t,
- * reload and confirm, verify hook, watch, restore on any failure; rollback and completion
- * of interrupted runs. Files go through atomicfile.c, the record through journal.c, nginx
- * through ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
+ * reload and confirm, verify hook, watch, restore on any failure; rollback of any
+ * transaction (backups, or its diff reversed through undo.c) and completion of interrupted
+ * runs. Files go through atomicfile.c, the record through journal.c, nginx through
+ * ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
  */
 #include "config.h"
 
