@@ -334,6 +334,33 @@ a_config_nginx_already_refuses_is_neither_backed_up_nor_written(void **state)
     txn_result_free(&res);
 }
 
+static void
+a_failed_apply_removes_the_directory_it_created(void **state)
+{
+    struct fx *f = *state;
+    struct txn_opts o;
+    struct txn_result res;
+    struct stat st;
+    char *cause = NULL, *ng = nginx_refusing_new(f), *dir = xasprintf("%s/certs/sub", f->dir);
+    char *pem = xasprintf("%s/pin.pem", dir);
+    struct txn_change ch[2] = {{.path = f->conf, .data = NEW, .len = strlen(NEW)},
+                               {.path = pem, .data = "PEM\n", .len = 4}};
+
+    opts(&o, f, ng);
+    assert_int_equal(txn_apply(&o, ch, 2, &res, &cause), TXN_ERR_TEST);
+    assert_int_equal(res.state, TXN_ROLLED_BACK);
+    assert_int_equal(stat(pem, &st), -1);
+    assert_int_equal(stat(dir, &st), -1);
+    free(dir);
+    dir = xasprintf("%s/certs", f->dir);
+    assert_int_equal(stat(dir, &st), -1); /* both levels it made */
+    free(dir);
+    free(pem);
+    free(ng);
+    free(cause);
+    txn_result_free(&res);
+}
+
 static int
 verify_fails(void *arg, char **cause)
 {
@@ -1087,6 +1114,7 @@ main(void)
         T(mode_and_group_of_a_0640_config_are_kept),
         T(nginx_t_failure_restores_the_old_bytes),
         T(a_config_nginx_already_refuses_is_neither_backed_up_nor_written),
+        T(a_failed_apply_removes_the_directory_it_created),
         T(a_failing_verify_hook_rolls_back),
         T(rollback_restores_byte_for_byte_and_is_journaled_newest_first),
         T(a_new_file_gets_its_mode_and_rollback_removes_it),
