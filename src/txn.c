@@ -1080,10 +1080,8 @@ undo_backups(const struct journal *j, size_t i, struct buf *old, struct buf *nw)
     return rc;
 }
 
-/*
- * Whether j's change comes out of every one of its (existing, edited) files once the
- * files hold sim[] (NULL: j has a file of another kind; then false).
- */
+/* Whether j's change comes out of every file it edited (not created or removed) once the
+ * files hold sim[]. */
 static bool
 undo_fits(const struct journal *j, const struct buf *sim)
 {
@@ -1092,7 +1090,9 @@ undo_fits(const struct journal *j, const struct buf *sim)
 
     for (size_t m = 0; m < j->nfiles && fits; m++) {
         char *e = NULL;
-        if (!j->files[m].existed || j->files[m].remove || undo_backups(j, m, &old, &nw) == -1)
+        if (!j->files[m].existed || j->files[m].remove)
+            continue;
+        if (undo_backups(j, m, &old, &nw) == -1)
             fits = false;
         else
             fits = undo_apply(old.p, old.len, nw.p, nw.len, sim[m].p, sim[m].len, &out, &e) == 0;
@@ -1122,7 +1122,9 @@ undo_later(const char *dir, const struct journal *j)
 
     for (size_t m = 0; m < j->nfiles; m++) {
         bool exists;
-        if (atomicfile_read(j->files[m].target, &sim[m], &exists, &err) == -1 || !exists)
+        bool edited = j->files[m].existed && !j->files[m].remove;
+        if (atomicfile_read(j->files[m].target, &sim[m], &exists, &err) == -1 ||
+            (edited && !exists))
             exact = false;
         free(err);
         err = NULL;

@@ -1030,7 +1030,8 @@ a_rollback_that_cannot_come_out_cleanly_is_refused_naming_the_later_change(void 
 
     memcpy(strstr(v4, "/x/ { return 200; }"), "/x/ { return 201; }", 19);
     put_file(f->conf, v1);
-    char *a = apply_id(f, f->conf, v2, NULL, NULL);
+    char *pem = xasprintf("%s/certs/pin-a.pem", f->dir);
+    char *a = apply_id(f, f->conf, v2, pem, "PEM\n");
     char *b = apply_id(f, f->conf, v3, NULL, NULL); /* far from a's lines */
     char *c = apply_id(f, f->conf, v4, NULL, NULL); /* within a's context */
     assert_int_equal(txn_list(f->state, &v, &before, &cause), 0);
@@ -1065,6 +1066,7 @@ a_rollback_that_cannot_come_out_cleanly_is_refused_naming_the_later_change(void 
     free(v3);
     free(v4);
     free(v13);
+    free(pem);
 }
 
 static void
