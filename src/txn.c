@@ -898,14 +898,12 @@ undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kin
     const struct jfile *f = &j->files[i];
     struct buf cur = BUF_INIT, old = BUF_INIT, nw = BUF_INIT;
     bool exists, have_old = false;
-    char hex[65] = "", *e = NULL;
-    int rc = -1;
+    char *e = NULL;
+    int rc = -1, holds;
 
     *what = UNDO_NONE;
-    if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
+    if ((holds = txn_file_holds(f, &cur, &exists, cause)) == -1)
         goto out;
-    if (exists)
-        atomicfile_sha256_hex(cur.p, cur.len, hex);
     if (f->existed) {
         char *bp = journal_backup_path(j, i, "orig"), h2[65];
         int r2 = atomicfile_read(bp, &old, &have_old, cause);
@@ -918,8 +916,7 @@ undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kin
             goto out;
         }
     }
-    bool at_before = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
-    bool at_after = f->remove ? !exists : exists && strcmp(hex, f->after) == 0;
+    bool at_before = holds & TXN_HOLDS_OLD, at_after = holds & TXN_HOLDS_NEW;
     rc = 0;
     if (at_before) {
         buf_add(out, cur.p, cur.len); /* the old bytes, for a rollback that only reloads */
