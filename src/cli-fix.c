@@ -86,26 +86,6 @@ verify_hook(void *arg, char **cause)
     return remedy_recheck_radius(v->conf, v->app->prefix, v->fix, v->ro, cause);
 }
 
-static int
-mkdir_p(const char *dir)
-{
-    char *p = xstrdup(dir);
-    int rc = 0;
-
-    for (char *s = p + 1; *s != '\0'; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) == -1 && errno != EEXIST)
-            rc = -1;
-        *s = '/';
-    }
-    if (mkdir(p, 0755) == -1 && errno != EEXIST)
-        rc = -1;
-    free(p);
-    return rc;
-}
-
 static char *
 absolute(const char *path)
 {
@@ -312,13 +292,8 @@ cli_fix(struct app *app, int argc, char **argv)
         rc = EXIT_FINDINGS;
         goto out;
     }
-    if (mkdir_p(r.cert_dir) != 0) {
-        fprintf(stderr, "tlstriage: fix: cannot create ");
-        cli_put_sanitized(stderr, r.cert_dir);
-        fprintf(stderr, ": %s\n", strerror(errno));
-        rc = EXIT_FINDINGS;
-        goto out;
-    }
+    /* The certificate directory, when missing, is created by the transaction (and
+     * journaled, so its rollback removes it again). */
     {
         struct txn_opts o;
         struct txn_result res;
@@ -338,7 +313,7 @@ cli_fix(struct app *app, int argc, char **argv)
         memset(&res, 0, sizeof(res));
         int trc = txn_apply(&o, ch, f->nfiles, &res, &cause);
         fmt_txn_result_text(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
-        rc = trc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
+        rc = trc == TXN_OK ? EXIT_ALL_WELL : trc == TXN_ERR_BROKEN ? EXIT_USAGE : EXIT_FINDINGS;
         txn_result_free(&res);
         free(ch);
         free(sha);

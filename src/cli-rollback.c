@@ -1,9 +1,9 @@
 /*
- * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]`: restores the
- * files of a transaction byte for byte from its backups (nginx -t, reload, confirm), or
- * completes an interrupted one; plus the front-end helpers of cli-txn.h that the fix and
- * history verbs share. All the work is in txn.c and the outcome's text in fmt-txn.c; this
- * file asks and prints.
+ * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]` (options in
+ * any order): takes a transaction's change back out (its backups, or its own diff reversed
+ * when later changes are kept; nginx -t, reload, confirm), or completes an interrupted
+ * one; plus the front-end helpers of cli-txn.h that the fix and history verbs share. All
+ * the work is in txn.c and the outcome's text in fmt-txn.c; this file asks and prints.
  */
 #include "config.h"
 
@@ -138,8 +138,15 @@ cli_rollback(struct app *app, int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", rollback_options, NULL)) != -1) {
+    /* "-": options and the id in any order (rollback ID --yes, rollback --yes ID). */
+    while ((c = getopt_long(argc, argv, "-", rollback_options, NULL)) != -1) {
         switch (c) {
+        case 1:
+            if (id != NULL)
+                return cli_usage_error(argv[0], "one transaction id at most ('%s', '%s')", id,
+                                       optarg);
+            id = optarg;
+            break;
         case OPT_LAST:
             last = true;
             break;
@@ -154,13 +161,14 @@ cli_rollback(struct app *app, int argc, char **argv)
             break;
         case OPT_HELP:
             printf("usage: tlstriage [GLOBAL] rollback [--last | ID] [--yes] [--reload-cmd CMD]\n"
-                   "       tlstriage [GLOBAL] rollback --complete ID [--yes]\n");
+                   "       tlstriage [GLOBAL] rollback --complete ID [--yes]\n"
+                   "ID may name a rollback: rolling that back puts its change back.\n");
             return EXIT_ALL_WELL;
         default:
             return cli_usage_error(argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (optind < argc && id == NULL) /* after "--" */
         id = argv[optind++];
     if (optind < argc)
         return cli_usage_error(argv[0], "one transaction id at most");
