@@ -2,7 +2,7 @@
  * incident.h — groups upstream TLS events into incidents (one per upstream host:port, kind,
  * verify code or reason, and server) with counts, first/last seen, a 60-minute per-minute
  * ring, distinct clients and sample requests; and the const table of plain-words
- * explanations. Bounded memory; no I/O. Fed by cli-scan.c and the follower.
+ * explanations. Bounded memory; no I/O. Fed by logread.c (scan, diagnose) and the follower.
  */
 #ifndef TT_INCIDENT_H
 #define TT_INCIDENT_H

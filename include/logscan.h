@@ -34,7 +34,19 @@ struct span {
 };
 
 struct ls_event {
+    /* What the message says, decided by the message text alone (up to and including its
+     * " while ... to upstream, client: "). logscan.c's message memo keeps this part whole for
+     * a message seen again: a field added here is kept with it, and a span added here must be
+     * listed in memo_spans[] in logscan.c (the build counts them). Spans stay last. */
     enum ev_kind kind;
+    int verify_code;         /* X509 verify error number, -1 if absent */
+    int alert;               /* "SSL alert number N", -1 if absent */
+    struct span reason;      /* OpenSSL text: "self-signed certificate", "wrong version number" */
+    struct span ssl_error;   /* "error:0A00010B" */
+    struct span name;        /* expected name of name_mismatch */
+    struct span message;     /* the whole message text after "*conn " up to ", client:" */
+
+    /* The line's header and the fields after the message. */
     enum ev_level level;
     unsigned long line;      /* line number given by the caller */
     struct span time;        /* "2026/11/27 03:17:01" as written */
@@ -42,11 +54,6 @@ struct ls_event {
     long pid;                /* -1 if absent */
     long tid;                /* -1 if absent */
     long long conn;          /* connection id (*N), -1 if absent */
-    int verify_code;         /* X509 verify error number, -1 if absent */
-    int alert;               /* "SSL alert number N", -1 if absent */
-    struct span reason;      /* OpenSSL text: "self-signed certificate", "wrong version number" */
-    struct span ssl_error;   /* "error:0A00010B" */
-    struct span name;        /* expected name of name_mismatch */
     struct span client;
     struct span server;
     struct span request;     /* client-controlled: data, never trusted */
@@ -54,7 +61,6 @@ struct ls_event {
     struct span scheme;      /* "https" (http) or absent (stream) */
     struct span uri;         /* "/api/v1" or absent */
     struct span host;        /* client-controlled */
-    struct span message;     /* the whole message text after "*conn " up to ", client:" */
     bool stream;             /* stream-module format (no request/host; upstream without scheme) */
     bool ambiguous;          /* the line holds more field markers than nginx writes: some
                                 field text came from the client and may be forged */

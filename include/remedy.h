@@ -44,6 +44,11 @@ struct remedy_opts {
     unsigned allowed;    /* mask of strategies (0: all) */
     int timeout_ms;      /* per probe (0: 5000) */
     bool check_ip_san;   /* nginx >= 1.31.0 rule */
+    /* Called before each probe of remedy_plan ("probing candidate 3 of at most 24: pin+name");
+     * NULL: none. The text holds config bytes (sanitize before showing). The job form
+     * (remedy-wire.c) sends these as progress records. */
+    void (*progress)(void *arg, const char *msg);
+    void *progress_arg;
 };
 
 /* A directive the fix sets in the owning block. */
@@ -131,6 +136,10 @@ void remedy_case_free(struct remedy_case *c);
 int remedy_edit(const struct ngxconf *conf, const struct ngx_node *block,
                 const struct remedy_set *sets, size_t nsets, struct remedy_file **files,
                 size_t *nfiles, char **cause);
+
+/* The block at file:line named name in conf (how a case's block is found again), or NULL. */
+const struct ngx_node *remedy_find_block(const struct ngxconf *conf, const char *file,
+                                         unsigned line, const char *name);
 
 /* After an apply: re-reads the config from disk, finds the block again (file, line, name),
  * probes the upstream with the new effective settings. 0 when nginx's handshake passes,

@@ -15,7 +15,11 @@
 
 #include "evloop.h"
 
-#define TAIL_MAX_LINE (64 * 1024) /* longer lines are skipped (counted in skipped_long) */
+#include "logscan.h"
+
+/* The one long-line rule of every log reader (logread.h): longer lines are skipped (counted
+ * in skipped_long). */
+#define TAIL_MAX_LINE LOGSCAN_MAX_LINE
 
 struct tail;
 
@@ -34,13 +38,15 @@ typedef void (*tail_line_cb)(const struct tail_line *line, void *arg);
 typedef void (*tail_lines_cb)(const struct tail_line *lines, size_t n, void *arg);
 
 /* Gives the time written at the start of a line, or (time_t)-1 if it has none; used to find
- * where --since starts (the log is assumed to be in time order). */
+ * where --since starts (logread_since_offset: the log in time order, up to its slack). */
 typedef time_t (*tail_time_fn)(const char *line, size_t len);
 
 enum tail_start {
     TAIL_START_END = 0,   /* only what is written from now on (default) */
     TAIL_START_BACKFILL,  /* the last backfill_bytes, from the next line start */
-    TAIL_START_SINCE,     /* from the first line with time >= since (needs time_fn) */
+    TAIL_START_SINCE,     /* from logread_since_offset(): a line start before the first line
+                             with time >= since, by at most LOGREAD_SINCE_SLACK of disorder;
+                             the caller keeps events by their own time (logread_keep) */
     TAIL_START_BEGINNING, /* the whole file */
 };
 

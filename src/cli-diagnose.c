@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,36 +19,19 @@
 #include "cli-remedy.h"
 #include "cli.h"
 #include "json.h"
+#include "logread.h"
 #include "logscan.h"
 #include "nginxbin.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
 
+/* The events of one log into st (logread.c: regular files only, the long-line rule).
+ * Returns 0, or -1 with *cause naming the file. */
 static int
-scan_log(struct incident_store *st, const char *path)
+scan_log(struct incident_store *st, const char *path, char **cause)
 {
-    FILE *fp = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    unsigned long lineno = 0;
-
-    if (fp == NULL)
-        return -1;
-    while ((n = getline(&line, &cap, fp)) != -1) {
-        struct ls_event ev;
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            n--;
-        if (n > LOGSCAN_MAX_LINE)
-            continue;
-        if (logscan_parse_line(line, (size_t)n, lineno, &ev))
-            incident_store_add(st, &ev, path);
-    }
-    free(line);
-    fclose(fp);
-    return 0;
+    return logread_store(st, &path, 1, NULL, NULL, NULL, cause);
 }
 
 /* The error_log files of the main context (nginx resolves them against the prefix). */
@@ -181,14 +163,20 @@ cli_remedy_collect(struct app *app, const char *verb, const char *upstream,
     /* the incidents */
     if (app->nlogs > 0) {
         for (size_t i = 0; i < app->nlogs; i++) {
-            if (scan_log(&out->store, app->logs[i]) != 0)
-                warn(verb, app->logs[i], strerror(errno));
+            if (scan_log(&out->store, app->logs[i], &cause) != 0) {
+                warn(verb, cause, NULL); /* a --log given must be a readable log: exit 2 */
+                free(cause);
+                cli_remedy_free(out);
+                return EXIT_USAGE;
+            }
         }
     } else {
         nlogs = default_logs(app, out->conf, &logs);
         for (size_t i = 0; i < nlogs; i++) {
-            if (scan_log(&out->store, logs[i]) != 0)
-                warn(verb, logs[i], strerror(errno));
+            if (scan_log(&out->store, logs[i], &cause) != 0)
+                warn(verb, cause, NULL);
+            free(cause);
+            cause = NULL;
             free(logs[i]);
         }
         free(logs);

@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "evloop.h"
 #include "incident.h"
+#include "logread.h"
 #include "logscan.h"
 #include "scan.h"
 #include "scanout.h"
@@ -48,6 +49,7 @@ struct follow {
      * logscan_parse_line refuses what the search would). */
     unsigned window_lines, window_events;
     bool prefilter;
+    struct logread_opts since; /* the --since rule, the same as the batch scan's */
 };
 
 #define WINDOW 256
@@ -85,6 +87,8 @@ on_lines(const struct tail_line *l, size_t n, void *arg)
             !logscan_parse_line(l->p, l->len, l->lineno, &ev))
             continue;
         window_events++;
+        if (!logread_keep(&ev, &fw->since)) /* the start was up to the slack early */
+            continue;
         if (fw->format == FMT_TEXT) /* only the table shows incidents */
             incident_store_add(&fw->store, &ev, l->path);
         else {
@@ -228,6 +232,8 @@ scan_follow(struct app *app, const struct scan_opts *opts)
 
     fw.format = opts->format;
     fw.prefilter = true;
+    fw.since.since_given = opts->since_given;
+    fw.since.since = opts->since;
     fw.color = opts->color;
     fw.tty = isatty(STDOUT_FILENO) == 1;
     incident_store_init(&fw.store, 0);

@@ -1,41 +1,35 @@
 /*
- * cli-scan.c — `tlstriage scan`: reads nginx error logs with large read()s, finds candidate
- * lines with memmem, parses them with logscan, and prints events (jsonl) or incidents (text,
- * json). No per-line allocation or stdio. --follow is handed to scan_follow()
- * (cli-scan-follow.c); --since parsing lives here and is shared through scan.h.
+ * cli-scan.c — `tlstriage scan`: has the logs read by logread.c (which applies --since and the
+ * long-line rule) and prints events (jsonl) or incidents (text, json). No per-line allocation
+ * or stdio. --follow is handed to scan_follow() (cli-scan-follow.c); --since parsing lives here
+ * and is shared through scan.h.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "cli.h"
 #include "incident.h"
+#include "logread.h"
 #include "logscan.h"
 #include "scan.h"
 #include "scanout.h"
 #include "xmalloc.h"
 
-#define SCAN_READ_SIZE (1u << 20) /* bytes per read() */
 #define SCAN_FLUSH_AT (64u * 1024)
 
 struct scan_ctx {
     enum cli_format format;
-    bool since_given;
-    time_t since;
     struct incident_store st;
     struct buf out;
-    unsigned long long lines;   /* all files */
-    unsigned long long matched; /* events kept (after --since) */
-    int write_error;            /* errno of a failed write to stdout, 0 if none */
+    int write_error; /* errno of a failed write to stdout, 0 if none */
 };
 
 static void
@@ -48,112 +42,19 @@ flush_out(struct scan_ctx *ctx)
     buf_reset(&ctx->out);
 }
 
+/* One event the reader kept (after --since). */
 static void
-handle_line(struct scan_ctx *ctx, const char *l, size_t n, unsigned long lineno,
-            const char *file)
+on_event(const struct ls_event *ev, const char *file, void *arg)
 {
-    struct ls_event ev;
+    struct scan_ctx *ctx = arg;
 
-    if (n > LOGSCAN_MAX_LINE || !logscan_parse_line(l, n, lineno, &ev))
-        return;
-    if (ctx->since_given && (ev.when == (time_t)-1 || ev.when < ctx->since))
-        return;
-    ctx->matched++;
     if (ctx->format == FMT_JSONL) {
-        scanout_event_jsonl(&ctx->out, &ev, NULL);
+        scanout_event_jsonl(&ctx->out, ev, NULL);
         if (ctx->out.len >= SCAN_FLUSH_AT)
             flush_out(ctx);
     } else {
-        incident_store_add(&ctx->st, &ev, file);
+        incident_store_add(&ctx->st, ev, file);
     }
-}
-
-/* Handles the complete lines in [buf, buf+len); returns the bytes consumed (up to and
- * including the last newline). *flines counts the file's lines. */
-static size_t
-scan_block(struct scan_ctx *ctx, const char *buf, size_t len, unsigned long *flines,
-           const char *file)
-{
-    const char *p = buf, *lim, *last;
-
-    last = memrchr(buf, '\n', len);
-    if (last == NULL)
-        return 0;
-    lim = last + 1;
-    while (p < lim) {
-        size_t nl = 0;
-        const char *hit = logscan_find_marker(p, lim, &nl), *ls, *le;
-
-        *flines += nl;
-        if (hit == NULL)
-            break;
-        ls = hit > p ? memrchr(p, '\n', (size_t)(hit - p)) : NULL;
-        ls = ls != NULL ? ls + 1 : p;
-        le = memchr(hit, '\n', (size_t)(lim - hit));
-        handle_line(ctx, ls, (size_t)(le - ls), *flines + 1, file);
-        (*flines)++;
-        p = le + 1;
-    }
-    return (size_t)(lim - buf);
-}
-
-/* Reads one open file to its end. Returns 0, or -1 with *cause set. */
-static int
-scan_fd(struct scan_ctx *ctx, int fd, const char *name, char **cause)
-{
-    size_t cap = SCAN_READ_SIZE + LOGSCAN_MAX_LINE + 1, have = 0;
-    char *buf = xmalloc(cap);
-    unsigned long flines = 0;
-    bool skipping = false; /* inside a line longer than LOGSCAN_MAX_LINE */
-    const char *file = strcmp(name, "-") == 0 ? NULL : name;
-    int rc = -1;
-
-#ifdef POSIX_FADV_SEQUENTIAL
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-    for (;;) {
-        ssize_t n = read(fd, buf + have, cap - have);
-        size_t used, start = 0;
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            *cause = xasprintf("%s: %s", name, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        have += (size_t)n;
-        if (skipping) {
-            const char *nl = memchr(buf, '\n', have);
-            if (nl == NULL) {
-                have = 0;
-                continue;
-            }
-            flines++;
-            start = (size_t)(nl + 1 - buf);
-            skipping = false;
-        }
-        used = start + scan_block(ctx, buf + start, have - start, &flines, file);
-        have -= used;
-        if (have > LOGSCAN_MAX_LINE) {
-            skipping = true;
-            have = 0;
-        } else if (have > 0 && used > 0) {
-            memmove(buf, buf + used, have);
-        }
-    }
-    if (have > 0 && !skipping) { /* a last line without its newline */
-        flines++;
-        handle_line(ctx, buf, have, flines, file);
-    } else if (skipping) {
-        flines++;
-    }
-    rc = 0;
-out:
-    ctx->lines += flines;
-    free(buf);
-    return rc;
 }
 
 /* Parses N[smhd] or an absolute date and time (local, or UTC with Z / an offset). */
@@ -269,15 +170,18 @@ cli_scan(struct app *app, int argc, char **argv)
 {
     struct scan_opts opts;
     struct scan_ctx ctx;
+    struct logread_opts lo;
+    struct logread_stats stats = {0, 0};
+    struct logread_warnings warnings = {NULL, 0};
     const char *since_arg = NULL;
     bool follow = false;
-    int c, rc = EXIT_USAGE, *fds = NULL;
-    size_t nfiles = 0;
+    int c, rc = EXIT_USAGE;
     char *cause = NULL;
     static const char *default_log[] = {"/var/log/nginx/error.log", NULL};
 
     memset(&opts, 0, sizeof(opts));
     memset(&ctx, 0, sizeof(ctx));
+    memset(&lo, 0, sizeof(lo));
     opts.format = FMT_TEXT;
     optind = 0;
     opterr = 0;
@@ -332,62 +236,45 @@ cli_scan(struct app *app, int argc, char **argv)
     if (opts.backfill != NULL)
         return cli_usage_error("scan", "--backfill goes with --follow");
 
-    /* Open everything first: an unreadable file stops the scan before any output. */
-    fds = xcalloc(opts.nfiles, sizeof(*fds));
-    for (nfiles = 0; nfiles < opts.nfiles; nfiles++) {
-        const char *f = opts.files[nfiles];
-        struct stat sb;
-        if (strcmp(f, "-") == 0) {
-            fds[nfiles] = STDIN_FILENO;
-            continue;
-        }
-        if ((fds[nfiles] = open(f, O_RDONLY | O_CLOEXEC)) < 0) {
-            fprintf(stderr, "tlstriage: scan: %s: %s\n", f, strerror(errno));
-            goto out;
-        }
-        if (fstat(fds[nfiles], &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "tlstriage: scan: %s: is a directory\n", f);
-            close(fds[nfiles]);
-            goto out;
-        }
-    }
-
+    /* The reader opens every file before it reads any: an unreadable file stops the scan
+     * before any output. */
     ctx.format = opts.format;
-    ctx.since_given = opts.since_given;
-    ctx.since = opts.since;
     incident_store_init(&ctx.st, 0);
-    for (size_t i = 0; i < nfiles; i++) {
-        if (scan_fd(&ctx, fds[i], opts.files[i], &cause) < 0) {
-            flush_out(&ctx);
-            fprintf(stderr, "tlstriage: scan: %s\n", cause);
-            rc = EXIT_USAGE;
-            goto done;
-        }
+    lo.since_given = opts.since_given;
+    lo.since = opts.since;
+    if (logread_files(opts.files, opts.nfiles, &lo, on_event, &ctx, &stats, &warnings, &cause) <
+        0) {
+        flush_out(&ctx);
+        fprintf(stderr, "tlstriage: scan: %s\n", cause);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    for (size_t i = 0; i < warnings.n; i++) {
+        fputs("tlstriage: scan: ", stderr);
+        cli_put_sanitized(stderr, warnings.items[i].file != NULL ? warnings.items[i].file : "-");
+        fputs(": ", stderr);
+        cli_put_sanitized(stderr, warnings.items[i].message);
+        fputc('\n', stderr);
     }
     if (opts.format == FMT_JSON)
-        scanout_incidents_json(&ctx.out, &ctx.st, ctx.lines);
+        scanout_incidents_json(&ctx.out, &ctx.st, stats.lines);
     else if (opts.format == FMT_TEXT) {
         if (ctx.st.n == 0)
-            buf_addf(&ctx.out, "no upstream TLS failures in %llu lines read\n", ctx.lines);
+            buf_addf(&ctx.out, "no upstream TLS failures in %llu lines read\n", stats.lines);
         else
-            scanout_incidents_text(&ctx.out, &ctx.st, ctx.lines, ctx.st.newest, opts.color);
+            scanout_incidents_text(&ctx.out, &ctx.st, stats.lines, ctx.st.newest, opts.color);
     }
     flush_out(&ctx);
     if (ctx.write_error != 0 && ctx.write_error != EPIPE) {
         fprintf(stderr, "tlstriage: scan: writing the output: %s\n", strerror(ctx.write_error));
         rc = EXIT_USAGE;
     } else {
-        rc = ctx.matched > 0 ? EXIT_FINDINGS : EXIT_ALL_WELL;
+        rc = stats.events > 0 ? EXIT_FINDINGS : EXIT_ALL_WELL;
     }
 done:
     incident_store_free(&ctx.st);
     buf_free(&ctx.out);
-out:
-    for (size_t i = 0; i < nfiles; i++) {
-        if (fds[i] != STDIN_FILENO)
-            close(fds[i]);
-    }
-    free(fds);
+    logread_warnings_free(&warnings);
     free(cause);
     return rc;
 }

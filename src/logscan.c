@@ -5,10 +5,31 @@
  * raw into the line, so fields are found by nginx's own layout, never by first match; the
  * line nginx writes when nothing in it is forged takes a short path with the same answers.
  * Two process-wide memos (the last time conversion, recent messages with what was found in
- * them) make it single-threaded. Called by cli-scan.c, the follower and the fuzz target.
+ * them) make it single-threaded. Called by logread.c (batch scan), the follower
+ * (cli-scan-follow.c) and the fuzz target.
+ *
+ * How to add an event kind (say nginx's "SSL_shutdown() failed ... while SSL handshaking to
+ * upstream"):
+ *  1. logscan.h: a value in enum ev_kind before EV__COUNT, commented with the words nginx logs;
+ *     kind_names[] at the end of this file: its JSON name (the output's "kind").
+ *  2. classify(): recognise the message head and fill what it says. Anything decided from the
+ *     message alone belongs to the message part of struct ls_event (kind .. message in
+ *     logscan.h): the memo copies that part whole, and a new span there goes into
+ *     memo_spans[] (the build refuses a span it does not count). Read nothing past the
+ *     action, or the memo's answer for a repeated message would be wrong.
+ *  3. A line of another shape (a new action than the two in actions[], an [emerg] needle, a
+ *     level): make sure it holds one of the markers (marker_event, marker_emerg, marker_read)
+ *     or add one, with its candidate bytes in find_marker_* and cand_*: the batch scan and
+ *     the follower never parse a line the marker search rejects.
+ *  4. incident.c's incident_explanations[]: a per-kind entry (plain words, what it means);
+ *     the man page's list of kinds (share/man/tlstriage.1).
+ *  5. tests/unit/test_logscan.c: the line as a real nginx wrote it (tests/lab/fixtures when
+ *     the lab can provoke it), with every field, also as a memo hit (see
+ *     a_remembered_message_gives_the_same_event_as_a_fresh_parse).
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -1202,13 +1223,32 @@ parse_stream_fields(const struct linemap *lm, const char *p, const char *srv, co
 #define MEMO_KEY_AT 16    /* the set is picked from bytes [16, 48) of the message */
 #define MEMO_NONE 0xffffu /* an absent span */
 
+/* What the memo keeps of an event: the message part of struct ls_event (logscan.h), from kind
+ * up to level, copied whole, and its spans, which point into the line, as offsets into the
+ * message. memo_spans lists every span of the part; the build checks that the part's spans
+ * (its last bytes, from reason on) are exactly that many, so a span added to the part without
+ * a line here fails to compile instead of leaving a hit's span pointing into an old line. */
+#define MSG_PART_AT offsetof(struct ls_event, kind)
+#define MSG_PART_LEN (offsetof(struct ls_event, level) - MSG_PART_AT)
+
+static const size_t memo_spans[] = {
+    offsetof(struct ls_event, reason),
+    offsetof(struct ls_event, ssl_error),
+    offsetof(struct ls_event, name),
+    offsetof(struct ls_event, message),
+};
+#define MEMO_NSPANS (sizeof(memo_spans) / sizeof(memo_spans[0]))
+
+_Static_assert(offsetof(struct ls_event, level) - offsetof(struct ls_event, reason) ==
+                   MEMO_NSPANS * sizeof(struct span),
+               "a span was added to the message part of struct ls_event: list it in memo_spans");
+
 struct msg_memo {
-    unsigned long id; /* 0: empty; else unique for the text (ls_event.msg_key) */
-    uint16_t len;     /* bytes of message + action kept in text */
-    uint16_t msg_len; /* ev->message: [0, msg_len) */
-    uint16_t off[3], n[3]; /* reason, ssl_error, name: offsets into the text, MEMO_NONE */
-    enum ev_kind kind;     /* EV_NONE: the action is there but the message is no event */
-    int verify_code, alert;
+    unsigned long id;                 /* 0: empty; else unique for the text (ls_event.msg_key) */
+    uint16_t len;                     /* bytes of message + action kept in text */
+    uint16_t off[MEMO_NSPANS];        /* memo_spans' offsets into the text, or MEMO_NONE */
+    unsigned char part[MSG_PART_LEN]; /* the message part (kind EV_NONE: the action is there
+                                         but the message is no event) */
     char text[MEMO_TEXT];
 };
 
@@ -1290,45 +1330,44 @@ memo_find(const char *m, const char *end, unsigned set)
     return NULL;
 }
 
-static void
-memo_span_put(struct msg_memo *e, int i, struct span s, const char *m)
-{
-    e->off[i] = s.p != NULL ? (uint16_t)(s.p - m) : MEMO_NONE;
-    e->n[i] = (uint16_t)s.len;
-}
-
-INLINE struct span
-memo_span_get(const struct msg_memo *e, int i, const char *m)
-{
-    struct span s = {NULL, 0};
-
-    if (e->off[i] != MEMO_NONE) {
-        s.p = m + e->off[i];
-        s.len = e->n[i];
-    }
-    return s;
-}
-
 /* Keeps [m, fields) with what classify() found in it (kind EV_NONE for a refusal); the
- * way not hit last is replaced. Returns the id given to it. */
+ * way not hit last is replaced. Returns the id given to it, or 0 when a span of the message
+ * part lies outside [m, fields) (then the line is not kept: a hit could not rebuild it). */
 static unsigned long
 memo_add(unsigned set, const char *m, const char *fields, const struct ls_event *ev)
 {
     int w = mm.last[set] ^ 1;
     struct msg_memo *e = &mm.way[set][w];
+    uint16_t off[MEMO_NSPANS];
 
+    for (size_t i = 0; i < MEMO_NSPANS; i++) {
+        const struct span *sp = (const struct span *)((const char *)ev + memo_spans[i]);
+        if (sp->p == NULL)
+            off[i] = MEMO_NONE;
+        else if (sp->p >= m && sp->p + sp->len <= fields)
+            off[i] = (uint16_t)(sp->p - m);
+        else
+            return 0;
+    }
     e->id = ++mm.next_id;
     e->len = (uint16_t)(fields - m);
     memcpy(e->text, m, e->len);
-    e->kind = ev->kind;
-    e->verify_code = ev->verify_code;
-    e->alert = ev->alert;
-    e->msg_len = ev->message.p != NULL ? (uint16_t)ev->message.len : 0;
-    memo_span_put(e, 0, ev->reason, m);
-    memo_span_put(e, 1, ev->ssl_error, m);
-    memo_span_put(e, 2, ev->name, m);
+    memcpy(e->off, off, sizeof(off));
+    memcpy(e->part, (const char *)ev + MSG_PART_AT, MSG_PART_LEN);
     mm.last[set] = (unsigned char)w;
     return e->id;
+}
+
+/* A hit: the message part as kept, its spans pointed into this line's message at m. */
+INLINE void
+memo_get(const struct msg_memo *e, const char *m, struct ls_event *ev)
+{
+    memcpy((char *)ev + MSG_PART_AT, e->part, MSG_PART_LEN);
+    for (size_t i = 0; i < MEMO_NSPANS; i++) {
+        struct span *sp = (struct span *)((char *)ev + memo_spans[i]);
+        sp->p = e->off[i] != MEMO_NONE ? m + e->off[i] : NULL;
+    }
+    ev->msg_key = e->id;
 }
 
 #define ACTION_TAIL "g to upstream, client: "
@@ -1345,9 +1384,10 @@ static const struct {
     {LIT(" while connecting to upstream, client: "), false},
 };
 
-/* An empty event: no fields, numbers -1. Zeroed with vector stores written out one by one: the
- * memset the compiler emits for the struct's size is a `rep stos`, whose start-up cost was an
- * eighth of a line's, and a store loop adds a compare and a branch to each of its 17 stores. */
+/* An empty event: no fields, numbers -1. Zeroed with 16-byte vector stores written out one by
+ * one (the size is a constant: the loop unrolls, whatever fields the event has), the last one
+ * moved back to end at the struct's end: the memset the compiler emits for the struct's size is
+ * a `rep stos`, whose start-up cost was an eighth of a line's. */
 INLINE void
 ev_reset(struct ls_event *ev, unsigned long lineno)
 {
@@ -1355,20 +1395,11 @@ ev_reset(struct ls_event *ev, unsigned long lineno)
     char *p = (char *)ev;
     const __m128i z = _mm_setzero_si128();
 
-#define EV_ZERO4(o)                                                                                \
-    do {                                                                                           \
-        _mm_storeu_si128((__m128i *)(p + (o)), z);                                                 \
-        _mm_storeu_si128((__m128i *)(p + (o) + 16), z);                                            \
-        _mm_storeu_si128((__m128i *)(p + (o) + 32), z);                                            \
-        _mm_storeu_si128((__m128i *)(p + (o) + 48), z);                                            \
-    } while (0)
-    _Static_assert(sizeof(*ev) > 256 && sizeof(*ev) <= 272, "ev_reset stores 256 + 16 bytes");
-    EV_ZERO4(0);
-    EV_ZERO4(64);
-    EV_ZERO4(128);
-    EV_ZERO4(192);
-    _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
-#undef EV_ZERO4
+#pragma GCC unroll 32
+    for (size_t o = 0; o + 16 <= sizeof(*ev); o += 16)
+        _mm_storeu_si128((__m128i *)(p + o), z);
+    if (sizeof(*ev) % 16 != 0)
+        _mm_storeu_si128((__m128i *)(p + sizeof(*ev) - 16), z);
 #else
     memset(ev, 0, sizeof(*ev));
 #endif
@@ -1406,16 +1437,9 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
 #endif
             e = memo_find(m, end, set);
         if (e != NULL) {
-            if (e->kind == EV_NONE)
+            memo_get(e, m, ev);
+            if (ev->kind == EV_NONE)
                 goto none;
-            ev->kind = e->kind;
-            ev->verify_code = e->verify_code;
-            ev->alert = e->alert;
-            ev->reason = memo_span_get(e, 0, m);
-            ev->ssl_error = memo_span_get(e, 1, m);
-            ev->name = memo_span_get(e, 2, m);
-            ev->message = mkspan(m, m + e->msg_len);
-            ev->msg_key = e->id;
             fields = m + e->len;
             lm_build(&lm, line, fields, end); /* the fields need no map of the message */
             goto fields;

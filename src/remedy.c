@@ -3,11 +3,12 @@
  * strategy at a time to a candidate (pin, ca, chain, name, depth, sni, mtls; verification
  * always on), probes each candidate for real, and turns the verified ones into edits of the
  * owning block plus certificate files. Owns no terminal I/O and writes no file: the fix
- * verb hands the result to txn.c. Called by cli-diagnose.c and cli-fix.c.
+ * verb hands the result to txn.c. Called by cli-diagnose.c, cli-fix.c and remedy-wire.c.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,6 +575,12 @@ find_block(const struct ngx_node *n, const char *path, unsigned line, const char
     return NULL;
 }
 
+const struct ngx_node *
+remedy_find_block(const struct ngxconf *conf, const char *file, unsigned line, const char *name)
+{
+    return find_block(conf->root, file, line, name);
+}
+
 int
 remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const struct remedy_set *sets,
             size_t nsets, struct remedy_file **files, size_t *nfiles, char **cause)
@@ -876,6 +883,22 @@ remedy_case_free(struct remedy_case *c)
     memset(c, 0, sizeof(*c));
 }
 
+/* Reports progress through o->progress, if set. */
+static void
+progress(const struct remedy_opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    if (o->progress == NULL)
+        return;
+    va_start(ap, fmt);
+    msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    o->progress(o->progress_arg, msg);
+    free(msg);
+}
+
 /* The settings with their file paths made absolute (as nginx reads them). */
 static void
 full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s, char *owned[3])
@@ -901,7 +924,8 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     char *owned[3];
     unsigned allowed = o->allowed != 0 ? o->allowed : RS_ALL, excluded = 0;
     bool have_r0 = false;
-    int rc = -1;
+    int rc = -1, ncand = 0;
+    const int maxcand = 3 * REMEDY_MAX_STEPS; /* 3 alternatives below, each this many steps */
 
     memset(out, 0, sizeof(*out));
     memset(&base, 0, sizeof(base));
@@ -933,12 +957,14 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             goto out;
         base.pub.have_client = true;
     }
+    progress(o, "probing %s under the current settings", out->upstream);
     if (probe_cand(&base, use, ti, o, &po, &out->probe, cause) != 0)
         goto out;
     out->verification_disabled = !po.verify;
     if (out->verification_disabled) {
         base.ssl.v[PSS_VERIFY].value = "on";
         base.pub.applied |= RS_MASK(RS_VERIFY);
+        progress(o, "probing %s with proxy_ssl_verify on", out->upstream);
         if (probe_cand(&base, use, ti, o, &po, &r0, cause) != 0)
             goto out;
         have_r0 = true;
@@ -968,6 +994,11 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             if (have_r)
                 probe_result_free(&r);
             memset(&r, 0, sizeof(r));
+            if (o->progress != NULL) {
+                char *id = remedy_mask_name(c.pub.applied);
+                progress(o, "probing candidate %d of at most %d: %s", ++ncand, maxcand, id);
+                free(id);
+            }
             if (probe_cand(&c, use, ti, o, &cpo, &r, cause) != 0) {
                 cand_free(&c);
                 goto out;

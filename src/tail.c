@@ -1,5 +1,6 @@
 /*
- * tail.c — owns following log files (`tail -F`): positioning at start (end, backfill, --since),
+ * tail.c — owns following log files (`tail -F`): positioning at start (end, backfill, --since
+ * where logread.c says), opening a path as logread.c does (regular files only, never blocking),
  * splitting complete lines, detecting rotation by device/inode, size shrink and a changed
  * first-bytes signature, draining rotated-away files, inotify with a stat() safety net, and the
  * display ring; also streams (standard input from `docker logs -f`), read as they arrive. It
@@ -30,6 +31,7 @@
 
 #include "buf.h"
 #include "evloop.h"
+#include "logread.h"
 #include "tail.h"
 #include "xmalloc.h"
 
@@ -613,66 +615,6 @@ count_lines(struct tail *t, int fd, off_t end)
     return n;
 }
 
-/* Time of the first complete, timed line starting at or after off (aligned to a line start).
- * *at gets that line's offset. (time_t)-1 if none within one buffer. */
-static time_t
-first_time_after(struct tail *t, int fd, off_t off, off_t *at)
-{
-    ssize_t n = pread(fd, t->rbuf, RBUF_SIZE, off > 0 ? off - 1 : 0);
-    const char *p = t->rbuf, *e;
-
-    if (n <= 0)
-        return (time_t)-1;
-    e = t->rbuf + n;
-    if (off > 0) { /* rbuf[0] is the byte before off */
-        const char *nl = memchr(p, '\n', (size_t)n);
-        if (nl == NULL)
-            return (time_t)-1;
-        p = nl + 1;
-    }
-    while (p < e) {
-        const char *nl = memchr(p, '\n', (size_t)(e - p));
-        time_t when;
-        if (nl == NULL)
-            break;
-        when = t->o.time_fn(p, (size_t)(nl - p));
-        if (when != (time_t)-1) {
-            *at = (off > 0 ? off - 1 : 0) + (p - t->rbuf);
-            return when;
-        }
-        p = nl + 1;
-    }
-    return (time_t)-1;
-}
-
-/* Offset of the first line whose time is >= since: binary search on byte offsets (the log is
- * in time order), then a linear walk over the last window. */
-static off_t
-since_offset(struct tail *t, int fd, off_t size)
-{
-    off_t lo = 0, hi = size, at;
-
-    while (hi - lo > RBUF_SIZE / 2) {
-        off_t mid = lo + (hi - lo) / 2;
-        time_t when = first_time_after(t, fd, mid, &at);
-        if (when == (time_t)-1 || when >= t->o.since)
-            hi = mid;
-        else
-            lo = mid;
-    }
-    for (off_t off = lo; off < size;) {
-        time_t when = first_time_after(t, fd, off, &at);
-        if (when == (time_t)-1) {
-            off += RBUF_SIZE / 2; /* no timed line in this buffer: move on */
-            continue;
-        }
-        if (when >= t->o.since)
-            return at;
-        off = at + 1;
-    }
-    return size;
-}
-
 /* Opens f->path as a new current source. Returns 0, -1 if absent or unreadable. */
 static int
 open_current(struct tail *t, struct tfile *f, char **cause)
@@ -680,17 +622,15 @@ open_current(struct tail *t, struct tfile *f, char **cause)
     struct tsrc *s = &f->cur;
     struct stat sb;
     off_t start = 0;
-    int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    char *why = NULL;
+    int fd;
 
-    if (fd < 0) {
+    /* logread's rule: a regular file, opened without blocking; absent is waited for */
+    if (logread_open(f->path, &fd, &sb, &why) < 0) {
         if (cause != NULL && errno != ENOENT && errno != ENOTDIR)
-            *cause = xasprintf("%s: %s", f->path, strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        if (cause != NULL)
-            *cause = xasprintf("%s: not a regular file", f->path);
-        close(fd);
+            *cause = why;
+        else
+            free(why);
         return -1;
     }
     src_init(s);
@@ -708,7 +648,7 @@ open_current(struct tail *t, struct tfile *f, char **cause)
             start = sb.st_size > t->o.backfill_bytes ? sb.st_size - t->o.backfill_bytes : 0;
             break;
         case TAIL_START_SINCE:
-            start = t->o.time_fn != NULL ? since_offset(t, fd, sb.st_size) : 0;
+            start = logread_since_offset(fd, sb.st_size, t->o.since, t->o.time_fn);
             break;
         case TAIL_START_BEGINNING:
             start = 0;

@@ -101,4 +101,21 @@ sys.stdout.write("2026/11/27 03:17:02 [error] 1#1: *2 upstream SSL certificate v
 is "$(wc -l <"$tmp/long.jsonl")" 1 "a line over 64 KiB is skipped, the next one is read"
 ok "the line number after a long line is right" grep -q '"line":2,' "$tmp/long.jsonl"
 
+# What is not a regular file is refused at once with its name, by scan and by the verbs that
+# read --log (diagnose, fix): a FIFO is never waited on (it would block open(2) for a writer).
+mkfifo "$tmp/fifo"
+mkdir "$tmp/dir.log"
+conf="$TT_SRCDIR/tests/unit/conf/clean.conf"
+for bad in "$tmp/fifo" "$tmp/dir.log" /dev/null "$tmp/missing.log"; do
+    timeout 10 "$TLSTRIAGE" scan "$bad" >/dev/null 2>"$tmp/bad.err"
+    is "$?" 2 "scan ${bad##*/} exits 2"
+    ok "scan ${bad##*/}: the message names it" grep -qF "$bad: " "$tmp/bad.err"
+    for verb in diagnose fix; do
+        timeout 10 "$TLSTRIAGE" --conf "$conf" --nginx /bin/false --log "$bad" "$verb" \
+            >"$tmp/bad.out" 2>"$tmp/bad.err"
+        is "$?" 2 "$verb --log ${bad##*/} exits 2"
+        ok "$verb --log ${bad##*/}: the message names it" grep -qF "$bad: " "$tmp/bad.err"
+    done
+done
+
 done_testing

@@ -963,6 +963,80 @@ messages_differing_in_one_byte_anywhere_are_not_confused(void **state)
     }
 }
 
+/* The memo's answer is the parser's answer: each message parsed once (unseen: the memo
+ * misses) and again from another address (a hit) gives the same event byte for byte, every
+ * span at the same place of its own line. The spans are listed here as in logscan.h; the
+ * struct's other bytes are compared whole, so a field the memo forgot shows up. */
+static const size_t all_spans[] = {
+    offsetof(struct ls_event, reason),  offsetof(struct ls_event, ssl_error),
+    offsetof(struct ls_event, name),    offsetof(struct ls_event, message),
+    offsetof(struct ls_event, time),    offsetof(struct ls_event, client),
+    offsetof(struct ls_event, server),  offsetof(struct ls_event, request),
+    offsetof(struct ls_event, upstream), offsetof(struct ls_event, scheme),
+    offsetof(struct ls_event, uri),     offsetof(struct ls_event, host),
+};
+
+/* ev with each span's pointer replaced by its offset into base (+1; 0 when absent). */
+static struct ls_event
+spans_as_offsets(const struct ls_event *e, const char *base)
+{
+    struct ls_event r = *e;
+
+    for (size_t i = 0; i < sizeof(all_spans) / sizeof(all_spans[0]); i++) {
+        struct span *sp = (struct span *)((char *)&r + all_spans[i]);
+        sp->p = sp->p != NULL ? (const char *)NULL + (sp->p - base) + 1 : NULL;
+    }
+    return r;
+}
+
+static void
+a_remembered_message_gives_the_same_event_as_a_fresh_parse(void **state)
+{
+    static const char *const fmts[] = {
+        "upstream SSL certificate verify error: (@:unusual reason @)" HS TAIL,
+        "upstream SSL certificate does not match \"n@.example@\"" HS TAIL,
+        "SSL_do_handshake() failed (SSL: error:0A@:SSL routines::tlsv1 alert @:SSL alert "
+        "number 70)" HS TAIL,
+        "upstream timed out (110: Connection timed out @ @)" HS TAIL,
+        "peer closed connection in SSL handshake (104: Connection reset by peer @ @)" HS TAIL,
+        "connect() failed (111: Connection refused @ @) while connecting to upstream, client: "
+        "127.0.0.1, server: api.example, " TAIL,
+        "upstream SSL certificate verify error: (@:stream @)" STREAM_TAIL,
+    };
+    static int uniq = 7000;
+    char *a = malloc(2048), *b = malloc(2048);
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+        struct ls_event ea, eb, oa, ob;
+        char msg[1024];
+        int n;
+
+        uniq++;
+        size_t k = 0;
+        for (const char *c = fmts[f]; *c != '\0' && k + 8 < sizeof(msg); c++) {
+            if (*c == '@') /* a number no earlier test wrote: the first parse misses */
+                k += (size_t)snprintf(msg + k, sizeof(msg) - k, "%d", uniq);
+            else
+                msg[k++] = *c;
+        }
+        msg[k] = '\0';
+        n = snprintf(a, 2048, "%s%s", PRE, msg);
+        memcpy(b + 7, a, (size_t)n + 1);
+        assert_true(logscan_parse_line(a, (size_t)n, 3, &ea));
+        assert_true(logscan_parse_line(b + 7, (size_t)n, 3, &eb));
+        assert_true(ea.msg_key != 0);
+        oa = spans_as_offsets(&ea, a);
+        ob = spans_as_offsets(&eb, b + 7);
+        if (memcmp(&oa, &ob, sizeof(oa)) != 0)
+            fail_msg("the memo's event differs from the parser's for: %s", msg);
+    }
+    free(a);
+    free(b);
+}
+
 /* Fields past the line map's reach take the general path; within it, a line nginx wrote
  * without forgery takes a short one. Both must agree on every line: each variant of a
  * canonical line (a quote, space, '/', comma or marker put at every place of its fields) is
@@ -1094,6 +1168,7 @@ main(void)
         cmocka_unit_test(a_timestamp_with_any_byte_wrong_is_no_header),
         cmocka_unit_test(fields_in_a_last_block_of_every_length_parse_the_same),
         cmocka_unit_test(messages_differing_in_one_byte_anywhere_are_not_confused),
+        cmocka_unit_test(a_remembered_message_gives_the_same_event_as_a_fresh_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
