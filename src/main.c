@@ -12,6 +12,7 @@
 #include "app.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "procenv.h"
 #include "xmalloc.h"
 
 enum { OPT_CONF = 256, OPT_LOG, OPT_NGINX, OPT_PREFIX, OPT_STATE_DIR, OPT_CONFIG, OPT_NO_COLOR };
@@ -36,6 +37,7 @@ main(int argc, char **argv)
     const struct cli_verb *verb;
     int c, rc;
 
+    procenv_init(); /* the process-wide state, in one place (procenv.h says what and why) */
     memset(&app, 0, sizeof(app));
     app.conf = "/etc/nginx/nginx.conf";
     app.nginx = DEFAULT_NGINX;
