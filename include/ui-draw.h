@@ -27,6 +27,8 @@ void ui_draw_init(struct ui *ui);
  * cells drawn. s may be NULL (draws nothing). */
 int ui_draw_text(struct ui *ui, int y, int x, const char *s, size_t len, int width);
 int ui_draw_str(struct ui *ui, int y, int x, const char *s, int width);
+/* Text a fmt-*.c renderer already sanitized, cut to width cells (not escaped again). */
+int ui_draw_plain(struct ui *ui, int y, int x, const char *s, int width);
 /* Trusted text of the tool's own (printf-style), cut to width cells. */
 int ui_draw_fmt(struct ui *ui, int y, int x, int width, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -13,8 +13,12 @@
 /* Screen masks for key entries. */
 #define UI_KM_INCIDENTS (1u << UI_SCREEN_INCIDENTS)
 #define UI_KM_HISTORY (1u << UI_SCREEN_HISTORY)
+#define UI_KM_UPSTREAMS (1u << UI_SCREEN_UPSTREAMS)
+#define UI_KM_DETAIL (1u << UI_SCREEN_DETAIL)
+#define UI_KM_FIX (1u << UI_SCREEN_FIX)
 #define UI_KM_HELP (1u << UI_SCREEN_HELP)
 #define UI_KM_ALL (~0u)
+#define UI_KM_LISTS (UI_KM_INCIDENTS | UI_KM_HISTORY | UI_KM_UPSTREAMS | UI_KM_FIX)
 
 struct ui_key {
     int key;              /* a curses key code or a character */

@@ -172,3 +172,97 @@ ui_draw_footer(struct ui *ui)
         x += need;
     }
 }
+
+void
+ui_doc_draw(struct ui *ui, const struct ui_doc *d, size_t *scroll, int top, int rows)
+{
+    if (rows <= 0)
+        return;
+    if (*scroll + (size_t)rows > d->n)
+        *scroll = d->n > (size_t)rows ? d->n - (size_t)rows : 0;
+    for (size_t i = *scroll; i < d->n && (int)(i - *scroll) < rows; i++) {
+        const struct ui_doc_line *l = &d->v[i];
+        int y = top + (int)(i - *scroll);
+        ui_draw_attr_on(ui, (enum ui_color)l->color, false);
+        if (l->raw)
+            ui_draw_str(ui, y, 0, l->text, ui->w);
+        else
+            ui_draw_plain(ui, y, 0, l->text, ui->w);
+        ui_draw_attr_off(ui, (enum ui_color)l->color, false);
+    }
+    if (d->n > (size_t)rows) /* where we are, in words */
+        ui_draw_fmt(ui, top + rows - 1, ui->w - 16, 16, " [%zu-%zu of %zu]", *scroll + 1,
+                    *scroll + (size_t)rows < d->n ? *scroll + (size_t)rows : d->n, d->n);
+}
+
+int
+ui_doc_scroll(const struct ui_doc *d, size_t *scroll, enum ui_action a, int rows)
+{
+    size_t old = *scroll, page = rows > 2 ? (size_t)rows - 1 : 1;
+    size_t max = d->n > (size_t)rows ? d->n - (size_t)rows : 0;
+
+    switch (a) {
+    case UA_UP:
+        *scroll -= *scroll > 0;
+        break;
+    case UA_DOWN:
+        *scroll += *scroll < max;
+        break;
+    case UA_PGUP:
+        *scroll = *scroll > page ? *scroll - page : 0;
+        break;
+    case UA_PGDN:
+        *scroll = *scroll + page < max ? *scroll + page : max;
+        break;
+    case UA_HOME:
+        *scroll = 0;
+        break;
+    case UA_END:
+        *scroll = max;
+        break;
+    default:
+        return 0;
+    }
+    return *scroll != old ? UI_REDRAW : 0;
+}
+
+int
+ui_draw_plain(struct ui *ui, int y, int x, const char *s, int width)
+{
+    /* Already sanitized text (a fmt-*.c renderer's): cut to cells, never escaped again; a
+     * control byte, which a renderer never leaves, is shown as '?' all the same. */
+    struct buf b = BUF_INIT;
+    int used = 0;
+    size_t i = 0, len = strlen(s);
+
+    (void)ui;
+    if (y < 0 || y >= LINES || x >= COLS || width <= 0)
+        return 0;
+    if (x + width > COLS)
+        width = COLS - x;
+    while (i < len && used < width) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            buf_addf(&b, "%c", c < 0x20 || c == 0x7f ? '?' : (char)c);
+            used++;
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
+        int w = n > 0 ? sanitize_width(s + i, n) : 1;
+        if (n == 0 || w > 2) { /* an escape would be needed: not sanitized text */
+            buf_adds(&b, "?");
+            used++;
+            i++;
+            continue;
+        }
+        if (used + w > width)
+            break;
+        buf_add(&b, s + i, n);
+        used += w;
+        i += n;
+    }
+    mvaddnstr(y, x, b.p != NULL ? b.p : "", (int)b.len);
+    buf_free(&b);
+    return used;
+}

@@ -15,6 +15,9 @@
 
 static const struct ui_screen *const help_screens[] = {
     &ui_screen_incidents,
+    &ui_screen_upstreams,
+    &ui_screen_detail,
+    &ui_screen_fix,
     &ui_screen_history,
 };
 

@@ -173,9 +173,19 @@ history_action(struct ui *ui, enum ui_action a)
     case UA_ROLLBACK:
         if (ui->ntxns == 0)
             return UI_HANDLED;
-        ui_message(ui, "rollback from the screen: not in this build yet (use: tlstriage "
-                       "rollback %s)",
+        ui->history_confirm = true;
+        ui_message(ui, "roll back %s (restore its files byte for byte, nginx -t, reload)? y/n",
                    ui->txns[ui->history.sel].id);
+        return UI_HANDLED | UI_REDRAW;
+    case UA_YES:
+        if (!ui->history_confirm || ui->ntxns == 0)
+            return UI_HANDLED;
+        ui->history_confirm = false;
+        ui_fix_rollback(ui, ui->txns[ui->history.sel].id);
+        return UI_HANDLED | UI_REDRAW;
+    case UA_NO:
+        ui->history_confirm = false;
+        ui_message(ui, "nothing rolled back");
         return UI_HANDLED | UI_REDRAW;
     default:
         return 0;

@@ -8,6 +8,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,57 @@
 #include "logscan.h"
 #include "ngxconf.h"
 #include "tail.h"
+#include "txn.h"
 #include "ui-draw.h"
 #include "ui-keys.h"
 #include "ui.h"
 #include "xmalloc.h"
 
 #define DEFAULT_ERROR_LOG "/var/log/nginx/error.log"
+
+#define RAW_SLOTS 1024 /* > 2 x INCIDENT_MAX_DEFAULT: open addressing stays short */
+#define RAW_MAX 4096   /* bytes of a raw line kept for the detail screen */
+
+/* The slot of inc in the raw-line table (pointer hash, linear probing). */
+static struct ui_raw *
+raw_slot(struct ui *ui, const struct incident *inc)
+{
+    uintptr_t h = (uintptr_t)inc;
+
+    if (ui->raw == NULL) {
+        ui->raw = xcalloc(RAW_SLOTS, sizeof(*ui->raw));
+        ui->nraw = RAW_SLOTS;
+    }
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    for (size_t i = (size_t)(h >> 40) % RAW_SLOTS;; i = (i + 1) % RAW_SLOTS) {
+        if (ui->raw[i].inc == inc || ui->raw[i].inc == NULL)
+            return &ui->raw[i];
+    }
+}
+
+static void
+raw_keep(struct ui *ui, const struct incident *inc, const char *p, size_t len)
+{
+    struct ui_raw *r = raw_slot(ui, inc);
+
+    if (len > RAW_MAX)
+        len = RAW_MAX;
+    if (r->inc == NULL) {
+        r->inc = inc;
+        r->line = xmalloc(RAW_MAX + 1);
+    }
+    memcpy(r->line, p, len);
+    r->line[len] = '\0';
+}
+
+const char *
+ui_incidents_raw(struct ui *ui, const struct incident *inc)
+{
+    struct ui_raw *r = raw_slot(ui, inc);
+
+    return r->inc == inc ? r->line : NULL;
+}
 
 static void
 on_lines(const struct tail_line *l, size_t n, void *arg)
@@ -37,7 +83,9 @@ on_lines(const struct tail_line *l, size_t n, void *arg)
         struct ls_event ev;
         if (!logscan_parse_line(l[i].p, l[i].len, l[i].lineno, &ev))
             continue;
-        incident_store_add(&ui->store, &ev, l[i].path);
+        struct incident *inc = incident_store_add(&ui->store, &ev, l[i].path);
+        if (inc != NULL)
+            raw_keep(ui, inc, l[i].p, l[i].len);
         changed = true;
     }
     if (changed) {
@@ -139,6 +187,11 @@ ui_incidents_stop(struct ui *ui)
     ui->nlogs = 0;
     free(ui->sorted);
     ui->sorted = NULL;
+    for (size_t i = 0; i < ui->nraw; i++)
+        free(ui->raw[i].line);
+    free(ui->raw);
+    ui->raw = NULL;
+    ui->nraw = 0;
     incident_store_free(&ui->store);
 }
 
@@ -218,6 +271,24 @@ incidents_draw(struct ui *ui, int top, int rows)
     int cw_up = 21, cw_cause = w >= 120 ? 42 : 22, cw_ev = 7, cw_last = 8;
     time_t now = time(NULL);
 
+    if (ui->pending_shown && ui->pending.n > 0) {
+        const struct txn_info *t = &ui->pending.v[0];
+        enum triage_advice a = ui->pending.advice[0];
+        ui_draw_attr_on(ui, UI_C_BAD, true);
+        ui_draw_fmt(ui, y, 0, w, "unfinished transaction %s (%s, last step: %s)", t->id,
+                    txn_state_name(t->state), t->last_step != NULL ? t->last_step : "?");
+        ui_draw_attr_off(ui, UI_C_BAD, true);
+        ui_draw_str(ui, y + 1, 2,
+                    a == TA_FINISH_ROLLBACK ? "an interrupted rollback: y complete it, r roll "
+                                              "back again, n later"
+                    : a == TA_RESTORE       ? "nothing confirmed: r roll back (restore the old "
+                                              "bytes), y complete it, n later"
+                                            : "written: r undo it, y complete it (nginx -t, "
+                                              "reload), n later",
+                    w - 2);
+        y += 2;
+        rows -= 2;
+    }
     /* the logs and their state */
     x = ui_draw_str(ui, y, 0, "logs: ", w);
     for (size_t i = 0; i < ui->nlogs && x < w; i++) {
@@ -320,6 +391,20 @@ incidents_action(struct ui *ui, enum ui_action a)
     case UA_FILTER:
         ui->filtering = true;
         return UI_HANDLED | UI_REDRAW;
+    case UA_YES:
+    case UA_ROLLBACK:
+    case UA_NO:
+        if (!ui->pending_shown || ui->pending.n == 0)
+            return 0;
+        ui->pending_shown = false;
+        if (a == UA_YES)
+            ui_fix_complete(ui, ui->pending.v[0].id);
+        else if (a == UA_ROLLBACK)
+            ui_fix_rollback(ui, ui->pending.v[0].id);
+        else
+            ui_message(ui, "left as it is: tlstriage rollback %s, or complete it later",
+                       ui->pending.v[0].id);
+        return UI_HANDLED | UI_REDRAW;
     case UA_OPEN:
     case UA_PROBE:
     case UA_FIX:
@@ -327,8 +412,9 @@ incidents_action(struct ui *ui, enum ui_action a)
             ui_message(ui, "no incident selected");
             return UI_HANDLED | UI_REDRAW;
         }
-        ui_message(ui, "detail, probe and fix: not in this build yet (use: tlstriage diagnose, "
-                       "tlstriage fix)");
+        ui_detail_open(ui, ui->selected);
+        if (a == UA_FIX)
+            ui_fix_open(ui);
         return UI_HANDLED | UI_REDRAW;
     default:
         return 0;

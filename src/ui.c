@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "job.h"
 #include "nginxbin.h"
 #include "txn.h"
 #include "ui-draw.h"
@@ -205,15 +206,27 @@ ui_global_action(struct ui *ui, enum ui_action a)
 {
     switch (a) {
     case UA_BACK:
-        if (ui->screen == &ui_screen_incidents)
+        if (ui->screen == &ui_screen_incidents) {
+            if (ui_fix_running(ui) && !ui->quit_asked) {
+                ui->quit_asked = true;
+                ui_message(ui, "a transaction is running: q again quits (it goes on in the "
+                               "background and is journaled; the next start shows it)");
+                return UI_REDRAW;
+            }
             return UI_QUIT;
+        }
         ui_show(ui, ui->prev != NULL && ui->prev != ui->screen ? ui->prev : &ui_screen_incidents);
         ui->prev = NULL;
         return UI_REDRAW;
     case UA_NEXT:
-        ui_show(ui, ui->screen == &ui_screen_incidents ? &ui_screen_history : &ui_screen_incidents);
-        if (ui->screen == &ui_screen_history)
+        /* Incidents -> Upstreams -> History -> Incidents */
+        if (ui->screen == &ui_screen_incidents)
+            ui_upstreams_open(ui);
+        else if (ui->screen == &ui_screen_upstreams) {
             ui_history_load(ui);
+            ui_show(ui, &ui_screen_history);
+        } else
+            ui_show(ui, &ui_screen_incidents);
         return UI_REDRAW;
     case UA_HISTORY:
         ui_history_load(ui);
@@ -229,7 +242,7 @@ ui_global_action(struct ui *ui, enum ui_action a)
         ui_suspend(ui);
         return UI_REDRAW;
     case UA_UPSTREAMS:
-        ui_message(ui, "upstreams screen: not in this build yet (use: tlstriage probe --all)");
+        ui_upstreams_open(ui);
         return UI_REDRAW;
     default:
         return 0;
@@ -346,6 +359,19 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
     free(vcause);
 
     ui.loop = evloop_new();
+    ui.jobs = job_runner_new(ui.loop);
+    {
+        struct triage_opts to;
+        memset(&to, 0, sizeof(to));
+        to.conf = app->conf;
+        to.prefix = app->prefix;
+        to.nginx = app->nginx;
+        if (triage_open(&to, &ui.tri, &vcause) == 0)
+            ui.tri_open = true;
+        else
+            ui.tri_error = vcause;
+        vcause = NULL;
+    }
     /* The fatal path restores the terminal first. */
     xmalloc_set_fatal_hook(ui_restore_terminal);
     if (getenv("ESCDELAY") == NULL)
@@ -372,6 +398,11 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
     evloop_signal_add(ui.loop, SIGHUP, on_signal, &ui);
     evloop_fd_add(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
 
+    /* An unfinished transaction (a dropped session, a kill) is offered first. */
+    if (triage_pending(app_state_dir(app), &ui.pending, &vcause) == 0 && ui.pending.n > 0)
+        ui.pending_shown = true;
+    free(vcause);
+    vcause = NULL;
     /* The first frame shows what is known at once; the backlog fills in after. */
     ui.reading_backlog = true;
     ui_redraw(&ui);
@@ -393,6 +424,18 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
             break;
     }
 out:
+    ui_detail_close(&ui);
+    ui_upstreams_close(&ui);
+    if (ui_fix_running(&ui)) {
+        /* A transaction goes on in its own process group and journals every step: not
+         * killed here (a dropped SSH session must not leave a half-applied change). */
+        ui_debug(&ui, "quitting while a transaction runs: it finishes in the background");
+    } else
+        job_runner_free(ui.jobs);
+    if (ui.tri_open)
+        triage_free(&ui.tri);
+    free(ui.tri_error);
+    triage_pending_free(&ui.pending);
     ui_incidents_stop(&ui);
     ui_restore_terminal();
     xmalloc_set_fatal_hook(NULL);
