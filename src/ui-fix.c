@@ -125,15 +125,25 @@ fix_build_plan(struct ui *ui)
     fx->writable = true;
     ui_doc_add(&fx->doc, f->verified ? UI_C_GOOD : UI_C_BAD, false, "plan: %s — %s", f->id,
                f->verified ? "verified by probe" : "NOT verified: it cannot be applied");
+    for (size_t i = 0; i < f->nfiles && fx->writable; i++) {
+        if (!can_write(f->files[i].path)) {
+            fx->writable = false;
+            fx->not_writable = xstrdup(f->files[i].path);
+        }
+    }
+    if (!fx->writable) {
+        ui_doc_add(&fx->doc, UI_C_BAD, true, "you cannot write %s: nothing will be written from "
+                   "here. To apply this plan:", fx->not_writable);
+        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "  sudo tlstriage --conf %s fix --upstream %s "
+                   "--strategy %s --apply", ui->tri.conf_abs, fix_item(ui)->spelling, f->id);
+    } else if (f->verified)
+        ui_doc_add(&fx->doc, UI_C_NORMAL, false, "y: apply (backup, write, nginx -t, reload, "
+                                                 "confirm, verify, watch)   n/q: back");
     if (f->summary != NULL)
         ui_doc_add(&fx->doc, UI_C_NORMAL, true, "%s", f->summary);
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "files written:");
     for (size_t i = 0; i < f->nfiles; i++) {
         bool w = can_write(f->files[i].path);
-        if (!w && fx->writable) {
-            fx->writable = false;
-            fx->not_writable = xstrdup(f->files[i].path);
-        }
         ui_doc_add(&fx->doc, w ? UI_C_NORMAL : UI_C_BAD, true, "  %s (%s%s)", f->files[i].path,
                    f->files[i].config ? "config" : "new certificate file",
                    w ? "" : ", NOT writable by you");
@@ -170,15 +180,6 @@ fix_build_plan(struct ui *ui)
     if (fx->servers > 1)
         ui_doc_add(&fx->doc, UI_C_BAD, false, "this edit reaches %zu servers (a shared block or "
                    "snippet): y asks once more before applying", fx->servers);
-    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s", "");
-    if (!fx->writable) {
-        ui_doc_add(&fx->doc, UI_C_BAD, true, "you cannot write %s: nothing will be written from "
-                   "here. To apply this plan:", fx->not_writable);
-        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "  sudo tlstriage --conf %s fix --upstream %s "
-                   "--strategy %s --apply", ui->tri.conf_abs, it->spelling, f->id);
-    } else if (f->verified)
-        ui_doc_add(&fx->doc, UI_C_NORMAL, false, "y: apply (backup, write, nginx -t, reload, "
-                                                 "confirm, verify, watch)   n/q: back");
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s", "");
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "the diff:");
     if (f->diff != NULL) {
@@ -480,9 +481,11 @@ fix_txn_job(struct ui *ui, enum txn_wire_op op, const char *txn_id)
         fx->step_state[s] = 0;
         fx->step_ms[s] = 0;
     }
-    txn_result_free(fx->res);
-    free(fx->res);
-    fx->res = NULL;
+    if (fx->res != NULL) {
+        txn_result_free(fx->res);
+        free(fx->res);
+        fx->res = NULL;
+    }
     free(fx->cause);
     fx->cause = NULL;
     fx->job = txn_wire_job_start(ui->jobs, op, &o, NULL, 0, id, &cbs, &cause);

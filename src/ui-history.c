@@ -174,7 +174,7 @@ history_action(struct ui *ui, enum ui_action a)
         if (ui->ntxns == 0)
             return UI_HANDLED;
         ui->history_confirm = true;
-        ui_message(ui, "roll back %s (restore its files byte for byte, nginx -t, reload)? y/n",
+        ui_message(ui, "roll back %s? y/n (its files byte for byte, nginx -t, reload)",
                    ui->txns[ui->history.sel].id);
         return UI_HANDLED | UI_REDRAW;
     case UA_YES:

@@ -20,7 +20,7 @@ lab_start || bail "the lab did not start"
 CONF=$(lab_front_conf)
 LOG=$(lab_error_log)
 STATE=$LAB_DIR/state
-ENVV=(env -u NO_COLOR TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8)
+ENVV=(env -u NO_COLOR TERM=screen-256color LANG=C.UTF-8 LC_ALL=C.UTF-8)
 TT=("$TLSTRIAGE" --nginx "$NGINX_BIN" --conf "$CONF" --prefix "$LAB_DIR/front/" --state-dir "$STATE")
 
 # --- a failure appears live ---
@@ -76,7 +76,7 @@ tui_keys live q
 ok "q on the home screen quits" tui_wait_dead live
 
 # --- NO_COLOR: no colour escapes ---
-tui_start nocolor 100 30 env TERM=xterm-256color LANG=C.UTF-8 NO_COLOR=1 "${TT[@]}" watch
+tui_start nocolor 100 30 env TERM=screen-256color LANG=C.UTF-8 NO_COLOR=1 "${TT[@]}" watch
 tui_wait nocolor "verify_error 18" >/dev/null
 esc=$(tmx capture-pane -p -e -t nocolor | grep -cE $'\e\\[[0-9;]*(3[0-7]|4[0-7]|38;|48;)[0-9;]*m')
 is "$esc" 0 "NO_COLOR: the captured pane holds no colour escape"
