@@ -65,6 +65,8 @@ help_wrap(struct help_lines *h, const char *indent, const char *s, int width)
 static void
 help_build(struct ui *ui, struct help_lines *h)
 {
+    help_wrap(h, "", help_verify_off, ui->w);
+    help_add(h, "", 0);
     help_add(h, "Keys", 4);
     for (const struct ui_key *k = ui_keys; k->label != NULL; k++) {
         if (k->help == NULL)
@@ -78,8 +80,6 @@ help_build(struct ui *ui, struct help_lines *h)
         help_add(h, help_screens[i]->name, strlen(help_screens[i]->name));
         help_wrap(h, "  ", help_screens[i]->what, ui->w);
     }
-    help_add(h, "", 0);
-    help_wrap(h, "", help_verify_off, ui->w);
 }
 
 static void
