@@ -42,7 +42,8 @@ const struct cli_verb cli_verbs[] = {
 
     {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
 
-    {"watch", cli_not_yet, "watch", "the interactive terminal screen (default without a verb)"},
+    {"watch", cli_watch, "watch [--since TIME] [--ascii] [--debug FILE]",
+     "the interactive terminal screen (default without a verb)"},
 
     {NULL, NULL, NULL, NULL},
 };
