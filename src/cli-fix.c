@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "cli.h"
 #include "fmt-remedy.h"
 #include "fmt-txn.h"
@@ -283,7 +283,7 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     fflush(stdout);
-    switch (cli_txn_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
+    switch (cli_rollback_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
     case -1:
         rc = EXIT_USAGE;
         goto out;
@@ -303,7 +303,7 @@ cli_fix(struct app *app, int argc, char **argv)
         struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro, f};
 
         triage_changes(it, f, &ch, &sha, &summary);
-        cli_txn_opts(app, &o, reload_cmd);
+        cli_rollback_txn_opts(app, &o, reload_cmd);
         o.summary = summary;
         o.planned_sha256 = sha;
         o.verify = verify_hook;

@@ -24,7 +24,7 @@
 #include "evloop.h"
 #include "incident.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 #include "tail.h"
 #include "triage.h"
@@ -140,7 +140,7 @@ parse_size(const char *s, off_t *out)
 }
 
 int
-scan_follow(struct app *app, const struct scan_opts *opts)
+cli_scan_follow(struct app *app, const struct scan_opts *opts)
 {
     struct follow fw;
     struct tail_opts to;

@@ -1,7 +1,7 @@
 /*
  * cli-scan.c — `tlstriage scan`: has the logs read by logread.c (which applies --since and the
  * long-line rule) and prints events (jsonl) or incidents (text, json). No per-line allocation
- * or stdio. --follow is handed to scan_follow() (cli-scan-follow.c); --since parsing lives here
+ * or stdio. --follow is handed to cli_scan_follow() (cli-scan-follow.c); --since parsing lives here
  * and is shared through scan.h.
  */
 #include "config.h"
@@ -19,7 +19,7 @@
 #include "incident.h"
 #include "logread.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 #include "xmalloc.h"
 
@@ -59,7 +59,7 @@ on_event(const struct ls_event *ev, const char *file, void *arg)
 
 /* Parses N[smhd] or an absolute date and time (local, or UTC with Z / an offset). */
 int
-scan_parse_since(const char *s, time_t now, time_t *out)
+cli_scan_parse_since(const char *s, time_t now, time_t *out)
 {
     struct tm tm;
     char *e;
@@ -210,7 +210,7 @@ cli_scan(struct app *app, int argc, char **argv)
         }
     }
     if (since_arg != NULL) {
-        if (scan_parse_since(since_arg, time(NULL), &opts.since) < 0)
+        if (cli_scan_parse_since(since_arg, time(NULL), &opts.since) < 0)
             return cli_usage_error("scan", "cannot read --since '%s' (use '2026-11-27 03:00', "
                                            "ISO 8601, or 15m, 2h, 1d)",
                                    since_arg);
@@ -231,7 +231,7 @@ cli_scan(struct app *app, int argc, char **argv)
         if (opts.format == FMT_JSON)
             return cli_usage_error("scan", "--format json needs a finished scan; with --follow "
                                            "use text or jsonl");
-        return scan_follow(app, &opts);
+        return cli_scan_follow(app, &opts);
     }
     if (opts.backfill != NULL)
         return cli_usage_error("scan", "--backfill goes with --follow");

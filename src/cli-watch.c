@@ -11,7 +11,7 @@
 
 #include "app.h"
 #include "cli.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "ui.h"
 
 enum { OPT_SINCE = 256, OPT_DEBUG, OPT_ASCII, OPT_HELP };
@@ -50,7 +50,7 @@ cli_watch(struct app *app, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+h", watch_options, NULL)) != -1) {
         switch (c) {
         case OPT_SINCE:
-            if (scan_parse_since(optarg, time(NULL), &o.since) < 0)
+            if (cli_scan_parse_since(optarg, time(NULL), &o.since) < 0)
                 return cli_usage_error("watch", "cannot read --since '%s' (use '2026-11-27 "
                                                 "03:00', ISO 8601, or 15m, 2h, 1d)",
                                        optarg);

@@ -186,28 +186,3 @@ cli_not_yet(struct app *app, int argc, char **argv)
     (void)argc;
     return cli_usage_error(argv[0], "this verb is not in this build yet (see tlstriage --help)");
 }
-
-const char *
-app_state_dir(struct app *app)
-{
-    static char *computed; /* computed once per process; owned here */
-
-    if (app->state_dir != NULL)
-        return app->state_dir;
-    if (computed == NULL) {
-        const char *xdg = getenv("XDG_STATE_HOME");
-        const char *home = getenv("HOME");
-        if (geteuid() == 0)
-            computed = xstrdup("/var/lib/tlstriage");
-        else if (xdg != NULL && xdg[0] == '/')
-            computed = xasprintf("%s/tlstriage", xdg);
-        else if (home != NULL && home[0] == '/')
-            computed = xasprintf("%s/.local/state/tlstriage", home);
-        else {
-            struct passwd *pw = getpwuid(geteuid());
-            computed = xasprintf("%s/.local/state/tlstriage", pw != NULL ? pw->pw_dir : "/tmp");
-        }
-    }
-    app->state_dir = computed;
-    return computed;
-}
