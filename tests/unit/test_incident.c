@@ -16,7 +16,7 @@
 #include "incident.h"
 #include "json.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 
 static char linebuf[4096];
@@ -578,13 +578,13 @@ since_accepts_relative_absolute_and_iso_times(void **state)
     struct tm tm = {0};
 
     (void)state;
-    assert_int_equal(scan_parse_since("15m", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("15m", now, &t), 0);
     assert_int_equal(t, now - 900);
-    assert_int_equal(scan_parse_since("2h", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2h", now, &t), 0);
     assert_int_equal(t, now - 7200);
-    assert_int_equal(scan_parse_since("1d", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("1d", now, &t), 0);
     assert_int_equal(t, now - 86400);
-    assert_int_equal(scan_parse_since("90s", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("90s", now, &t), 0);
     assert_int_equal(t, now - 90);
     tm.tm_year = 126;
     tm.tm_mon = 10;
@@ -592,17 +592,17 @@ since_accepts_relative_absolute_and_iso_times(void **state)
     tm.tm_hour = 3;
     tm.tm_isdst = -1;
     local = mktime(&tm);
-    assert_int_equal(scan_parse_since("2026-11-27 03:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27 03:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026/11/27 03:00:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026/11/27 03:00:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026-11-27T03:00:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T03:00:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026-11-27T03:00:00Z", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T03:00:00Z", now, &t), 0);
     assert_int_equal(t, 1795748400);
-    assert_int_equal(scan_parse_since("2026-11-27T04:30:00+01:30", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T04:30:00+01:30", now, &t), 0);
     assert_int_equal(t, 1795748400);
-    assert_int_equal(scan_parse_since("2026-11-27", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27", now, &t), 0);
 }
 
 static void
@@ -615,7 +615,7 @@ since_refuses_what_it_cannot_read(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (scan_parse_since(bad[i], 1800000000, &t) == 0)
+        if (cli_scan_parse_since(bad[i], 1800000000, &t) == 0)
             fail_msg("'%s' was accepted", bad[i]);
     }
 }
