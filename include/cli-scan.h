@@ -13,13 +13,13 @@
 #include "cli.h"
 
 struct scan_opts {
-    const char **files;     /* NULL-terminated; "-" is stdin */
+    const char **files; /* NULL-terminated; "-" is stdin */
     size_t nfiles;
     enum cli_format format; /* FMT_TEXT or FMT_JSONL (FMT_JSON is refused with --follow) */
     bool since_given;
-    time_t since;           /* --since, as an absolute time (valid when since_given) */
-    const char *backfill;   /* --backfill SIZE as given, NULL if absent (follow only) */
-    bool color;             /* text to a terminal without --no-color */
+    time_t since;         /* --since, as an absolute time (valid when since_given) */
+    const char *backfill; /* --backfill SIZE as given, NULL if absent (follow only) */
+    bool color;           /* text to a terminal without --no-color */
 };
 
 /* Follows opts->files (tail -F). Returns an exit code (EXIT_ALL_WELL on SIGINT). */

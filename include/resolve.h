@@ -174,5 +174,4 @@ const char *resolve_target_ssl_name(const struct tls_use *use, size_t ti);
 /* "location /api in server api.example" for a block. Caller frees. */
 char *resolve_context(const struct ngx_node *block);
 
-
 #endif

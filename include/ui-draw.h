@@ -14,7 +14,7 @@
 enum ui_color {
     UI_C_NORMAL = 0,
     UI_C_TITLE,
-    UI_C_BAD,  /* failures: always with a word or a symbol too */
+    UI_C_BAD, /* failures: always with a word or a symbol too */
     UI_C_GOOD,
     UI_C_DIM,
     UI_C_SEL,

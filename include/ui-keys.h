@@ -21,12 +21,12 @@
 #define UI_KM_LISTS (UI_KM_INCIDENTS | UI_KM_HISTORY | UI_KM_UPSTREAMS | UI_KM_FIX)
 
 struct ui_key {
-    int key;              /* a curses key code or a character */
+    int key; /* a curses key code or a character */
     enum ui_action action;
-    unsigned screens;     /* UI_KM_* where it applies */
-    const char *label;    /* as shown: "q", "Enter", "PgDn" */
-    const char *footer;   /* the footer's word, NULL: help screen only */
-    const char *help;     /* one line for the help screen */
+    unsigned screens;   /* UI_KM_* where it applies */
+    const char *label;  /* as shown: "q", "Enter", "PgDn" */
+    const char *footer; /* the footer's word, NULL: help screen only */
+    const char *help;   /* one line for the help screen */
 };
 
 extern const struct ui_key ui_keys[];

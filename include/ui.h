@@ -105,9 +105,9 @@ struct ui_doc {
 struct ui_detail {
     const struct incident *inc; /* the incident shown */
     bool placed;
-    size_t item;        /* its item in ui->tri */
-    struct job *job;    /* planning (probes) in the background */
-    char *progress;     /* the job's last progress message */
+    size_t item;     /* its item in ui->tri */
+    struct job *job; /* planning (probes) in the background */
+    char *progress;  /* the job's last progress message */
     unsigned spin;
     char *error;
     struct ui_doc doc;
@@ -124,7 +124,7 @@ struct ui_fix {
     size_t sel;        /* selection on the pick list */
     struct ui_doc doc; /* plan / checklist / result */
     size_t scroll;
-    bool writable;     /* every file of the plan can be written by this user */
+    bool writable;      /* every file of the plan can be written by this user */
     char *not_writable; /* the first file that cannot, or NULL */
     struct job *job;
     int step_state[UI_FIX_STEPS]; /* 0 not run, 1 running, 2 done, -1 failed */
@@ -134,9 +134,9 @@ struct ui_fix {
     int rc;
     struct txn_result *res;
     char *cause;
-    char *before; /* the probe's verdict before the fix */
-    bool rolling_back; /* the job (or result) is a rollback */
-    bool completing;   /* ... or the completion of an interrupted one */
+    char *before;          /* the probe's verdict before the fix */
+    bool rolling_back;     /* the job (or result) is a rollback */
+    bool completing;       /* ... or the completion of an interrupted one */
     size_t servers;        /* distinct servers the plan's radius reaches */
     bool radius_confirmed; /* y once for a radius over several servers */
 };
@@ -164,9 +164,9 @@ struct ui {
     struct ui_opts opts;
     struct evloop *loop;
     FILE *debug;
-    bool utf8;  /* UTF-8 glyphs (else ASCII) */
-    bool color; /* colour pairs in use */
-    int w, h;   /* terminal size */
+    bool utf8;      /* UTF-8 glyphs (else ASCII) */
+    bool color;     /* colour pairs in use */
+    int w, h;       /* terminal size */
     unsigned dirty; /* UI_REDRAW when something shown changed */
     bool quit;
     bool quit_asked; /* q once while a transaction runs */
@@ -196,9 +196,9 @@ struct ui {
     struct txn_info *txns;
     size_t ntxns;
     char *history_error;
-    bool history_confirm;   /* r asked "roll back ID? y/n" */
-    bool history_diff;      /* Enter: the selected transaction's diff is shown */
-    size_t history_scroll;  /* first diff line shown */
+    bool history_confirm;  /* r asked "roll back ID? y/n" */
+    bool history_diff;     /* Enter: the selected transaction's diff is shown */
+    size_t history_scroll; /* first diff line shown */
 
     size_t help_scroll;
 

@@ -98,7 +98,6 @@ absolute(const char *path)
     return xstrdup(path);
 }
 
-
 int
 cli_fix(struct app *app, int argc, char **argv)
 {

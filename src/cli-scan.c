@@ -75,8 +75,11 @@ cli_scan_parse_since(const char *s, time_t now, time_t *out)
         long long n = strtoll(s, &e, 10);
         if (errno == 0 && e != s && e[0] != '\0' && e[1] == '\0' && n >= 0 &&
             n < 100LL * 365 * 86400) {
-            long long mult = e[0] == 's' ? 1 : e[0] == 'm' ? 60 : e[0] == 'h' ? 3600
-                           : e[0] == 'd' ? 86400 : 0;
+            long long mult = e[0] == 's'   ? 1
+                             : e[0] == 'm' ? 60
+                             : e[0] == 'h' ? 3600
+                             : e[0] == 'd' ? 86400
+                                           : 0;
             if (mult != 0) {
                 *out = now - (time_t)(n * mult);
                 return 0;
@@ -95,12 +98,12 @@ cli_scan_parse_since(const char *s, time_t now, time_t *out)
         v[i] = x;
         p += width;
         nfields = i + 1;
-        if (i == 5 || *p == '\0' || *p == 'Z' || *p == '+' || (*p == '-' && i >= 3) ||
-            *p == '.')
+        if (i == 5 || *p == '\0' || *p == 'Z' || *p == '+' || (*p == '-' && i >= 3) || *p == '.')
             break;
         char sep = *p;
-        if (i < 2 ? (sep != '-' && sep != '/') : i == 2 ? (sep != ' ' && sep != 'T')
-                                                         : sep != seps[i])
+        if (i < 2    ? (sep != '-' && sep != '/')
+            : i == 2 ? (sep != ' ' && sep != 'T')
+                     : sep != seps[i])
             return -1;
         p++;
     }
@@ -188,8 +191,7 @@ cli_scan(struct app *app, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+f:h", scan_options, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (cli_parse_format("scan", optarg, FMT_TEXT | FMT_JSON | FMT_JSONL, &opts.format) <
-                0)
+            if (cli_parse_format("scan", optarg, FMT_TEXT | FMT_JSON | FMT_JSONL, &opts.format) < 0)
                 return EXIT_USAGE;
             break;
         case OPT_SINCE:
@@ -211,8 +213,9 @@ cli_scan(struct app *app, int argc, char **argv)
     }
     if (since_arg != NULL) {
         if (cli_scan_parse_since(since_arg, time(NULL), &opts.since) < 0)
-            return cli_usage_error("scan", "cannot read --since '%s' (use '2026-11-27 03:00', "
-                                           "ISO 8601, or 15m, 2h, 1d)",
+            return cli_usage_error("scan",
+                                   "cannot read --since '%s' (use '2026-11-27 03:00', "
+                                   "ISO 8601, or 15m, 2h, 1d)",
                                    since_arg);
         opts.since_given = true;
     }

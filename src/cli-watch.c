@@ -51,8 +51,9 @@ cli_watch(struct app *app, int argc, char **argv)
         switch (c) {
         case OPT_SINCE:
             if (cli_scan_parse_since(optarg, time(NULL), &o.since) < 0)
-                return cli_usage_error("watch", "cannot read --since '%s' (use '2026-11-27 "
-                                                "03:00', ISO 8601, or 15m, 2h, 1d)",
+                return cli_usage_error("watch",
+                                       "cannot read --since '%s' (use '2026-11-27 "
+                                       "03:00', ISO 8601, or 15m, 2h, 1d)",
                                        optarg);
             o.since_given = true;
             break;

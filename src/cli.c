@@ -24,7 +24,8 @@ const struct cli_verb cli_verbs[] = {
     {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
 
-    {"probe", cli_probe, "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
+    {"probe", cli_probe,
+     "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
 
     {"diagnose", cli_diagnose, "diagnose [--format text|json]",
@@ -36,7 +37,8 @@ const struct cli_verb cli_verbs[] = {
     {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_history, "history [--format text|json] [--diff]", "list the journal of fixes, newest first"},
+    {"history", cli_history, "history [--format text|json] [--diff]",
+     "list the journal of fixes, newest first"},
 
     {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
 
@@ -97,8 +99,11 @@ static const struct {
     const char *name;
     enum cli_format fmt;
 } format_names[] = {
-    {"text", FMT_TEXT},   {"json", FMT_JSON},   {"jsonl", FMT_JSONL},
-    {"sarif", FMT_SARIF}, {"prometheus", FMT_PROMETHEUS},
+    {"text", FMT_TEXT},
+    {"json", FMT_JSON},
+    {"jsonl", FMT_JSONL},
+    {"sarif", FMT_SARIF},
+    {"prometheus", FMT_PROMETHEUS},
 };
 
 int

@@ -261,8 +261,7 @@ y_hash(const struct yamlio_doc *d, const yaml_node_t *map, const char *key, char
 
 /* The strings of the sequence under key (missing: none). */
 static char **
-journal_load_list(const struct yamlio_doc *d, const yaml_node_t *map, const char *key,
-                  size_t *n)
+journal_load_list(const struct yamlio_doc *d, const yaml_node_t *map, const char *key, size_t *n)
 {
     const yaml_node_t *seq = yamlio_get(d, map, key);
     size_t len = yamlio_seq_len(seq);

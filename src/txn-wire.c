@@ -147,8 +147,10 @@ txn_wire_job_start(struct job_runner *jr, enum txn_wire_op op, const struct txn_
     w.n = n;
     w.id = id;
     tj->cbs = *cbs;
-    j = job_start(jr, op == TXN_WIRE_APPLY ? "apply" : op == TXN_WIRE_ROLLBACK ? "rollback"
-                                                                                : "complete",
+    j = job_start(jr,
+                  op == TXN_WIRE_APPLY      ? "apply"
+                  : op == TXN_WIRE_ROLLBACK ? "rollback"
+                                            : "complete",
                   txn_worker_run, &w, txn_job_progress, txn_job_done, tj, cause);
     if (j == NULL)
         free(tj);

@@ -127,8 +127,10 @@ doc_chain(struct ui *ui, struct ui_doc *d, const struct probe_result *r)
         ui_doc_add(d, UI_C_DIM, false, "chain: the upstream sent no certificate");
         return;
     }
-    ui_doc_add(d, UI_C_NORMAL, false, "chain as the upstream sent it (%zu certificate%s), leaf "
-               "first:", r->chain_total, r->chain_total == 1 ? "" : "s");
+    ui_doc_add(d, UI_C_NORMAL, false,
+               "chain as the upstream sent it (%zu certificate%s), leaf "
+               "first:",
+               r->chain_total, r->chain_total == 1 ? "" : "s");
     for (size_t i = 0; i < r->nchain; i++) {
         const struct cert_info *ci = &r->chain[i];
         bool bad = i == brk;
@@ -139,7 +141,9 @@ doc_chain(struct ui *ui, struct ui_doc *d, const struct probe_result *r)
         if (ci->nsan_total > 6)
             buf_addf(&sans, ", +%zu more", ci->nsan_total - 6);
         ui_doc_add(d, bad ? UI_C_BAD : UI_C_NORMAL, true, "  [%zu] %s%s", i, ci->subject,
-                   i == 0 ? "  (leaf)" : ci->self_signed ? "  (root)" : "  (intermediate)");
+                   i == 0            ? "  (leaf)"
+                   : ci->self_signed ? "  (root)"
+                                     : "  (intermediate)");
         ui_doc_add(d, UI_C_NORMAL, true, "      SAN: %s", sans.len > 0 ? buf_str(&sans) : "(none)");
         ui_doc_add(d, ci->days_left < 0 ? UI_C_BAD : UI_C_NORMAL, false,
                    "      expires %s (%ld days %s), in the trusted file: %s%s", ci->not_after_s,
@@ -168,13 +172,12 @@ detail_build(struct ui *ui)
     ui_doc_clear(d);
     if (inc != NULL) {
         ui_doc_add(d, UI_C_BAD, true, "%s  %s%s%s  (%llu events, last %s)",
-                   inc->upstream[0] ? inc->upstream : "(no upstream)",
-                   logscan_kind_name(inc->kind), inc->reason != NULL ? ": " : "",
-                   inc->reason != NULL ? inc->reason : "",
+                   inc->upstream[0] ? inc->upstream : "(no upstream)", logscan_kind_name(inc->kind),
+                   inc->reason != NULL ? ": " : "", inc->reason != NULL ? inc->reason : "",
                    (unsigned long long)inc->count, inc->last_time);
         const char *raw = ui_incidents_raw(ui, inc);
-        ui_doc_add(d, UI_C_DIM, false, "latest log line (%s:%lu):",
-                   inc->file != NULL ? "log" : "stdin", inc->line);
+        ui_doc_add(d, UI_C_DIM, false,
+                   "latest log line (%s:%lu):", inc->file != NULL ? "log" : "stdin", inc->line);
         if (raw != NULL)
             ui_doc_add(d, UI_C_NORMAL, true, "  %s", raw);
         const struct incident_explanation *e =
@@ -272,8 +275,8 @@ ui_detail_probe(struct ui *ui)
     struct triage_item *it = &ui->tri.items[dt->item];
     if (!it->resolved)
         return; /* plan_error says why (a variable proxy_pass) */
-    dt->job = remedy_wire_job_start(ui->jobs, ui->tri.conf, it->use, it->ti, &ui->tri.ro, &cbs,
-                                    &cause);
+    dt->job =
+        remedy_wire_job_start(ui->jobs, ui->tri.conf, it->use, it->ti, &ui->tri.ro, &cbs, &cause);
     if (dt->job == NULL) {
         free(dt->error);
         dt->error = cause;

@@ -131,8 +131,7 @@ ui_draw_title(struct ui *ui)
     ui_draw_attr_on(ui, UI_C_TITLE, true);
     move(0, 0);
     hline(' ', ui->w);
-    x = ui_draw_fmt(ui, 0, 0, ui->w - 10, "tlstriage %s %s ", ui_draw_hline(ui),
-                    ui->screen->name);
+    x = ui_draw_fmt(ui, 0, 0, ui->w - 10, "tlstriage %s %s ", ui_draw_hline(ui), ui->screen->name);
     if (ui->nginx_version != NULL)
         x += ui_draw_fmt(ui, 0, x, ui->w - 10 - x, " nginx %s", ui->nginx_version);
     if (ui->master_pid > 0)

@@ -30,16 +30,21 @@
 #define UI_FIX_WATCH_SECONDS 10
 
 static const enum txn_step checklist[] = {
-    TXN_STEP_LOCK,    TXN_STEP_BACKUP,  TXN_STEP_WRITE, TXN_STEP_TEST,
-    TXN_STEP_RELOAD,  TXN_STEP_CONFIRM, TXN_STEP_VERIFY, TXN_STEP_WATCH,
+    TXN_STEP_LOCK,   TXN_STEP_BACKUP,  TXN_STEP_WRITE,  TXN_STEP_TEST,
+    TXN_STEP_RELOAD, TXN_STEP_CONFIRM, TXN_STEP_VERIFY, TXN_STEP_WATCH,
 };
 
 static const char *const step_words[UI_FIX_STEPS] = {
-    [TXN_STEP_PLAN] = "plan",          [TXN_STEP_LOCK] = "lock",
-    [TXN_STEP_BACKUP] = "backup",      [TXN_STEP_RECHECK] = "re-check the files",
-    [TXN_STEP_WRITE] = "write",        [TXN_STEP_TEST] = "nginx -t",
-    [TXN_STEP_RELOAD] = "reload",      [TXN_STEP_CONFIRM] = "confirm the reload",
-    [TXN_STEP_VERIFY] = "verify (probe after the reload)", [TXN_STEP_WATCH] = "watch the log",
+    [TXN_STEP_PLAN] = "plan",
+    [TXN_STEP_LOCK] = "lock",
+    [TXN_STEP_BACKUP] = "backup",
+    [TXN_STEP_RECHECK] = "re-check the files",
+    [TXN_STEP_WRITE] = "write",
+    [TXN_STEP_TEST] = "nginx -t",
+    [TXN_STEP_RELOAD] = "reload",
+    [TXN_STEP_CONFIRM] = "confirm the reload",
+    [TXN_STEP_VERIFY] = "verify (probe after the reload)",
+    [TXN_STEP_WATCH] = "watch the log",
     [TXN_STEP_RESTORE] = "restore the old bytes",
 };
 
@@ -91,8 +96,9 @@ fix_build_pick(struct ui *ui)
 
     ui_doc_clear(&fx->doc);
     ui_doc_add(&fx->doc, UI_C_NORMAL, true, "fix %s: %s", rc->upstream, rc->context);
-    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "pick a candidate (Up/Down, Enter); each was probed "
-                                             "under its settings before it is offered:");
+    ui_doc_add(&fx->doc, UI_C_NORMAL, false,
+               "pick a candidate (Up/Down, Enter); each was probed "
+               "under its settings before it is offered:");
     for (size_t k = 0; k < n && k < 64; k++) {
         const struct remedy_fix *f = &rc->fixes[order[k]];
         ui_doc_add(&fx->doc, f->verified ? UI_C_GOOD : UI_C_BAD, false, "%s %-12s %s",
@@ -105,11 +111,13 @@ fix_build_pick(struct ui *ui)
             ui_doc_add(&fx->doc, UI_C_NORMAL, true, "%s", f->summary);
     }
     if (n == 0)
-        ui_doc_add(&fx->doc, UI_C_BAD, false, "no candidate: the cause is beyond the nginx side "
-                                              "(see the cause on the Detail screen)");
+        ui_doc_add(&fx->doc, UI_C_BAD, false,
+                   "no candidate: the cause is beyond the nginx side "
+                   "(see the cause on the Detail screen)");
     ui_doc_add(&fx->doc, UI_C_DIM, false, "%s", "");
-    ui_doc_add(&fx->doc, UI_C_DIM, false, "proxy_ssl_verify off is never offered: it hands every "
-                                          "request to whoever answers on that address.");
+    ui_doc_add(&fx->doc, UI_C_DIM, false,
+               "proxy_ssl_verify off is never offered: it hands every "
+               "request to whoever answers on that address.");
 }
 
 static void
@@ -132,13 +140,18 @@ fix_build_plan(struct ui *ui)
         }
     }
     if (!fx->writable) {
-        ui_doc_add(&fx->doc, UI_C_BAD, true, "you cannot write %s: nothing will be written from "
-                   "here. To apply this plan:", fx->not_writable);
-        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "  sudo tlstriage --conf %s fix --upstream %s "
-                   "--strategy %s --apply", ui->tri.conf_abs, fix_item(ui)->spelling, f->id);
+        ui_doc_add(&fx->doc, UI_C_BAD, true,
+                   "you cannot write %s: nothing will be written from "
+                   "here. To apply this plan:",
+                   fx->not_writable);
+        ui_doc_add(&fx->doc, UI_C_NORMAL, true,
+                   "  sudo tlstriage --conf %s fix --upstream %s "
+                   "--strategy %s --apply",
+                   ui->tri.conf_abs, fix_item(ui)->spelling, f->id);
     } else if (f->verified)
-        ui_doc_add(&fx->doc, UI_C_NORMAL, false, "y: apply (backup, write, nginx -t, reload, "
-                                                 "confirm, verify, watch)   n/q: back");
+        ui_doc_add(&fx->doc, UI_C_NORMAL, false,
+                   "y: apply (backup, write, nginx -t, reload, "
+                   "confirm, verify, watch)   n/q: back");
     if (f->summary != NULL)
         ui_doc_add(&fx->doc, UI_C_NORMAL, true, "%s", f->summary);
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "files written:");
@@ -148,8 +161,9 @@ fix_build_plan(struct ui *ui)
                    f->files[i].config ? "config" : "new certificate file",
                    w ? "" : ", NOT writable by you");
     }
-    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "blast radius: every use whose effective settings "
-                                             "this edit changes, probed before and after:");
+    ui_doc_add(&fx->doc, UI_C_NORMAL, false,
+               "blast radius: every use whose effective settings "
+               "this edit changes, probed before and after:");
     fx->servers = 0;
     for (size_t i = 0; i < f->naffected; i++) {
         const struct remedy_affected *a = &f->affected[i];
@@ -166,8 +180,7 @@ fix_build_plan(struct ui *ui)
             fx->servers++;
         ui_doc_add(&fx->doc, breaks ? UI_C_BAD : UI_C_NORMAL, true, "  %s %s  %s (%s:%u)",
                    a->target ? "target " : "reached", a->upstream != NULL ? a->upstream : "?",
-                   a->context != NULL ? a->context : "?", a->file != NULL ? a->file : "?",
-                   a->line);
+                   a->context != NULL ? a->context : "?", a->file != NULL ? a->file : "?", a->line);
         ui_doc_add(&fx->doc, breaks ? UI_C_BAD : UI_C_NORMAL, true, "      %s: %s -> %s%s",
                    a->changed != NULL ? a->changed : "settings",
                    a->probed ? probe_verdict_name(a->before) : "not probed",
@@ -175,11 +188,14 @@ fix_build_plan(struct ui *ui)
                    breaks ? "  <- this edit would break it" : "");
     }
     if (!f->radius_whole)
-        ui_doc_add(&fx->doc, UI_C_BAD, false, "a use that passes today would fail under this edit: "
-                                              "it is not verified and is never applied");
+        ui_doc_add(&fx->doc, UI_C_BAD, false,
+                   "a use that passes today would fail under this edit: "
+                   "it is not verified and is never applied");
     if (fx->servers > 1)
-        ui_doc_add(&fx->doc, UI_C_BAD, false, "this edit reaches %zu servers (a shared block or "
-                   "snippet): y asks once more before applying", fx->servers);
+        ui_doc_add(&fx->doc, UI_C_BAD, false,
+                   "this edit reaches %zu servers (a shared block or "
+                   "snippet): y asks once more before applying",
+                   fx->servers);
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s", "");
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "the diff:");
     if (f->diff != NULL) {
@@ -188,8 +204,10 @@ fix_build_plan(struct ui *ui)
             const char *nl = strchr(p, '\n');
             size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
             char *line = xstrndup(p, len);
-            ui_doc_add(&fx->doc, line[0] == '+' ? UI_C_GOOD : line[0] == '-' ? UI_C_BAD
-                                                                             : UI_C_NORMAL,
+            ui_doc_add(&fx->doc,
+                       line[0] == '+'   ? UI_C_GOOD
+                       : line[0] == '-' ? UI_C_BAD
+                                        : UI_C_NORMAL,
                        true, "%s", line);
             free(line);
             p += len + (nl != NULL);
@@ -204,27 +222,38 @@ fix_build_run(struct ui *ui)
     const char *ok = ui->utf8 ? "✓" : "ok", *bad = ui->utf8 ? "✗" : "X ", *run = "..";
 
     ui_doc_clear(&fx->doc);
-    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s", fx->stage == FIX_RUN
-                                                       ? "applying (the journal records each step)"
-                                                       : "transaction finished");
+    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s",
+               fx->stage == FIX_RUN ? "applying (the journal records each step)"
+                                    : "transaction finished");
     for (size_t k = 0; k < sizeof(checklist) / sizeof(checklist[0]); k++) {
         enum txn_step s = checklist[k];
         int st = fx->step_state[s];
-        ui_doc_add(&fx->doc, st < 0 ? UI_C_BAD : st == 2 ? UI_C_GOOD : UI_C_NORMAL, false,
-                   "  [%s] %-34s %s", st == 2 ? ok : st < 0 ? bad : st == 1 ? run : "  ",
-                   step_words[s], st == 2 || st < 0 ? "" : st == 1 ? "running" : "");
+        ui_doc_add(&fx->doc,
+                   st < 0    ? UI_C_BAD
+                   : st == 2 ? UI_C_GOOD
+                             : UI_C_NORMAL,
+                   false, "  [%s] %-34s %s",
+                   st == 2   ? ok
+                   : st < 0  ? bad
+                   : st == 1 ? run
+                             : "  ",
+                   step_words[s],
+                   st == 2 || st < 0 ? ""
+                   : st == 1         ? "running"
+                                     : "");
         if (fx->step_ms[s] > 0)
             fx->doc.v[fx->doc.n - 1].text =
-                (free(fx->doc.v[fx->doc.n - 1].text),
-                 xasprintf("  [%s] %-34s %ld ms", st == 2 ? ok : st < 0 ? bad : run,
-                           step_words[s], fx->step_ms[s]));
+                (free(fx->doc.v[fx->doc.n - 1].text), xasprintf("  [%s] %-34s %ld ms",
+                                                                st == 2  ? ok
+                                                                : st < 0 ? bad
+                                                                         : run,
+                                                                step_words[s], fx->step_ms[s]));
         if (st < 0 && fx->step_msg[s] != NULL)
             ui_doc_add(&fx->doc, UI_C_BAD, true, "%s", fx->step_msg[s]);
     }
     if (fx->step_state[TXN_STEP_RESTORE] != 0)
         ui_doc_add(&fx->doc, UI_C_BAD, false, "  [%s] %s",
-                   fx->step_state[TXN_STEP_RESTORE] == 2 ? ok : run,
-                   step_words[TXN_STEP_RESTORE]);
+                   fx->step_state[TXN_STEP_RESTORE] == 2 ? ok : run, step_words[TXN_STEP_RESTORE]);
     if (fx->stage != FIX_RESULT)
         return;
     ui_doc_add(&fx->doc, UI_C_NORMAL, false, "%s", "");
@@ -233,23 +262,27 @@ fix_build_run(struct ui *ui)
                    fx->res->confirmed ? " and confirmed" : "");
         ui_doc_add(&fx->doc, UI_C_NORMAL, false, "q: back");
     } else if (fx->rc == TXN_OK && fx->rolling_back) {
-        ui_doc_add(&fx->doc, UI_C_GOOD, true, "rolled back: %s restored the old bytes, nginx "
-                   "reloaded%s", fx->res->id, fx->res->confirmed ? " and confirmed" : "");
+        ui_doc_add(&fx->doc, UI_C_GOOD, true,
+                   "rolled back: %s restored the old bytes, nginx "
+                   "reloaded%s",
+                   fx->res->id, fx->res->confirmed ? " and confirmed" : "");
         if (fx->res->note != NULL)
             ui_doc_add(&fx->doc, UI_C_NORMAL, true, "note: %s", fx->res->note);
         ui_doc_add(&fx->doc, UI_C_NORMAL, false, "q: back");
     } else if (fx->rc == TXN_OK) {
         ui_doc_add(&fx->doc, UI_C_GOOD, true, "done: %s, nginx reloaded%s", fx->res->id,
                    fx->res->confirmed ? " and confirmed (new workers)" : "");
-        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "before: %s", fx->before != NULL ? fx->before : "?");
+        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "before: %s",
+                   fx->before != NULL ? fx->before : "?");
         ui_doc_add(&fx->doc, UI_C_GOOD, false, "after:  ok (re-probed after the reload)");
         if (fx->res->watch_failures > 0)
             ui_doc_add(&fx->doc, UI_C_BAD, true, "watch: %d new upstream TLS failure(s), first: %s",
                        fx->res->watch_failures,
                        fx->res->watch_first != NULL ? fx->res->watch_first : "");
         else
-            ui_doc_add(&fx->doc, UI_C_GOOD, false, "watch: no new failure for this upstream "
-                                                   "since the reload");
+            ui_doc_add(&fx->doc, UI_C_GOOD, false,
+                       "watch: no new failure for this upstream "
+                       "since the reload");
         if (fx->res->note != NULL)
             ui_doc_add(&fx->doc, UI_C_NORMAL, true, "note: %s", fx->res->note);
         ui_doc_add(&fx->doc, UI_C_NORMAL, false, "r: roll back   q: back");
@@ -563,8 +596,9 @@ fix_action(struct ui *ui, enum ui_action a)
         }
         if (fx->servers > 1 && !fx->radius_confirmed) {
             fx->radius_confirmed = true;
-            ui_message(ui, "this edit changes %zu servers (listed in the plan): y again to "
-                           "apply to all of them, n to cancel",
+            ui_message(ui,
+                       "this edit changes %zu servers (listed in the plan): y again to "
+                       "apply to all of them, n to cancel",
                        fx->servers);
             return UI_HANDLED | UI_REDRAW;
         }

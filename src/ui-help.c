@@ -14,11 +14,8 @@
 #include "xmalloc.h"
 
 static const struct ui_screen *const help_screens[] = {
-    &ui_screen_incidents,
-    &ui_screen_upstreams,
-    &ui_screen_detail,
-    &ui_screen_fix,
-    &ui_screen_history,
+    &ui_screen_incidents, &ui_screen_upstreams, &ui_screen_detail,
+    &ui_screen_fix,       &ui_screen_history,
 };
 
 static const char help_verify_off[] =

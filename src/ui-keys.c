@@ -9,7 +9,7 @@
 
 #include "ui-keys.h"
 
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 /* Order matters twice: the first entry of an action that has a footer word gives the footer,
  * and the help screen lists the entries in this order. */
@@ -46,7 +46,8 @@ const struct ui_key ui_keys[] = {
     {CTRL('l'), UA_REDRAW, UI_KM_ALL, "Ctrl-L", NULL, "redraw the screen"},
     {CTRL('z'), UA_SUSPEND, UI_KM_ALL, "Ctrl-Z", NULL,
      "suspend (the terminal is restored; fg resumes)"},
-    {'q', UA_BACK, UI_KM_ALL, "q", "quit", "back; on the home screen: quit (asks while a fix runs)"},
+    {'q', UA_BACK, UI_KM_ALL, "q", "quit",
+     "back; on the home screen: quit (asks while a fix runs)"},
     {27, UA_BACK, UI_KM_ALL, "Esc", NULL, "back, as q"},
     {0, UA_NONE, 0, NULL, NULL, NULL},
 };

@@ -170,8 +170,8 @@ upstreams_draw(struct ui *ui, int top, int rows)
         ui_draw_str(ui, y + 1, 2, u->error, w - 2);
         return;
     }
-    ui_draw_fmt(ui, y++, 0, w, "%zu TLS upstream use%s in %s; %zu of %zu answered%s",
-                u->plan.n, u->plan.n == 1 ? "" : "s", ui->app->conf, u->answered, u->plan.n,
+    ui_draw_fmt(ui, y++, 0, w, "%zu TLS upstream use%s in %s; %zu of %zu answered%s", u->plan.n,
+                u->plan.n == 1 ? "" : "s", ui->app->conf, u->answered, u->plan.n,
                 u->job != NULL ? " (probing...)" : "");
     ui_draw_attr_on(ui, UI_C_DIM, true);
     ui_draw_fmt(ui, y++, 0, w, " %-21s %-15s %5s %6s %-6s %s", "UPSTREAM", "VERDICT", "LEAF",
@@ -185,9 +185,8 @@ upstreams_draw(struct ui *ui, int top, int rows)
         l->top = l->sel - (size_t)rows + 1;
     for (size_t i = l->top; i < u->plan.n && y < top + 2 + rows; i++, y++) {
         const struct probe_opts *o = &u->plan.opts[i];
-        const struct probe_result *r = u->res != NULL && u->got != NULL && u->got[i]
-                                           ? &u->res[i]
-                                           : NULL;
+        const struct probe_result *r =
+            u->res != NULL && u->got != NULL && u->got[i] ? &u->res[i] : NULL;
         bool sel = i == l->sel, ok = r != NULL && r->verdict == PROBE_OK;
         const char *rule;
         size_t nf = up_findings(u, u->plan.labels[i], &rule);
@@ -203,7 +202,10 @@ upstreams_draw(struct ui *ui, int top, int rows)
         ui_draw_str(ui, y, 1, hp, 21);
         if (!sel)
             ui_draw_attr_on(ui, ok ? UI_C_GOOD : UI_C_BAD, false);
-        ui_draw_fmt(ui, y, 23, 15, "%s", r == NULL ? "..." : ok ? "ok" : probe_verdict_name(r->verdict));
+        ui_draw_fmt(ui, y, 23, 15, "%s",
+                    r == NULL ? "..."
+                    : ok      ? "ok"
+                              : probe_verdict_name(r->verdict));
         if (!sel)
             ui_draw_attr_off(ui, ok ? UI_C_GOOD : UI_C_BAD, false);
         if (r != NULL && r->nchain > 0)
@@ -242,7 +244,8 @@ upstreams_action(struct ui *ui, enum ui_action a)
             ui_message(ui, "not answered yet");
         else
             ui_message(ui, "%s: %s", probe_verdict_name(r->verdict),
-                       r->nginx_message != NULL ? r->nginx_message : "nginx would pass requests on");
+                       r->nginx_message != NULL ? r->nginx_message
+                                                : "nginx would pass requests on");
         return UI_HANDLED | UI_REDRAW;
     }
     case UA_BACK:

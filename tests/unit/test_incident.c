@@ -248,16 +248,17 @@ handshake_and_connect_reasons_get_plain_words(void **state)
     (void)state;
     assert_string_equal(incident_explain(EV_HANDSHAKE_ERROR, -1, "wrong version number")->plain,
                         "the upstream port speaks plain HTTP, not TLS");
-    assert_non_null(strstr(
-        incident_explain(EV_HANDSHAKE_ERROR, -1, "tlsv1 alert protocol version")->plain,
-        "protocol version"));
+    assert_non_null(
+        strstr(incident_explain(EV_HANDSHAKE_ERROR, -1, "tlsv1 alert protocol version")->plain,
+               "protocol version"));
     assert_string_equal(incident_explain(EV_CONNECT_ERROR, -1, "Connection refused")->plain,
                         "the upstream is down, not a TLS fault");
     assert_non_null(strstr(incident_explain(EV_HANDSHAKE_TIMEOUT, -1, NULL)->plain, "never"));
     assert_non_null(strstr(incident_explain(EV_NAME_MISMATCH, -1, NULL)->plain, "name"));
     assert_non_null(strstr(incident_explain(EV_CONFIG_ERROR, -1,
                                             "no proxy_ssl_trusted_certificate for "
-                                            "proxy_ssl_verify")->plain,
+                                            "proxy_ssl_verify")
+                               ->plain,
                            "proxy_ssl_trusted_certificate"));
     assert_non_null(incident_explain(EV_NONE, -1, NULL)->plain);
 }
@@ -461,12 +462,47 @@ jsonl_message_part_is_reused_only_for_its_own_key_and_level(void **state)
 static void
 jsonl_line_numbers_are_right_across_carries_jumps_and_widths(void **state)
 {
-    static const unsigned long lines[] = {
-        0, 1, 9, 10, 11, 12, 98, 99, 100, 101, 150, 199, 200, 299, 1000, 999999, 1000000,
-        1000001, 1000098, 1000099, 1000100, 1000101, 5, 4, 4294967295UL, 4294967296UL,
-        4294967297UL, 99999999999UL, 100000000000UL, 12345678901234567UL, 12345678901234568UL,
-        1234567890123456UL, 1234567890123457UL, 1234567890123499UL, 1234567890123500UL,
-        18446744073709551614UL, 18446744073709551615UL, 18446744073709551615UL, 10, 11, 0};
+    static const unsigned long lines[] = {0,
+                                          1,
+                                          9,
+                                          10,
+                                          11,
+                                          12,
+                                          98,
+                                          99,
+                                          100,
+                                          101,
+                                          150,
+                                          199,
+                                          200,
+                                          299,
+                                          1000,
+                                          999999,
+                                          1000000,
+                                          1000001,
+                                          1000098,
+                                          1000099,
+                                          1000100,
+                                          1000101,
+                                          5,
+                                          4,
+                                          4294967295UL,
+                                          4294967296UL,
+                                          4294967297UL,
+                                          99999999999UL,
+                                          100000000000UL,
+                                          12345678901234567UL,
+                                          12345678901234568UL,
+                                          1234567890123456UL,
+                                          1234567890123457UL,
+                                          1234567890123499UL,
+                                          1234567890123500UL,
+                                          18446744073709551614UL,
+                                          18446744073709551615UL,
+                                          18446744073709551615UL,
+                                          10,
+                                          11,
+                                          0};
     struct ls_event ev;
 
     (void)state;
@@ -486,8 +522,13 @@ jsonl_line_numbers_are_right_across_carries_jumps_and_widths(void **state)
 static void
 jsonl_file_end_follows_the_file_of_each_line(void **state)
 {
-    static const char *const files[] = {"/var/log/a.log", "/var/log/a.log", "b\"c\n.log",
-                                        "/var/log/a.log", NULL, "b\"c\n.log", NULL};
+    static const char *const files[] = {"/var/log/a.log",
+                                        "/var/log/a.log",
+                                        "b\"c\n.log",
+                                        "/var/log/a.log",
+                                        NULL,
+                                        "b\"c\n.log",
+                                        NULL};
     struct scanout_jsonl_end end = SCANOUT_JSONL_END_INIT;
     struct buf got = BUF_INIT, want = BUF_INIT;
     struct ls_event ev;
@@ -542,8 +583,7 @@ jsonl_every_value_of_every_length_is_escaped_where_it_must_be(void **state)
         }
     }
     ev = base; /* absent values */
-    ev.time = ev.client = ev.server = ev.request = ev.upstream = ev.host =
-        (struct span){NULL, 0};
+    ev.time = ev.client = ev.server = ev.request = ev.upstream = ev.host = (struct span){NULL, 0};
     assert_jsonl(&ev, NULL);
     assert_jsonl(&ev, "f");
 }
@@ -608,8 +648,15 @@ since_accepts_relative_absolute_and_iso_times(void **state)
 static void
 since_refuses_what_it_cannot_read(void **state)
 {
-    static const char *const bad[] = {"", "yesterday", "15", "15x", "-5m", "2026-13-01 00:00",
-                                      "2026-11-27 25:00", "2026-11-27 03", "2026-11-27 03:00 junk",
+    static const char *const bad[] = {"",
+                                      "yesterday",
+                                      "15",
+                                      "15x",
+                                      "-5m",
+                                      "2026-13-01 00:00",
+                                      "2026-11-27 25:00",
+                                      "2026-11-27 03",
+                                      "2026-11-27 03:00 junk",
                                       "2026-11-27T03:00:00+1"};
     time_t t;
 

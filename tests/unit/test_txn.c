@@ -697,8 +697,7 @@ a_file_holds_the_old_bytes_the_new_ones_neither_or_is_absent(void **state)
     /* a change that does not change the bytes: both */
     memcpy(jf.after, jf.before, sizeof(jf.after));
     put_file(f->conf, OLD);
-    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause),
-                     TXN_HOLDS_OLD | TXN_HOLDS_NEW);
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), TXN_HOLDS_OLD | TXN_HOLDS_NEW);
     /* absent: old when it did not exist before, new when the change removes it */
     unlink(f->conf);
     assert_int_equal(txn_file_holds(&jf, &scratch, &exists, &cause), 0);
