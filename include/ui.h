@@ -71,6 +71,8 @@ enum ui_action {
     UA_HELP,
     UA_REDRAW,
     UA_SUSPEND,
+    UA_CA_FILE,     /* fix wizard: give a CA / intermediate file */
+    UA_CLIENT_CERT, /* fix wizard: give a client certificate and key */
 };
 
 /* A screen: what it draws and how it answers actions. Rows are the screen's own business
@@ -216,6 +218,15 @@ struct ui {
     struct triage_pending pending; /* unfinished transactions found at start */
     bool pending_shown;            /* the banner is up (y complete, r roll back, n later) */
 
+    /* A one-line prompt for a path (Tab completes), opened by the fix wizard. */
+    struct {
+        bool open;
+        const char *label;
+        char text[4096];
+        void (*done)(struct ui *ui, const char *text); /* Enter; Esc cancels */
+    } prompt;
+    char *ca_file, *client_cert, *client_key; /* given in the wizard (owned) */
+
     char *message; /* one-line status shown above the footer, or NULL */
 };
 
@@ -242,6 +253,12 @@ void ui_message(struct ui *ui, const char *fmt, ...) __attribute__((format(print
 /* Diagnostics to the --debug file (never to the terminal). */
 void ui_debug(struct ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Opens the path prompt; done is called with the text on Enter. */
+void ui_prompt_open(struct ui *ui, const char *label, void (*done)(struct ui *, const char *));
+/* Completes a path prefix in place (Tab): the one match, or the matches' common prefix.
+ * Returns the number of matches. */
+size_t ui_complete_path(char *text, size_t size);
+
 /* Moves a list's selection by an action; returns UI_REDRAW when it moved. */
 int ui_list_move(struct ui_list *l, enum ui_action a, int rows);
 
@@ -259,6 +276,8 @@ void ui_detail_close(struct ui *ui);
 /* The fix wizard on the item shown in Detail. */
 void ui_fix_open(struct ui *ui);
 bool ui_fix_running(const struct ui *ui);
+/* A new plan of the item arrived: the wizard's pick list is rebuilt. */
+void ui_fix_replanned(struct ui *ui);
 /* Rolls back (or completes) transaction id in the background, shown on the wizard's
  * checklist. */
 void ui_fix_rollback(struct ui *ui, const char *id);

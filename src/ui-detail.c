@@ -260,6 +260,7 @@ plan_done(struct remedy_case *c, const struct job_outcome *o, void *arg)
         it->plan_error = xstrdup(o->error != NULL ? o->error : "the planning job failed");
     ui_debug(ui, "plan done: %s", it->planned ? "planned" : it->plan_error);
     ui_detail_refresh(ui);
+    ui_fix_replanned(ui);
 }
 
 /* (Re)plans the shown item in the background. */

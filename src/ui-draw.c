@@ -150,7 +150,11 @@ ui_draw_footer(struct ui *ui)
     memset(seen, 0, sizeof(seen));
     move(y - 1, 0);
     clrtoeol();
-    if (ui->message != NULL)
+    if (ui->prompt.open) {
+        int x0 = ui_draw_fmt(ui, y - 1, 0, ui->w, "%s: ", ui->prompt.label);
+        x0 += ui_draw_str(ui, y - 1, x0, ui->prompt.text, ui->w - x0 - 1);
+        ui_draw_str(ui, y - 1, x0, "_", 1);
+    } else if (ui->message != NULL)
         ui_draw_str(ui, y - 1, 0, ui->message, ui->w);
     move(y, 0);
     clrtoeol();

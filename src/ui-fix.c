@@ -532,6 +532,9 @@ fix_txn_job(struct ui *ui, enum txn_wire_op op, const char *txn_id)
     ui_show(ui, &ui_screen_fix);
 }
 
+static void got_ca(struct ui *ui, const char *path);
+static void got_cert(struct ui *ui, const char *path);
+
 static void
 fix_draw(struct ui *ui, int top, int rows)
 {
@@ -604,6 +607,14 @@ fix_action(struct ui *ui, enum ui_action a)
         }
         fix_apply(ui);
         return UI_HANDLED | UI_REDRAW;
+    case UA_CA_FILE:
+        if (fx->stage == FIX_PICK)
+            ui_prompt_open(ui, "CA or intermediate file (PEM)", got_ca);
+        return UI_HANDLED | UI_REDRAW;
+    case UA_CLIENT_CERT:
+        if (fx->stage == FIX_PICK)
+            ui_prompt_open(ui, "client certificate file (PEM)", got_cert);
+        return UI_HANDLED | UI_REDRAW;
     case UA_ROLLBACK:
         if (fx->stage == FIX_RESULT && fx->rc == TXN_OK && !fx->rolling_back && fx->res != NULL &&
             fx->res->id != NULL) {
@@ -632,6 +643,50 @@ fix_action(struct ui *ui, enum ui_action a)
     default:
         return 0;
     }
+}
+
+/* The wizard's files: kept in the triage's remedy options, then the item is planned again. */
+static void
+replan(struct ui *ui)
+{
+    ui->tri.ro.ca_file = ui->ca_file;
+    ui->tri.ro.client_cert = ui->client_cert;
+    ui->tri.ro.client_key = ui->client_key;
+    ui->fix.sel = 0;
+    ui_detail_probe(ui);
+    fix_rebuild(ui);
+}
+
+static void
+got_ca(struct ui *ui, const char *path)
+{
+    free(ui->ca_file);
+    ui->ca_file = xstrdup(path);
+    replan(ui);
+}
+
+static void
+got_key(struct ui *ui, const char *path)
+{
+    free(ui->client_key);
+    ui->client_key = xstrdup(path);
+    replan(ui);
+}
+
+static void
+got_cert(struct ui *ui, const char *path)
+{
+    free(ui->client_cert);
+    ui->client_cert = xstrdup(path);
+    ui_prompt_open(ui, "client key file (PEM)", got_key);
+}
+
+/* The pick list again once a new plan arrived (ui-detail.c calls it). */
+void
+ui_fix_replanned(struct ui *ui)
+{
+    if (ui->screen == &ui_screen_fix && ui->fix.stage == FIX_PICK)
+        fix_rebuild(ui);
 }
 
 /* Whether a transaction runs now (quitting then asks first). */

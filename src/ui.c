@@ -9,6 +9,7 @@
 
 #include <curses.h>
 #include <errno.h>
+#include <glob.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
@@ -200,6 +201,68 @@ ui_filter_key(struct ui *ui, int key)
     return UI_REDRAW;
 }
 
+void
+ui_prompt_open(struct ui *ui, const char *label, void (*done)(struct ui *, const char *))
+{
+    ui->prompt.open = true;
+    ui->prompt.label = label;
+    ui->prompt.text[0] = '\0';
+    ui->prompt.done = done;
+    ui->dirty |= UI_REDRAW;
+}
+
+size_t
+ui_complete_path(char *text, size_t size)
+{
+    glob_t g;
+    char *pat = xasprintf("%s*", text);
+    size_t n = 0;
+
+    if (glob(pat, GLOB_MARK | GLOB_NOSORT, NULL, &g) == 0) {
+        n = g.gl_pathc;
+        size_t common = strlen(g.gl_pathv[0]);
+        for (size_t i = 1; i < n; i++) {
+            size_t k = 0;
+            while (k < common && g.gl_pathv[i][k] == g.gl_pathv[0][k])
+                k++;
+            common = k;
+        }
+        if (common >= strlen(text) && common < size)
+            snprintf(text, size, "%.*s", (int)common, g.gl_pathv[0]);
+        globfree(&g);
+    }
+    free(pat);
+    return n;
+}
+
+/* The path prompt's keys: printable characters edit, Tab completes, Enter gives, Esc cancels. */
+static int
+ui_prompt_key(struct ui *ui, int key)
+{
+    size_t n = strlen(ui->prompt.text);
+
+    if (key == 27) {
+        ui->prompt.open = false;
+        ui_message(ui, "cancelled");
+    } else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+        ui->prompt.open = false;
+        if (n > 0)
+            ui->prompt.done(ui, ui->prompt.text);
+    } else if (key == '\t') {
+        size_t m = ui_complete_path(ui->prompt.text, sizeof(ui->prompt.text));
+        if (m != 1)
+            ui_message(ui, m == 0 ? "no file matches" : "%zu files match", m);
+    } else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+        if (n > 0)
+            ui->prompt.text[n - 1] = '\0';
+    } else if (key >= 0x20 && key < 0x7f && n + 1 < sizeof(ui->prompt.text)) {
+        ui->prompt.text[n] = (char)key;
+        ui->prompt.text[n + 1] = '\0';
+    } else
+        return 0;
+    return UI_REDRAW;
+}
+
 /* Actions every screen shares; the screen's own handler sees the rest first. */
 static int
 ui_global_action(struct ui *ui, enum ui_action a)
@@ -270,6 +333,10 @@ ui_keys_read(struct ui *ui)
         }
         if (ui->filtering) {
             ui->dirty |= ui_filter_key(ui, key);
+            continue;
+        }
+        if (ui->prompt.open) {
+            ui->dirty |= ui_prompt_key(ui, key);
             continue;
         }
         enum ui_action a = ui_keys_action(key, ui->screen->id);
@@ -445,6 +512,9 @@ out:
     free(ui.history_error);
     free(ui.message);
     free(ui.filter);
+    free(ui.ca_file);
+    free(ui.client_cert);
+    free(ui.client_key);
     free(ui.nginx_version);
     if (ui.debug != NULL)
         fclose(ui.debug);

@@ -98,6 +98,23 @@ ok "and the healthy one's" tui_wait ups " ok "
 tui_keys ups q q
 tui_wait_dead ups
 
+# --- the wizard asks for a file with Tab completion (ca, chain, mtls) ---
+tui_start ca 120 40 "${ENVV[@]}" "${TT[@]}" watch
+tui_wait ca "127.0.0.1:$((B + 10))" >/dev/null
+tui_keys ca Enter
+tui_wait ca "verification breaks here" 20 >/dev/null
+tui_keys ca f
+tui_wait ca "verified by probe" 20 >/dev/null
+tui_keys ca c
+ok "c opens a prompt for a CA file" tui_wait ca "CA or intermediate file (PEM): _"
+tui_keys ca -l "$LAB_CERTS/inter.p"
+tui_keys ca Tab
+ok "Tab completes the path" tui_wait ca "CA or intermediate file (PEM): $LAB_CERTS/inter.pem_"
+tui_keys ca Enter
+ok "the file is kept and the item planned again with it" tui_wait ca "(now $LAB_CERTS/inter.pem)" 20
+tui_keys ca q q q q q
+tui_wait_dead ca
+
 # --- not allowed to write: the plan and the sudo line, nothing written ---
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
     chmod 0755 "$LAB_DIR" "$LAB_DIR/front" 2>/dev/null
