@@ -236,6 +236,7 @@ class Tui:
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      start_new_session=True,
                                      preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        self.t_exec = time.monotonic()  # Popen returns once the exec has succeeded
         os.close(slave)
         self.fd = master
         self.screen = Screen()
@@ -406,7 +407,9 @@ def cmd_startup(tt, log):
     rows = [tui.screen.line(y).rstrip() for y in range(H)]
     tui.quit()
     ms = lambda t: None if t is None else round((t - t0) * 1000, 1)
-    print(json.dumps({"first_frame_ms": ms(first), "notice_gone_ms": ms(notice_gone),
+    print(json.dumps({"first_frame_ms": ms(first),
+                      "first_frame_from_exec_ms": round((first - tui.t_exec) * 1000, 1)
+                      if first is not None else None, "notice_gone_ms": ms(notice_gone),
                       "full_hour_ms": ms(done), "status": seen, "cpu_s": cpu,
                       "load": loadavg(), "screen": rows}))
 
