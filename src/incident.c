@@ -49,13 +49,28 @@ str_eq(const char *a, const char *b)
 }
 
 static uint64_t
+hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+/* 8 bytes a step, the length mixed in first (so fields need no separator). */
+static uint64_t
 hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
+    uint64_t w;
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
+    h = hash_mix(h, n);
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = hash_mix(h, w);
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = hash_mix(h, w);
     }
     return h;
 }
@@ -65,17 +80,12 @@ hash_key(const char *up, size_t uplen, enum ev_kind kind, int code, const char *
          const char *server, size_t slen)
 {
     uint64_t h = 14695981039346656037ULL;
-    int k = (int)kind;
+    bool by_reason = code < 0 && reason != NULL;
 
     h = hash_bytes(h, up, uplen);
-    h = hash_bytes(h, "\0", 1);
-    h = hash_bytes(h, &k, sizeof(k));
-    h = hash_bytes(h, &code, sizeof(code));
-    if (code < 0 && reason != NULL)
-        h = hash_bytes(h, reason, rlen);
-    h = hash_bytes(h, "\0", 1);
-    if (server != NULL)
-        h = hash_bytes(h, server, slen);
+    h = hash_mix(h, (uint64_t)(unsigned)kind << 32 | (uint32_t)code);
+    h = hash_bytes(h, by_reason ? reason : "", by_reason ? rlen : 0);
+    h = hash_bytes(h, server != NULL ? server : "", server != NULL ? slen : 0);
     return h;
 }
 

@@ -1025,6 +1025,12 @@ tail_get_stats(const struct tail *t, struct tail_stats *out)
 }
 
 bool
+tail_pending(const struct tail *t)
+{
+    return t->more_timer != 0;
+}
+
+bool
 tail_uses_inotify(const struct tail *t)
 {
     return t->ifd >= 0;

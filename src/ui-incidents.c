@@ -83,6 +83,8 @@ on_lines(const struct tail_line *l, size_t n, void *arg)
         struct ls_event ev;
         if (!logscan_parse_line(l[i].p, l[i].len, l[i].lineno, &ev))
             continue;
+        if (ev.when != (time_t)-1 && ev.when < ui->opts.since)
+            continue; /* the follower starts up to the --since slack early */
         struct incident *inc = incident_store_add(&ui->store, &ev, l[i].path);
         if (inc != NULL)
             raw_keep(ui, inc, l[i].p, l[i].len);
@@ -158,7 +160,9 @@ ui_incidents_start(struct ui *ui, char **cause)
     incidents_logs(ui);
     memset(&to, 0, sizeof(to));
     to.start = TAIL_START_SINCE;
-    to.since = ui->opts.since_given ? ui->opts.since : time(NULL) - 3600;
+    if (!ui->opts.since_given)
+        ui->opts.since = time(NULL) - 3600;
+    to.since = ui->opts.since;
     to.time_fn = logscan_line_time;
     to.no_ring = true;
     ui->tail = tail_new_batched(ui->loop, &to, on_lines, ui);

@@ -25,6 +25,7 @@
 #include "evloop.h"
 #include "job.h"
 #include "nginxbin.h"
+#include "tail.h"
 #include "txn.h"
 #include "ui-draw.h"
 #include "ui-keys.h"
@@ -377,6 +378,10 @@ on_frame(struct evloop *loop, int id, void *arg)
 
     (void)loop;
     (void)id;
+    if (ui->reading_backlog && (ui->tail == NULL || !tail_pending(ui->tail))) {
+        ui->reading_backlog = false; /* the whole start window is read */
+        ui->dirty |= UI_REDRAW;
+    }
     if (ui->dirty == 0 && time(NULL) != ui->clock_shown) {
         /* only the clock changed: redraw the title line alone */
         ui_draw_title(ui);
@@ -477,7 +482,7 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
         rc = EXIT_USAGE;
         goto out;
     }
-    ui.reading_backlog = false;
+    ui.reading_backlog = ui.tail != NULL && tail_pending(ui.tail);
     ui_incidents_rows(&ui);
     ui.dirty |= UI_REDRAW;
     evloop_timer_add(ui.loop, UI_FRAME_MS, UI_FRAME_MS, on_frame, &ui);
