@@ -110,6 +110,21 @@ quit_test() {
         cmp -s "$LAB_DIR/stty.before.$n" "$LAB_DIR/stty.after.$n"
     tmx kill-session -t "sane$n"
 }
+# Ctrl-Z suspends (the shell gets the terminal back), fg resumes with a whole screen
+tui_start susp 100 30 "${ENVV[@]}" bash --norc --noprofile
+tui_keys susp "stty -a > $LAB_DIR/stty.before.z; ${TT[*]} watch" Enter
+tui_wait susp "Incidents" >/dev/null
+tui_keys susp C-z
+ok "Ctrl-Z suspends: the shell says so" tui_wait susp "Stopped"
+tui_keys susp "stty -a > $LAB_DIR/stty.suspended.z; fg" Enter
+ok "fg resumes with the screen redrawn" tui_wait susp "UPSTREAM"
+ok "while suspended the terminal was the shell's (stty -a as before)" \
+    cmp -s "$LAB_DIR/stty.before.z" "$LAB_DIR/stty.suspended.z"
+tui_keys susp q
+tui_keys susp "echo GONE" Enter
+ok "q after the resume quits" tui_wait susp "GONE"
+tmx kill-session -t susp
+
 quit_test q "" 1
 quit_test C-c "?" 2
 quit_test TERM "H" 3
