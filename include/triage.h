@@ -119,6 +119,11 @@ int triage_open(const struct triage_opts *o, struct triage *t, char **cause);
  * *cause ("H:P (kind): no TLS upstream block found: why"). Plans nothing. */
 int triage_place(struct triage *t, const struct incident *inc, size_t *index, char **cause);
 
+/* The same for a use of the config named as triage_probe_plan labels it ("CONTEXT
+ * (FILE:LINE)") and one of its targets: the TUI's Upstreams screen opens Detail with it. */
+int triage_place_use(struct triage *t, const char *label, const char *host, unsigned port,
+                     size_t *index, char **cause);
+
 /* Whether o->upstream was "H:P" alone and the config has several uses of it (t->refs). */
 bool triage_ambiguous(const struct triage *t);
 

@@ -270,6 +270,7 @@ void ui_incidents_rows(struct ui *ui);
 const char *ui_incidents_raw(struct ui *ui, const struct incident *inc);
 /* Detail: open on an incident (places and plans it), re-probe, rebuild, close. */
 void ui_detail_open(struct ui *ui, const struct incident *inc);
+void ui_detail_open_use(struct ui *ui, const char *label, const char *host, unsigned port);
 void ui_detail_probe(struct ui *ui);
 void ui_detail_refresh(struct ui *ui);
 void ui_detail_close(struct ui *ui);

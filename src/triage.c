@@ -411,6 +411,46 @@ triage_open(const struct triage_opts *o, struct triage *t, char **cause)
 }
 
 int
+triage_place_use(struct triage *t, const char *label, const char *host, unsigned port,
+                 size_t *index, char **cause)
+{
+    ensure_uses(t);
+    for (size_t u = 0; u < t->nuses; u++) {
+        const struct tls_use *use = &t->uses[u];
+        char *l = xasprintf("%s (%s:%u)", use->context, use->proxy_pass->file->path,
+                            use->proxy_pass->line);
+        bool same = strcmp(l, label) == 0;
+        free(l);
+        if (!same || use->kind == RESOLVE_VARIABLE)
+            continue;
+        for (size_t k = 0; k < use->ntargets; k++) {
+            if (strcmp(use->targets[k].host, host) != 0 || use->targets[k].port != port)
+                continue;
+            for (size_t i = 0; i < t->n; i++) {
+                if (t->items[i].use == use && t->items[i].ti == k) {
+                    *index = i;
+                    return 0;
+                }
+            }
+            struct triage_item *it = add_item(t);
+            it->use = use;
+            it->ti = k;
+            it->resolved = true;
+            it->upstream = target_text(&use->targets[k]);
+            it->spelling = triage_use_spelling(use, k);
+            for (size_t i = 0; i < t->n; i++) {
+                if (t->items[i].have_rr)
+                    t->items[i].use = &t->items[i].rr.use;
+            }
+            *index = t->n - 1;
+            return 0;
+        }
+    }
+    *cause = xasprintf("%s:%u: no such use in the config (%s)", host, port, label);
+    return -1;
+}
+
+int
 triage_place(struct triage *t, const struct incident *inc, size_t *index, char **cause)
 {
     char *why = NULL;

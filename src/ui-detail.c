@@ -285,6 +285,38 @@ ui_detail_probe(struct ui *ui)
     ui_detail_refresh(ui);
 }
 
+/* Opens the detail of a use of the config (Enter on Upstreams): no log line, the same probe,
+ * what-ifs and fixes. */
+void
+ui_detail_open_use(struct ui *ui, const char *label, const char *host, unsigned port)
+{
+    struct ui_detail *dt = &ui->detail;
+    char *cause = NULL;
+    size_t idx;
+
+    if (dt->job != NULL)
+        job_cancel(dt->job);
+    dt->job = NULL;
+    free(dt->error);
+    dt->error = NULL;
+    dt->inc = NULL;
+    dt->placed = false;
+    dt->scroll = 0;
+    if (!ui->tri_open)
+        dt->error = xasprintf("the config could not be read: %s",
+                              ui->tri_error != NULL ? ui->tri_error : "unknown");
+    else if (triage_place_use(&ui->tri, label, host, port, &idx, &cause) != 0)
+        dt->error = cause;
+    else {
+        dt->placed = true;
+        dt->item = idx;
+        if (!ui->tri.items[idx].planned)
+            ui_detail_probe(ui);
+    }
+    ui_show(ui, &ui_screen_detail);
+    ui_detail_refresh(ui);
+}
+
 /* Opens the detail of an incident: place it, then plan it in the background. */
 void
 ui_detail_open(struct ui *ui, const struct incident *inc)
@@ -355,10 +387,13 @@ detail_action(struct ui *ui, enum ui_action a)
     case UA_FIX:
         ui_fix_open(ui);
         return UI_HANDLED | UI_REDRAW;
-    case UA_BACK:
+    case UA_BACK: {
+        bool from_upstreams = ui->detail.inc == NULL;
         ui_detail_close(ui);
-        ui_show(ui, &ui_screen_incidents);
+        ui_show(ui, from_upstreams ? &ui_screen_upstreams : &ui_screen_incidents);
+        ui->prev = NULL;
         return UI_HANDLED | UI_REDRAW;
+    }
     default:
         return 0;
     }

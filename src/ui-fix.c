@@ -114,6 +114,15 @@ fix_build_pick(struct ui *ui)
         ui_doc_add(&fx->doc, UI_C_BAD, false,
                    "no candidate: the cause is beyond the nginx side "
                    "(see the cause on the Detail screen)");
+    if (ui->detail.job != NULL)
+        ui_doc_add(&fx->doc, UI_C_NORMAL, true, "planning again: %s",
+                   ui->detail.progress != NULL ? ui->detail.progress : "starting");
+    ui_doc_add(&fx->doc, UI_C_DIM, true, "c: a CA or intermediate file%s%s%s",
+               ui->ca_file != NULL ? " (now " : " (for the ca and chain fixes)",
+               ui->ca_file != NULL ? ui->ca_file : "", ui->ca_file != NULL ? ")" : "");
+    ui_doc_add(&fx->doc, UI_C_DIM, true, "m: a client certificate and key%s%s%s",
+               ui->client_cert != NULL ? " (now " : " (for the mtls fix)",
+               ui->client_cert != NULL ? ui->client_cert : "", ui->client_cert != NULL ? ")" : "");
     ui_doc_add(&fx->doc, UI_C_DIM, false, "%s", "");
     ui_doc_add(&fx->doc, UI_C_DIM, false,
                "proxy_ssl_verify off is never offered: it hands every "

@@ -32,7 +32,7 @@ const struct ui_key ui_keys[] = {
     {'H', UA_HISTORY, UI_KM_ALL, "H", "hist", "the journal of fixes, newest first"},
     {'p', UA_PROBE, UI_KM_INCIDENTS | UI_KM_DETAIL | UI_KM_UPSTREAMS, "p", "probe",
      "probe the selected upstream again (in the background)"},
-    {'f', UA_FIX, UI_KM_INCIDENTS | UI_KM_DETAIL, "f", "fix",
+    {'f', UA_FIX, UI_KM_INCIDENTS | UI_KM_DETAIL | UI_KM_UPSTREAMS, "f", "fix",
      "the fix wizard for the selected incident"},
     {'y', UA_YES, UI_KM_FIX | UI_KM_HISTORY | UI_KM_INCIDENTS, "y", NULL,
      "confirm: apply the plan, roll back, complete"},

@@ -234,18 +234,15 @@ upstreams_action(struct ui *ui, enum ui_action a)
     case UA_PROBE:
         up_probe(ui);
         return UI_HANDLED | UI_REDRAW;
-    case UA_OPEN: {
+    case UA_OPEN:
+    case UA_FIX: {
         struct ui_upstreams *u = &ui->up;
         if (u->list.sel >= u->plan.n)
             return UI_HANDLED;
-        const struct probe_result *r =
-            u->res != NULL && u->got != NULL && u->got[u->list.sel] ? &u->res[u->list.sel] : NULL;
-        if (r == NULL)
-            ui_message(ui, "not answered yet");
-        else
-            ui_message(ui, "%s: %s", probe_verdict_name(r->verdict),
-                       r->nginx_message != NULL ? r->nginx_message
-                                                : "nginx would pass requests on");
+        const struct probe_opts *o = &u->plan.opts[u->list.sel];
+        ui_detail_open_use(ui, u->plan.labels[u->list.sel], o->host, (unsigned)o->port);
+        if (a == UA_FIX)
+            ui_fix_open(ui);
         return UI_HANDLED | UI_REDRAW;
     }
     case UA_BACK:

@@ -14,7 +14,7 @@ unset NGINX
 . "$LAB/lab.sh"
 . "$TT_SRCDIR/tests/tui/tui-lib.sh"
 
-lab_init 21330 || bail "lab_init failed"
+lab_init ${TUI_PORT_BASE:-21330} || bail "lab_init failed"
 trap 'tui_cleanup; lab_cleanup' EXIT
 B=$LAB_BASE
 lab_upstream $((B + 10)) selfsigned.pem selfsigned.key
@@ -95,6 +95,10 @@ tui_keys ups u
 ok "u lists every TLS upstream" tui_wait ups "2 TLS upstream uses"
 ok "with the failing one's verdict" tui_wait ups "verify_error" 20
 ok "and the healthy one's" tui_wait ups " ok "
+tui_keys ups Enter
+ok "Enter on an upstream opens its detail (the chain it sent)" tui_wait ups "chain as the upstream sent it" 20
+tui_keys ups q
+ok "q goes back to Upstreams" tui_wait ups "TLS upstream uses"
 tui_keys ups q q
 tui_wait_dead ups
 
