@@ -188,7 +188,8 @@ struct ui {
     bool reading_backlog; /* the --since part is still being read */
 
     struct ui_list incidents;
-    struct incident **sorted; /* the rows, rebuilt when the store changes */
+    struct incident **sorted; /* the rows, rebuilt when drawn after the store changed */
+    bool rows_stale;
     size_t nsorted;
     const struct incident *selected; /* kept selected across re-sorts */
     char *filter;                    /* `/` filter (substring of upstream, cause, server) */

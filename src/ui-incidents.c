@@ -91,7 +91,7 @@ on_lines(const struct tail_line *l, size_t n, void *arg)
         changed = true;
     }
     if (changed) {
-        ui_incidents_rows(ui);
+        ui->rows_stale = true;  /* re-sorted when drawn, not per read */
         ui->dirty |= UI_REDRAW; /* drawn by the frame timer: at most 4 times a second */
     }
 }
@@ -228,6 +228,7 @@ row_matches(const struct incident *inc, const char *filter)
 void
 ui_incidents_rows(struct ui *ui)
 {
+    ui->rows_stale = false;
     struct incident **all = incident_store_sorted(&ui->store);
     size_t n = 0;
 
@@ -270,6 +271,8 @@ log_state(struct ui *ui, const char *path)
 static void
 incidents_draw(struct ui *ui, int top, int rows)
 {
+    if (ui->rows_stale)
+        ui_incidents_rows(ui);
     int w = ui->w, y = top, x = 0;
     int spark = w >= 140 ? 30 : w >= 120 ? 15 : 10;
     int cw_up = 21, cw_cause = w >= 120 ? 42 : 22, cw_ev = 7, cw_last = 8;
@@ -389,6 +392,8 @@ incidents_action(struct ui *ui, enum ui_action a)
     case UA_PGDN:
     case UA_HOME:
     case UA_END:
+        if (ui->rows_stale)
+            ui_incidents_rows(ui);
         r = ui_list_move(&ui->incidents, a, ui->h - 6);
         ui->selected = ui->nsorted > 0 ? ui->sorted[ui->incidents.sel] : NULL;
         return UI_HANDLED | r;
