@@ -663,6 +663,25 @@ case_eq(const struct remedy_case *a, const struct remedy_case *b, bool timing)
             assert_int_equal(f->sets[k].key, g->sets[k].key);
             str_eq(f->sets[k].value, g->sets[k].value);
             str_eq(f->sets[k].note, g->sets[k].note);
+            str_eq(f->sets[k].block_label, g->sets[k].block_label);
+        }
+        /* the blast radius travels too */
+        str_eq(f->diff_root, g->diff_root);
+        assert_int_equal(f->radius_whole, g->radius_whole);
+        assert_int_equal(f->naffected, g->naffected);
+        for (size_t k = 0; k < f->naffected; k++) {
+            const struct remedy_affected *x = &f->affected[k], *y = &g->affected[k];
+            str_eq(x->context, y->context);
+            str_eq(x->file, y->file);
+            assert_int_equal(x->line, y->line);
+            str_eq(x->upstream, y->upstream);
+            str_eq(x->changed, y->changed);
+            assert_int_equal(x->target, y->target);
+            assert_int_equal(x->probed, y->probed);
+            assert_int_equal(x->before, y->before);
+            assert_int_equal(x->after, y->after);
+            str_eq(x->before_message, y->before_message);
+            str_eq(x->after_message, y->after_message);
         }
         assert_int_equal(f->nfiles, g->nfiles);
         for (size_t k = 0; k < f->nfiles; k++) {
@@ -693,6 +712,7 @@ plan_in_process(struct plan_env *e, struct remedy_case *c, struct buf *said)
     assert_true(c->fixes[0].verified);
     assert_true(c->fixes[0].nfiles >= 2); /* the pinned certificate and the config */
     assert_non_null(c->fixes[0].diff);
+    assert_true(c->fixes[0].naffected >= 1); /* the target at least: the radius is planned */
     assert_int_equal(c->probe.verify_code, 18);
     snprintf(want, sizeof(want),
              "probing 127.0.0.1:%d under the current settings|"
