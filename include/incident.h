@@ -30,6 +30,8 @@ struct incident {
 
     /* Extra facts from the latest event. */
     char *name;      /* expected name (name_mismatch), NULL otherwise */
+    char *host;      /* the Host header nginx logged (`host: "..."`), NULL if absent; its
+                        port tells servers without server_name apart (resolve) */
     char *ssl_error; /* "error:0A000086", NULL if absent */
     int alert;       /* SSL alert number, -1 if absent */
     bool stream;     /* stream-module event */

@@ -135,6 +135,7 @@ incident_free(struct incident *inc)
     free(inc->reason);
     free(inc->server);
     free(inc->name);
+    free(inc->host);
     free(inc->ssl_error);
     for (size_t i = 0; i < inc->nclients; i++)
         free(inc->clients[i]);
@@ -278,6 +279,7 @@ incident_store_add(struct incident_store *st, const struct ls_event *ev, const c
     if (ev->verify_code >= 0)
         replace_str(&inc->reason, ev->reason); /* same code, latest wording */
     replace_str(&inc->name, ev->name);
+    replace_str(&inc->host, ev->host);
     replace_str(&inc->ssl_error, ev->ssl_error);
     inc->alert = ev->alert;
     inc->stream = ev->stream;

@@ -329,6 +329,7 @@ place_incident(struct triage *t, const struct incident *inc, const char *want, s
         q.listen = inc->server;
     else {
         q.server = inc->server;
+        q.host = inc->host;
         uri = inc->nsamples > 0 ? request_uri(inc->samples[0]) : NULL;
         q.uri = uri;
     }
