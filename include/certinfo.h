@@ -50,6 +50,10 @@ void certinfo_free(struct cert_info *ci);
 /* Whether the same certificate (X509_cmp) is in sk. */
 bool certinfo_in_stack(X509 *x, STACK_OF(X509) * sk);
 
+/* The issuer of x in the system CA store (a distribution may carry intermediates), or NULL.
+ * The tool never fetches AIA URLs: this store is all it looks in. Caller frees. */
+X509 *certinfo_system_issuer(X509 *x);
+
 /* Loads every certificate of a PEM file. Returns 0 and *out (caller frees with
  * sk_X509_pop_free(.., X509_free)), or -1 with *cause naming the file. */
 int certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause);

@@ -127,8 +127,6 @@ const char *probe_verdict_name(enum probe_verdict v);
 char *probe_msg_verify_error(long code);
 char *probe_msg_name_mismatch(const char *name);
 
-/* nginx's IPv4-literal test (ngx_inet_addr): four dotted decimal octets. */
-bool probe_is_ipv4_literal(const char *s, size_t len);
 /* The name nginx checks and sends: port stripped from a "host:port" / "[v6]:port" name. */
 char *probe_ssl_name(const char *name);
 /* Whether nginx sends SNI for this name (server_name on, not empty, not an IP literal). */

@@ -91,7 +91,5 @@ const char *resolve_ssl_name(const struct tls_use *use);
 /* "location /api in server api.example" for a block. Caller frees. */
 char *resolve_context(const struct ngx_node *block);
 
-/* Whether s is an IPv4 or IPv6 literal (brackets allowed). */
-bool resolve_is_ip(const char *s);
 
 #endif

@@ -49,4 +49,15 @@ struct pss_def {
 /* Indexed by enum pss; defaults as in nginx 1.22 (DESIGN.md). */
 extern const struct pss_def pss_defs[PSS__COUNT];
 
+struct ngxconf;
+
+/* The settings that name files: proxy_ssl_trusted_certificate, _certificate, _key. */
+#define SSLCONF_NPATHS 3
+
+/* Makes the file paths of s absolute as nginx reads them (a relative one is taken against
+ * the config's prefix, ngxconf_full_path); nginx's defaults are left alone. owned[k] gets
+ * each new string, or NULL: the caller frees them once s is no longer used. */
+void sslconf_full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s,
+                        char *owned[SSLCONF_NPATHS]);
+
 #endif

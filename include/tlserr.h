@@ -24,6 +24,11 @@ void tlserr_add(struct buf *out, const char *text, int err);
 /* The same, returned as an allocated string. */
 char *tlserr_message(const char *text, int err);
 
+/* Drains the error queue and returns the text of its last error alone
+ * ("error:0480006C:PEM routines::no start line"), or "no details" when it is empty. For a
+ * short reason inside a sentence of the caller's (check's findings). Caller frees. */
+char *tlserr_reason(void);
+
 /* Appends nginx's errno suffix " (111: Connection refused)"; nothing when err == 0. */
 void tlserr_add_errno(struct buf *out, int err);
 

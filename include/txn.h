@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 struct buf;
+struct jfile;
 
 /* One file to write. path may be a symlink: its target is written and the link kept.
  * mode applies only when the file does not exist yet (else mode, owner, ACL and SELinux
@@ -158,6 +159,14 @@ void txn_result_free(struct txn_result *res);
 
 const char *txn_state_name(enum txn_state s);
 const char *txn_step_name(enum txn_step s);
+
+/* What a journaled file holds now: TXN_HOLDS_OLD when it is as before the transaction
+ * (absent, if it did not exist), TXN_HOLDS_NEW when as after it (absent, if the change
+ * removes it); both when the two are alike, 0 when neither (someone edited it). Reads it
+ * into scratch; *exists (when not NULL) says whether it exists. Returns the bits, or -1
+ * with *cause when it cannot be read. */
+enum { TXN_HOLDS_OLD = 1, TXN_HOLDS_NEW = 2 };
+int txn_file_holds(const struct jfile *f, struct buf *scratch, bool *exists, char **cause);
 
 /* SHA-256 of len bytes as 64 hex digits and a NUL. */
 void txn_sha256_hex(const void *data, size_t len, char hex[65]);

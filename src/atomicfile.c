@@ -20,6 +20,7 @@
 
 #include "atomicfile.h"
 #include "buf.h"
+#include "path.h"
 #include "xmalloc.h"
 
 /* The xattrs that carry a POSIX ACL and an SELinux label; copied when present. */
@@ -96,17 +97,9 @@ write_full(int fd, const char *p, size_t len)
 int
 atomicfile_dir_fsync(const char *path, char **cause)
 {
-    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    char *dir = path_dirname(path);
     int fd, rc = -1;
 
-    if (slash == NULL) {
-        free(dir);
-        dir = xstrdup(".");
-    } else if (slash == dir) {
-        slash[1] = '\0';
-    } else {
-        *slash = '\0';
-    }
     if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 || fsync(fd) == -1) {
         *cause = xasprintf("%s: fsync of the directory: %s", dir, strerror(errno));
         goto out;

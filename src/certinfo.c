@@ -1,7 +1,8 @@
 /*
- * certinfo.c — decodes one X.509 certificate into the facts tlstriage prints, and loads PEM
- * trusted files. It never prints (callers sanitize the raw text fields) and never verifies
- * chains (probe.c does). Called by probe.c, and by check/remedy for the trusted anchors.
+ * certinfo.c — decodes one X.509 certificate into the facts tlstriage prints, loads PEM
+ * trusted files, and finds a certificate's issuer in the system CA store. It never prints
+ * (callers sanitize the raw text fields) and never verifies chains (probe.c does). Called
+ * by probe.c, and by check/remedy for the trusted anchors and the system-store issuer.
  */
 #include "config.h"
 
@@ -242,6 +243,24 @@ certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause)
     BIO_free(bio);
     *out = sk;
     return 0;
+}
+
+X509 *
+certinfo_system_issuer(X509 *x)
+{
+    X509_STORE *st = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509 *issuer = NULL;
+
+    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
+        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
+        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
+            issuer = NULL;
+    }
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(st);
+    tlserr_clear();
+    return issuer;
 }
 
 char *

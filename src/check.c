@@ -12,16 +12,18 @@
 #include <sys/stat.h>
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "check.h"
 #include "json.h"
 #include "nginxbin.h"
+#include "pemload.h"
 #include "resolve.h"
 #include "sanitize.h"
+#include "tlserr.h"
 #include "xmalloc.h"
 
 const struct check_rule check_rules[] = {
@@ -79,21 +81,6 @@ struct check_state {
     struct nginx_version version;
 };
 
-/* Drains the OpenSSL error queue into one short reason. */
-static char *
-ssl_reason(void)
-{
-    unsigned long e, last = 0;
-    char tmp[256];
-
-    while ((e = ERR_get_error()) != 0)
-        last = e;
-    if (last == 0)
-        return xstrdup("no details");
-    ERR_error_string_n(last, tmp, sizeof(tmp));
-    return xstrdup(tmp);
-}
-
 static char *
 subject_of(X509 *x)
 {
@@ -150,9 +137,9 @@ trusted_load(struct check_state *st, const char *written)
     t->path = path;
     if ((t->problem = file_problem(path)) != NULL)
         return t;
-    ERR_clear_error();
+    tlserr_clear();
     if ((bio = BIO_new_file(path, "r")) == NULL) {
-        char *why = ssl_reason();
+        char *why = tlserr_reason();
         t->problem = xasprintf("\"%s\" cannot be read (%s)", path, why);
         free(why);
         return t;
@@ -180,7 +167,7 @@ trusted_load(struct check_state *st, const char *written)
         }
         X509_free(x);
     }
-    ERR_clear_error();
+    tlserr_clear();
     BIO_free(bio);
     if (t->ncerts == 0)
         t->problem = xasprintf("\"%s\" holds no PEM certificate", path);
@@ -192,7 +179,6 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
 {
     char *cert = ngxconf_full_path(st->conf, cert_w), *key = ngxconf_full_path(st->conf, key_w);
     struct keypair *k;
-    BIO *bio = NULL;
     X509 *x = NULL;
     EVP_PKEY *pk = NULL;
     char *why;
@@ -211,18 +197,22 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     k->problem = NULL;
     if ((k->problem = file_problem(cert)) != NULL || (k->problem = file_problem(key)) != NULL)
         return k;
-    ERR_clear_error();
-    if ((bio = BIO_new_file(cert, "r")) == NULL ||
-        (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-        why = ssl_reason();
+    if (pemload_cert(cert, &x, NULL, NULL) != PEMLOAD_OK) {
+        why = tlserr_reason();
         k->problem = xasprintf("\"%s\" holds no readable certificate (%s)", cert, why);
         free(why);
         goto out;
     }
-    BIO_free(bio);
-    if ((bio = BIO_new_file(key, "r")) == NULL ||
-        (pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL) {
-        why = ssl_reason();
+    switch (pemload_key(key, NULL, &pk, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_ENCRYPTED:
+        k->problem = xasprintf("\"%s\" is encrypted with a passphrase: tlstriage does not read "
+                               "proxy_ssl_password_file yet, so it cannot check the pair",
+                               key);
+        goto out;
+    default:
+        why = tlserr_reason();
         k->problem = xasprintf("\"%s\" holds no readable private key (%s)", key, why);
         free(why);
         goto out;
@@ -230,8 +220,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     if (X509_check_private_key(x, pk) != 1)
         k->problem = xasprintf("the key \"%s\" does not match the certificate \"%s\"", key, cert);
 out:
-    ERR_clear_error();
-    BIO_free(bio);
+    tlserr_clear();
     X509_free(x);
     EVP_PKEY_free(pk);
     return k;
@@ -355,7 +344,7 @@ check_use(struct check_state *st, const struct tls_use *u)
             n = strchr(name->value, '$') == NULL ? name->value : NULL;
         else if (u->kind == RESOLVE_LITERAL)
             n = u->proxy_host;
-        if (n != NULL && resolve_is_ip(n)) {
+        if (n != NULL && addr_is_ip(n)) {
             ip_rule(st);
             if (!nginxbin_checks_ip_san(&st->version)) {
                 add(st, "TT004", CHECK_ERROR, explicit_name ? name->file : ppfile,
@@ -421,7 +410,7 @@ check_use(struct check_state *st, const struct tls_use *u)
 
     /* TT008 */
     if (name->origin != PSS_DEFAULT && name->value != NULL && strchr(name->value, '$') == NULL &&
-        !resolve_is_ip(name->value) && !is_on(sni)) {
+        !addr_is_ip(name->value) && !is_on(sni)) {
         add(st, "TT008", CHECK_WARNING, name->file, name->line, where_block(name, u),
             xasprintf("proxy_ssl_name %s is a DNS name but proxy_ssl_server_name is off: the "
                       "name is checked but not sent as SNI, so an upstream that picks its "

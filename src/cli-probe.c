@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "addr.h"
 #include "app.h"
 #include "buf.h"
 #include "certinfo.h"
@@ -83,30 +84,11 @@ static const char probe_usage[] =
 static int
 parse_target(const char *arg, char **host, int *port)
 {
-    const char *colon;
-    char *end;
-    long p = 443;
+    unsigned p;
 
-    if (arg[0] == '[') {
-        const char *rb = strchr(arg, ']');
-        if (rb == NULL || rb == arg + 1)
-            return -1;
-        colon = rb[1] == ':' ? rb + 1 : NULL;
-        if (rb[1] != '\0' && colon == NULL)
-            return -1;
-        *host = xstrndup(arg, (size_t)(rb - arg + 1));
-    } else {
-        colon = strrchr(arg, ':');
-        if (colon != NULL && strchr(arg, ':') != colon)
-            return -1; /* bare IPv6 needs brackets, as in proxy_pass */
-        *host = colon != NULL ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
-    }
-    if (colon != NULL) {
-        p = strtol(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || p < 1 || p > 65535)
-            p = -1;
-    }
-    if ((*host)[0] == '\0' || p < 0) {
+    if (addr_split(arg, strlen(arg), 443, host, &p) != 0)
+        return -1;
+    if ((*host)[0] == '\0') {
         free(*host);
         *host = NULL;
         return -1;
@@ -121,7 +103,7 @@ needs_nginx_rule(const struct probe_opts *o)
     const char *n = o->name != NULL ? o->name : o->host;
     size_t len = strlen(n);
 
-    return strchr(n, ':') != NULL || n[0] == '[' || probe_is_ipv4_literal(n, len);
+    return strchr(n, ':') != NULL || n[0] == '[' || addr_is_ipv4(n, len);
 }
 
 /* ---- text ---- */
@@ -432,20 +414,17 @@ static int
 plan_add_use(struct conf_plan *p, const struct tls_use *use, const struct probe_opts *base,
              struct probe_opts **opts, const char ***labels, size_t *n)
 {
-    static const enum pss path_keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
-                                         PSS_CERTIFICATE_KEY};
-
     if (use->kind == RESOLVE_VARIABLE)
         return 0; /* proxy_pass with a variable: nothing to probe statically */
     for (size_t t = 0; t < use->ntargets; t++) {
         struct proxy_ssl_settings ssl = use->ssl;
         struct probe_opts o;
-        char *cause = NULL;
+        char *cause = NULL, *owned[SSLCONF_NPATHS];
 
-        for (size_t k = 0; k < sizeof(path_keys) / sizeof(path_keys[0]); k++) {
-            const char *v = ssl.v[path_keys[k]].value;
-            if (v != NULL && ssl.v[path_keys[k]].origin != PSS_DEFAULT)
-                ssl.v[path_keys[k]].value = plan_keep(p, ngxconf_full_path(p->conf, v));
+        sslconf_full_paths(p->conf, &ssl, owned);
+        for (int k = 0; k < SSLCONF_NPATHS; k++) {
+            if (owned[k] != NULL)
+                plan_keep(p, owned[k]);
         }
         if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
                                      &cause) != 0) {

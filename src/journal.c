@@ -1,5 +1,5 @@
 /*
- * journal.c — the transaction journal: STATE/journal/ID.yaml (libyaml) written atomically
+ * journal.c — the transaction journal: STATE/journal/ID.yaml (through yamlio) written atomically
  * and read back, fresh ids with their STATE/backups/ID directory, the state names, the
  * STATE/lock, and the listing newest first. Decides nothing about files or nginx (txn.c
  * does). Called by txn.c only.
@@ -18,13 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "atomicfile.h"
 #include "buf.h"
 #include "journal.h"
-#include "sanitize.h"
 #include "xmalloc.h"
+#include "yamlio.h"
 
 #define JOURNAL_VERSION 1
 
@@ -139,181 +137,73 @@ journal_path(const char *dir, const char *id)
     return xasprintf("%s/journal/%s.yaml", dir, id);
 }
 
-/* Text for YAML: libyaml wants UTF-8, so any other byte becomes \xNN text. */
-static char *
-utf8_clean(const char *s)
-{
-    struct buf b = BUF_INIT;
-    size_t len = strlen(s);
-
-    buf_add(&b, "", 0);
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len((const unsigned char *)s + i, len - i);
-        if (n == 0) {
-            buf_addf(&b, "\\x%02x", (unsigned char)s[i]);
-            i++;
-        } else {
-            buf_add(&b, s + i, n);
-            i += n;
-        }
-    }
-    return buf_detach(&b);
-}
-
-static int
-y_emit(yaml_emitter_t *e, yaml_event_t *ev)
-{
-    return yaml_emitter_emit(e, ev) ? 0 : -1;
-}
-
-static int
-y_str(yaml_emitter_t *e, const char *s, yaml_scalar_style_t style)
-{
-    yaml_event_t ev;
-    char *c = utf8_clean(s != NULL ? s : "");
-    int rc = -1;
-
-    if (yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)c, (int)strlen(c), 1, 1,
-                                     style))
-        rc = y_emit(e, &ev);
-    free(c);
-    return rc;
-}
-
-static int
-y_kv(yaml_emitter_t *e, const char *k, const char *v)
-{
-    if (v == NULL)
-        return 0;
-    return y_str(e, k, YAML_PLAIN_SCALAR_STYLE) == 0 && y_str(e, v, YAML_ANY_SCALAR_STYLE) == 0
-               ? 0
-               : -1;
-}
-
-static int
-y_kulong(yaml_emitter_t *e, const char *k, unsigned long v, bool octal)
-{
-    char s[64];
-
-    if (octal)
-        snprintf(s, sizeof(s), "%04lo", v);
-    else
-        snprintf(s, sizeof(s), "%lu", v);
-    return y_kv(e, k, s);
-}
-
-static int
-y_open(yaml_emitter_t *e, bool map)
-{
-    yaml_event_t ev;
-
-    if (map)
-        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-    else
-        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-    return y_emit(e, &ev);
-}
-
-static int
-y_close(yaml_emitter_t *e, bool map)
-{
-    yaml_event_t ev;
-
-    if (map)
-        yaml_mapping_end_event_initialize(&ev);
-    else
-        yaml_sequence_end_event_initialize(&ev);
-    return y_emit(e, &ev);
-}
-
-static int
-y_out(void *data, unsigned char *buffer, size_t size)
-{
-    buf_add(data, buffer, size);
-    return 1;
-}
-
 static int
 journal_emit(const struct journal *j, struct buf *out)
 {
-    yaml_emitter_t e;
-    yaml_event_t ev;
-    int bad = 0;
+    struct yamlio_emitter em, *e = &em;
 
-    if (!yaml_emitter_initialize(&e))
+    if (yamlio_emit_begin(e, out) == -1)
         return -1;
-    yaml_emitter_set_output(&e, y_out, out);
-    yaml_emitter_set_unicode(&e, 1);
-    yaml_emitter_set_width(&e, -1);
-    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-    bad |= y_emit(&e, &ev);
-    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
-    bad |= y_emit(&e, &ev);
-    bad |= y_open(&e, true);
-    bad |= y_kulong(&e, "tlstriage_journal", JOURNAL_VERSION, false);
-    bad |= y_kv(&e, "id", j->id);
-    bad |= y_kv(&e, "kind", j->kind);
-    bad |= y_kv(&e, "time", j->time);
-    bad |= y_kv(&e, "user", j->user);
-    bad |= y_kv(&e, "summary", j->summary);
-    bad |= y_kv(&e, "state", journal_state_name(j->state));
-    bad |= y_kv(&e, "confirmed", j->confirmed ? "true" : "false");
-    bad |= y_kv(&e, "reverts", j->reverts);
-    bad |= y_kv(&e, "rolled_back_by", j->rolled_back_by);
-    bad |= y_kv(&e, "error", j->error);
-    bad |= y_str(&e, "nginx", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, true);
-    bad |= y_kv(&e, "binary", j->nginx_binary);
-    bad |= y_kv(&e, "conf", j->nginx_conf);
-    bad |= y_kv(&e, "prefix", j->nginx_prefix);
-    bad |= y_kv(&e, "reload", j->reload_cmd);
-    bad |= y_close(&e, true);
-    bad |= y_str(&e, "files", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, false);
+    yamlio_open(e, true);
+    yamlio_kulong(e, "tlstriage_journal", JOURNAL_VERSION, false);
+    yamlio_kv(e, "id", j->id);
+    yamlio_kv(e, "kind", j->kind);
+    yamlio_kv(e, "time", j->time);
+    yamlio_kv(e, "user", j->user);
+    yamlio_kv(e, "summary", j->summary);
+    yamlio_kv(e, "state", journal_state_name(j->state));
+    yamlio_kv(e, "confirmed", j->confirmed ? "true" : "false");
+    yamlio_kv(e, "reverts", j->reverts);
+    yamlio_kv(e, "rolled_back_by", j->rolled_back_by);
+    yamlio_kv(e, "error", j->error);
+    yamlio_str(e, "nginx", YAML_PLAIN_SCALAR_STYLE);
+    yamlio_open(e, true);
+    yamlio_kv(e, "binary", j->nginx_binary);
+    yamlio_kv(e, "conf", j->nginx_conf);
+    yamlio_kv(e, "prefix", j->nginx_prefix);
+    yamlio_kv(e, "reload", j->reload_cmd);
+    yamlio_close(e, true);
+    yamlio_str(e, "files", YAML_PLAIN_SCALAR_STYLE);
+    yamlio_open(e, false);
     for (size_t i = 0; i < j->nfiles; i++) {
         const struct jfile *f = &j->files[i];
-        bad |= y_open(&e, true);
-        bad |= y_kv(&e, "path", f->path);
-        bad |= y_kv(&e, "target", f->target);
-        bad |= y_kv(&e, "existed", f->existed ? "true" : "false");
-        bad |= y_kv(&e, "remove", f->remove ? "true" : "false");
-        bad |= y_kulong(&e, "mode", (unsigned long)f->mode, true);
-        bad |= y_kulong(&e, "uid", f->uid, false);
-        bad |= y_kulong(&e, "gid", f->gid, false);
-        bad |= y_kv(&e, "sha256_before", f->before);
-        bad |= y_kv(&e, "sha256_after", f->after);
+        yamlio_open(e, true);
+        yamlio_kv(e, "path", f->path);
+        yamlio_kv(e, "target", f->target);
+        yamlio_kv(e, "existed", f->existed ? "true" : "false");
+        yamlio_kv(e, "remove", f->remove ? "true" : "false");
+        yamlio_kulong(e, "mode", (unsigned long)f->mode, true);
+        yamlio_kulong(e, "uid", f->uid, false);
+        yamlio_kulong(e, "gid", f->gid, false);
+        yamlio_kv(e, "sha256_before", f->before);
+        yamlio_kv(e, "sha256_after", f->after);
         char *b = xasprintf("backups/%s/%zu.orig", j->id, i);
         char *n = xasprintf("backups/%s/%zu.new", j->id, i);
-        bad |= y_kv(&e, "backup", f->existed ? b : NULL);
-        bad |= y_kv(&e, "new", f->remove ? NULL : n);
+        yamlio_kv(e, "backup", f->existed ? b : NULL);
+        yamlio_kv(e, "new", f->remove ? NULL : n);
         free(b);
         free(n);
-        bad |= y_kv(&e, "summary", f->summary);
-        bad |= y_close(&e, true);
+        yamlio_kv(e, "summary", f->summary);
+        yamlio_close(e, true);
     }
-    bad |= y_close(&e, false);
+    yamlio_close(e, false);
     if (j->diff != NULL) {
-        bad |= y_str(&e, "diff", YAML_PLAIN_SCALAR_STYLE);
-        bad |= y_str(&e, j->diff, YAML_LITERAL_SCALAR_STYLE);
+        yamlio_str(e, "diff", YAML_PLAIN_SCALAR_STYLE);
+        yamlio_str(e, j->diff, YAML_LITERAL_SCALAR_STYLE);
     }
-    bad |= y_str(&e, "steps", YAML_PLAIN_SCALAR_STYLE);
-    bad |= y_open(&e, false);
+    yamlio_str(e, "steps", YAML_PLAIN_SCALAR_STYLE);
+    yamlio_open(e, false);
     for (size_t i = 0; i < j->nsteps; i++) {
-        bad |= y_open(&e, true);
-        bad |= y_kv(&e, "step", j->steps[i].step);
-        bad |= y_kv(&e, "status", j->steps[i].status);
-        bad |= y_kv(&e, "time", j->steps[i].time);
-        bad |= y_kv(&e, "message", j->steps[i].msg);
-        bad |= y_close(&e, true);
+        yamlio_open(e, true);
+        yamlio_kv(e, "step", j->steps[i].step);
+        yamlio_kv(e, "status", j->steps[i].status);
+        yamlio_kv(e, "time", j->steps[i].time);
+        yamlio_kv(e, "message", j->steps[i].msg);
+        yamlio_close(e, true);
     }
-    bad |= y_close(&e, false);
-    bad |= y_close(&e, true);
-    yaml_document_end_event_initialize(&ev, 1);
-    bad |= y_emit(&e, &ev);
-    yaml_stream_end_event_initialize(&ev);
-    bad |= y_emit(&e, &ev);
-    yaml_emitter_delete(&e);
-    return bad ? -1 : 0;
+    yamlio_close(e, false);
+    yamlio_close(e, true);
+    return yamlio_emit_end(e);
 }
 
 /* Writes the journal atomically (STATE/journal/ID.yaml, 0600). */
@@ -339,55 +229,10 @@ out:
     return rc;
 }
 
-static const yaml_node_t *
-y_get(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    if (map == NULL || map->type != YAML_MAPPING_NODE)
-        return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = yaml_document_get_node(d, p->key);
-        if (k != NULL && k->type == YAML_SCALAR_NODE &&
-            strcmp((const char *)k->data.scalar.value, key) == 0)
-            return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-}
-
-static char *
-y_dup(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    const yaml_node_t *n = y_get(d, map, key);
-
-    if (n == NULL || n->type != YAML_SCALAR_NODE)
-        return NULL;
-    return xstrndup((const char *)n->data.scalar.value, n->data.scalar.length);
-}
-
-static bool
-y_bool(yaml_document_t *d, const yaml_node_t *map, const char *key)
-{
-    char *s = y_dup(d, map, key);
-    bool v = s != NULL && strcmp(s, "true") == 0;
-
-    free(s);
-    return v;
-}
-
-static unsigned long
-y_ulong(yaml_document_t *d, const yaml_node_t *map, const char *key, int base)
-{
-    char *s = y_dup(d, map, key);
-    unsigned long v = s != NULL ? strtoul(s, NULL, base) : 0;
-
-    free(s);
-    return v;
-}
-
 static void
-y_hash(yaml_document_t *d, const yaml_node_t *map, const char *key, char out[65])
+y_hash(const struct yamlio_doc *d, const yaml_node_t *map, const char *key, char out[65])
 {
-    char *s = y_dup(d, map, key);
+    char *s = yamlio_dup(d, map, key);
 
     snprintf(out, 65, "%s", s != NULL ? s : "");
     free(s);
@@ -398,60 +243,56 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
 {
     char *path = journal_path(dir, id);
     struct buf b = BUF_INIT;
-    yaml_parser_t p;
-    yaml_document_t d;
-    bool have_doc = false;
+    struct yamlio_doc d;
     const yaml_node_t *root, *seq;
     char *state = NULL;
     int rc = -1;
 
     memset(j, 0, sizeof(*j));
-    yaml_parser_initialize(&p);
+    memset(&d, 0, sizeof(d));
     if (atomicfile_read(path, &b, NULL, cause) == -1)
         goto out;
-    yaml_parser_set_input_string(&p, (const unsigned char *)b.p, b.len);
-    if (!yaml_parser_load(&p, &d)) {
-        *cause = xasprintf("%s:%zu: not a valid journal: %s", path, p.problem_mark.line + 1,
-                           p.problem != NULL ? p.problem : "YAML error");
+    if (yamlio_load(&d, path, b.p, b.len, cause) == -1) {
+        free(*cause);
+        *cause = xasprintf("%s:%zu: not a valid journal: %s", path, d.err_line, d.err_problem);
         goto out;
     }
-    have_doc = true;
-    root = yaml_document_get_root_node(&d);
+    root = d.root;
     j->dir = xstrdup(dir);
-    j->id = y_dup(&d, root, "id");
-    state = y_dup(&d, root, "state");
+    j->id = yamlio_dup(&d, root, "id");
+    state = yamlio_dup(&d, root, "state");
     if (j->id == NULL || journal_state_from_name(state, &j->state) == -1) {
         *cause = xasprintf("%s: not a tlstriage journal (no id or state)", path);
         goto out;
     }
-    j->kind = y_dup(&d, root, "kind");
-    j->time = y_dup(&d, root, "time");
-    j->user = y_dup(&d, root, "user");
-    j->summary = y_dup(&d, root, "summary");
-    j->reverts = y_dup(&d, root, "reverts");
-    j->rolled_back_by = y_dup(&d, root, "rolled_back_by");
-    j->error = y_dup(&d, root, "error");
-    j->confirmed = y_bool(&d, root, "confirmed");
-    j->diff = y_dup(&d, root, "diff");
-    const yaml_node_t *ng = y_get(&d, root, "nginx");
-    j->nginx_binary = y_dup(&d, ng, "binary");
-    j->nginx_conf = y_dup(&d, ng, "conf");
-    j->nginx_prefix = y_dup(&d, ng, "prefix");
-    j->reload_cmd = y_dup(&d, ng, "reload");
-    if ((seq = y_get(&d, root, "files")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
-        size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    j->kind = yamlio_dup(&d, root, "kind");
+    j->time = yamlio_dup(&d, root, "time");
+    j->user = yamlio_dup(&d, root, "user");
+    j->summary = yamlio_dup(&d, root, "summary");
+    j->reverts = yamlio_dup(&d, root, "reverts");
+    j->rolled_back_by = yamlio_dup(&d, root, "rolled_back_by");
+    j->error = yamlio_dup(&d, root, "error");
+    j->confirmed = yamlio_bool(&d, root, "confirmed");
+    j->diff = yamlio_dup(&d, root, "diff");
+    const yaml_node_t *ng = yamlio_get(&d, root, "nginx");
+    j->nginx_binary = yamlio_dup(&d, ng, "binary");
+    j->nginx_conf = yamlio_dup(&d, ng, "conf");
+    j->nginx_prefix = yamlio_dup(&d, ng, "prefix");
+    j->reload_cmd = yamlio_dup(&d, ng, "reload");
+    if ((seq = yamlio_get(&d, root, "files")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
+        size_t n = yamlio_seq_len(seq);
         j->files = xcalloc(n + 1, sizeof(*j->files));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yamlio_seq_at(&d, seq, i);
             struct jfile *f = &j->files[j->nfiles++];
-            f->path = y_dup(&d, m, "path");
-            f->target = y_dup(&d, m, "target");
-            f->summary = y_dup(&d, m, "summary");
-            f->existed = y_bool(&d, m, "existed");
-            f->remove = y_bool(&d, m, "remove");
-            f->mode = (mode_t)y_ulong(&d, m, "mode", 8);
-            f->uid = y_ulong(&d, m, "uid", 10);
-            f->gid = y_ulong(&d, m, "gid", 10);
+            f->path = yamlio_dup(&d, m, "path");
+            f->target = yamlio_dup(&d, m, "target");
+            f->summary = yamlio_dup(&d, m, "summary");
+            f->existed = yamlio_bool(&d, m, "existed");
+            f->remove = yamlio_bool(&d, m, "remove");
+            f->mode = (mode_t)yamlio_ulong(&d, m, "mode", 8);
+            f->uid = yamlio_ulong(&d, m, "uid", 10);
+            f->gid = yamlio_ulong(&d, m, "gid", 10);
             y_hash(&d, m, "sha256_before", f->before);
             y_hash(&d, m, "sha256_after", f->after);
             if (f->path == NULL || f->target == NULL) {
@@ -460,25 +301,23 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
             }
         }
     }
-    if ((seq = y_get(&d, root, "steps")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
-        size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if ((seq = yamlio_get(&d, root, "steps")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
+        size_t n = yamlio_seq_len(seq);
         j->steps = xcalloc(n + 1, sizeof(*j->steps));
         for (size_t i = 0; i < n; i++) {
-            const yaml_node_t *m = yaml_document_get_node(&d, seq->data.sequence.items.start[i]);
+            const yaml_node_t *m = yamlio_seq_at(&d, seq, i);
             struct jstep *s = &j->steps[j->nsteps++];
-            s->step = y_dup(&d, m, "step");
-            s->status = y_dup(&d, m, "status");
-            s->time = y_dup(&d, m, "time");
-            s->msg = y_dup(&d, m, "message");
+            s->step = yamlio_dup(&d, m, "step");
+            s->status = yamlio_dup(&d, m, "status");
+            s->time = yamlio_dup(&d, m, "time");
+            s->msg = yamlio_dup(&d, m, "message");
         }
     }
     rc = 0;
 out:
     if (rc == -1)
         journal_free(j);
-    if (have_doc)
-        yaml_document_delete(&d);
-    yaml_parser_delete(&p);
+    yamlio_doc_free(&d);
     free(state);
     free(path);
     buf_free(&b);

@@ -21,14 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "evloop.h"
 #include "certinfo.h"
 #include "json.h"
+#include "pemload.h"
 #include "probe.h"
 #include "sslconf.h"
 #include "tlserr.h"
@@ -109,28 +110,6 @@ probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *
 
 /* ---- names: nginx's SNI and host-check rules ---- */
 
-bool
-probe_is_ipv4_literal(const char *s, size_t len)
-{
-    unsigned octet = 0, dots = 0;
-    size_t digits = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] >= '0' && s[i] <= '9') {
-            octet = octet * 10 + (unsigned)(s[i] - '0');
-            if (octet > 255)
-                return false;
-            digits++;
-        } else if (s[i] == '.' && digits > 0) {
-            dots++;
-            octet = 0;
-            digits = 0;
-        } else
-            return false;
-    }
-    return dots == 3 && digits > 0;
-}
-
 char *
 probe_ssl_name(const char *name)
 {
@@ -150,22 +129,7 @@ probe_sends_sni(const char *name, bool server_name)
 {
     if (!server_name || name[0] == '\0' || name[0] == '[')
         return false;
-    return !probe_is_ipv4_literal(name, strlen(name));
-}
-
-static bool
-is_ip_literal(const char *name)
-{
-    unsigned char a[16];
-    char tmp[64];
-    size_t len = strlen(name);
-
-    if (len > 2 && name[0] == '[' && name[len - 1] == ']' && len - 2 < sizeof(tmp)) {
-        memcpy(tmp, name + 1, len - 2);
-        tmp[len - 2] = '\0';
-        return inet_pton(AF_INET6, tmp, a) == 1;
-    }
-    return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+    return !addr_is_ipv4(name, strlen(name));
 }
 
 bool
@@ -175,7 +139,7 @@ probe_name_matches(X509 *cert, const char *name, bool check_ip_san)
 
     if (name[0] == '\0')
         return false;
-    if (check_ip_san && is_ip_literal(name)) {
+    if (check_ip_san && addr_is_ip(name)) {
         char tmp[64];
         size_t len = strlen(name);
         if (name[0] == '[' && len > 2 && len - 2 < sizeof(tmp)) {
@@ -292,48 +256,41 @@ emerg(const char *fmt, const char *arg)
 }
 
 /* The client certificate and key, loaded as ngx_ssl_certificate() loads them (so a failure
- * reads as nginx's [emerg]). Returns NULL, or the message. */
+ * reads as nginx's [emerg]); an encrypted key fails without a prompt. Returns NULL, or the
+ * message. */
 static char *
 load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
 {
-    BIO *bio;
-    X509 *x, *extra;
-    EVP_PKEY *pk;
+    STACK_OF(X509) *chain = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *pk = NULL;
+    char *msg = NULL;
 
+    if (pemload_cert(cert, &x, &chain, &msg) != PEMLOAD_OK)
+        goto out;
     tlserr_clear();
-    if ((bio = BIO_new_file(cert, "r")) == NULL)
-        return emerg("cannot load certificate \"%s\": BIO_new_file() failed", cert);
-    if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL) {
-        BIO_free(bio);
-        return emerg("cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
-    }
     if (SSL_CTX_use_certificate(ctx, x) != 1) {
-        X509_free(x);
-        BIO_free(bio);
-        return emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+        msg = emerg("SSL_CTX_use_certificate(\"%s\") failed", cert);
+        goto out;
     }
-    X509_free(x);
-    while ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+    while (sk_X509_num(chain) > 0) {
+        X509 *extra = sk_X509_shift(chain);
         if (SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
             X509_free(extra);
-            BIO_free(bio);
-            return emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+            msg = emerg("SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+            goto out;
         }
     }
-    BIO_free(bio);
-    tlserr_clear(); /* the end of the chain reads as "no start line" */
-    if ((bio = BIO_new_file(key, "r")) == NULL)
-        return emerg("cannot load certificate key \"%s\": BIO_new_file() failed", key);
-    pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pk == NULL)
-        return emerg("cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed", key);
-    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
-        EVP_PKEY_free(pk);
-        return emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
-    }
+    if (pemload_key(key, NULL, &pk, &msg) != PEMLOAD_OK)
+        goto out;
+    tlserr_clear();
+    if (SSL_CTX_use_PrivateKey(ctx, pk) != 1)
+        msg = emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+out:
     EVP_PKEY_free(pk);
-    return NULL;
+    X509_free(x);
+    sk_X509_pop_free(chain, X509_free);
+    return msg;
 }
 
 static void
@@ -746,7 +703,7 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
         r->sni = xstrdup(r->name);
-    if (!is_ip_literal(r->name))
+    if (!addr_is_ip(r->name))
         r->name_rule = xstrdup("a DNS name: X509_check_host (DNS SANs, else the subject CN), "
                                "the same in every nginx version");
     else if (o->check_ip_san)
@@ -999,26 +956,6 @@ intermediate_note(X509 *top, STACK_OF(X509) * anchors)
     return note;
 }
 
-/* The issuer of x in the system CA store (a distribution may carry intermediates), or NULL.
- * The tool never fetches AIA URLs: this store is all it can look in. Caller frees. */
-static X509 *
-system_issuer(X509 *x)
-{
-    X509_STORE *st = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509 *issuer = NULL;
-
-    if (st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
-        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
-        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
-            issuer = NULL;
-    }
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
-    tlserr_clear();
-    return issuer;
-}
-
 static void
 whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_entry *ce)
 {
@@ -1051,7 +988,7 @@ whatif_compute(struct probe_result *r, const struct probe_opts *o, struct ctx_en
     if (r->nchain == (size_t)n && !r->chain[n - 1].self_signed) {
         X509 *issuer;
         w->intermediate_note = intermediate_note(top, ce->anchors);
-        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = system_issuer(top)) != NULL) {
+        if (r->verdict == PROBE_VERIFY_ERROR && (issuer = certinfo_system_issuer(top)) != NULL) {
             if (X509_check_issued(issuer, issuer) != X509_V_OK) { /* an intermediate */
                 struct cert_info ci;
                 char *note = w->intermediate_note;

@@ -14,16 +14,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "addr.h"
 #include "atomicfile.h"
 #include "buf.h"
+#include "certinfo.h"
 #include "incident.h"
 #include "json.h"
+#include "pemload.h"
 #include "remedy.h"
+#include "tlserr.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -105,7 +108,7 @@ plain_dns_name(const char *s)
 {
     size_t len = strlen(s);
 
-    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || resolve_is_ip(s))
+    if (len == 0 || len > 253 || s[0] == '.' || s[0] == '-' || addr_is_ip(s))
         return false;
     for (const char *p = s; *p != '\0'; p++) {
         char c = *p;
@@ -306,26 +309,6 @@ sha16(const char *data, size_t len)
     return xstrdup(hex);
 }
 
-/* The issuer of x in the system CA store (distributions carry some intermediates), or
- * NULL. Never fetched from the network (no AIA). Caller frees. */
-static X509 *
-system_issuer(X509 *x)
-{
-    X509_STORE *st = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509 *issuer = NULL;
-
-    if (x != NULL && st != NULL && ctx != NULL && X509_STORE_set_default_paths(st) == 1 &&
-        X509_STORE_CTX_init(ctx, st, x, NULL) == 1) {
-        if (X509_STORE_CTX_get1_issuer(&issuer, ctx, x) != 1)
-            issuer = NULL;
-    }
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(st);
-    ERR_clear_error();
-    return issuer;
-}
-
 /* Adds strategy s to the candidate; r is the probe of the candidate so far. */
 static int
 cand_apply(struct cand *c, int s, const struct probe_result *r, const struct remedy_opts *o,
@@ -395,7 +378,8 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
             if (read_all(o->ca_file, &add, &addlen, cause) != 0)
                 return -1;
         } else {
-            X509 *issuer = system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
+            X509 *issuer =
+                certinfo_system_issuer(sk_X509_value(r->presented, (int)r->chain_total - 1));
             if (issuer == NULL) {
                 *cause = xstrdup("the missing intermediate is not in the system CA store: "
                                  "give it with --ca FILE");
@@ -443,7 +427,7 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         c->why[s] =
             xasprintf("name: the certificate does not hold the name nginx checks (\"%s\"%s); "
                       "check (and send as SNI) %s, a DNS name the certificate holds",
-                      r->name, resolve_is_ip(r->name) ? ", an IP literal" : "", c->name);
+                      r->name, addr_is_ip(r->name) ? ", an IP literal" : "", c->name);
         break;
     }
     case RS_DEPTH: {
@@ -499,24 +483,32 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
 static int
 client_pair_ok(const char *cert, const char *key, char **cause)
 {
-    FILE *fc = fopen(cert, "r"), *fk = NULL;
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
     int rc = -1;
 
-    if (fc == NULL) {
+    switch (pemload_cert(cert, &x, NULL, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_OPEN:
         *cause = xasprintf("%s: %s", cert, strerror(errno));
         goto out;
-    }
-    if ((fk = fopen(key, "r")) == NULL) {
-        *cause = xasprintf("%s: %s", key, strerror(errno));
-        goto out;
-    }
-    if ((x = PEM_read_X509(fc, NULL, NULL, NULL)) == NULL) {
+    default:
         *cause = xasprintf("%s: no PEM certificate", cert);
         goto out;
     }
-    if ((k = PEM_read_PrivateKey(fk, NULL, NULL, NULL)) == NULL) {
+    switch (pemload_key(key, NULL, &k, NULL)) {
+    case PEMLOAD_OK:
+        break;
+    case PEMLOAD_ERR_OPEN:
+        *cause = xasprintf("%s: %s", key, strerror(errno));
+        goto out;
+    case PEMLOAD_ERR_ENCRYPTED:
+        *cause = xasprintf("%s: the key is encrypted with a passphrase, and tlstriage never "
+                           "prompts for one (proxy_ssl_password_file is not read yet)",
+                           key);
+        goto out;
+    default:
         *cause = xasprintf("%s: no PEM private key (or it is encrypted)", key);
         goto out;
     }
@@ -526,13 +518,9 @@ client_pair_ok(const char *cert, const char *key, char **cause)
     }
     rc = 0;
 out:
-    ERR_clear_error();
+    tlserr_clear();
     EVP_PKEY_free(k);
     X509_free(x);
-    if (fk != NULL)
-        fclose(fk);
-    if (fc != NULL)
-        fclose(fc);
     return rc;
 }
 
@@ -899,21 +887,6 @@ progress(const struct remedy_opts *o, const char *fmt, ...)
     free(msg);
 }
 
-/* The settings with their file paths made absolute (as nginx reads them). */
-static void
-full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s, char *owned[3])
-{
-    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY};
-
-    for (int k = 0; k < 3; k++) {
-        owned[k] = NULL;
-        if (s->v[keys[k]].value != NULL && s->v[keys[k]].origin != PSS_DEFAULT) {
-            owned[k] = ngxconf_full_path(conf, s->v[keys[k]].value);
-            s->v[keys[k]].value = owned[k];
-        }
-    }
-}
-
 int
 remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             const struct remedy_opts *o, struct remedy_case *out, char **cause)
@@ -921,7 +894,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     struct cand base, c;
     struct probe_opts po;
     struct probe_result r0, r;
-    char *owned[3];
+    char *owned[SSLCONF_NPATHS];
     unsigned allowed = o->allowed != 0 ? o->allowed : RS_ALL, excluded = 0;
     bool have_r0 = false;
     int rc = -1, ncand = 0;
@@ -943,7 +916,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     out->block_name = use->block->name;
     out->effective = use->ssl;
     base.ssl = use->ssl;
-    full_paths(conf, &base.ssl, owned);
+    sslconf_full_paths(conf, &base.ssl, owned);
     base.pub.depth = 1;
     if (base.ssl.v[PSS_VERIFY_DEPTH].value != NULL)
         base.pub.depth = atoi(base.ssl.v[PSS_VERIFY_DEPTH].value);
@@ -1071,7 +1044,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
 out:
     if (have_r0)
         probe_result_free(&r0);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SSLCONF_NPATHS; i++)
         free(owned[i]);
     if (rc != 0)
         remedy_case_free(out);
@@ -1086,7 +1059,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     struct proxy_ssl_settings s;
     struct probe_opts po;
     struct probe_result r;
-    char *owned[3] = {NULL, NULL, NULL};
+    char *owned[SSLCONF_NPATHS] = {NULL, NULL, NULL};
     int rc = -1;
 
     memset(&r, 0, sizeof(r));
@@ -1099,7 +1072,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
         goto out;
     }
     resolve_settings(b, &s);
-    full_paths(conf, &s, owned);
+    sslconf_full_paths(conf, &s, owned);
     if (probe_opts_from_settings(&po, &s, c->host, c->port, cause) != 0)
         goto out;
     if (po.name == NULL) {
@@ -1128,7 +1101,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     rc = 0;
 out:
     probe_result_free(&r);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SSLCONF_NPATHS; i++)
         free(owned[i]);
     ngxconf_free(conf);
     return rc;

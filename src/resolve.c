@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <regex.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "resolve.h"
 #include "xmalloc.h"
@@ -24,24 +24,6 @@ static bool
 streq(const char *a, const char *b)
 {
     return strcmp(a, b) == 0;
-}
-
-bool
-resolve_is_ip(const char *s)
-{
-    unsigned char tmp[16];
-    char host[64];
-    size_t n = strlen(s);
-
-    if (n >= sizeof(host))
-        return false;
-    if (s[0] == '[' && n > 2 && s[n - 1] == ']') {
-        memcpy(host, s + 1, n - 2);
-        host[n - 2] = '\0';
-    } else {
-        memcpy(host, s, n + 1);
-    }
-    return inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
 }
 
 /* The nearest enclosing block named name (the block itself included), or NULL. */
@@ -168,40 +150,29 @@ static int
 addr_parse(const char *s, unsigned default_port, struct addr *a)
 {
     const char *p = strstr(s, "://");
-    const char *end, *colon = NULL;
+    char *host;
     size_t hl;
 
     if (p != NULL)
         s = p + 3;
     if (strncmp(s, "unix:", 5) == 0)
         return -1;
-    end = s + strcspn(s, "/?");
-    if (s[0] == '[') {
-        const char *rb = memchr(s, ']', (size_t)(end - s));
-        if (rb == NULL)
-            return -1;
-        hl = (size_t)(rb - s) + 1;
-        if (rb + 1 < end && rb[1] == ':')
-            colon = rb + 1;
-    } else {
-        colon = memchr(s, ':', (size_t)(end - s));
-        hl = colon != NULL ? (size_t)(colon - s) : (size_t)(end - s);
-    }
-    if (hl >= sizeof(a->host))
+    if (addr_split(s, strcspn(s, "/?"), 0, &host, &a->port) != 0)
         return -1;
-    memcpy(a->host, s, hl);
-    a->host[hl] = '\0';
-    a->port = default_port;
-    if (colon != NULL) {
-        char *e;
-        unsigned long v = strtoul(colon + 1, &e, 10);
-        if (e == colon + 1 || e != end || v == 0 || v > 65535)
-            return -1;
-        a->port = (unsigned)v;
-    } else if (s[0] != '[' && hl > 0 && strspn(a->host, "0123456789") == hl) {
-        /* "listen 8443": a port alone */
-        a->port = (unsigned)strtoul(a->host, NULL, 10);
-        strcpy(a->host, "*");
+    hl = strlen(host);
+    if (hl >= sizeof(a->host)) {
+        free(host);
+        return -1;
+    }
+    memcpy(a->host, host, hl + 1);
+    free(host);
+    if (a->port == 0) {
+        a->port = default_port;
+        if (a->host[0] != '[' && hl > 0 && strspn(a->host, "0123456789") == hl) {
+            /* "listen 8443": a port alone */
+            a->port = (unsigned)strtoul(a->host, NULL, 10);
+            strcpy(a->host, "*");
+        }
     }
     if (a->host[0] == '\0')
         strcpy(a->host, "*");

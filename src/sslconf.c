@@ -1,11 +1,13 @@
 /*
  * sslconf.c — the table of proxy_ssl_* directives tlstriage tracks and nginx's defaults
- * for them. The values themselves are computed by resolve.c.
+ * for them, and their file paths made absolute as nginx reads them (for probe's and
+ * remedy's handshakes). The values themselves are computed by resolve.c.
  */
 #include "config.h"
 
 #include <stddef.h>
 
+#include "ngxconf.h"
 #include "sslconf.h"
 
 const struct pss_def pss_defs[PSS__COUNT] = {
@@ -20,3 +22,19 @@ const struct pss_def pss_defs[PSS__COUNT] = {
     [PSS_CERTIFICATE_KEY] = {"proxy_ssl_certificate_key", NULL},
     [PSS_SESSION_REUSE] = {"proxy_ssl_session_reuse", "on"},
 };
+
+void
+sslconf_full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s,
+                   char *owned[SSLCONF_NPATHS])
+{
+    static const enum pss keys[SSLCONF_NPATHS] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
+                                                  PSS_CERTIFICATE_KEY};
+
+    for (int k = 0; k < SSLCONF_NPATHS; k++) {
+        owned[k] = NULL;
+        if (s->v[keys[k]].value != NULL && s->v[keys[k]].origin != PSS_DEFAULT) {
+            owned[k] = ngxconf_full_path(conf, s->v[keys[k]].value);
+            s->v[keys[k]].value = owned[k];
+        }
+    }
+}

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "evloop.h"
 #include "logread.h"
+#include "path.h"
 #include "tail.h"
 #include "xmalloc.h"
 
@@ -928,16 +929,7 @@ watch_dir(struct tail *t, struct tfile *f)
     f->dir_wd = -1;
 #ifdef TAIL_HAVE_INOTIFY
     if (t->ifd >= 0) {
-        char *dir = xstrdup(f->path);
-        char *slash = strrchr(dir, '/');
-        if (slash == NULL) {
-            free(dir);
-            dir = xstrdup(".");
-        } else if (slash == dir) {
-            slash[1] = '\0';
-        } else {
-            *slash = '\0';
-        }
+        char *dir = path_dirname(f->path);
         f->dir_wd =
             inotify_add_watch(t->ifd, dir, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE);
         free(dir);

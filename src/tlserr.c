@@ -1,6 +1,7 @@
 /*
  * tlserr.c — turns the OpenSSL error queue (and errno) into the exact text nginx logs.
- * Owns no TLS state; probe.c and certinfo.c call it after every failing OpenSSL call.
+ * Owns no TLS state; probe.c, certinfo.c, pemload.c, check.c and remedy.c call it after
+ * every failing OpenSSL call: no other file touches the error queue.
  * Mirrors ngx_ssl_error()/ngx_ssl_clear_error() in nginx's src/event/ngx_event_openssl.c.
  */
 #include "config.h"
@@ -11,6 +12,7 @@
 
 #include "buf.h"
 #include "tlserr.h"
+#include "xmalloc.h"
 
 #define TLSERR_MAX 1024 /* nginx's NGX_MAX_CONF_ERRSTR: its error text buffer */
 
@@ -77,6 +79,20 @@ tlserr_message(const char *text, int err)
 
     tlserr_add(&b, text, err);
     return buf_detach(&b);
+}
+
+char *
+tlserr_reason(void)
+{
+    unsigned long e, last = 0;
+    char tmp[256];
+
+    while ((e = ERR_get_error()) != 0)
+        last = e;
+    if (last == 0)
+        return xstrdup("no details");
+    ERR_error_string_n(last, tmp, sizeof(tmp));
+    return xstrdup(tmp);
 }
 
 char *

@@ -119,6 +119,26 @@ nginx_reload(struct run *r, char **cause)
 
 /* ---- writing and restoring ---- */
 
+int
+txn_file_holds(const struct jfile *f, struct buf *scratch, bool *exists, char **cause)
+{
+    bool ex;
+    char hex[65] = "";
+    int h = 0;
+
+    if (atomicfile_read(f->target, scratch, &ex, cause) == -1)
+        return -1;
+    if (ex)
+        atomicfile_sha256_hex(scratch->p, scratch->len, hex);
+    if (f->existed ? ex && strcmp(hex, f->before) == 0 : !ex)
+        h |= TXN_HOLDS_OLD;
+    if (f->remove ? !ex : ex && strcmp(hex, f->after) == 0)
+        h |= TXN_HOLDS_NEW;
+    if (exists != NULL)
+        *exists = ex;
+    return h;
+}
+
 /* Restores every file that no longer holds its old bytes (backup, or removal of a file
  * the transaction created). Returns 0, or -1 with *cause. */
 static int
@@ -132,22 +152,21 @@ restore_files(struct run *r, char **cause)
         struct jfile *f = &j->files[i];
         bool exists;
         char hex[65], *err = NULL;
+        int holds;
 
         atomicfile_sweep_temps(f->target);
-        if (atomicfile_read(f->target, &cur, &exists, &err) == -1)
+        if ((holds = txn_file_holds(f, &cur, &exists, &err)) == -1)
             goto fail;
-        if (!f->existed) {
-            if (exists &&
-                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, &err) == -1)) {
+        if (holds & TXN_HOLDS_OLD)
+            continue;
+        if (!f->existed) { /* created by the transaction: it exists, so remove it */
+            if (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, &err) == -1) {
                 if (err == NULL)
                     err = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto fail;
             }
             continue;
         }
-        atomicfile_sha256_hex(cur.p, cur.len, hex);
-        if (exists && strcmp(hex, f->before) == 0)
-            continue;
         char *bp = journal_backup_path(j, i, "orig");
         int r2 = atomicfile_read(bp, &old, NULL, &err);
         free(bp);
@@ -235,23 +254,20 @@ write_files(struct run *r, char **cause)
 
     for (size_t i = 0; i < j->nfiles; i++) {
         struct jfile *f = &j->files[i];
-        bool exists;
-        char hex[65];
+        int holds;
 
-        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
+        if ((holds = txn_file_holds(f, &cur, NULL, cause)) == -1)
             goto out;
-        if (f->remove) {
-            if (exists &&
-                (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, cause) == -1)) {
+        if (holds & TXN_HOLDS_NEW)
+            continue;
+        if (f->remove) { /* the change removes it, and it exists */
+            if (unlink(f->target) == -1 || atomicfile_dir_fsync(f->target, cause) == -1) {
                 if (*cause == NULL)
                     *cause = xasprintf("%s: cannot remove: %s", f->target, strerror(errno));
                 goto out;
             }
             continue;
         }
-        atomicfile_sha256_hex(cur.p, cur.len, hex);
-        if (exists && strcmp(hex, f->after) == 0)
-            continue;
         char *np = journal_backup_path(j, i, "new");
         int r2 = atomicfile_read(np, &nb, NULL, cause);
         free(np);
@@ -551,17 +567,13 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
 
     /* 3. re-check, then write */
     for (size_t i = 0; i < n; i++) {
-        struct jfile *f = &j.files[i];
-        bool exists;
-        char hex[65] = "";
-        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
+        int holds = txn_file_holds(&j.files[i], &cur, NULL, cause);
+        if (holds == -1)
             goto abort;
-        if (exists)
-            atomicfile_sha256_hex(cur.p, cur.len, hex);
-        if (strcmp(hex, f->before) != 0) {
+        if (!(holds & TXN_HOLDS_OLD)) {
             *cause = xasprintf("%s was changed by someone else since the plan: nothing was "
                                "written",
-                               f->path);
+                               j.files[i].path);
             rc = TXN_ERR_CHANGED;
             goto abort;
         }
@@ -712,17 +724,10 @@ files_hold_old(const struct journal *j)
     bool old = true;
 
     for (size_t i = 0; i < j->nfiles && old; i++) {
-        const struct jfile *f = &j->files[i];
-        bool exists;
-        char hex[65] = "", *err = NULL;
-        if (atomicfile_read(f->target, &cur, &exists, &err) == -1) {
-            free(err);
-            old = false;
-            break;
-        }
-        if (exists)
-            atomicfile_sha256_hex(cur.p, cur.len, hex);
-        old = f->existed ? exists && strcmp(hex, f->before) == 0 : !exists;
+        char *err = NULL;
+        int holds = txn_file_holds(&j->files[i], &cur, NULL, &err);
+        free(err);
+        old = holds != -1 && (holds & TXN_HOLDS_OLD);
     }
     buf_free(&cur);
     return old;
@@ -953,14 +958,11 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     rc = TXN_ERR;
     for (size_t i = 0; i < j.nfiles; i++) {
         struct jfile *f = &j.files[i];
-        bool exists;
-        char hex[65] = "";
+        int holds;
         atomicfile_sweep_temps(f->target);
-        if (atomicfile_read(f->target, &cur, &exists, cause) == -1)
+        if ((holds = txn_file_holds(f, &cur, NULL, cause)) == -1)
             goto out;
-        if (exists)
-            atomicfile_sha256_hex(cur.p, cur.len, hex);
-        if (strcmp(hex, f->before) != 0 && strcmp(hex, f->remove ? "" : f->after) != 0) {
+        if (holds == 0) {
             *cause = xasprintf("%s holds neither the old nor the new bytes of %s: it was "
                                "edited since; nothing done",
                                f->path, id);

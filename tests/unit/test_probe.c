@@ -124,17 +124,6 @@ errno_suffix_is_nginx_form(void **state)
 }
 
 static void
-ipv4_literal_is_recognised_as_nginx_does(void **state)
-{
-    assert_true(probe_is_ipv4_literal("10.0.2.88", 9));
-    assert_true(probe_is_ipv4_literal("127.0.0.1", 9));
-    assert_false(probe_is_ipv4_literal("256.0.0.1", 9));
-    assert_false(probe_is_ipv4_literal("10.0.2", 6));
-    assert_false(probe_is_ipv4_literal("api.example", 11));
-    assert_false(probe_is_ipv4_literal("1.2.3.4.", 8));
-}
-
-static void
 sni_is_never_sent_for_ip_literals_or_when_off(void **state)
 {
     assert_true(probe_sends_sni("api.example", true));
@@ -415,7 +404,6 @@ main(void)
         cmocka_unit_test(name_mismatch_message_quotes_the_name),
         cmocka_unit_test(error_queue_is_drained_into_nginx_form),
         cmocka_unit_test(errno_suffix_is_nginx_form),
-        cmocka_unit_test(ipv4_literal_is_recognised_as_nginx_does),
         cmocka_unit_test(sni_is_never_sent_for_ip_literals_or_when_off),
         cmocka_unit_test(ssl_name_strips_the_port_like_nginx),
         cmocka_unit_test(ip_literal_never_matches_ip_san_under_the_1_22_rule),

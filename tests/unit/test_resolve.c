@@ -298,16 +298,6 @@ settings_from_included_files_name_that_file(void **state)
     ngxconf_free(c);
 }
 
-static void
-ip_literals_are_recognised(void **state)
-{
-    assert_true(resolve_is_ip("10.0.2.88"));
-    assert_true(resolve_is_ip("[::1]"));
-    assert_true(resolve_is_ip("fe80::1"));
-    assert_false(resolve_is_ip("api.internal"));
-    assert_false(resolve_is_ip("10.0.2"));
-}
-
 int
 main(void)
 {
@@ -332,7 +322,6 @@ main(void)
         cmocka_unit_test(stream_server_with_proxy_ssl_off_is_not_a_tls_use),
         cmocka_unit_test(every_tls_use_is_listed_in_file_order),
         cmocka_unit_test(settings_from_included_files_name_that_file),
-        cmocka_unit_test(ip_literals_are_recognised),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

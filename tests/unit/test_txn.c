@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "journal.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -578,6 +579,50 @@ sha256_is_the_openssl_digest_in_hex(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static void
+a_file_holds_the_old_bytes_the_new_ones_neither_or_is_absent(void **state)
+{
+    struct fx *f = *state;
+    struct jfile jf;
+    struct buf scratch = BUF_INIT;
+    char *cause = NULL;
+    bool exists;
+
+    memset(&jf, 0, sizeof(jf));
+    jf.target = f->conf;
+    jf.existed = true;
+    txn_sha256_hex(OLD, strlen(OLD), jf.before);
+    txn_sha256_hex(NEW, strlen(NEW), jf.after);
+    assert_int_equal(txn_file_holds(&jf, &scratch, &exists, &cause), TXN_HOLDS_OLD);
+    assert_true(exists);
+    put_file(f->conf, NEW);
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), TXN_HOLDS_NEW);
+    put_file(f->conf, "edited by hand\n");
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), 0);
+    /* a change that does not change the bytes: both */
+    memcpy(jf.after, jf.before, sizeof(jf.after));
+    put_file(f->conf, OLD);
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause),
+                     TXN_HOLDS_OLD | TXN_HOLDS_NEW);
+    /* absent: old when it did not exist before, new when the change removes it */
+    unlink(f->conf);
+    assert_int_equal(txn_file_holds(&jf, &scratch, &exists, &cause), 0);
+    assert_false(exists);
+    jf.existed = false;
+    jf.before[0] = '\0';
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), TXN_HOLDS_OLD);
+    jf.existed = true;
+    jf.remove = true;
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), TXN_HOLDS_NEW);
+    /* a file that cannot be read is an error that names it */
+    jf.target = f->dir; /* a directory */
+    assert_int_equal(txn_file_holds(&jf, &scratch, NULL, &cause), -1);
+    assert_non_null(cause);
+    assert_non_null(strstr(cause, f->dir));
+    free(cause);
+    buf_free(&scratch);
+}
+
 int
 main(void)
 {
@@ -598,6 +643,7 @@ main(void)
         T(sighup_during_the_transaction_waits_until_it_is_done),
         T(a_posix_acl_is_kept),
         T(the_watch_counts_new_tls_failures_of_the_upstream),
+        T(a_file_holds_the_old_bytes_the_new_ones_neither_or_is_absent),
         cmocka_unit_test(reload_commands_split_on_blanks_with_quotes_and_no_shell),
         cmocka_unit_test(sha256_is_the_openssl_digest_in_hex),
     };
