@@ -143,7 +143,9 @@ cli_remedy_collect(struct app *app, const char *verb, const char *upstream,
         warn(verb, "config warning", out->conf->errors[i].message);
     out->conf_abs = xstrdup(realpath(app->conf, rp) != NULL ? rp : app->conf);
     out->ro = *ro;
-    if (ro->cert_dir == NULL) {
+    if (ro->cert_dir == NULL && app->cert_dir != NULL)
+        out->cert_dir = xstrdup(app->cert_dir); /* settings file */
+    else if (ro->cert_dir == NULL) {
         char *slash = strrchr(out->conf_abs, '/');
         out->cert_dir = slash != NULL
                             ? xasprintf("%.*s/certs", (int)(slash - out->conf_abs), out->conf_abs)

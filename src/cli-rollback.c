@@ -105,7 +105,7 @@ cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
     o->nginx.binary = app->nginx;
     o->nginx.conf = app->conf_given ? app->conf : NULL;
     o->nginx.prefix = app->prefix;
-    o->nginx.reload_cmd = reload_cmd;
+    o->nginx.reload_cmd = reload_cmd != NULL ? reload_cmd : app->reload_cmd;
     o->progress = cli_txn_progress;
 }
 
