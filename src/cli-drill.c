@@ -31,6 +31,7 @@ enum {
     OPT_PORT_BASE,
     OPT_DRILLS,
     OPT_TRAFFIC,
+    OPT_FIX_COMMAND,
     OPT_HELP,
 };
 
@@ -45,6 +46,7 @@ static const struct option drill_options[] = {
     {"port-base", required_argument, NULL, OPT_PORT_BASE},
     {"drills", required_argument, NULL, OPT_DRILLS},
     {"traffic", required_argument, NULL, OPT_TRAFFIC},
+    {"fix-command", required_argument, NULL, OPT_FIX_COMMAND},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -61,6 +63,8 @@ static const char drill_help[] =
     "  --solve D       apply the scenario's reference solution\n"
     "  --hint D        print the next hint (counted in the score)\n"
     "  --down D        stop every process of the sandbox and remove D\n"
+    "  --fix-command D the `tlstriage fix` command that fixes D on the nginx side (exit 1:\n"
+    "                  this scenario has no nginx-side fix)\n"
     "  --scores        the score history (state directory)\n"
     "  --port-base N   front on N, upstreams on N+1...; default: free ports\n"
     "  --drills DIR    look for scenarios in DIR first\n";
@@ -292,6 +296,35 @@ do_traffic(const char *dir)
     return rc;
 }
 
+/* One argument per line after the first (the arguments never go through a shell). */
+static int
+do_fix_command(const char *dir)
+{
+    struct drill_sandbox sb;
+    struct drill_scenario sc;
+    char *cause = NULL;
+    int rc = EXIT_FINDINGS;
+
+    if (open_sandbox(dir, &sb, &sc, &cause) != 0)
+        return fail(NULL, cause);
+    if (sc.tool_fix) {
+        printf("tlstriage\n--config\n%s/tlstriage.yaml\nfix\n--apply\n--yes\n", sb.dir);
+        for (size_t i = 0; sc.tool_fix_args[i] != NULL; i++) {
+            char *a = drill_sandbox_expand(&sb, &sc, sc.tool_fix_args[i]);
+            cli_put_sanitized(stdout, a);
+            fputc('\n', stdout);
+            free(a);
+        }
+        rc = EXIT_ALL_WELL;
+    } else {
+        printf("drill %s: no nginx-side fix: the cause is on the upstream or needs a choice "
+               "the tool does not make\n", sb.name);
+    }
+    drill_sandbox_free(&sb);
+    drill_scenario_free(&sc);
+    return rc;
+}
+
 static void
 print_briefing(FILE *fp, const struct drill_scenario *sc, const struct drill_sandbox *sb)
 {
@@ -331,6 +364,7 @@ cli_drill(struct app *app, int argc, char **argv)
         case OPT_DOWN:
         case OPT_HINT:
         case OPT_TRAFFIC:
+        case OPT_FIX_COMMAND:
             if (mode != 0)
                 return cli_usage_error(verb, "give one of --list, --scores, --check, --solve, "
                                              "--hint, --down");
@@ -377,6 +411,8 @@ cli_drill(struct app *app, int argc, char **argv)
         return do_down(target);
     case OPT_TRAFFIC:
         return do_traffic(target);
+    case OPT_FIX_COMMAND:
+        return do_fix_command(target);
     }
     dirs = drill_dirs(app, drills);
     if (mode == OPT_LIST) {

@@ -138,8 +138,14 @@ effective_upstream(const struct drill_scenario *sc, size_t i, bool solved)
 static int
 append_file(struct buf *b, const char *path, char **cause)
 {
+    struct buf one = BUF_INIT;
     bool exists;
-    return atomicfile_read(path, b, &exists, cause);
+    int rc = atomicfile_read(path, &one, &exists, cause);
+
+    if (rc == 0)
+        buf_add(b, one.p, one.len);
+    buf_free(&one);
+    return rc;
 }
 
 static void
