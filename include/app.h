@@ -28,8 +28,9 @@ struct app {
     const char *cert_dir;     /* where fix writes certificates (NULL: the verb's default) */
     const char *reload_cmd;   /* the reload command (NULL: automatic) */
     int probe_timeout_ms;     /* probe time-out (0: the verb's default) */
-    int watch_seconds;        /* fix's watch after the reload (-1: the verb's default) */
-    int expiry_days;          /* probe's expiry threshold (-1: the verb's default) */
+    int watch_seconds;        /* fix's watch after the reload, when watch_set */
+    int expiry_days;          /* probe's expiry threshold, when expiry_set */
+    bool watch_set, expiry_set; /* false (a zeroed app): the verb's default */
     const char *drills_dir;   /* searched before the installed drills (NULL: none) */
     const char *runbooks_dir; /* searched before the installed runbooks (NULL: none) */
 };

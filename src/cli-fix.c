@@ -126,7 +126,7 @@ cli_fix(struct app *app, int argc, char **argv)
     bool collected = false;
 
     memset(&ro, 0, sizeof(ro));
-    if (app->watch_seconds >= 0)
+    if (app->watch_set)
         watch = app->watch_seconds; /* settings file */
     optind = 0;
     opterr = 0;

@@ -582,7 +582,7 @@ cli_probe(struct app *app, int argc, char **argv)
     int c, parallel = PROBE_DEFAULT_PARALLEL, rc = EXIT_USAGE;
     struct probe_stats stats = {0, 0};
     /* settings file, else the default */
-    int warn_days = app->expiry_days >= 0 ? app->expiry_days : PROBE_EXPIRY_WARN_DAYS;
+    int warn_days = app->expiry_set ? app->expiry_days : PROBE_EXPIRY_WARN_DAYS;
 
     memset(&plan, 0, sizeof(plan));
     probe_opts_init(&base);

@@ -221,8 +221,10 @@ settings_setup(struct app *app, struct settings *s, char **cause)
     app->reload_cmd = s->str[SK_RELOAD_CMD];
     app->probe_timeout_ms = s->where[SK_PROBE_TIMEOUT] != NULL ? 
                                 (int)s->num[SK_PROBE_TIMEOUT] * 1000 : 0;
-    app->watch_seconds = s->where[SK_WATCH] != NULL ? (int)s->num[SK_WATCH] : -1;
-    app->expiry_days = s->where[SK_EXPIRY_DAYS] != NULL ? (int)s->num[SK_EXPIRY_DAYS] : -1;
+    app->watch_set = s->where[SK_WATCH] != NULL;
+    app->watch_seconds = (int)s->num[SK_WATCH];
+    app->expiry_set = s->where[SK_EXPIRY_DAYS] != NULL;
+    app->expiry_days = (int)s->num[SK_EXPIRY_DAYS];
     app->drills_dir = s->str[SK_DRILLS_DIR];
     app->runbooks_dir = s->str[SK_RUNBOOKS_DIR];
     for (int k = SK_CERT_DIR; k < SK__COUNT; k++)
@@ -255,8 +257,8 @@ settings_show(const struct app *app, const struct settings *s)
         xstrdup(app->reload_cmd != NULL ? app->reload_cmd : "(automatic: systemctl or nginx -s)");
     v[SK_PROBE_TIMEOUT] = app->probe_timeout_ms > 0 ? xasprintf("%d", app->probe_timeout_ms / 1000)
                                                     : xstrdup("(proxy_connect_timeout, else 5)");
-    v[SK_WATCH] = xasprintf("%d", app->watch_seconds >= 0 ? app->watch_seconds : 30);
-    v[SK_EXPIRY_DAYS] = xasprintf("%d", app->expiry_days >= 0 ? app->expiry_days : 30);
+    v[SK_WATCH] = xasprintf("%d", app->watch_set ? app->watch_seconds : 30);
+    v[SK_EXPIRY_DAYS] = xasprintf("%d", app->expiry_set ? app->expiry_days : 30);
     v[SK_DRILLS_DIR] = xstrdup(app->drills_dir != NULL ? app->drills_dir : "(none)");
     v[SK_RUNBOOKS_DIR] = xstrdup(app->runbooks_dir != NULL ? app->runbooks_dir : "(none)");
 

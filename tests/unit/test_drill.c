@@ -136,7 +136,9 @@ settings_command_line_wins_over_file_over_defaults(void **state)
     assert_string_equal(s.origin[SK_PREFIX], "command line");
     assert_string_equal(app.conf, "/srv/nginx.conf");
     assert_true(strstr(s.origin[SK_CONF], ":2:7") != NULL);
+    assert_true(app.watch_set);
     assert_int_equal(app.watch_seconds, 4);
+    assert_false(app.expiry_set);
     assert_string_equal(app.nginx, DEFAULT_NGINX);
     assert_string_equal(s.origin[SK_NGINX], "default");
     char *text = settings_show(&app, &s);
