@@ -825,6 +825,37 @@ drill_verdict_free(struct drill_verdict *v)
     memset(v, 0, sizeof(*v));
 }
 
+/* When the front nginx last (re)loaded its config: the time of the last "start worker
+ * processes" in its error log (level notice), or 0. */
+static time_t
+last_load(const struct drill_sandbox *sb)
+{
+    char *p = xasprintf("%s/front/logs/error.log", sb->dir), *c = NULL;
+    struct buf b = BUF_INIT;
+    bool exists;
+    time_t t = 0;
+
+    if (atomicfile_read(p, &b, &exists, &c) == 0 && b.len > 0) {
+        const char *s = buf_str(&b), *hit = NULL, *q = s;
+        while ((q = strstr(q, "start worker processes")) != NULL)
+            hit = q++;
+        if (hit != NULL) {
+            while (hit > s && hit[-1] != '\n')
+                hit--;
+            struct tm tm;
+            memset(&tm, 0, sizeof(tm));
+            if (strptime(hit, "%Y/%m/%d %H:%M:%S", &tm) != NULL) {
+                tm.tm_isdst = -1;
+                t = mktime(&tm);
+            }
+        }
+    }
+    free(c);
+    free(p);
+    buf_free(&b);
+    return t;
+}
+
 static void
 problem(struct drill_verdict *v, char *msg)
 {
@@ -847,6 +878,17 @@ drill_sandbox_check(const struct drill_sandbox *sb, const struct drill_scenario 
     v->problems = xcalloc(1, sizeof(*v->problems));
     if (ngxconf_load(path, prefix, &conf, cause) != 0)
         goto out;
+    /* the file must be what nginx runs: an edit without a reload proves nothing */
+    time_t loaded = last_load(sb);
+    for (size_t i = 0; i < conf->nfiles && loaded != 0; i++) {
+        struct stat st;
+        if (stat(conf->files[i]->path, &st) == 0 && st.st_mtime > loaded) {
+            problem(v, xasprintf("%s changed after the front nginx last loaded its config: "
+                                 "reload it (nginx -s reload) before checking",
+                                 conf->files[i]->path));
+            break;
+        }
+    }
     n = resolve_uses(conf, &uses);
     for (size_t i = 0; i < n; i++) {
         const struct pss_value *pv = &uses[i].ssl.v[PSS_VERIFY];
