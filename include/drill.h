@@ -22,9 +22,9 @@ struct drill_cert {
     char **sans;   /* "DNS:x", "IP:1.2.3.4"; NULL-terminated */
     char *issuer;  /* NULL: self-signed; else an earlier certificate's name */
     bool ca;
-    bool client;   /* extendedKeyUsage clientAuth instead of serverAuth */
+    bool client;           /* extendedKeyUsage clientAuth instead of serverAuth */
     long start_days, days; /* notBefore = now + start_days; notAfter = notBefore + days */
-    bool rsa;      /* key type: RSA 2048, else EC P-256 */
+    bool rsa;              /* key type: RSA 2048, else EC P-256 */
 };
 
 struct drill_sni {
@@ -38,8 +38,8 @@ struct drill_upstream {
     char **chain;      /* certs sent after it, NULL-terminated */
     struct drill_sni *sni;
     size_t nsni;
-    char *client_ca;   /* a client certificate issued by this CA is required */
-    bool plain;        /* plain HTTP on the port the front reaches with https */
+    char *client_ca; /* a client certificate issued by this CA is required */
+    bool plain;      /* plain HTTP on the port the front reaches with https */
 };
 
 struct drill_request {
@@ -55,25 +55,25 @@ struct drill_scenario {
     size_t ncerts;
     struct drill_upstream *upstreams;
     size_t nupstreams;
-    char *front;    /* the front config template (the body of http { }) */
+    char *front; /* the front config template (the body of http { }) */
     struct drill_request *traffic;
     size_t ntraffic;
-    long rate;      /* requests per second, 1..20 */
-    char *expect_log; /* a text the front's error.log shows while broken */
+    long rate;          /* requests per second, 1..20 */
+    char *expect_log;   /* a text the front's error.log shows while broken */
     long expect_status; /* what the front answers while broken (502, or 200: verify off) */
     char **hints;
     size_t nhints;
-    char *solution_front;                  /* NULL: the front is not changed */
+    char *solution_front;                      /* NULL: the front is not changed */
     struct drill_upstream *solution_upstreams; /* upstreams replaced by name */
     size_t nsolution_upstreams;
-    bool tool_fix; /* `tlstriage fix --apply --yes` can fix it on the nginx side */
+    bool tool_fix;        /* `tlstriage fix --apply --yes` can fix it on the nginx side */
     char **tool_fix_args; /* extra arguments for fix (templated), NULL-terminated */
 };
 
 /* Parses a scenario (text of the file named name). Returns 0, or -1 with *cause naming
  * NAME:LINE:COLUMN; sc is empty then. */
-int drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *text,
-                         size_t len, char **cause);
+int drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *text, size_t len,
+                         char **cause);
 int drill_scenario_load(struct drill_scenario *sc, const char *path, char **cause);
 void drill_scenario_free(struct drill_scenario *sc);
 
@@ -97,17 +97,17 @@ int drill_pki_make(const struct drill_scenario *sc, const char *dir, char **caus
 /* ---- the sandbox (drill-sandbox.c) ---- */
 
 struct drill_sandbox {
-    char *dir;         /* D */
-    char *nginx;       /* the binary */
-    char *scenario;    /* scenario file */
+    char *dir;      /* D */
+    char *nginx;    /* the binary */
+    char *scenario; /* scenario file */
     char *name;
     unsigned front_port;
-    unsigned *ports;   /* one per upstream, in the scenario's order */
+    unsigned *ports; /* one per upstream, in the scenario's order */
     size_t nports;
-    char *token;       /* the upstream's answers carry it: proof a 200 came through */
+    char *token; /* the upstream's answers carry it: proof a 200 came through */
     time_t started;
     long hints_used;
-    time_t passed;     /* first passing --check, 0: not yet */
+    time_t passed; /* first passing --check, 0: not yet */
 };
 
 /* Builds and starts sc's sandbox in a fresh directory (under TMPDIR): certificates, both
@@ -144,8 +144,7 @@ void drill_verdict_free(struct drill_verdict *v);
 int drill_sandbox_solve(const struct drill_sandbox *sb, const struct drill_scenario *sc,
                         char **cause);
 /* One GET to the front: status (0: no answer) and body (allocated, may be NULL). */
-int drill_http_get(unsigned port, const char *host, const char *uri, int timeout_ms,
-                   char **body);
+int drill_http_get(unsigned port, const char *host, const char *uri, int timeout_ms, char **body);
 
 /* ---- traffic (drill-traffic.c) ---- */
 

@@ -13,18 +13,17 @@ struct app;
 
 struct runbook {
     char *file;
-    char *id;        /* "verify-18", "name-mismatch" */
+    char *id; /* "verify-18", "name-mismatch" */
     char *title;
-    char **matches;  /* what `explain` accepts: "18", "self-signed", ... NULL-terminated */
+    char **matches; /* what `explain` accepts: "18", "self-signed", ... NULL-terminated */
     char *meaning;
     char *why_not_verify_off;
-    char **steps;    /* NULL-terminated */
+    char **steps; /* NULL-terminated */
     size_t nsteps;
     char *longer_term;
 };
 
-int runbook_parse(struct runbook *rb, const char *name, const char *text, size_t len,
-                  char **cause);
+int runbook_parse(struct runbook *rb, const char *name, const char *text, size_t len, char **cause);
 int runbook_load(struct runbook *rb, const char *path, char **cause);
 void runbook_free(struct runbook *rb);
 

@@ -30,9 +30,9 @@ enum settings_key {
 #define SETTINGS_DEFAULT_FILE "/etc/tlstriage/config.yaml"
 
 struct settings {
-    char *file;              /* the file read, or NULL (none) */
-    char *str[SK__COUNT];    /* string values; paths made absolute against the file's dir */
-    char **logs;             /* SK_LOGS, NULL-terminated */
+    char *file;           /* the file read, or NULL (none) */
+    char *str[SK__COUNT]; /* string values; paths made absolute against the file's dir */
+    char **logs;          /* SK_LOGS, NULL-terminated */
     size_t nlogs;
     long num[SK__COUNT];     /* SK_PROBE_TIMEOUT (seconds), SK_WATCH, SK_EXPIRY_DAYS */
     char *where[SK__COUNT];  /* "FILE:LINE:COLUMN" of each value in the file, NULL: absent */

@@ -318,7 +318,8 @@ do_fix_command(const char *dir)
         rc = EXIT_ALL_WELL;
     } else {
         printf("drill %s: no nginx-side fix: the cause is on the upstream or needs a choice "
-               "the tool does not make\n", sb.name);
+               "the tool does not make\n",
+               sb.name);
     }
     drill_sandbox_free(&sb);
     drill_scenario_free(&sc);

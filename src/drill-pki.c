@@ -82,27 +82,28 @@ make_one(const struct drill_cert *c, const struct made *issuer, struct made *out
         goto out;
     X509_set_version(out->cert, 2);
     if (X509_gmtime_adj(X509_getm_notBefore(out->cert), c->start_days * 86400L) == NULL ||
-        X509_gmtime_adj(X509_getm_notAfter(out->cert), (c->start_days + c->days) * 86400L) ==
-            NULL)
+        X509_gmtime_adj(X509_getm_notAfter(out->cert), (c->start_days + c->days) * 86400L) == NULL)
         goto out;
     name = X509_get_subject_name(out->cert);
-    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"tlstriage drill",
-                                   -1, -1, 0) != 1 ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)c->subject,
-                                   -1, -1, 0) != 1)
+    if (X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                                   (const unsigned char *)"tlstriage drill", -1, -1, 0) != 1 ||
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)c->subject, -1,
+                                   -1, 0) != 1)
         goto out;
-    if (X509_set_issuer_name(out->cert, issuer != NULL ? X509_get_subject_name(issuer->cert)
-                                                       : name) != 1 ||
+    if (X509_set_issuer_name(out->cert,
+                             issuer != NULL ? X509_get_subject_name(issuer->cert) : name) != 1 ||
         X509_set_pubkey(out->cert, out->key) != 1)
         goto out;
     X509 *icert = issuer != NULL ? issuer->cert : out->cert;
     if (add_ext(out->cert, icert, NID_basic_constraints, c->ca ? "critical,CA:TRUE" : "CA:FALSE") ||
         add_ext(out->cert, icert, NID_key_usage,
-                c->ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,keyEncipherment") ||
+                c->ca ? "critical,keyCertSign,cRLSign"
+                      : "critical,digitalSignature,keyEncipherment") ||
         add_ext(out->cert, icert, NID_subject_key_identifier, "hash") ||
         (issuer != NULL && add_ext(out->cert, icert, NID_authority_key_identifier, "keyid:always")))
         goto out;
-    if (!c->ca && add_ext(out->cert, icert, NID_ext_key_usage, c->client ? "clientAuth" : "serverAuth"))
+    if (!c->ca &&
+        add_ext(out->cert, icert, NID_ext_key_usage, c->client ? "clientAuth" : "serverAuth"))
         goto out;
     if (c->sans[0] != NULL) {
         size_t len = 1;

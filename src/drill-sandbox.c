@@ -60,8 +60,7 @@ drill_sandbox_front_conf(const struct drill_sandbox *sb)
 }
 
 char *
-drill_sandbox_expand(const struct drill_sandbox *sb, const struct drill_scenario *sc,
-                     const char *t)
+drill_sandbox_expand(const struct drill_sandbox *sb, const struct drill_scenario *sc, const char *t)
 {
     struct buf b = BUF_INIT;
 
@@ -226,8 +225,9 @@ write_front(const struct drill_sandbox *sb, const struct drill_scenario *sc, con
     char *body = drill_sandbox_expand(sb, sc, tmpl), *p = drill_sandbox_front_conf(sb);
     int rc;
 
-    buf_addf(&b, "# tlstriage drill %s: the front nginx, the one to fix.\n"
-                 "# Reload: %s -p %s/front/ -c %s -s reload\n",
+    buf_addf(&b,
+             "# tlstriage drill %s: the front nginx, the one to fix.\n"
+             "# Reload: %s -p %s/front/ -c %s -s reload\n",
              sc->name, sb->nginx, sb->dir, p);
     boilerplate(&b, sb, "front");
     buf_adds(&b, body);
@@ -287,10 +287,11 @@ int
 drill_sandbox_open(const char *dir, struct drill_sandbox *sb, char **cause)
 {
     static const struct yschema schema[] = {
-        {"name", YS_STR, true},       {"scenario", YS_STR, true}, {"nginx", YS_STR, true},
-        {"front_port", YS_INT, true}, {"ports", YS_SEQ, true},    {"token", YS_STR, true},
-        {"started", YS_INT, true},    {"hints_used", YS_INT, true}, {"passed", YS_INT, true},
-        {NULL, 0, false},
+        {"name", YS_STR, true},    {"scenario", YS_STR, true},
+        {"nginx", YS_STR, true},   {"front_port", YS_INT, true},
+        {"ports", YS_SEQ, true},   {"token", YS_STR, true},
+        {"started", YS_INT, true}, {"hints_used", YS_INT, true},
+        {"passed", YS_INT, true},  {NULL, 0, false},
     };
     struct yamlio_doc doc;
     struct buf b = BUF_INIT;
@@ -352,8 +353,9 @@ write_settings(const struct drill_sandbox *sb, char **cause)
     char *conf = drill_sandbox_front_conf(sb), *v, *p;
     int rc = -1;
 
-    buf_addf(&b, "# tlstriage drill %s: settings that point every verb at this sandbox:\n"
-                 "#   tlstriage --config %s/tlstriage.yaml diagnose|fix|probe|check|history\n",
+    buf_addf(&b,
+             "# tlstriage drill %s: settings that point every verb at this sandbox:\n"
+             "#   tlstriage --config %s/tlstriage.yaml diagnose|fix|probe|check|history\n",
              sb->name, sb->dir);
     if (yamlio_emit_begin(&em, &b) != 0)
         goto out;
@@ -581,8 +583,9 @@ run_nginx(const struct drill_sandbox *sb, const char *role, const char *sig, cha
     char *conf = xasprintf("%s/%s/nginx.conf", sb->dir, role);
     char *elog = xasprintf("%s/%s/logs/error.log", sb->dir, role);
     char *out = xasprintf("%s/%s/logs/nginx.out", sb->dir, role);
-    char *argv[] = {sb->nginx, (char *)"-p", prefix, (char *)"-c", conf, (char *)"-e", elog,
-                    sig != NULL ? (char *)"-s" : NULL, (char *)sig, NULL};
+    char *argv[] = {sb->nginx,   (char *)"-p", prefix, (char *)"-c",
+                    conf,        (char *)"-e", elog,   sig != NULL ? (char *)"-s" : NULL,
+                    (char *)sig, NULL};
     pid_t pid;
     int status = 0, rc = -1;
 
@@ -701,8 +704,8 @@ drill_sandbox_up(const struct app *app, const struct drill_scenario *sc, unsigne
                  volatile int *stop, struct drill_sandbox *sb, char **cause)
 {
     static const char *const subdirs[] = {
-        "certs", "run", "state", "front", "front/logs", "front/certs", "upstream",
-        "upstream/logs", "tmp", "tmp/front", "tmp/upstream", NULL,
+        "certs",    "run",           "state", "front",     "front/logs",   "front/certs",
+        "upstream", "upstream/logs", "tmp",   "tmp/front", "tmp/upstream", NULL,
     };
     const char *tmp = getenv("TMPDIR");
     unsigned char rnd[8];
@@ -912,8 +915,8 @@ drill_sandbox_check(const struct drill_sandbox *sb, const struct drill_scenario 
                            "upstreams speak TLS"));
     for (size_t i = 0; i < sc->ntraffic; i++) {
         char *body = NULL, *want = NULL;
-        int st = drill_http_get(sb->front_port, sc->traffic[i].host, sc->traffic[i].uri, 5000,
-                                &body);
+        int st =
+            drill_http_get(sb->front_port, sc->traffic[i].host, sc->traffic[i].uri, 5000, &body);
         want = xasprintf(" ok %s", sb->token);
         if (st != 200)
             problem(v, st == 0 ? xasprintf("GET %s: no answer from the front on 127.0.0.1:%u",

@@ -23,23 +23,30 @@
 #include "yamlschema.h"
 
 static const struct yschema top_schema[] = {
-    {"name", YS_STR, true},           {"title", YS_STR, true},
-    {"difficulty", YS_INT, true},     {"briefing", YS_STR, true},
-    {"certificates", YS_SEQ, true},   {"upstreams", YS_SEQ, true},
-    {"front", YS_STR, true},          {"traffic", YS_MAP, true},
-    {"expect", YS_MAP, true},         {"hints", YS_STR_OR_SEQ, true},
-    {"solution", YS_MAP, true},       {"success", YS_STR, false},
+    {"name", YS_STR, true},
+    {"title", YS_STR, true},
+    {"difficulty", YS_INT, true},
+    {"briefing", YS_STR, true},
+    {"certificates", YS_SEQ, true},
+    {"upstreams", YS_SEQ, true},
+    {"front", YS_STR, true},
+    {"traffic", YS_MAP, true},
+    {"expect", YS_MAP, true},
+    {"hints", YS_STR_OR_SEQ, true},
+    {"solution", YS_MAP, true},
+    {"success", YS_STR, false},
     {NULL, 0, false},
 };
 static const struct yschema cert_schema[] = {
-    {"name", YS_STR, true},  {"subject", YS_STR, true},   {"sans", YS_STR_OR_SEQ, false},
-    {"issuer", YS_STR, false}, {"ca", YS_BOOL, false},    {"client", YS_BOOL, false},
-    {"start_days", YS_INT, false}, {"days", YS_INT, false}, {"key", YS_STR, false},
-    {NULL, 0, false},
+    {"name", YS_STR, true},         {"subject", YS_STR, true},
+    {"sans", YS_STR_OR_SEQ, false}, {"issuer", YS_STR, false},
+    {"ca", YS_BOOL, false},         {"client", YS_BOOL, false},
+    {"start_days", YS_INT, false},  {"days", YS_INT, false},
+    {"key", YS_STR, false},         {NULL, 0, false},
 };
 static const struct yschema upstream_schema[] = {
-    {"name", YS_STR, true},      {"certificate", YS_STR, false}, {"chain", YS_STR_OR_SEQ, false},
-    {"sni", YS_SEQ, false},      {"client_ca", YS_STR, false},   {"plain", YS_BOOL, false},
+    {"name", YS_STR, true}, {"certificate", YS_STR, false}, {"chain", YS_STR_OR_SEQ, false},
+    {"sni", YS_SEQ, false}, {"client_ca", YS_STR, false},   {"plain", YS_BOOL, false},
     {NULL, 0, false},
 };
 static const struct yschema sni_schema[] = {
@@ -198,8 +205,8 @@ parse_upstreams(const struct yamlio_doc *doc, const yaml_node_t *seq, struct dri
             u->sni[k].name = yamlio_dup(doc, s, "name");
             u->sni[k].certificate = yamlio_dup(doc, s, "certificate");
             if (!cert_known(sc, u->sni[k].certificate))
-                return fail(doc, yamlio_get(doc, s, "certificate"), cause,
-                            "no certificate named", u->sni[k].certificate);
+                return fail(doc, yamlio_get(doc, s, "certificate"), cause, "no certificate named",
+                            u->sni[k].certificate);
         }
     }
     return 0;
@@ -269,8 +276,8 @@ drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *te
         }
         sc->ncerts = had;
         bool dup = cert_known(sc, c->name);
-        bool issuer_ok = c->issuer == NULL || strcmp(c->issuer, "self") == 0 ||
-                         cert_known(sc, c->issuer);
+        bool issuer_ok =
+            c->issuer == NULL || strcmp(c->issuer, "self") == 0 || cert_known(sc, c->issuer);
         sc->ncerts = had + 1;
         if (dup) {
             fail(&doc, yamlio_get(&doc, m, "name"), cause, "a second certificate named", c->name);
@@ -288,8 +295,8 @@ drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *te
         }
         for (size_t k = 0; c->sans[k] != NULL; k++) {
             if (strncmp(c->sans[k], "DNS:", 4) != 0 && strncmp(c->sans[k], "IP:", 3) != 0) {
-                fail(&doc, yamlio_get(&doc, m, "sans"), cause,
-                     "a SAN starts with DNS: or IP:, not", c->sans[k]);
+                fail(&doc, yamlio_get(&doc, m, "sans"), cause, "a SAN starts with DNS: or IP:, not",
+                     c->sans[k]);
                 goto out;
             }
         }
@@ -298,8 +305,8 @@ drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *te
             goto out;
     }
 
-    if (parse_upstreams(&doc, yamlio_get(&doc, r, "upstreams"), sc, &sc->upstreams,
-                        &sc->nupstreams, cause) != 0)
+    if (parse_upstreams(&doc, yamlio_get(&doc, r, "upstreams"), sc, &sc->upstreams, &sc->nupstreams,
+                        cause) != 0)
         goto out;
 
     n = yamlio_get(&doc, r, "traffic");
@@ -319,13 +326,13 @@ drill_scenario_parse(struct drill_scenario *sc, const char *name, const char *te
             sc->traffic[i].uri = yamlio_dup(&doc, m, "uri");
             sc->traffic[i].host = yamlio_dup(&doc, m, "host");
             if (sc->traffic[i].uri[0] != '/' || strpbrk(sc->traffic[i].uri, " \r\n") != NULL) {
-                fail(&doc, yamlio_get(&doc, m, "uri"), cause, "a request uri starts with /, no blanks:",
-                     sc->traffic[i].uri);
+                fail(&doc, yamlio_get(&doc, m, "uri"), cause,
+                     "a request uri starts with /, no blanks:", sc->traffic[i].uri);
                 goto out;
             }
             if (sc->traffic[i].host != NULL && strpbrk(sc->traffic[i].host, " \r\n") != NULL) {
-                fail(&doc, yamlio_get(&doc, m, "host"), cause, "a host has no blanks:",
-                     sc->traffic[i].host);
+                fail(&doc, yamlio_get(&doc, m, "host"), cause,
+                     "a host has no blanks:", sc->traffic[i].host);
                 goto out;
             }
         }

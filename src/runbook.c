@@ -24,10 +24,14 @@
 #include "yamlschema.h"
 
 static const struct yschema schema[] = {
-    {"id", YS_STR, true},          {"title", YS_STR, true},
-    {"matches", YS_STR_OR_SEQ, true}, {"meaning", YS_STR, true},
-    {"why_not_verify_off", YS_STR, true}, {"steps", YS_SEQ, true},
-    {"longer_term", YS_STR, true}, {NULL, 0, false},
+    {"id", YS_STR, true},
+    {"title", YS_STR, true},
+    {"matches", YS_STR_OR_SEQ, true},
+    {"meaning", YS_STR, true},
+    {"why_not_verify_off", YS_STR, true},
+    {"steps", YS_SEQ, true},
+    {"longer_term", YS_STR, true},
+    {NULL, 0, false},
 };
 
 void

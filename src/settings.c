@@ -90,9 +90,8 @@ settings_parse(struct settings *s, const char *name, const char *text, size_t le
     if (yschema_check(&doc, doc.root, schema, "settings file", cause) != 0)
         goto out;
     for (int k = 0; k < SK__COUNT; k++) {
-        if (keys[k].type == YS_INT &&
-            yschema_int(&doc, doc.root, keys[k].name, keys[k].min, keys[k].max, &s->num[k],
-                        cause) != 0)
+        if (keys[k].type == YS_INT && yschema_int(&doc, doc.root, keys[k].name, keys[k].min,
+                                                  keys[k].max, &s->num[k], cause) != 0)
             goto out;
     }
     dir = name[0] == '/' ? path_dirname(name) : NULL;
@@ -219,8 +218,8 @@ settings_setup(struct app *app, struct settings *s, char **cause)
 
     app->cert_dir = s->str[SK_CERT_DIR];
     app->reload_cmd = s->str[SK_RELOAD_CMD];
-    app->probe_timeout_ms = s->where[SK_PROBE_TIMEOUT] != NULL ? 
-                                (int)s->num[SK_PROBE_TIMEOUT] * 1000 : 0;
+    app->probe_timeout_ms =
+        s->where[SK_PROBE_TIMEOUT] != NULL ? (int)s->num[SK_PROBE_TIMEOUT] * 1000 : 0;
     app->watch_set = s->where[SK_WATCH] != NULL;
     app->watch_seconds = (int)s->num[SK_WATCH];
     app->expiry_set = s->where[SK_EXPIRY_DAYS] != NULL;

@@ -17,7 +17,7 @@ static const char *
 type_name(enum yschema_type t)
 {
     static const char *const names[] = {"a string", "an integer", "true or false",
-                                        "a list", "a mapping", "a string or a list"};
+                                        "a list",   "a mapping",  "a string or a list"};
     return names[t];
 }
 
@@ -77,8 +77,8 @@ type_ok(const struct yamlio_doc *doc, const yaml_node_t *n, enum yschema_type t)
 }
 
 int
-yschema_check(const struct yamlio_doc *doc, const yaml_node_t *node,
-              const struct yschema *schema, const char *what, char **cause)
+yschema_check(const struct yamlio_doc *doc, const yaml_node_t *node, const struct yschema *schema,
+              const char *what, char **cause)
 {
     yaml_document_t *d = (yaml_document_t *)&doc->d; /* libyaml's lookups are not const */
     char *w;

@@ -25,21 +25,21 @@
 #include "settings.h"
 #include "xmalloc.h"
 
-#define OK_SCENARIO                                                                               \
-    "name: t\n"                                                                                   \
-    "title: T\n"                                                                                  \
-    "difficulty: 1\n"                                                                             \
-    "briefing: b\n"                                                                               \
-    "certificates:\n"                                                                             \
-    "  - {name: ca, subject: CA, ca: true}\n"                                                     \
-    "  - {name: leaf, subject: a.internal, sans: [DNS:a.internal], issuer: ca}\n"                 \
-    "  - {name: old, subject: a.internal, issuer: ca, start_days: -30, days: 10}\n"               \
-    "upstreams:\n"                                                                                \
-    "  - {name: a, certificate: leaf}\n"                                                          \
-    "front: 'server { listen 127.0.0.1:${front_port}; }'\n"                                       \
-    "traffic: {requests: [{uri: /x}]}\n"                                                          \
-    "expect: {status: 502, log: x}\n"                                                             \
-    "hints: [h]\n"                                                                                \
+#define OK_SCENARIO                                                                                \
+    "name: t\n"                                                                                    \
+    "title: T\n"                                                                                   \
+    "difficulty: 1\n"                                                                              \
+    "briefing: b\n"                                                                                \
+    "certificates:\n"                                                                              \
+    "  - {name: ca, subject: CA, ca: true}\n"                                                      \
+    "  - {name: leaf, subject: a.internal, sans: [DNS:a.internal], issuer: ca}\n"                  \
+    "  - {name: old, subject: a.internal, issuer: ca, start_days: -30, days: 10}\n"                \
+    "upstreams:\n"                                                                                 \
+    "  - {name: a, certificate: leaf}\n"                                                           \
+    "front: 'server { listen 127.0.0.1:${front_port}; }'\n"                                        \
+    "traffic: {requests: [{uri: /x}]}\n"                                                           \
+    "expect: {status: 502, log: x}\n"                                                              \
+    "hints: [h]\n"                                                                                 \
     "solution: {front: y}\n"
 
 static void
@@ -217,8 +217,7 @@ malformed_scenarios_name_file_line_column(void **state)
     expect_error(parse_with("hints: [h]\n", "", &cause), &cause,
                  "t.yaml:1:1: drill scenario lacks the key 'hints'");
     expect_error(parse_with("sans: [DNS:a.internal]", "sans: [a.internal]", &cause), &cause,
-                 "t.yaml:7:")
-;
+                 "t.yaml:7:");
     expect_error(parse_with("uri: /x", "uri: x", &cause), &cause, "t.yaml:12:");
     expect_error(parse_with("solution: {front: y}", "solution: {}", &cause), &cause,
                  "t.yaml:15:11: the solution changes neither");
