@@ -252,8 +252,10 @@ do_hint(const char *dir)
     if (sb.hints_used >= (long)sc.nhints) {
         printf("no more hints (%zu given)\n", sc.nhints);
     } else {
+        char *h = drill_sandbox_expand(&sb, &sc, sc.hints[sb.hints_used]);
         printf("hint %ld of %zu: ", sb.hints_used + 1, sc.nhints);
-        cli_put_sanitized(stdout, sc.hints[sb.hints_used]);
+        cli_put_sanitized(stdout, h);
+        free(h);
         fputc('\n', stdout);
         if (sb.passed == 0)
             sb.hints_used++;
@@ -332,7 +334,9 @@ print_briefing(FILE *fp, const struct drill_scenario *sc, const struct drill_san
     fprintf(fp, "drill %s: ", sc->name);
     cli_put_sanitized(fp, sc->title);
     fprintf(fp, " (difficulty %ld)\n\n", sc->difficulty);
-    cli_put_lines(fp, "  ", sc->briefing);
+    char *b = drill_sandbox_expand(sb, sc, sc->briefing);
+    cli_put_lines(fp, "  ", b);
+    free(b);
     fprintf(fp,
             "\nThe sandbox is %s (front nginx on 127.0.0.1:%u, traffic running).\n"
             "Next:\n"
