@@ -2,7 +2,7 @@
  * certinfo.h — the facts of one X.509 certificate as tlstriage shows them (subject, issuer,
  * SANs, validity, key, fingerprint, CA/self-signed/trusted flags), and loading a PEM
  * trusted file. Shared by probe, check and remedy. Text fields are raw certificate bytes:
- * printers pass them through sanitize_* (the JSON writer escapes them itself).
+ * fmt-probe.c renders them (sanitize_* for text; the JSON writer escapes them itself).
  */
 #ifndef TT_CERTINFO_H
 #define TT_CERTINFO_H
@@ -12,8 +12,6 @@
 #include <time.h>
 
 #include <openssl/x509.h>
-
-struct jw;
 
 #define CERTINFO_MAX_SAN 256 /* SAN entries kept per certificate; more are counted, not kept */
 
@@ -57,11 +55,5 @@ X509 *certinfo_system_issuer(X509 *x);
 /* Loads every certificate of a PEM file. Returns 0 and *out (caller frees with
  * sk_X509_pop_free(.., X509_free)), or -1 with *cause naming the file. */
 int certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause);
-
-/* Writes ci as one JSON object with the probe schema's chain-entry keys. */
-void certinfo_json(struct jw *w, const struct cert_info *ci);
-
-/* "DNS:a.example, IP:10.0.0.1" (allocated, raw bytes: sanitize before printing). */
-char *certinfo_san_text(const struct cert_info *ci);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * check.h — the config rules TT001–TT008 run over every TLS upstream use (resolve.h), with
- * the certificate files they name loaded once each, and the findings rendered as text,
- * JSON or SARIF 2.1.0. cli-check.c drives it; the TUI may show the same findings.
+ * the certificate files they name loaded once each. fmt-check.h renders the findings as
+ * text, JSON or SARIF 2.1.0; cli-check.c drives it; the TUI may show the same findings.
  */
 #ifndef TT_CHECK_H
 #define TT_CHECK_H
@@ -11,8 +11,6 @@
 #include <time.h>
 
 #include "ngxconf.h"
-
-struct buf;
 
 enum check_severity { CHECK_WARNING, CHECK_ERROR };
 
@@ -53,11 +51,5 @@ struct check_report {
 /* Runs every rule. Never fails: unreadable files are findings. */
 void check_run(const struct ngxconf *conf, const struct check_opts *opts, struct check_report *r);
 void check_report_free(struct check_report *r);
-
-/* Renderers into out. Text is sanitized for a terminal; JSON and SARIF are valid JSON.
- * Parse errors of conf (if any) are included too. */
-void check_format_text(const struct ngxconf *conf, const struct check_report *r, struct buf *out);
-void check_format_json(const struct ngxconf *conf, const struct check_report *r, struct buf *out);
-void check_format_sarif(const struct ngxconf *conf, const struct check_report *r, struct buf *out);
 
 #endif

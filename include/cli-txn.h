@@ -29,8 +29,4 @@ void cli_txn_progress(void *arg, enum txn_step step, int done, const char *msg);
  * given, else NULL so rollback reuses the journal's), -p; reload_cmd as given. */
 void cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd);
 
-/* Prints the outcome of txn_apply/txn_rollback/txn_complete (sanitized) to fp. */
-void cli_txn_print_result(FILE *fp, const char *verb, int rc, const struct txn_result *res,
-                          const char *cause);
-
 #endif

@@ -5,6 +5,7 @@
 #ifndef TT_CLI_H
 #define TT_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "app.h"
@@ -40,6 +41,18 @@ void cli_put_lines(FILE *fp, const char *indent, const char *s);
 
 /* Prints "tlstriage: VERB: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* diagnose and fix (cli-diagnose.c): the triage's warnings on stderr as
+ * "tlstriage: VERB: what: why"; the collection with them printed (EXIT_USAGE after
+ * printing why it failed, 0 else); one case as text (sanitized): where, effective values,
+ * probe, cause, fixes. */
+struct remedy_opts;
+struct triage;
+struct triage_item;
+struct triage_warnings;
+void cli_triage_warnings(const char *verb, const struct triage_warnings *w);
+int cli_triage_collect(struct app *app, const char *verb, const char *upstream,
+                       const struct remedy_opts *ro, struct triage *t);
 
 /* Verbs. Each lives in src/cli-VERB.c, gets argv[0] == the verb name, and parses its own
  * options with getopt_long after setting optind = 0 (glibc: full re-initialisation). */

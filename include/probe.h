@@ -16,7 +16,6 @@
 #include "certinfo.h"
 
 struct proxy_ssl_settings;
-struct jw;
 
 #define PROBE_MAX_CHAIN 16 /* certificates of the presented chain kept and shown */
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
@@ -138,8 +137,5 @@ bool probe_name_matches(X509 *cert, const char *name, bool check_ip_san);
 /* What a failure without a certificate to judge most likely means, in words (static text),
  * or NULL: "nothing listens on that port", "the port speaks plain HTTP", ... */
 const char *probe_hint(const struct probe_result *r);
-
-/* Writes one result as the JSON object of the probe schema. */
-void probe_result_json(struct jw *w, const struct probe_result *r);
 
 #endif

@@ -4,7 +4,7 @@
  * several causes stack up, and each proven by a real probe under the candidate settings
  * before it is offered. Produces the edits (ngxconf_edit_set in the owning block), the
  * certificate files to write and the diff; never `proxy_ssl_verify off`. No terminal I/O:
- * cli-diagnose.c and cli-fix.c print; txn.c applies.
+ * fmt-remedy.c renders, cli-diagnose.c and cli-fix.c print; txn.c applies.
  */
 #ifndef TT_REMEDY_H
 #define TT_REMEDY_H
@@ -17,8 +17,6 @@
 #include "probe.h"
 #include "resolve.h"
 #include "sslconf.h"
-
-struct jw;
 
 enum remedy_strategy {
     RS_PIN,    /* trust exactly the presented self-signed certificate */
@@ -99,6 +97,8 @@ struct remedy_case {
 
 /* Parses strategy names: "pin", "pin+name", "pin,name". */
 int remedy_strategy_parse(const char *s, unsigned *mask);
+/* "pin" for one strategy (static text). */
+const char *remedy_strategy_name(enum remedy_strategy s);
 /* "pin+name" for a mask. Caller frees. */
 char *remedy_mask_name(unsigned mask);
 
@@ -146,10 +146,5 @@ const struct ngx_node *remedy_find_block(const struct ngxconf *conf, const char 
  * else -1 with *cause (the nginx message). */
 int remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_case *c,
                    const struct remedy_opts *o, char **cause);
-
-/* The "effective" object of the diagnose JSON: directive → {value, origin, file, line}. */
-void remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s);
-/* One fix as the diagnose JSON object. */
-void remedy_fix_json(struct jw *w, const struct remedy_fix *f);
 
 #endif

@@ -16,9 +16,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "buf.h"
 #include "certinfo.h"
-#include "json.h"
 #include "tlserr.h"
 #include "xmalloc.h"
 
@@ -263,44 +261,3 @@ certinfo_system_issuer(X509 *x)
     return issuer;
 }
 
-char *
-certinfo_san_text(const struct cert_info *ci)
-{
-    struct buf b = BUF_INIT;
-
-    for (size_t i = 0; i < ci->nsan; i++)
-        buf_addf(&b, "%s%s:%s", i ? ", " : "", ci->san[i].type == SAN_DNS ? "DNS" : "IP",
-                 ci->san[i].value);
-    if (ci->nsan_total > ci->nsan)
-        buf_addf(&b, ", ... (%zu more)", ci->nsan_total - ci->nsan);
-    return buf_detach(&b);
-}
-
-void
-certinfo_json(struct jw *w, const struct cert_info *ci)
-{
-    jw_obj_open(w);
-    jw_kstr(w, "subject", ci->subject);
-    jw_kstr(w, "issuer", ci->issuer);
-    jw_kstr(w, "serial", ci->serial);
-    jw_key(w, "san");
-    jw_arr_open(w);
-    for (size_t i = 0; i < ci->nsan; i++) {
-        struct buf b = BUF_INIT;
-        buf_addf(&b, "%s:", ci->san[i].type == SAN_DNS ? "DNS" : "IP");
-        buf_adds(&b, ci->san[i].value);
-        jw_strn(w, b.p, b.len);
-        buf_free(&b);
-    }
-    jw_arr_close(w);
-    jw_kstr(w, "not_before", ci->not_before_s);
-    jw_kstr(w, "not_after", ci->not_after_s);
-    jw_kint(w, "days_left", ci->days_left);
-    jw_kstr(w, "key", ci->key);
-    jw_kstr(w, "sig_alg", ci->sig_alg);
-    jw_kstr(w, "sha256", ci->sha256);
-    jw_kbool(w, "is_ca", ci->is_ca);
-    jw_kbool(w, "self_signed", ci->self_signed);
-    jw_kbool(w, "trusted", ci->trusted);
-    jw_obj_close(w);
-}

@@ -1,7 +1,7 @@
 /*
  * check.c — the config rules TT001–TT008 over every TLS upstream use, loading each
- * certificate file once (OpenSSL), and the text / JSON / SARIF renderings of the findings.
- * It decides nothing about exit codes or where output goes: cli-check.c does.
+ * certificate file once (OpenSSL). It renders nothing (fmt-check.c does) and decides nothing
+ * about exit codes or where output goes: cli-check.c does.
  */
 #include "config.h"
 
@@ -18,11 +18,9 @@
 #include "addr.h"
 #include "buf.h"
 #include "check.h"
-#include "json.h"
 #include "nginxbin.h"
 #include "pemload.h"
 #include "resolve.h"
-#include "sanitize.h"
 #include "tlserr.h"
 #include "xmalloc.h"
 
@@ -503,194 +501,4 @@ check_report_free(struct check_report *r)
     free(r->findings);
     free(r->ip_rule);
     memset(r, 0, sizeof(*r));
-}
-
-/* ---- renderers ---- */
-
-static const char *
-sev_name(enum check_severity s)
-{
-    return s == CHECK_ERROR ? "error" : "warning";
-}
-
-void
-check_format_text(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
-{
-    for (size_t i = 0; i < conf->nerrors; i++) {
-        const struct ngx_error *e = &conf->errors[i];
-        buf_adds(out, "parse error: ");
-        if (e->file != NULL) {
-            sanitize_add(out, e->file, strlen(e->file));
-            buf_addf(out, ":%u: ", e->line);
-        }
-        sanitize_add(out, e->message, strlen(e->message));
-        buf_addc(out, '\n');
-    }
-    for (size_t i = 0; i < r->nfindings; i++) {
-        const struct check_finding *f = &r->findings[i];
-        sanitize_add(out, f->file, strlen(f->file));
-        buf_addf(out, ":%u: %s %s [", f->line, sev_name(f->severity), f->rule);
-        sanitize_add(out, f->context, strlen(f->context));
-        buf_adds(out, "] ");
-        sanitize_add(out, f->message, strlen(f->message));
-        buf_adds(out, "\n    fix: ");
-        sanitize_add(out, f->fix, strlen(f->fix));
-        buf_addc(out, '\n');
-    }
-    if (r->ip_rule != NULL) {
-        buf_adds(out, "note: ");
-        sanitize_add(out, r->ip_rule, strlen(r->ip_rule));
-        buf_addc(out, '\n');
-    }
-    buf_addf(out, "%zu TLS upstream use%s checked: %zu error%s, %zu warning%s\n", r->nuses,
-             r->nuses == 1 ? "" : "s", r->nerrors, r->nerrors == 1 ? "" : "s",
-             r->nfindings - r->nerrors, r->nfindings - r->nerrors == 1 ? "" : "s");
-}
-
-void
-check_format_json(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
-{
-    struct jw w;
-
-    jw_init(&w, out);
-    jw_obj_open(&w);
-    jw_key(&w, "findings");
-    jw_arr_open(&w);
-    for (size_t i = 0; i < r->nfindings; i++) {
-        const struct check_finding *f = &r->findings[i];
-        jw_obj_open(&w);
-        jw_kstr(&w, "rule", f->rule);
-        jw_kstr(&w, "severity", sev_name(f->severity));
-        jw_kstr(&w, "file", f->file);
-        jw_kint(&w, "line", f->line);
-        jw_kstr(&w, "context", f->context);
-        jw_kstr(&w, "message", f->message);
-        jw_kstr(&w, "fix", f->fix);
-        jw_obj_close(&w);
-    }
-    jw_arr_close(&w);
-    jw_key(&w, "errors");
-    jw_arr_open(&w);
-    for (size_t i = 0; i < conf->nerrors; i++) {
-        const struct ngx_error *e = &conf->errors[i];
-        jw_obj_open(&w);
-        jw_kstr(&w, "file", e->file);
-        jw_kint(&w, "line", e->line);
-        jw_kstr(&w, "message", e->message);
-        jw_obj_close(&w);
-    }
-    jw_arr_close(&w);
-    jw_kint(&w, "uses", (long long)r->nuses);
-    jw_kstr(&w, "ip_rule", r->ip_rule);
-    jw_obj_close(&w);
-    buf_addc(out, '\n');
-}
-
-static void
-sarif_location(struct jw *w, const char *file, unsigned line)
-{
-    char *uri = file[0] == '/' ? xasprintf("file://%s", file) : xstrdup(file);
-
-    jw_key(w, "locations");
-    jw_arr_open(w);
-    jw_obj_open(w);
-    jw_key(w, "physicalLocation");
-    jw_obj_open(w);
-    jw_key(w, "artifactLocation");
-    jw_obj_open(w);
-    jw_kstr(w, "uri", uri);
-    jw_obj_close(w);
-    if (line > 0) {
-        jw_key(w, "region");
-        jw_obj_open(w);
-        jw_kint(w, "startLine", line);
-        jw_obj_close(w);
-    }
-    jw_obj_close(w);
-    jw_obj_close(w);
-    jw_arr_close(w);
-    free(uri);
-}
-
-void
-check_format_sarif(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
-{
-    struct jw w;
-
-    jw_init(&w, out);
-    jw_obj_open(&w);
-    jw_kstr(&w, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
-    jw_kstr(&w, "version", "2.1.0");
-    jw_key(&w, "runs");
-    jw_arr_open(&w);
-    jw_obj_open(&w);
-    jw_key(&w, "tool");
-    jw_obj_open(&w);
-    jw_key(&w, "driver");
-    jw_obj_open(&w);
-    jw_kstr(&w, "name", "tlstriage");
-    jw_kstr(&w, "version", PACKAGE_VERSION);
-    jw_key(&w, "rules");
-    jw_arr_open(&w);
-    for (size_t i = 0; i < check_nrules; i++) {
-        jw_obj_open(&w);
-        jw_kstr(&w, "id", check_rules[i].id);
-        jw_key(&w, "shortDescription");
-        jw_obj_open(&w);
-        jw_kstr(&w, "text", check_rules[i].summary);
-        jw_obj_close(&w);
-        jw_key(&w, "defaultConfiguration");
-        jw_obj_open(&w);
-        jw_kstr(&w, "level", strcmp(check_rules[i].severity, "warning") == 0 ? "warning" : "error");
-        jw_obj_close(&w);
-        jw_obj_close(&w);
-    }
-    jw_arr_close(&w);
-    jw_obj_close(&w);
-    jw_obj_close(&w);
-    jw_key(&w, "results");
-    jw_arr_open(&w);
-    for (size_t i = 0; i < r->nfindings; i++) {
-        const struct check_finding *f = &r->findings[i];
-        char *text = xasprintf("%s [%s] Fix: %s", f->message, f->context, f->fix);
-        jw_obj_open(&w);
-        jw_kstr(&w, "ruleId", f->rule);
-        jw_kint(&w, "ruleIndex", strtol(f->rule + 2, NULL, 10) - 1);
-        jw_kstr(&w, "level", sev_name(f->severity));
-        jw_key(&w, "message");
-        jw_obj_open(&w);
-        jw_kstr(&w, "text", text);
-        jw_obj_close(&w);
-        sarif_location(&w, f->file, f->line);
-        jw_obj_close(&w);
-        free(text);
-    }
-    jw_arr_close(&w);
-    if (conf->nerrors > 0) {
-        jw_key(&w, "invocations");
-        jw_arr_open(&w);
-        jw_obj_open(&w);
-        jw_kbool(&w, "executionSuccessful", false);
-        jw_key(&w, "toolExecutionNotifications");
-        jw_arr_open(&w);
-        for (size_t i = 0; i < conf->nerrors; i++) {
-            const struct ngx_error *e = &conf->errors[i];
-            jw_obj_open(&w);
-            jw_kstr(&w, "level", "error");
-            jw_key(&w, "message");
-            jw_obj_open(&w);
-            jw_kstr(&w, "text", e->message);
-            jw_obj_close(&w);
-            if (e->file != NULL)
-                sarif_location(&w, e->file, e->line);
-            jw_obj_close(&w);
-        }
-        jw_arr_close(&w);
-        jw_obj_close(&w);
-        jw_arr_close(&w);
-    }
-    jw_obj_close(&w);
-    jw_arr_close(&w);
-    jw_obj_close(&w);
-    buf_addc(out, '\n');
 }

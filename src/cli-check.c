@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "check.h"
 #include "cli.h"
+#include "fmt-check.h"
 #include "ngxconf.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -119,11 +120,11 @@ cli_check(struct app *app, int argc, char **argv)
         opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
     if (fmt == FMT_JSON)
-        check_format_json(conf, &rep, &out);
+        fmt_check_json(conf, &rep, &out);
     else if (fmt == FMT_SARIF)
-        check_format_sarif(conf, &rep, &out);
+        fmt_check_sarif(conf, &rep, &out);
     else
-        check_format_text(conf, &rep, &out);
+        fmt_check_text(conf, &rep, &out);
     fwrite(out.p, 1, out.len, stdout);
     if (conf->nerrors > 0) {
         const struct ngx_error *e = &conf->errors[0];

@@ -3,29 +3,32 @@
  * shows the verified fix remedy.c planned (--plan: the diff and the files it would write)
  * or applies it as a transaction (--apply: txn_apply with the planned hashes, re-probe
  * after the reload as the verify hook, then the watch). Never applies an unverified fix.
+ * The choice and the change list come from triage.c; a config nginx -t refuses already
+ * and an upstream used in several places (without @SERVER/LOCATION) get no plan.
  * Exit 0 fixed or nothing to fix, 1 failure (rolled back), 2 usage.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "app.h"
-#include "cli-remedy.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "fmt-remedy.h"
+#include "fmt-txn.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "txn.h"
 #include "xmalloc.h"
 
 static const char fix_help[] =
-    "usage: tlstriage [GLOBAL] fix [--upstream HOST:PORT] [--strategy S] [--plan | --apply]\n"
+    "usage: tlstriage [GLOBAL] fix [--upstream HOST:PORT[@SERVER/LOCATION]] [--strategy S]\n"
+    "                 [--plan | --apply]\n"
     "                 [--yes] [--cert-dir DIR] [--ca FILE] [--client-cert FILE --client-key FILE]\n"
     "                 [--reload-cmd CMD] [--watch SECONDS]\n"
     "Plans (default) or applies the verified fix of a failing TLS upstream. Strategies:\n"
@@ -121,7 +124,7 @@ cli_fix(struct app *app, int argc, char **argv)
     unsigned want = 0;
     int watch = 30, c, rc = EXIT_FINDINGS;
     struct remedy_opts ro;
-    struct cli_remedy r;
+    struct triage r;
     char *ca = NULL, *ccert = NULL, *ckey = NULL, *cause = NULL;
     bool collected = false;
 
@@ -205,23 +208,32 @@ cli_fix(struct app *app, int argc, char **argv)
         unsigned trust = RS_MASK(RS_PIN) | RS_MASK(RS_CA) | RS_MASK(RS_CHAIN);
         ro.allowed = (want & trust) != 0 ? (want | (RS_ALL & ~trust)) : RS_ALL;
     }
-    rc = cli_remedy_collect(app, argv[0], upstream, &ro, &r);
+    rc = cli_triage_collect(app, argv[0], upstream, &ro, &r);
     if (rc != 0)
         goto out;
     collected = true;
+    if (triage_ambiguous(&r)) {
+        fprintf(stderr, "tlstriage: fix: ");
+        cli_put_sanitized(stderr, upstream);
+        fprintf(stderr, " is used in %zu places; pick one with --upstream:\n", r.nrefs);
+        for (size_t i = 0; i < r.nrefs; i++) {
+            fputs("  ", stderr);
+            cli_put_sanitized(stderr, r.refs[i].spelling);
+            fputs("  ", stderr);
+            cli_put_sanitized(stderr, r.refs[i].context);
+            fputc('\n', stderr);
+        }
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    triage_plan(&r);
 
     /* the one case to fix */
-    struct cli_remedy_item *it = NULL;
+    const struct triage_item *it = NULL;
+    const struct remedy_fix *f = NULL;
     size_t nfailing = 0;
-    for (size_t i = 0; i < r.n; i++) {
-        const struct cli_remedy_item *x = &r.items[i];
-        if (x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled)
-            continue; /* passes now (fixed meanwhile) */
-        nfailing++;
-        if (it == NULL)
-            it = &r.items[i];
-    }
-    if (nfailing == 0) {
+    enum triage_choice choice = triage_choose(&r, want, &nfailing, &it, &f);
+    if (choice == TC_NOTHING) {
         printf("fix: nothing to fix%s%s\n", upstream != NULL ? " for " : "",
                upstream != NULL ? upstream : "");
         if (upstream != NULL && r.n == 0) {
@@ -231,31 +243,35 @@ cli_fix(struct app *app, int argc, char **argv)
         rc = EXIT_ALL_WELL;
         goto out;
     }
-    if (nfailing > 1) {
+    if (choice == TC_SEVERAL) {
         fprintf(stderr, "tlstriage: fix: %zu failing upstream uses; pick one with --upstream:\n",
                 nfailing);
         for (size_t i = 0; i < r.n; i++) {
             fputs("  ", stderr);
-            cli_put_sanitized(stderr, r.items[i].use->targets[r.items[i].ti].host);
-            fprintf(stderr, ":%u  ", r.items[i].use->targets[r.items[i].ti].port);
+            cli_put_sanitized(stderr, r.items[i].spelling);
+            fputs("  ", stderr);
             cli_put_sanitized(stderr, r.items[i].use->context);
             fputc('\n', stderr);
         }
         rc = EXIT_USAGE;
         goto out;
     }
-    if (!it->planned) {
-        cli_remedy_print(stderr, it, false);
+    if (choice == TC_NOT_PLANNED) {
+        fmt_remedy_text(stderr, it, false);
         rc = EXIT_FINDINGS;
         goto out;
     }
-    const struct remedy_fix *f = NULL;
-    for (size_t i = 0; i < it->rc.nfixes && f == NULL; i++) {
-        if ((it->rc.fixes[i].strategies & want) == want)
-            f = &it->rc.fixes[i];
+    /* Refuse before writing: a config nginx already refuses gets no plan. */
+    if (triage_preflight(r.conf, app->nginx, app->prefix != NULL ? app->conf : r.conf_abs,
+                         app->conf_given, app->prefix, &cause) != 0) {
+        fprintf(stderr, "tlstriage: %s: ", argv[0]);
+        cli_put_sanitized(stderr, cause);
+        fputc('\n', stderr);
+        rc = EXIT_USAGE;
+        goto out;
     }
-    cli_remedy_print(stdout, it, false);
-    if (f == NULL) {
+    fmt_remedy_text(stdout, it, false);
+    if (choice == TC_NO_FIX) {
         char *m = remedy_mask_name(want);
         fprintf(stderr, "tlstriage: fix: no fix%s%s for this upstream\n",
                 want != 0 ? " with strategy " : "", want != 0 ? m : "");
@@ -270,7 +286,7 @@ cli_fix(struct app *app, int argc, char **argv)
         cli_put_sanitized(stdout, f->files[k].path);
         fputc('\n', stdout);
     }
-    if (!f->verified) {
+    if (choice == TC_UNVERIFIED) {
         fputs("tlstriage: fix: this fix did not pass the probe; it is not applied\n", stderr);
         rc = EXIT_FINDINGS;
         goto out;
@@ -300,19 +316,12 @@ cli_fix(struct app *app, int argc, char **argv)
     {
         struct txn_opts o;
         struct txn_result res;
-        struct txn_change *ch = xcalloc(f->nfiles, sizeof(*ch));
-        const char **sha = xcalloc(f->nfiles, sizeof(*sha));
+        struct txn_change *ch;
+        const char **sha;
+        char *summary;
         struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro};
-        char *summary = xasprintf("fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
 
-        for (size_t k = 0; k < f->nfiles; k++) {
-            ch[k].path = f->files[k].path;
-            ch[k].data = f->files[k].data;
-            ch[k].len = f->files[k].len;
-            ch[k].mode = f->files[k].mode;
-            ch[k].summary = f->files[k].config ? f->id : "certificate";
-            sha[k] = f->sha256[k];
-        }
+        triage_changes(it, f, &ch, &sha, &summary);
         cli_txn_opts(app, &o, reload_cmd);
         o.summary = summary;
         o.planned_sha256 = sha;
@@ -322,7 +331,7 @@ cli_fix(struct app *app, int argc, char **argv)
         o.watch_match = it->rc.upstream;
         memset(&res, 0, sizeof(res));
         int trc = txn_apply(&o, ch, f->nfiles, &res, &cause);
-        cli_txn_print_result(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
+        fmt_txn_result_text(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
         rc = trc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
         txn_result_free(&res);
         free(ch);
@@ -331,7 +340,7 @@ cli_fix(struct app *app, int argc, char **argv)
     }
 out:
     if (collected)
-        cli_remedy_free(&r);
+        triage_free(&r);
     free(ca);
     free(ccert);
     free(ckey);

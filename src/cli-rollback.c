@@ -2,7 +2,8 @@
  * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]`: restores the
  * files of a transaction byte for byte from its backups (nginx -t, reload, confirm), or
  * completes an interrupted one; plus the front-end helpers of cli-txn.h that the fix and
- * history verbs share. All the work is in txn.c; this file asks and prints.
+ * history verbs share. All the work is in txn.c and the outcome's text in fmt-txn.c; this
+ * file asks and prints.
  */
 #include "config.h"
 
@@ -16,25 +17,28 @@
 #include "buf.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "fmt-txn.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "txn.h"
 #include "xmalloc.h"
 
 int
 cli_txn_report_pending(struct app *app, FILE *fp)
 {
-    struct txn_info *v;
-    size_t n;
+    struct triage_pending p;
+    const struct txn_info *v;
     char *cause = NULL;
 
-    if (txn_pending(app_state_dir(app), &v, &n, &cause) == -1) {
+    if (triage_pending(app_state_dir(app), &p, &cause) == -1) {
         fputs("tlstriage: ", fp);
         cli_put_sanitized(fp, cause);
         fputc('\n', fp);
         free(cause);
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
+    v = p.v;
+    for (size_t i = 0; i < p.n; i++) {
         fprintf(fp,
                 "tlstriage: unfinished transaction %s (%s, state %s, last step: %s), "
                 "started %s by ",
@@ -47,13 +51,12 @@ cli_txn_report_pending(struct app *app, FILE *fp)
             cli_put_sanitized(fp, v[i].files[k]);
         }
         fputc('\n', fp);
-        if (v[i].kind != NULL && strcmp(v[i].kind, "rollback") == 0 && v[i].reverts != NULL)
+        if (p.advice[i] == TA_FINISH_ROLLBACK)
             fprintf(fp,
                     "  finish it: tlstriage rollback --complete %s --yes   (or: tlstriage "
                     "rollback --yes %s)\n",
                     v[i].id, v[i].reverts);
-        else if (v[i].state == TXN_PLANNED || v[i].state == TXN_ROLLING_BACK ||
-                 v[i].state == TXN_FAILED)
+        else if (p.advice[i] == TA_RESTORE)
             fprintf(fp, "  restore it: tlstriage rollback --yes %s\n", v[i].id);
         else
             fprintf(fp,
@@ -61,8 +64,9 @@ cli_txn_report_pending(struct app *app, FILE *fp)
                     "passes): tlstriage rollback --complete %s --yes\n",
                     v[i].id, v[i].id);
     }
-    txn_info_free(v, n);
-    return (int)n;
+    int n = (int)p.n;
+    triage_pending_free(&p);
+    return n;
 }
 
 int
@@ -107,45 +111,6 @@ cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
     o->nginx.prefix = app->prefix;
     o->nginx.reload_cmd = reload_cmd != NULL ? reload_cmd : app->reload_cmd;
     o->progress = cli_txn_progress;
-}
-
-void
-cli_txn_print_result(FILE *fp, const char *verb, int rc, const struct txn_result *res,
-                     const char *cause)
-{
-    if (rc == TXN_OK) {
-        fprintf(fp, "%s: transaction %s %s", verb, res->id != NULL ? res->id : "?",
-                txn_state_name(res->state));
-        if (res->reloaded)
-            fputs(res->confirmed ? "; nginx reloaded (new workers confirmed)"
-                                 : "; nginx reloaded (not confirmed)",
-                  fp);
-        fputc('\n', fp);
-        if (res->note != NULL) {
-            fputs("  note: ", fp);
-            cli_put_sanitized(fp, res->note);
-            fputc('\n', fp);
-        }
-        if (res->watch_failures > 0) {
-            fprintf(fp, "  watch: %d new upstream TLS failure(s), first:\n", res->watch_failures);
-            cli_put_lines(fp, "    ", res->watch_first);
-        }
-        return;
-    }
-    fprintf(fp, "tlstriage: %s: ", verb);
-    cli_put_sanitized(fp, cause != NULL ? cause : "failed");
-    fputc('\n', fp);
-    if (res->id != NULL)
-        fprintf(fp, "  transaction %s is %s\n", res->id, txn_state_name(res->state));
-    if ((rc == TXN_ERR_TEST || rc == TXN_ERR_RELOAD) && res->nginx_output != NULL) {
-        fputs("  nginx said:\n", fp);
-        cli_put_lines(fp, "    ", res->nginx_output);
-    }
-    if (res->state == TXN_ROLLED_BACK)
-        fputs("  the old files are back in place\n", fp);
-    else if (res->state == TXN_FAILED)
-        fprintf(fp, "  the restore failed: run tlstriage rollback --yes %s\n",
-                res->id != NULL ? res->id : "ID");
 }
 
 enum { OPT_YES = 256, OPT_LAST, OPT_COMPLETE, OPT_RELOAD_CMD, OPT_HELP };
@@ -252,7 +217,7 @@ cli_rollback(struct app *app, int argc, char **argv)
     else
         rc = txn_rollback(&o, tid, &res, &cause);
     free(tid);
-    cli_txn_print_result(rc == TXN_OK ? stdout : stderr, argv[0], rc, &res, cause);
+    fmt_txn_result_text(rc == TXN_OK ? stdout : stderr, argv[0], rc, &res, cause);
     rc = rc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
     txn_result_free(&res);
 out:

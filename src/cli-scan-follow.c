@@ -1,10 +1,10 @@
 /*
- * cli-scan-follow.c — `tlstriage scan --follow`: wires the follower (tail.c) to the event
- * parser (logscan.c), the incident store (incident.c) and the renderers (scanout.c) on the one
- * event loop. jsonl streams one object per event; text reprints the incident table every
+ * cli-scan-follow.c — `tlstriage scan --follow`: runs the follower of triage.c (tail.c →
+ * logscan.c → the incident store, or each event) on the one event loop and renders with
+ * scanout.c. jsonl streams one object per event; text reprints the incident table every
  * second. SIGINT/SIGTERM/SIGHUP drain what is readable and end with exit 0, as does the end of
- * standard input when that is all it follows. Called by
- * cli-scan.c for --follow; owns no parsing or rendering of its own.
+ * standard input when that is all it follows. Called by cli-scan.c for --follow; owns no
+ * parsing or rendering of its own.
  */
 #include "config.h"
 
@@ -23,36 +23,25 @@
 #include "cli.h"
 #include "evloop.h"
 #include "incident.h"
-#include "logread.h"
 #include "logscan.h"
 #include "scan.h"
 #include "scanout.h"
 #include "tail.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 #define OUT_FLUSH_AT (256 * 1024) /* write(2) once this much is batched, else once per pass */
 
 struct follow {
     struct evloop *loop;
-    struct tail *tail;
-    struct incident_store store;
+    struct triage_follow *tf; /* tail → logscan → incidents (text) or on_event (jsonl) */
     enum cli_format format;
     bool color;
     bool tty;
     struct buf out;
     struct scanout_jsonl_end end; /* ,"file":"..."}\n of the file last written about */
-    unsigned long long lines_read;
     bool write_failed;
-    /* The marker search rejects most lines of an ordinary log for a fraction of a parse; in an
-     * outage nearly every line is an event and it only adds to each. Every WINDOW lines the
-     * share of events decides whether the next WINDOW go through it (same answers either way:
-     * logscan_parse_line refuses what the search would). */
-    unsigned window_lines, window_events;
-    bool prefilter;
-    struct logread_opts since; /* the --since rule, the same as the batch scan's */
 };
-
-#define WINDOW 256
 
 static void
 out_flush(struct follow *fw)
@@ -66,40 +55,15 @@ out_flush(struct follow *fw)
     buf_reset(&fw->out);
 }
 
-/* A batch of lines (tail_new_batched): one call per read rather than per line, with the
- * window state in registers across the loop. */
+/* jsonl: one object per event, batched into one write(2) per OUT_FLUSH_AT bytes. */
 static void
-on_lines(const struct tail_line *l, size_t n, void *arg)
+on_event(const struct ls_event *ev, const char *path, void *arg)
 {
     struct follow *fw = arg;
-    unsigned window_lines = fw->window_lines, window_events = fw->window_events;
-    bool prefilter = fw->prefilter;
 
-    fw->lines_read += n;
-    for (const struct tail_line *last = l + n; l < last; l++) {
-        struct ls_event ev;
-
-        if (++window_lines == WINDOW) {
-            prefilter = window_events < WINDOW / 2;
-            window_lines = window_events = 0;
-        }
-        if ((prefilter && !logscan_may_match(l->p, l->len)) ||
-            !logscan_parse_line(l->p, l->len, l->lineno, &ev))
-            continue;
-        window_events++;
-        if (!logread_keep(&ev, &fw->since)) /* the start was up to the slack early */
-            continue;
-        if (fw->format == FMT_TEXT) /* only the table shows incidents */
-            incident_store_add(&fw->store, &ev, l->path);
-        else {
-            scanout_event_jsonl_file(&fw->out, &ev, l->path, &fw->end);
-            if (fw->out.len >= OUT_FLUSH_AT)
-                out_flush(fw);
-        }
-    }
-    fw->window_lines = window_lines;
-    fw->window_events = window_events;
-    fw->prefilter = prefilter;
+    scanout_event_jsonl_file(&fw->out, ev, path, &fw->end);
+    if (fw->out.len >= OUT_FLUSH_AT)
+        out_flush(fw);
 }
 
 static void
@@ -115,7 +79,8 @@ render_table(struct follow *fw, bool final)
         strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
         buf_addf(&fw->out, "---- %s%s ----\n", stamp, final ? " (final)" : "");
     }
-    scanout_incidents_text(&fw->out, &fw->store, fw->lines_read, time(NULL), fw->color);
+    scanout_incidents_text(&fw->out, triage_follow_store(fw->tf), triage_follow_lines(fw->tf),
+                           time(NULL), fw->color);
     out_flush(fw);
 }
 
@@ -179,7 +144,6 @@ scan_follow(struct app *app, const struct scan_opts *opts)
 {
     struct follow fw;
     struct tail_opts to;
-    struct sigaction ign;
     char *cause = NULL;
     int rc = EXIT_ALL_WELL, tick = 0;
     bool stdin_given = false;
@@ -220,23 +184,11 @@ scan_follow(struct app *app, const struct scan_opts *opts)
         to.time_fn = logscan_line_time; /* the nginx prefix of any line */
     }
 
-    /* With TZ unset, glibc's mktime()/localtime() stat /etc/localtime on every call (to see
-     * whether it changed): 40% of the follow CPU at 100k lines/s. Naming the zone file once
-     * keeps the same zone and drops the per-line stat. */
-    if (getenv("TZ") == NULL)
-        setenv("TZ", ":/etc/localtime", 0);
-
-    memset(&ign, 0, sizeof(ign));
-    ign.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ign, NULL); /* a closed reader shows as EPIPE from write(2) */
-
+    /* TZ named once and SIGPIPE ignored (a closed reader shows as EPIPE from write(2)):
+     * procenv_init() in main.c. */
     fw.format = opts->format;
-    fw.prefilter = true;
-    fw.since.since_given = opts->since_given;
-    fw.since.since = opts->since;
     fw.color = opts->color;
     fw.tty = isatty(STDOUT_FILENO) == 1;
-    incident_store_init(&fw.store, 0);
     fw.loop = evloop_new();
     if (evloop_signal_add(fw.loop, SIGINT, on_signal, &fw) < 0 ||
         evloop_signal_add(fw.loop, SIGTERM, on_signal, &fw) < 0 ||
@@ -245,17 +197,16 @@ scan_follow(struct app *app, const struct scan_opts *opts)
         rc = EXIT_USAGE;
         goto out;
     }
-    fw.tail = tail_new_batched(fw.loop, &to, on_lines, &fw);
+    /* only the table shows incidents; jsonl streams each event */
+    fw.tf = triage_follow_new(fw.loop, &to, fw.format == FMT_TEXT ? NULL : on_event, &fw);
     for (size_t i = 0; i < opts->nfiles; i++) {
-        bool is_stdin = strcmp(opts->files[i], "-") == 0;
-        if ((is_stdin ? tail_add_stream(fw.tail, STDIN_FILENO, "-", &cause)
-                      : tail_add(fw.tail, opts->files[i], &cause)) < 0) {
+        if (triage_follow_add(fw.tf, opts->files[i], &cause) < 0) {
             fprintf(stderr, "tlstriage: scan: %s\n", cause);
             rc = EXIT_USAGE;
             goto out;
         }
     }
-    tail_check(fw.tail); /* the backfill, before the first wait */
+    triage_follow_check(fw.tf); /* the backfill, before the first wait */
     if (fw.format == FMT_TEXT)
         tick = evloop_timer_add(fw.loop, 1000, 1000, on_tick, &fw);
     out_flush(&fw);
@@ -265,11 +216,11 @@ scan_follow(struct app *app, const struct scan_opts *opts)
             break;
         }
         out_flush(&fw); /* one write(2) per pass: prompt, and batched under load */
-        if (tail_ended(fw.tail)) /* only standard input, and it closed */
+        if (triage_follow_ended(fw.tf)) /* only standard input, and it closed */
             evloop_stop(fw.loop);
     }
     if (!fw.write_failed) {
-        tail_drain(fw.tail);
+        triage_follow_drain(fw.tf);
         if (fw.format == FMT_TEXT)
             render_table(&fw, true);
         out_flush(&fw);
@@ -279,9 +230,8 @@ out:
     if (tick != 0)
         evloop_timer_del(fw.loop, tick);
     free(cause);
-    tail_free(fw.tail);
+    triage_follow_free(fw.tf);
     evloop_free(fw.loop);
-    incident_store_free(&fw.store);
     buf_free(&fw.out);
     scanout_jsonl_end_free(&fw.end);
     return rc;

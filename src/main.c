@@ -13,6 +13,7 @@
 #include "app.h"
 #include "cli-txn.h"
 #include "cli.h"
+#include "procenv.h"
 #include "settings.h"
 #include "xmalloc.h"
 
@@ -43,6 +44,7 @@ main(int argc, char **argv)
     bool show_settings = false;
     int c, rc;
 
+    procenv_init(); /* the process-wide state, in one place (procenv.h says what and why) */
     memset(&app, 0, sizeof(app));
     app.conf = "/etc/nginx/nginx.conf"; /* conf, nginx: settings_setup fills them in */
     app.logs = xcalloc(1, sizeof(*app.logs));

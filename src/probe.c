@@ -3,7 +3,8 @@
  * ngx_http_upstream.c, ngx_http_proxy_module.c): the same SSL_CTX settings, the same SNI
  * and name rules, the same order of checks, and the same messages. Many upstreams run
  * concurrently under one poll(); one SSL_CTX per distinct settings. The what-if answers
- * re-verify the collected chain offline. No terminal I/O: cli-probe.c prints.
+ * re-verify the collected chain offline. No terminal I/O: fmt-probe.c renders, cli-probe.c
+ * prints.
  */
 #include "config.h"
 
@@ -28,7 +29,6 @@
 #include "buf.h"
 #include "evloop.h"
 #include "certinfo.h"
-#include "json.h"
 #include "pemload.h"
 #include "probe.h"
 #include "sslconf.h"
@@ -1019,17 +1019,9 @@ int
 probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
                struct probe_stats *stats, char **cause)
 {
-    struct sigaction ign, old;
-    int rc;
-
-    /* A peer that resets while we write must not kill us (nginx ignores SIGPIPE too). */
-    memset(&ign, 0, sizeof(ign));
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, &old);
-    rc = run_many(opts, n, res, parallel, stats, cause);
-    sigaction(SIGPIPE, &old, NULL);
-    return rc;
+    /* A peer that resets while we write must not kill us: SIGPIPE is ignored process-wide
+     * (procenv.c), so a reset shows as EPIPE. */
+    return run_many(opts, n, res, parallel, stats, cause);
 }
 
 static int
@@ -1168,77 +1160,4 @@ probe_hint(const struct probe_result *r)
             return probe_hints[i].hint;
     }
     return NULL;
-}
-
-static void
-kverdict(struct jw *w, const char *key, enum probe_verdict v)
-{
-    const char *s = probe_verdict_name(v);
-
-    if (s == NULL)
-        jw_knull(w, key);
-    else
-        jw_kstr(w, key, s);
-}
-
-void
-probe_result_json(struct jw *w, const struct probe_result *r)
-{
-    jw_obj_open(w);
-    jw_kstr(w, "upstream", r->upstream);
-    jw_kstr(w, "location", r->location);
-    jw_kstr(w, "name", r->name);
-    jw_kstr(w, "sni", r->sni);
-    kverdict(w, "verdict", r->verdict);
-    if (r->verify_code < 0)
-        jw_knull(w, "verify_code");
-    else
-        jw_kint(w, "verify_code", r->verify_code);
-    jw_kstr(w, "nginx_message", r->nginx_message);
-    jw_kstr(w, "phase", r->phase);
-    jw_kstr(w, "hint", probe_hint(r));
-    jw_kstr(w, "protocol", r->protocol);
-    jw_kstr(w, "cipher", r->cipher);
-    jw_kstr(w, "name_rule", r->name_rule);
-    jw_kint(w, "chain_length", (long long)r->chain_total);
-    jw_key(w, "chain");
-    jw_arr_open(w);
-    for (size_t i = 0; i < r->nchain; i++)
-        certinfo_json(w, &r->chain[i]);
-    jw_arr_close(w);
-    jw_key(w, "verified_chain");
-    if (r->nverified == 0)
-        jw_null(w);
-    else {
-        jw_arr_open(w);
-        for (size_t i = 0; i < r->nverified; i++)
-            certinfo_json(w, &r->verified[i]);
-        jw_arr_close(w);
-    }
-    jw_key(w, "what_if");
-    if (!r->what_if.computed)
-        jw_null(w);
-    else {
-        const struct probe_whatif *wi = &r->what_if;
-        jw_obj_open(w);
-        kverdict(w, "unlimited_depth", wi->unlimited_depth);
-        kverdict(w, "with_sni", wi->with_sni);
-        kverdict(w, "trust_presented_leaf", wi->trust_leaf);
-        kverdict(w, "trust_presented_root", wi->trust_root);
-        kverdict(w, "add_intermediate", wi->add_intermediate);
-        jw_kstr(w, "intermediate_note", wi->intermediate_note);
-        kverdict(w, "system_store", wi->system_store);
-        jw_key(w, "names");
-        jw_arr_open(w);
-        for (size_t i = 0; i < wi->nnames; i++)
-            jw_str(w, wi->names[i]);
-        jw_arr_close(w);
-        jw_obj_close(w);
-    }
-    if (r->anchor_not_after == 0)
-        jw_knull(w, "anchor_days_left");
-    else
-        jw_kint(w, "anchor_days_left", r->anchor_days_left);
-    jw_kint(w, "elapsed_ms", r->elapsed_ms);
-    jw_obj_close(w);
 }

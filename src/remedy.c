@@ -23,7 +23,6 @@
 #include "buf.h"
 #include "certinfo.h"
 #include "incident.h"
-#include "json.h"
 #include "pemload.h"
 #include "remedy.h"
 #include "tlserr.h"
@@ -63,6 +62,12 @@ remedy_strategy_parse(const char *s, unsigned *mask)
         return -1;
     *mask = m;
     return 0;
+}
+
+const char *
+remedy_strategy_name(enum remedy_strategy s)
+{
+    return strategy_names[s];
 }
 
 char *
@@ -641,12 +646,6 @@ out:
 
 /* ---- planning ---- */
 
-static const char *
-origin_name(enum pss_origin o)
-{
-    return o == PSS_SET ? "set" : o == PSS_INHERITED ? "inherited" : "default";
-}
-
 static void
 add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key, const char *value)
 {
@@ -1105,59 +1104,4 @@ out:
         free(owned[i]);
     ngxconf_free(conf);
     return rc;
-}
-
-void
-remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
-{
-    jw_obj_open(w);
-    for (int k = 0; k < PSS__COUNT; k++) {
-        const struct pss_value *v = &s->v[k];
-        jw_key(w, pss_defs[k].directive);
-        jw_obj_open(w);
-        jw_kstr(w, "value", v->value);
-        jw_kstr(w, "origin", origin_name(v->origin));
-        jw_kstr(w, "file", v->file);
-        if (v->origin == PSS_DEFAULT)
-            jw_knull(w, "line");
-        else
-            jw_kint(w, "line", v->line);
-        jw_kstr(w, "block", v->block);
-        jw_obj_close(w);
-    }
-    jw_obj_close(w);
-}
-
-void
-remedy_fix_json(struct jw *w, const struct remedy_fix *f)
-{
-    jw_obj_open(w);
-    jw_kstr(w, "id", f->id);
-    jw_key(w, "strategy");
-    jw_arr_open(w);
-    for (int s = 0; s < RS__COUNT; s++) {
-        if (f->strategies & RS_MASK(s))
-            jw_str(w, strategy_names[s]);
-    }
-    jw_arr_close(w);
-    jw_kstr(w, "summary", f->summary);
-    jw_kbool(w, "verified", f->verified);
-    jw_kstr(w, "not_verified_because", f->verdict_note);
-    jw_key(w, "directives");
-    jw_arr_open(w);
-    for (size_t i = 0; i < f->nsets; i++) {
-        jw_obj_open(w);
-        jw_kstr(w, "directive", pss_defs[f->sets[i].key].directive);
-        jw_kstr(w, "value", f->sets[i].value);
-        jw_kstr(w, "note", f->sets[i].note);
-        jw_obj_close(w);
-    }
-    jw_arr_close(w);
-    jw_kstr(w, "diff", f->diff);
-    jw_key(w, "files_written");
-    jw_arr_open(w);
-    for (size_t i = 0; i < f->nfiles; i++)
-        jw_str(w, f->files[i].path);
-    jw_arr_close(w);
-    jw_obj_close(w);
 }

@@ -47,6 +47,11 @@ spawn_run(char *const argv[], struct buf *out, int timeout_ms, struct spawn_resu
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
         setpgid(0, 0);
+        /* SIGPIPE is ignored in tlstriage (procenv.c); the program gets the default. */
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        sigaction(SIGPIPE, &dfl, NULL);
         execvp(argv[0], argv);
         child_errno = errno;
         (void)!write(errpipe[1], &child_errno, sizeof(child_errno));

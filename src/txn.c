@@ -18,6 +18,7 @@
 #include "diff.h"
 #include "journal.h"
 #include "ngxctl.h"
+#include "procenv.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -283,55 +284,24 @@ out:
     return rc;
 }
 
-/*
- * SIGHUP (a dropped SSH session), SIGINT and SIGTERM are deferred from the first write
- * to the end of the confirmation: a handler notes the signal, and it is raised again
- * once the step in progress has left the files consistent. Handlers rather than a
- * blocked mask, so the programs run meanwhile (nginx -t, the reload) start with the
- * default dispositions. The one piece of process-wide state a signal handler needs.
- */
-static const int deferred_signals[] = {SIGHUP, SIGINT, SIGTERM};
-#define NDEFERRED (sizeof(deferred_signals) / sizeof(deferred_signals[0]))
-static volatile sig_atomic_t deferred_signal;
-
+/* SIGHUP, SIGINT and SIGTERM are held from the first write to the end of the
+ * confirmation, and raised again once the files are consistent (procenv.c owns the
+ * handlers and says why). */
 struct held_signals {
-    struct sigaction old[NDEFERRED];
-    bool held;
+    struct procenv_held *h;
 };
-
-static void
-defer_signal(int sig)
-{
-    deferred_signal = sig;
-}
 
 static void
 signals_hold(struct held_signals *h)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = defer_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < NDEFERRED; i++)
-        sigaction(deferred_signals[i], &sa, &h->old[i]);
-    h->held = true;
+    h->h = procenv_signals_hold();
 }
 
 static void
 signals_release(struct held_signals *h)
 {
-    int sig = deferred_signal;
-
-    if (!h->held)
-        return;
-    for (size_t i = 0; i < NDEFERRED; i++)
-        sigaction(deferred_signals[i], &h->old[i], NULL);
-    h->held = false;
-    deferred_signal = 0;
-    if (sig != 0)
-        raise(sig);
+    procenv_signals_release(h->h);
+    h->h = NULL;
 }
 
 /*
@@ -463,7 +433,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     struct journal j;
     struct run r = {.o = o, .j = &j, .res = res, .lock_fd = lock_fd};
     struct buf cur = BUF_INIT, diff = BUF_INIT;
-    struct held_signals hs = {.held = false};
+    struct held_signals hs = {.h = NULL};
     int rc = TXN_ERR;
     char(*planned)[65] = xcalloc(n + 1, sizeof(*planned));
 
@@ -930,7 +900,7 @@ txn_complete(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct txn_opts o2;
     struct run r = {.j = &j, .res = res, .lock_fd = -1};
     struct buf cur = BUF_INIT;
-    struct held_signals hs = {.held = false};
+    struct held_signals hs = {.h = NULL};
     int rc = TXN_ERR;
 
     memset(res, 0, sizeof(*res));

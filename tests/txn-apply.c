@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "cli-txn.h"
+#include "fmt-txn.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -116,7 +117,7 @@ main(int argc, char **argv)
         ch[i].summary = "replace with a prepared file";
     }
     rc = txn_apply(&o, ch, n, &res, &cause);
-    cli_txn_print_result(stderr, "txn-apply", rc, &res, cause);
+    fmt_txn_result_text(stderr, "txn-apply", rc, &res, cause);
     printf("rc=%d state=%s id=%s\n", rc, txn_state_name(res.state), res.id ? res.id : "-");
     txn_result_free(&res);
     free(cause);

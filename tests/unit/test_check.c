@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "check.h"
+#include "fmt-check.h"
 #include "ngxconf.h"
 #include "resolve.h"
 #include "spawn.h"
@@ -322,9 +323,9 @@ json_and_sarif_carry_every_field(void **state)
 
     assert_int_equal(ngxconf_load(path, NULL, &c, &cause), 0);
     check_run(c, &o, &rep);
-    check_format_json(c, &rep, &j);
-    check_format_sarif(c, &rep, &s);
-    check_format_text(c, &rep, &t);
+    fmt_check_json(c, &rep, &j);
+    fmt_check_sarif(c, &rep, &s);
+    fmt_check_text(c, &rep, &t);
     assert_non_null(strstr(j.p, "{\"findings\":[{\"rule\":\"TT001\",\"severity\":\"error\","
                                 "\"file\":\""));
     assert_non_null(strstr(j.p, "\"line\":10,\"context\":\"location / in server tt001.example\","
@@ -353,7 +354,7 @@ text_output_escapes_control_bytes_from_the_config(void **state)
     struct buf b = BUF_INIT;
 
     check_run(c, &o, &rep);
-    check_format_text(c, &rep, &b);
+    fmt_check_text(c, &rep, &b);
     assert_null(strchr(b.p, '\x1b'));
     assert_non_null(strstr(b.p, "\\x1b[2J"));
     buf_free(&b);

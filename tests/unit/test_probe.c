@@ -21,8 +21,10 @@
 
 #include "buf.h"
 #include "certinfo.h"
+#include "fmt-probe.h"
 #include "json.h"
 #include "probe.h"
+#include "procenv.h"
 #include "sanitize.h"
 #include "sslconf.h"
 #include "tlserr.h"
@@ -248,13 +250,13 @@ control_bytes_in_a_subject_are_shown_escaped(void **state)
     s = sanitize_str(ci.subject);
     assert_string_equal(s, "CN = evil\\x1b[2Jname");
     free(s);
-    san = certinfo_san_text(&ci);
+    san = fmt_probe_san_text(&ci);
     s = sanitize_str(san);
     assert_string_equal(s, "DNS:a\\x07.test");
     free(s);
     free(san);
     jw_init(&w, &b);
-    certinfo_json(&w, &ci);
+    fmt_probe_cert_json(&w, &ci);
     assert_null(memchr(b.p, 0x1b, b.len));
     assert_non_null(strstr(b.p, "\"subject\":\"CN = evil\\u001b[2Jname\""));
     buf_free(&b);
@@ -369,7 +371,7 @@ json_result_has_every_key_of_the_schema(void **state)
     o.what_if = true;
     assert_int_equal(probe_run(&o, &r, &cause), 0);
     jw_init(&w, &b);
-    probe_result_json(&w, &r);
+    fmt_probe_json(&w, &r);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strstr(buf_str(&b), keys[i]) == NULL)
             fail_msg("missing %s in %s", keys[i], buf_str(&b));
@@ -417,5 +419,6 @@ main(void)
         cmocka_unit_test(missing_trusted_file_is_nginx_emerg),
         cmocka_unit_test(json_result_has_every_key_of_the_schema),
     };
+    procenv_init(); /* SIGPIPE ignored, as in tlstriage */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "ngxconf.h"
+#include "procenv.h"
 #include "remedy.h"
 #include "resolve.h"
 #include "xmalloc.h"
@@ -337,5 +338,6 @@ main(void)
         cmocka_unit_test(setting_an_existing_directive_again_does_not_duplicate_it),
         cmocka_unit_test(verify_off_is_never_written),
     };
+    procenv_init(); /* SIGPIPE ignored, as in tlstriage */
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

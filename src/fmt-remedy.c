@@ -1,0 +1,223 @@
+/*
+ * fmt-remedy.c — renders remedy cases: the diagnose JSON document (effective settings,
+ * probe, cause, fixes) and the text of one case that diagnose and fix print. Plans nothing
+ * (remedy.c does) and decides no exit code. Used by cli-diagnose.c and cli-fix.c. Config,
+ * log and certificate bytes go through the sanitizer (text) or the JSON writer.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "buf.h"
+#include "triage.h"
+#include "cli.h"
+#include "fmt-probe.h"
+#include "fmt-remedy.h"
+#include "json.h"
+#include "remedy.h"
+#include "xmalloc.h"
+
+static const char *
+origin_name(enum pss_origin o)
+{
+    return o == PSS_SET ? "set" : o == PSS_INHERITED ? "inherited" : "default";
+}
+
+void
+fmt_remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
+{
+    jw_obj_open(w);
+    for (int k = 0; k < PSS__COUNT; k++) {
+        const struct pss_value *v = &s->v[k];
+        jw_key(w, pss_defs[k].directive);
+        jw_obj_open(w);
+        jw_kstr(w, "value", v->value);
+        jw_kstr(w, "origin", origin_name(v->origin));
+        jw_kstr(w, "file", v->file);
+        if (v->origin == PSS_DEFAULT)
+            jw_knull(w, "line");
+        else
+            jw_kint(w, "line", v->line);
+        jw_kstr(w, "block", v->block);
+        jw_obj_close(w);
+    }
+    jw_obj_close(w);
+}
+
+void
+fmt_remedy_fix_json(struct jw *w, const struct remedy_fix *f)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "id", f->id);
+    jw_key(w, "strategy");
+    jw_arr_open(w);
+    for (int s = 0; s < RS__COUNT; s++) {
+        if (f->strategies & RS_MASK(s))
+            jw_str(w, remedy_strategy_name(s));
+    }
+    jw_arr_close(w);
+    jw_kstr(w, "summary", f->summary);
+    jw_kbool(w, "verified", f->verified);
+    jw_kstr(w, "not_verified_because", f->verdict_note);
+    jw_key(w, "directives");
+    jw_arr_open(w);
+    for (size_t i = 0; i < f->nsets; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "directive", pss_defs[f->sets[i].key].directive);
+        jw_kstr(w, "value", f->sets[i].value);
+        jw_kstr(w, "note", f->sets[i].note);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_kstr(w, "diff", f->diff);
+    jw_key(w, "files_written");
+    jw_arr_open(w);
+    for (size_t i = 0; i < f->nfiles; i++)
+        jw_str(w, f->files[i].path);
+    jw_arr_close(w);
+    jw_obj_close(w);
+}
+
+static const char *
+origin_words(enum pss_origin o)
+{
+    return o == PSS_SET ? "set here" : o == PSS_INHERITED ? "inherited" : "nginx's default";
+}
+
+void
+fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
+{
+    const struct tls_use *use = it->use;
+
+    fputs("upstream ", fp);
+    cli_put_sanitized(fp, it->upstream);
+    fputs(" — ", fp);
+    cli_put_sanitized(fp, it->kind);
+    if (it->inc != NULL) {
+        fprintf(fp, " (%llu event%s, last ", it->inc->count, it->inc->count == 1 ? "" : "s");
+        cli_put_sanitized(fp, it->inc->last_time);
+        fputc(')', fp);
+    }
+    fputc('\n', fp);
+    fputs("  where:  ", fp);
+    cli_put_sanitized(fp, use->context);
+    fputs(" (", fp);
+    cli_put_sanitized(fp, use->block->file->path);
+    fprintf(fp, ":%u)\n", use->block->line);
+    if (!it->planned) {
+        fputs("  cannot plan: ", fp);
+        cli_put_sanitized(fp, it->plan_error);
+        fputc('\n', fp);
+        return;
+    }
+    const struct remedy_case *c = &it->rc;
+    fputs("  effective settings:\n", fp);
+    for (int k = 0; k < PSS__COUNT; k++) {
+        const struct pss_value *v = &c->effective.v[k];
+        if (v->origin == PSS_DEFAULT && k != PSS_VERIFY && k != PSS_NAME && k != PSS_VERIFY_DEPTH &&
+            k != PSS_SERVER_NAME)
+            continue;
+        fprintf(fp, "    %-30s ", pss_defs[k].directive);
+        cli_put_sanitized(fp,
+                          v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));
+        fprintf(fp, "  (%s", origin_words(v->origin));
+        if (v->origin != PSS_DEFAULT) {
+            fputs(", ", fp);
+            cli_put_sanitized(fp, v->file);
+            fprintf(fp, ":%u", v->line);
+            if (v->origin == PSS_INHERITED && v->block != NULL) {
+                fputs(" in ", fp);
+                cli_put_sanitized(fp, v->block);
+            }
+        }
+        fputs(")\n", fp);
+    }
+    fprintf(fp, "  probe now: %s", probe_verdict_name(c->probe.verdict));
+    if (c->probe.nginx_message != NULL) {
+        fputs(": ", fp);
+        cli_put_sanitized(fp, c->probe.nginx_message);
+    }
+    fputc('\n', fp);
+    if (c->verification_disabled)
+        fputs("  VULNERABLE: proxy_ssl_verify is off: nginx does not check who answers\n", fp);
+    fputs("  cause:  ", fp);
+    cli_put_sanitized(fp, c->cause);
+    fputc('\n', fp);
+    if (c->nfixes == 0) {
+        fputs("  fixes:  none on the nginx side", fp);
+        fputs(c->probe.verdict == PROBE_OK && !c->verification_disabled ? " needed\n" : "\n", fp);
+        return;
+    }
+    fputs("  fixes:\n", fp);
+    for (size_t i = 0; i < c->nfixes; i++) {
+        const struct remedy_fix *f = &c->fixes[i];
+        fprintf(fp, "    [%zu] %s — %s\n", i + 1, f->id,
+                f->verified ? "verified: with this change nginx's handshake succeeds"
+                            : "NOT verified (fix --apply refuses it)");
+        if (f->verdict_note != NULL)
+            cli_put_lines(fp, "        ", f->verdict_note);
+        cli_put_lines(fp, "        ", f->summary);
+        for (size_t k = 0; k < f->nfiles; k++) {
+            fputs("        writes ", fp);
+            cli_put_sanitized(fp, f->files[k].path);
+            fputs(f->files[k].config ? "\n" : " (new certificate file, 0644)\n", fp);
+        }
+        if (with_diff)
+            cli_put_lines(fp, "        ", f->diff);
+    }
+}
+
+void
+fmt_remedy_json(FILE *fp, const struct triage *r)
+{
+    struct buf b = {0};
+    struct jw w;
+
+    jw_init(&w, &b);
+    jw_obj_open(&w);
+    jw_key(&w, "incidents");
+    jw_arr_open(&w);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct triage_item *it = &r->items[i];
+        jw_obj_open(&w);
+        jw_kstr(&w, "upstream", it->upstream);
+        jw_kstr(&w, "kind", it->kind);
+        if (it->inc != NULL)
+            jw_kint(&w, "count", (long long)it->inc->count);
+        else
+            jw_knull(&w, "count");
+        jw_key(&w, "location");
+        jw_obj_open(&w);
+        jw_kstr(&w, "file", it->use->block->file->path);
+        jw_kint(&w, "line", it->use->block->line);
+        jw_kstr(&w, "context", it->use->context);
+        jw_obj_close(&w);
+        jw_key(&w, "effective");
+        fmt_remedy_effective_json(&w, &it->use->ssl);
+        if (!it->planned) {
+            jw_knull(&w, "probe");
+            jw_kstr(&w, "cause", it->plan_error);
+            jw_kbool(&w, "verification_disabled", false);
+            jw_key(&w, "fixes");
+            jw_arr_open(&w);
+            jw_arr_close(&w);
+        } else {
+            jw_key(&w, "probe");
+            fmt_probe_json(&w, &it->rc.probe);
+            jw_kstr(&w, "cause", it->rc.cause);
+            jw_kbool(&w, "verification_disabled", it->rc.verification_disabled);
+            jw_key(&w, "fixes");
+            jw_arr_open(&w);
+            for (size_t k = 0; k < it->rc.nfixes; k++)
+                fmt_remedy_fix_json(&w, &it->rc.fixes[k]);
+            jw_arr_close(&w);
+        }
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    buf_addc(&b, '\n');
+    fwrite(b.p, 1, b.len, fp);
+    buf_free(&b);
+}

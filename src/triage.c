@@ -1,0 +1,1001 @@
+/*
+ * triage.c — the model the front ends drive: collects the failing upstream uses from the
+ * config and the error logs (placed by resolve.c), plans them on request (remedy.c), picks
+ * the one a fix applies and builds its txn_change list, plans the probes of a config, gives
+ * the advice for unfinished transactions (txn.c) and wires the follower (tail.c) to the
+ * parser (logscan.c). Prints nothing: warnings are returned as data. Called by
+ * cli-diagnose.c, cli-fix.c, cli-probe.c, cli-rollback.c, cli-scan-follow.c (and the TUI).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "logread.h"
+#include "nginxbin.h"
+#include "spawn.h"
+#include "triage.h"
+#include "xmalloc.h"
+
+/* ---- warnings ---- */
+
+static void
+warn_add(struct triage_warnings *w, enum triage_warning_kind kind, const char *file, unsigned line,
+         const char *subject, const char *message)
+{
+    struct triage_warning *x;
+
+    w->v = xreallocarray(w->v, w->n + 1, sizeof(*w->v));
+    x = &w->v[w->n++];
+    x->kind = kind;
+    x->file = file != NULL ? xstrdup(file) : NULL;
+    x->line = line;
+    x->subject = subject != NULL ? xstrdup(subject) : NULL;
+    x->message = message != NULL ? xstrdup(message) : NULL;
+}
+
+void
+triage_warnings_free(struct triage_warnings *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->v[i].file);
+        free(w->v[i].subject);
+        free(w->v[i].message);
+    }
+    free(w->v);
+    w->v = NULL;
+    w->n = 0;
+}
+
+static void
+warn_config(struct triage_warnings *w, const struct ngxconf *conf)
+{
+    for (size_t i = 0; i < conf->nerrors; i++)
+        warn_add(w, TW_CONFIG, conf->errors[i].file, conf->errors[i].line, NULL,
+                 conf->errors[i].message);
+}
+
+/* ---- logs ---- */
+
+/* A log the tool reads must be a readable regular file: a directory reads as nothing, a
+ * FIFO blocks. Returns 0, or -1 with *cause "PATH: why". */
+static int
+log_check(const char *path, char **cause)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) != 0) {
+        *cause = xasprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        *cause = xasprintf("%s: is a directory", path);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        *cause = xasprintf("%s: not a regular file (%s)", path,
+                           S_ISFIFO(sb.st_mode)   ? "a FIFO"
+                           : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                  : "a device");
+        return -1;
+    }
+    if (access(path, R_OK) != 0) {
+        *cause = xasprintf("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The events of one log into st through the one reader (logread.c: regular files only, the
+ * long-line rule). Returns 0, or -1 with errno set. */
+static int
+scan_log(struct incident_store *st, const char *path)
+{
+    char *why = NULL;
+    int rc = logread_store(st, &path, 1, NULL, NULL, NULL, &why);
+
+    if (rc != 0 && errno == 0)
+        errno = EIO;
+    free(why);
+    return rc;
+}
+
+/* The error_log files of the main context (nginx resolves them against the prefix). */
+static size_t
+default_logs(const char *prefix, const struct ngxconf *conf, char ***out)
+{
+    size_t n = 0;
+
+    *out = NULL;
+    for (const struct ngx_node *e = ngxconf_find(conf->root, "error_log"); e != NULL;
+         e = ngxconf_find_next(e)) {
+        if (e->nargs < 1 || strcmp(e->args[0], "stderr") == 0 ||
+            strncmp(e->args[0], "syslog:", 7) == 0 || strncmp(e->args[0], "memory:", 7) == 0)
+            continue;
+        char *p;
+        if (e->args[0][0] == '/')
+            p = xstrdup(e->args[0]);
+        else if (prefix != NULL)
+            p = xasprintf("%s%s%s", prefix, prefix[strlen(prefix) - 1] == '/' ? "" : "/",
+                          e->args[0]);
+        else
+            p = ngxconf_full_path(conf, e->args[0]);
+        *out = xreallocarray(*out, n + 1, sizeof(**out));
+        (*out)[n++] = p;
+    }
+    return n;
+}
+
+/* ---- uses and how --upstream spells them ---- */
+
+static char *
+target_text(const struct resolve_target *t)
+{
+    return xasprintf("%s:%u", t->host, t->port);
+}
+
+static bool
+target_is(const struct resolve_target *t, const char *hostport)
+{
+    char *s = target_text(t);
+    bool eq = strcmp(s, hostport) == 0;
+
+    free(s);
+    return eq;
+}
+
+static size_t
+target_index(const struct tls_use *use, const char *upstream)
+{
+    for (size_t i = 0; upstream != NULL && i < use->ntargets; i++) {
+        if (target_is(&use->targets[i], upstream))
+            return i;
+    }
+    return 0;
+}
+
+/* The server part of a spelling: the first server_name, else the first listen, else
+ * nginx's default listen. */
+static void
+spell_server(struct buf *b, const struct ngx_node *server)
+{
+    const struct ngx_node *d;
+
+    if (server == NULL) {
+        buf_adds(b, "?");
+        return;
+    }
+    d = ngxconf_find(server, "server_name");
+    if (d != NULL && d->nargs > 0 && d->args[0][0] != '\0') {
+        buf_adds(b, d->args[0]);
+        return;
+    }
+    d = ngxconf_find(server, "listen");
+    buf_adds(b, d != NULL && d->nargs > 0 ? d->args[0] : "*:80");
+}
+
+char *
+triage_use_spelling(const struct tls_use *use, size_t ti)
+{
+    struct buf b = BUF_INIT;
+    const struct ngx_node *loc = NULL;
+
+    if (ti < use->ntargets)
+        buf_addf(&b, "%s:%u", use->targets[ti].host, use->targets[ti].port);
+    buf_addc(&b, '@');
+    if (use->stream) {
+        const struct ngx_node *d = ngxconf_find(use->block, "listen");
+        buf_adds(&b, d != NULL && d->nargs > 0 ? d->args[0] : "?");
+        return buf_detach(&b);
+    }
+    spell_server(&b, use->server);
+    for (const struct ngx_node *n = use->block; n != NULL && loc == NULL; n = n->parent) {
+        if (strcmp(n->name, "location") == 0)
+            loc = n;
+    }
+    if (loc == NULL)
+        buf_adds(&b, "/");
+    for (size_t i = 0; loc != NULL && i < loc->nargs; i++)
+        buf_adds(&b, loc->args[i]);
+    return buf_detach(&b);
+}
+
+/* ---- collection ---- */
+
+/* "GET /s/x?y HTTP/1.1" → "/s/x?y" (allocated), or NULL. */
+static char *
+request_uri(const char *req)
+{
+    const char *sp = req != NULL ? strchr(req, ' ') : NULL;
+    if (sp == NULL)
+        return NULL;
+    sp++;
+    return xstrndup(sp, strcspn(sp, " "));
+}
+
+static bool
+already(const struct triage *t, const struct tls_use *use, size_t ti)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct triage_item *it = &t->items[i];
+        const struct tls_use *u = it->have_rr ? &it->rr.use : it->use; /* rr moves on realloc */
+        if (u->block == use->block && it->ti == ti)
+            return true;
+    }
+    return false;
+}
+
+static struct triage_item *
+add_item(struct triage *t)
+{
+    t->items = xreallocarray(t->items, t->n + 1, sizeof(*t->items));
+    memset(&t->items[t->n], 0, sizeof(t->items[0]));
+    return &t->items[t->n++];
+}
+
+static void
+ensure_uses(struct triage *t)
+{
+    if (t->uses == NULL && t->nuses == 0)
+        t->nuses = resolve_uses(t->conf, &t->uses);
+}
+
+/* Why use (a variable proxy_pass, or one without targets) cannot be planned for upstream:
+ * the uses that name that upstream literally, else the variable's candidates. */
+static char *
+unresolved_reason(struct triage *t, const struct tls_use *use, const char *upstream)
+{
+    struct buf b = BUF_INIT;
+    size_t nc = 0;
+
+    ensure_uses(t);
+    buf_addf(&b, "proxy_pass %s: cannot resolve statically; candidates: ",
+             use->proxy_pass != NULL ? use->proxy_pass->value : "?");
+    for (size_t u = 0; upstream != NULL && u < t->nuses; u++) {
+        if (t->uses[u].kind == RESOLVE_VARIABLE)
+            continue;
+        for (size_t k = 0; k < t->uses[u].ntargets; k++) {
+            if (!target_is(&t->uses[u].targets[k], upstream))
+                continue;
+            char *s = triage_use_spelling(&t->uses[u], k);
+            buf_addf(&b, "%s%s", nc++ > 0 ? ", " : "", s);
+            free(s);
+        }
+    }
+    for (size_t k = 0; nc == 0 && k < use->ntargets; k++) {
+        char *s = target_text(&use->targets[k]);
+        buf_addf(&b, "%s%s", k > 0 ? ", " : "", s);
+        free(s);
+    }
+    if (nc == 0 && use->ntargets == 0)
+        buf_adds(&b, "none in the config");
+    return buf_detach(&b);
+}
+
+static void
+add_ref(struct triage *t, const struct tls_use *use, size_t ti)
+{
+    char *s = triage_use_spelling(use, ti);
+
+    for (size_t i = 0; i < t->nrefs; i++) {
+        if (strcmp(t->refs[i].spelling, s) == 0) {
+            free(s);
+            return;
+        }
+    }
+    t->refs = xreallocarray(t->refs, t->nrefs + 1, sizeof(*t->refs));
+    t->refs[t->nrefs].spelling = s;
+    t->refs[t->nrefs].context = xstrdup(use->context);
+    t->nrefs++;
+}
+
+static void
+cert_dir_of(struct triage *t, const char *given)
+{
+    if (given == NULL) {
+        char *slash = strrchr(t->conf_abs, '/');
+        t->cert_dir = slash != NULL
+                          ? xasprintf("%.*s/certs", (int)(slash - t->conf_abs), t->conf_abs)
+                          : xstrdup("certs");
+    } else if (given[0] != '/') {
+        char cwd[PATH_MAX];
+        t->cert_dir = xasprintf("%s/%s", getcwd(cwd, sizeof(cwd)) != NULL ? cwd : ".", given);
+    } else
+        t->cert_dir = xstrdup(given);
+}
+
+int
+triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
+{
+    char **logs = NULL, *hostport = NULL, *why = NULL;
+    const char *at = NULL;
+    size_t nlogs = 0;
+    char rp[PATH_MAX];
+    struct nginx_version v;
+    struct incident **sorted = NULL;
+    int rc = -1;
+
+    memset(t, 0, sizeof(*t));
+    incident_store_init(&t->store, 0);
+    if (o->upstream != NULL) {
+        at = strchr(o->upstream, '@');
+        hostport =
+            at != NULL ? xstrndup(o->upstream, (size_t)(at - o->upstream)) : xstrdup(o->upstream);
+        if (hostport[0] == '\0' || (at != NULL && at[1] == '\0')) {
+            *cause = xasprintf("--upstream '%s' is not HOST:PORT or HOST:PORT@SERVER/LOCATION",
+                               o->upstream);
+            goto out;
+        }
+        t->upstream_has_use = at != NULL;
+    }
+    /* A bad --log stops everything before any other work. */
+    for (size_t i = 0; i < o->nlogs; i++) {
+        if (log_check(o->logs[i], cause) != 0)
+            goto out;
+    }
+    if (ngxconf_load(o->conf, o->prefix, &t->conf, cause) != 0)
+        goto out;
+    warn_config(&t->warnings, t->conf);
+    t->conf_abs = xstrdup(realpath(o->conf, rp) != NULL ? rp : o->conf);
+    t->ro = o->ro;
+    cert_dir_of(t, o->ro.cert_dir);
+    t->ro.cert_dir = t->cert_dir;
+    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0)
+        t->ro.check_ip_san = nginxbin_checks_ip_san(&v);
+    free(why);
+    why = NULL;
+
+    /* the incidents */
+    if (o->nlogs > 0) {
+        for (size_t i = 0; i < o->nlogs; i++) {
+            if (scan_log(&t->store, o->logs[i]) != 0)
+                warn_add(&t->warnings, TW_LOG, o->logs[i], 0, NULL, strerror(errno));
+        }
+    } else {
+        nlogs = default_logs(o->prefix, t->conf, &logs);
+        for (size_t i = 0; i < nlogs; i++) {
+            struct stat sb;
+            if (stat(logs[i], &sb) == 0 && !S_ISREG(sb.st_mode))
+                warn_add(&t->warnings, TW_LOG, logs[i], 0, NULL, "not a regular file");
+            else if (scan_log(&t->store, logs[i]) != 0)
+                warn_add(&t->warnings, TW_LOG, logs[i], 0, NULL, strerror(errno));
+            free(logs[i]);
+        }
+        free(logs);
+    }
+    sorted = incident_store_sorted(&t->store);
+    for (size_t i = 0; i < t->store.n; i++) {
+        const struct incident *inc = sorted[i];
+        struct resolve_query q;
+        char *uri = NULL;
+
+        if (inc->kind == EV_CONFIG_ERROR || inc->upstream == NULL || inc->upstream[0] == '\0')
+            continue;
+        if (hostport != NULL && strcmp(inc->upstream, hostport) != 0)
+            continue;
+        memset(&q, 0, sizeof(q));
+        q.stream = inc->stream;
+        q.upstream = inc->upstream;
+        if (inc->stream)
+            q.listen = inc->server;
+        else {
+            q.server = inc->server;
+            uri = inc->nsamples > 0 ? request_uri(inc->samples[0]) : NULL;
+            q.uri = uri;
+        }
+        struct resolve_result rr;
+        int frc = resolve_find(t->conf, &q, &rr, &why);
+        free(uri);
+        if (frc != 0 || !rr.has_use) {
+            char *what = xasprintf("%s (%s): no TLS upstream block found", inc->upstream,
+                                   logscan_kind_name(inc->kind));
+            warn_add(&t->warnings, TW_UNPLACED, NULL, 0, what, why);
+            free(what);
+            free(why);
+            why = NULL;
+            if (frc == 0)
+                resolve_result_free(&rr);
+            continue;
+        }
+        bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
+        size_t ti = resolved ? target_index(&rr.use, inc->upstream) : 0;
+        char *spelling = triage_use_spelling(&rr.use, ti);
+        if (!resolved) { /* the H:P part is the logged upstream */
+            char *s = xasprintf("%s%s", inc->upstream, strchr(spelling, '@'));
+            free(spelling);
+            spelling = s;
+        }
+        if ((at != NULL && strcmp(spelling, o->upstream) != 0) || already(t, &rr.use, ti)) {
+            free(spelling);
+            resolve_result_free(&rr);
+            continue;
+        }
+        struct triage_item *it = add_item(t);
+        it->rr = rr;
+        it->have_rr = true;
+        it->use = &it->rr.use;
+        it->ti = ti;
+        it->resolved = resolved;
+        it->upstream = resolved ? target_text(&rr.use.targets[ti]) : xstrdup(inc->upstream);
+        it->spelling = spelling;
+        it->inc = inc;
+        it->kind = xstrdup(logscan_kind_name(inc->kind));
+        if (!resolved)
+            it->plan_error = unresolved_reason(t, &it->rr.use, inc->upstream);
+    }
+    /* every use of the upstream in the config (a variable proxy_pass names none) */
+    if (hostport != NULL) {
+        ensure_uses(t);
+        for (size_t u = 0; u < t->nuses; u++) {
+            for (size_t k = 0; t->uses[u].kind != RESOLVE_VARIABLE && k < t->uses[u].ntargets;
+                 k++) {
+                if (target_is(&t->uses[u].targets[k], hostport))
+                    add_ref(t, &t->uses[u], k);
+            }
+        }
+    }
+    /* --upstream without an incident: every use targeting it */
+    if (hostport != NULL && t->n == 0) {
+        for (size_t u = 0; u < t->nuses; u++) {
+            if (t->uses[u].kind == RESOLVE_VARIABLE)
+                continue;
+            for (size_t k = 0; k < t->uses[u].ntargets; k++) {
+                if (!target_is(&t->uses[u].targets[k], hostport) || already(t, &t->uses[u], k))
+                    continue;
+                char *spelling = triage_use_spelling(&t->uses[u], k);
+                if (at != NULL && strcmp(spelling, o->upstream) != 0) {
+                    free(spelling);
+                    continue;
+                }
+                struct triage_item *it = add_item(t);
+                it->use = &t->uses[u];
+                it->ti = k;
+                it->resolved = true;
+                it->upstream = target_text(&t->uses[u].targets[k]);
+                it->spelling = spelling;
+            }
+        }
+    }
+    /* items point into rr of the array: fix the pointers after the last realloc */
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->items[i].have_rr)
+            t->items[i].use = &t->items[i].rr.use;
+    }
+    rc = 0;
+out:
+    free(sorted);
+    free(hostport);
+    return rc;
+}
+
+bool
+triage_ambiguous(const struct triage *t)
+{
+    return !t->upstream_has_use && t->nrefs > 1;
+}
+
+void
+triage_plan_item(struct triage *t, size_t i)
+{
+    struct triage_item *it = &t->items[i];
+    char *cause = NULL;
+
+    if (it->planned || it->plan_error != NULL)
+        return;
+    if (remedy_plan(t->conf, it->use, it->ti, &t->ro, &it->rc, &cause) != 0) {
+        it->plan_error = cause;
+        return;
+    }
+    it->planned = true;
+    if (it->kind == NULL)
+        it->kind = xstrdup(it->rc.verification_disabled && it->rc.probe.verdict == PROBE_OK
+                               ? "verification_disabled"
+                               : probe_verdict_name(it->rc.probe.verdict));
+}
+
+void
+triage_plan(struct triage *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        triage_plan_item(t, i);
+}
+
+void
+triage_free(struct triage *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        struct triage_item *it = &t->items[i];
+        if (it->planned)
+            remedy_case_free(&it->rc);
+        if (it->have_rr)
+            resolve_result_free(&it->rr);
+        free(it->kind);
+        free(it->plan_error);
+        free(it->upstream);
+        free(it->spelling);
+    }
+    free(t->items);
+    for (size_t i = 0; i < t->nrefs; i++) {
+        free(t->refs[i].spelling);
+        free(t->refs[i].context);
+    }
+    free(t->refs);
+    if (t->uses != NULL)
+        resolve_uses_free(t->uses, t->nuses);
+    incident_store_free(&t->store);
+    if (t->conf != NULL)
+        ngxconf_free(t->conf);
+    free(t->cert_dir);
+    free(t->conf_abs);
+    triage_warnings_free(&t->warnings);
+    memset(t, 0, sizeof(*t));
+}
+
+/* ---- before any edit: does nginx accept the config as it is? ---- */
+
+#define PREFLIGHT_TIMEOUT_MS 30000
+
+int
+triage_preflight(const struct ngxconf *conf, const char *nginx, const char *conf_path,
+                 bool conf_given, const char *prefix, char **cause)
+{
+    struct buf out = BUF_INIT;
+    struct spawn_result sr;
+    char *argv[8], *err = NULL;
+    size_t n = 0;
+    int rc = -1;
+    bool owned = false;
+
+    if (conf != NULL && conf->nerrors > 0) {
+        const struct ngx_error *e = &conf->errors[0];
+        *cause = xasprintf("the config does not parse: %s:%u: %s",
+                           e->file != NULL ? e->file : conf_path, e->line, e->message);
+        goto out;
+    }
+    argv[n++] = (char *)(nginx != NULL ? nginx : "nginx");
+    if (conf_given) {
+        argv[n++] = (char *)"-c";
+        argv[n++] = (char *)conf_path;
+    }
+    if (prefix != NULL) {
+        argv[n++] = (char *)"-p";
+        argv[n++] = (char *)prefix;
+    }
+    argv[n++] = (char *)"-t";
+    argv[n] = NULL;
+    if (spawn_run(argv, &out, PREFLIGHT_TIMEOUT_MS, &sr, &err) != 0) {
+        *cause = xasprintf("cannot test the config before the edit: %s", err);
+        goto out;
+    }
+    if (sr.exited && sr.status == 0) {
+        rc = 0;
+        goto out;
+    }
+    /* nginx's own words: the first [emerg] (or [alert], [crit]) line, "nginx: " dropped */
+    const char *text = buf_str(&out), *line = NULL;
+    static const char *const levels[] = {"[emerg]", "[alert]", "[crit]"};
+    for (size_t k = 0; k < 3 && line == NULL; k++) {
+        const char *p = strstr(text, levels[k]);
+        if (p != NULL) {
+            line = p;
+            while (line > text && line[-1] != '\n')
+                line--;
+        }
+    }
+    if (line == NULL)
+        line = text;
+    else { /* from the level on: no "nginx: " or time stamp, no "PID#TID: " */
+        const char *lv = strchr(line, '[');
+        const char *sp = lv != NULL ? strchr(lv, ' ') : NULL;
+        size_t digits = sp != NULL ? strspn(sp + 1, "0123456789#") : 0;
+        if (lv != NULL)
+            line = lv;
+        if (digits > 0 && sp[1 + digits] == ':' && sp[2 + digits] == ' ')
+            line = xasprintf("%.*s%s", (int)(sp + 1 - lv), lv, sp + 3 + digits), owned = true;
+    }
+    size_t len = strcspn(line, "\n");
+    if (len == 0)
+        *cause = xasprintf("nginx -t refuses the config before any change (%s %d)",
+                           sr.exited ? "exit status" : "signal", sr.status);
+    else
+        *cause = xasprintf("nginx -t refuses the config before any change: %.*s", (int)len, line);
+    if (owned)
+        free((char *)line);
+out:
+    free(err);
+    buf_free(&out);
+    return rc;
+}
+
+/* ---- what fix applies ---- */
+
+bool
+triage_item_failing(const struct triage_item *x)
+{
+    return !(x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled);
+}
+
+enum triage_choice
+triage_choose(const struct triage *t, unsigned want, size_t *nfailing,
+              const struct triage_item **item, const struct remedy_fix **fix)
+{
+    const struct triage_item *it = NULL;
+
+    *nfailing = 0;
+    *item = NULL;
+    *fix = NULL;
+    for (size_t i = 0; i < t->n; i++) {
+        if (!triage_item_failing(&t->items[i]))
+            continue; /* passes now (fixed meanwhile) */
+        (*nfailing)++;
+        if (it == NULL)
+            it = &t->items[i];
+    }
+    if (*nfailing == 0)
+        return TC_NOTHING;
+    if (*nfailing > 1)
+        return TC_SEVERAL;
+    *item = it;
+    if (!it->planned)
+        return TC_NOT_PLANNED;
+    for (size_t i = 0; i < it->rc.nfixes && *fix == NULL; i++) {
+        if ((it->rc.fixes[i].strategies & want) == want)
+            *fix = &it->rc.fixes[i];
+    }
+    if (*fix == NULL)
+        return TC_NO_FIX;
+    return (*fix)->verified ? TC_READY : TC_UNVERIFIED;
+}
+
+void
+triage_changes(const struct triage_item *it, const struct remedy_fix *f,
+               struct txn_change **changes, const char ***sha256, char **summary)
+{
+    struct txn_change *ch = xcalloc(f->nfiles > 0 ? f->nfiles : 1, sizeof(*ch));
+    const char **sha = xcalloc(f->nfiles > 0 ? f->nfiles : 1, sizeof(*sha));
+
+    for (size_t k = 0; k < f->nfiles; k++) {
+        ch[k].path = f->files[k].path;
+        ch[k].data = f->files[k].data;
+        ch[k].len = f->files[k].len;
+        ch[k].mode = f->files[k].mode;
+        ch[k].summary = f->files[k].config ? f->id : "certificate";
+        sha[k] = f->sha256[k];
+    }
+    *changes = ch;
+    *sha256 = sha;
+    *summary = xasprintf("fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+}
+
+/* ---- the probe plan of a config ---- */
+
+static const char *
+plan_keep(struct triage_probe_plan *p, char *s)
+{
+    p->owned = xreallocarray(p->owned, p->nowned + 1, sizeof(*p->owned));
+    p->owned[p->nowned++] = s;
+    return s;
+}
+
+void
+triage_probe_plan_free(struct triage_probe_plan *p)
+{
+    for (size_t i = 0; i < p->nowned; i++)
+        free(p->owned[i]);
+    free(p->owned);
+    if (p->uses != NULL)
+        resolve_uses_free(p->uses, p->nuses);
+    if (p->have_rr)
+        resolve_result_free(&p->rr);
+    if (p->conf != NULL)
+        ngxconf_free(p->conf);
+    free(p->opts);
+    free(p->labels);
+    triage_warnings_free(&p->warnings);
+    memset(p, 0, sizeof(*p));
+}
+
+/* nginx's time value ("500ms", "1s", "2m", "1h", "10"): milliseconds, or -1. */
+static long
+nginx_msec(const char *v)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1000}};
+    long total = 0;
+
+    if (*v == '\0')
+        return -1;
+    while (*v != '\0') {
+        char *end;
+        long n = strtol(v, &end, 10);
+        size_t i;
+        if (end == v || n < 0)
+            return -1;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+            size_t len = strlen(units[i].suffix);
+            if (strncmp(end, units[i].suffix, len) == 0 &&
+                (len > 0 || *end == '\0' || *end == ' ')) {
+                total += n * units[i].ms;
+                v = end + len;
+                break;
+            }
+        }
+        if (i == sizeof(units) / sizeof(units[0]))
+            return -1;
+        while (*v == ' ')
+            v++;
+    }
+    return total;
+}
+
+/* proxy_connect_timeout effective in block (set there or in an enclosing block), or -1. */
+static long
+conf_connect_timeout(const struct ngx_node *block)
+{
+    for (const struct ngx_node *b = block; b != NULL; b = b->parent) {
+        const struct ngx_node *d = ngxconf_find(b, "proxy_connect_timeout");
+        if (d != NULL)
+            return nginx_msec(d->value);
+    }
+    return -1;
+}
+
+/* Adds one probe per target of use; labels[i] says where the settings come from. */
+static void
+plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struct probe_opts *base,
+             bool timeout_given)
+{
+    if (use->kind == RESOLVE_VARIABLE)
+        return; /* proxy_pass with a variable: nothing to probe statically */
+    for (size_t t = 0; t < use->ntargets; t++) {
+        struct proxy_ssl_settings ssl = use->ssl;
+        struct probe_opts o;
+        char *cause = NULL;
+
+        char *owned[SSLCONF_NPATHS];
+        sslconf_full_paths(p->conf, &ssl, owned);
+        for (int k = 0; k < SSLCONF_NPATHS; k++) {
+            if (owned[k] != NULL)
+                plan_keep(p, owned[k]);
+        }
+        if (probe_opts_from_settings(&o, &ssl, use->targets[t].host, (int)use->targets[t].port,
+                                     &cause) != 0) {
+            warn_add(&p->warnings, TW_PROBE_SKIPPED, use->proxy_pass->file->path,
+                     use->proxy_pass->line, use->context, cause);
+            free(cause);
+            continue;
+        }
+        o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
+        o.timeout_ms = base->timeout_ms;
+        if (!timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
+            long ms = conf_connect_timeout(use->block);
+            if (ms > 0)
+                o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
+        }
+        o.what_if = base->what_if;
+        p->opts = xreallocarray(p->opts, p->n + 1, sizeof(*p->opts));
+        p->labels = xreallocarray(p->labels, p->n + 1, sizeof(*p->labels));
+        p->opts[p->n] = o;
+        p->labels[p->n] =
+            plan_keep(p, xasprintf("%s (%s:%u)", use->context, use->proxy_pass->file->path,
+                                   use->proxy_pass->line));
+        p->opts[p->n].location = p->labels[p->n];
+        p->n++;
+    }
+}
+
+/* "https://host:port/path" or "host/path" into server, listen ("host:port", the scheme's
+ * port when none is written) and uri, all owned by the plan. */
+static void
+split_url(struct triage_probe_plan *p, const char *url, const char **server, const char **listen,
+          const char **uri)
+{
+    const char *h = strstr(url, "://");
+    int dport = strncmp(url, "https://", 8) == 0 ? 443 : 80;
+    size_t hl, nl;
+
+    h = h != NULL ? h + 3 : url;
+    hl = strcspn(h, "/?#");
+    nl = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']') : strcspn(h, ":/?#");
+    if (nl > hl)
+        nl = hl;
+    *server = plan_keep(p, xstrndup(h, nl));
+    if (nl < hl && h[nl] == ':')
+        *listen = plan_keep(p, xstrndup(h, hl));
+    else
+        *listen = plan_keep(p, xasprintf("%.*s:%d", (int)nl, h, dport));
+    *uri = plan_keep(p, xstrdup(h[hl] == '/' ? h + hl : "/"));
+}
+
+int
+triage_probe_plan(const char *conf, const char *prefix, const struct triage_probe_query *q,
+                  const struct probe_opts *base, struct triage_probe_plan *p, char **cause)
+{
+    struct resolve_query rq;
+
+    memset(p, 0, sizeof(*p));
+    if (ngxconf_load(conf, prefix, &p->conf, cause) != 0)
+        return -1;
+    warn_config(&p->warnings, p->conf);
+    if (q->all) {
+        p->nuses = resolve_uses(p->conf, &p->uses);
+        for (size_t i = 0; i < p->nuses; i++)
+            plan_add_use(p, &p->uses[i], base, q->timeout_given);
+        return 0;
+    }
+    memset(&rq, 0, sizeof(rq));
+    if (q->location_of != NULL)
+        split_url(p, q->location_of, &rq.server, &rq.listen, &rq.uri);
+    else {
+        rq.server = q->server;
+        rq.uri = q->uri != NULL ? q->uri : "/";
+    }
+    if (resolve_find(p->conf, &rq, &p->rr, cause) != 0)
+        return -1;
+    p->have_rr = true;
+    if (!p->rr.has_use) {
+        char *ctx = resolve_context(p->rr.block);
+        *cause = xasprintf("%s does not proxy to a TLS upstream", ctx);
+        free(ctx);
+        return -1;
+    }
+    if (p->rr.use.kind == RESOLVE_VARIABLE) {
+        *cause = xstrdup("proxy_pass uses a variable: give HOST:PORT");
+        return -1;
+    }
+    plan_add_use(p, &p->rr.use, base, q->timeout_given);
+    *cause = NULL;
+    return p->n > 0 ? 0 : -1;
+}
+
+/* ---- unfinished transactions ---- */
+
+int
+triage_pending(const char *state_dir, struct triage_pending *out, char **cause)
+{
+    memset(out, 0, sizeof(*out));
+    if (txn_pending(state_dir, &out->v, &out->n, cause) == -1)
+        return -1;
+    out->advice = xcalloc(out->n > 0 ? out->n : 1, sizeof(*out->advice));
+    for (size_t i = 0; i < out->n; i++) {
+        const struct txn_info *x = &out->v[i];
+        if (x->kind != NULL && strcmp(x->kind, "rollback") == 0 && x->reverts != NULL)
+            out->advice[i] = TA_FINISH_ROLLBACK;
+        else if (x->state == TXN_PLANNED || x->state == TXN_ROLLING_BACK || x->state == TXN_FAILED)
+            out->advice[i] = TA_RESTORE;
+        else
+            out->advice[i] = TA_UNDO_OR_FINISH;
+    }
+    return 0;
+}
+
+void
+triage_pending_free(struct triage_pending *p)
+{
+    txn_info_free(p->v, p->n);
+    free(p->advice);
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- following logs ---- */
+
+struct triage_follow {
+    struct tail *tail;
+    struct incident_store store;
+    triage_event_cb ev_cb;
+    void *arg;
+    unsigned long long lines_read;
+    /* The marker search rejects most lines of an ordinary log for a fraction of a parse; in an
+     * outage nearly every line is an event and it only adds to each. Every WINDOW lines the
+     * share of events decides whether the next WINDOW go through it (same answers either way:
+     * logscan_parse_line refuses what the search would). */
+    unsigned window_lines, window_events;
+    bool prefilter;
+    struct logread_opts since; /* the --since rule, the same as the batch reader's */
+};
+
+#define WINDOW 256
+
+/* A batch of lines (tail_new_batched): one call per read rather than per line, with the
+ * window state in registers across the loop. */
+static void
+follow_lines(const struct tail_line *l, size_t n, void *arg)
+{
+    struct triage_follow *f = arg;
+    unsigned window_lines = f->window_lines, window_events = f->window_events;
+    bool prefilter = f->prefilter;
+
+    f->lines_read += n;
+    for (const struct tail_line *last = l + n; l < last; l++) {
+        struct ls_event ev;
+
+        if (++window_lines == WINDOW) {
+            prefilter = window_events < WINDOW / 2;
+            window_lines = window_events = 0;
+        }
+        if ((prefilter && !logscan_may_match(l->p, l->len)) ||
+            !logscan_parse_line(l->p, l->len, l->lineno, &ev))
+            continue;
+        window_events++;
+        if (!logread_keep(&ev, &f->since)) /* the start was up to the slack early */
+            continue;
+        if (f->ev_cb == NULL)
+            incident_store_add(&f->store, &ev, l->path);
+        else
+            f->ev_cb(&ev, l->path, f->arg);
+    }
+    f->window_lines = window_lines;
+    f->window_events = window_events;
+    f->prefilter = prefilter;
+}
+
+struct triage_follow *
+triage_follow_new(struct evloop *loop, const struct tail_opts *to, triage_event_cb ev_cb, void *arg)
+{
+    struct triage_follow *f = xcalloc(1, sizeof(*f));
+
+    f->ev_cb = ev_cb;
+    f->arg = arg;
+    f->prefilter = true;
+    f->since.since_given = to != NULL && to->start == TAIL_START_SINCE;
+    f->since.since = to != NULL ? to->since : 0;
+    incident_store_init(&f->store, 0);
+    f->tail = tail_new_batched(loop, to, follow_lines, f);
+    return f;
+}
+
+int
+triage_follow_add(struct triage_follow *f, const char *path, char **cause)
+{
+    if (strcmp(path, "-") == 0)
+        return tail_add_stream(f->tail, STDIN_FILENO, "-", cause);
+    return tail_add(f->tail, path, cause);
+}
+
+void
+triage_follow_check(struct triage_follow *f)
+{
+    tail_check(f->tail);
+}
+
+void
+triage_follow_drain(struct triage_follow *f)
+{
+    tail_drain(f->tail);
+}
+
+bool
+triage_follow_ended(const struct triage_follow *f)
+{
+    return tail_ended(f->tail);
+}
+
+struct incident_store *
+triage_follow_store(struct triage_follow *f)
+{
+    return &f->store;
+}
+
+unsigned long long
+triage_follow_lines(const struct triage_follow *f)
+{
+    return f->lines_read;
+}
+
+void
+triage_follow_free(struct triage_follow *f)
+{
+    if (f == NULL)
+        return;
+    tail_free(f->tail);
+    incident_store_free(&f->store);
+    free(f);
+}
