@@ -21,10 +21,10 @@ declare -A want_status=(
     [deep-chain]=502 [sni]=502 [mtls]=502 [plain-http]=502 [verify-off]=200)
 declare -A want_log=(
     [classic]='upstream SSL certificate verify error: (18:self-signed certificate)'
-    [missing-intermediate]='upstream SSL certificate verify error: (20:unable to get local issuer certificate)'
+    [missing-intermediate]='upstream SSL certificate verify error: (21:unable to verify the first certificate)'
     [expired]='upstream SSL certificate verify error: (10:certificate has expired)'
     [name-mismatch]='upstream SSL certificate does not match "billing_backend"'
-    [deep-chain]='upstream SSL certificate verify error: (22:certificate chain too long)'
+    [deep-chain]='upstream SSL certificate verify error: (20:unable to get local issuer certificate)'
     [sni]='upstream SSL certificate does not match "accounts.internal"'
     [mtls]='upstream prematurely closed connection'
     [plain-http]='SSL routines::wrong version number'
