@@ -38,6 +38,10 @@ int cli_parse_format(const char *verb, const char *name, unsigned allowed, enum 
  * sanitizer; NULL prints nothing. cli_put_lines prints each line after indent. */
 void cli_put_sanitized(FILE *fp, const char *s);
 void cli_put_lines(FILE *fp, const char *indent, const char *s);
+/* A unified diff after indent, line by line, so that `patch -p1` applies it: tabs,
+ * backslashes and a line's final CR are kept; other control bytes and invalid UTF-8 go
+ * through the sanitizer. */
+void cli_put_diff(FILE *fp, const char *indent, const char *s);
 
 /* Prints "tlstriage: VERB: message" to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

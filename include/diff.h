@@ -20,4 +20,16 @@ struct buf;
 int diff_unified(struct buf *out, const char *path, const char *old, size_t old_len,
                  const char *new, size_t new_len);
 
+/*
+ * The same with the header paths relative to root (a directory with a trailing '/'; a path
+ * outside it keeps its full spelling without the leading '/'), so `cd ROOT && patch -p1`
+ * applies the diff. diff_unified is diff_unified_at with root "/".
+ */
+int diff_unified_at(struct buf *out, const char *root, const char *path, const char *old,
+                    size_t old_len, const char *new, size_t new_len);
+
+/* The deepest directory (with a trailing '/') holding every one of the n paths: "/" when
+ * they share nothing else. Caller frees. */
+char *diff_root(const char *const *paths, size_t n);
+
 #endif

@@ -49,11 +49,27 @@ struct remedy_opts {
     void *progress_arg;
 };
 
-/* A directive the fix sets in the owning block. */
+/* A directive the fix sets in the owning block (or, to keep a use in its radius as it is,
+ * in another block: block_label names it). */
 struct remedy_set {
     enum pss key;
     char *value;
-    char *note; /* "replaces ... at file:line", "overrides ... inherited from ..." */
+    char *note;        /* "replaces ... at file:line", "overrides ... inherited from ..." */
+    char *block_label; /* NULL: the owning block; else "location /n/m/ (file:line)" */
+};
+
+/* A use (block × upstream server) whose effective proxy_ssl_* the fix changes: its blast
+ * radius. Each is probed as it is and under the fix. */
+struct remedy_affected {
+    char *context;  /* "location /b/ in server front.lab" */
+    char *file;     /* where the use's block starts */
+    unsigned line;
+    char *upstream; /* "host:port" */
+    char *changed;  /* "proxy_ssl_trusted_certificate, proxy_ssl_verify" */
+    bool target;    /* the use the fix is for */
+    bool probed;    /* false for a $variable upstream (cannot resolve statically) */
+    enum probe_verdict before, after;
+    char *before_message, *after_message; /* nginx's message (NULL when ok) */
 };
 
 /* A file the fix writes: a config file (its complete new text) or a certificate. */
@@ -75,8 +91,12 @@ struct remedy_fix {
     size_t nsets;
     struct remedy_file *files;
     size_t nfiles;
-    char *diff;         /* unified diff of every file (txn_plan) */
+    char *diff;         /* unified diff of every file, paths relative to diff_root */
+    char *diff_root;    /* `cd DIFF_ROOT && patch -p1` applies diff */
     char (*sha256)[65]; /* the planned hash of each file (nfiles entries) */
+    struct remedy_affected *affected; /* the blast radius (the target included) */
+    size_t naffected;
+    bool radius_whole; /* no use of the radius that passes today fails under the fix */
 };
 
 struct remedy_case {
@@ -146,5 +166,11 @@ const struct ngx_node *remedy_find_block(const struct ngxconf *conf, const char 
  * else -1 with *cause (the nginx message). */
 int remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_case *c,
                    const struct remedy_opts *o, char **cause);
+
+/* After an apply: re-probes every use of the fix's radius that passed before the fix
+ * (the target aside: remedy_recheck) with the settings now on disk, concurrently. 0 when
+ * all still pass, else -1 with *cause naming each use that fails now. */
+int remedy_recheck_radius(const char *conf_path, const char *prefix, const struct remedy_fix *f,
+                          const struct remedy_opts *o, char **cause);
 
 #endif

@@ -73,6 +73,7 @@ struct verify_ctx {
     const char *conf;
     const struct remedy_case *rc;
     const struct remedy_opts *ro;
+    const struct remedy_fix *fix;
 };
 
 static int
@@ -80,7 +81,9 @@ verify_hook(void *arg, char **cause)
 {
     struct verify_ctx *v = arg;
 
-    return remedy_recheck(v->conf, v->app->prefix, v->rc, v->ro, cause);
+    if (remedy_recheck(v->conf, v->app->prefix, v->rc, v->ro, cause) != 0)
+        return -1;
+    return remedy_recheck_radius(v->conf, v->app->prefix, v->fix, v->ro, cause);
 }
 
 static int
@@ -280,14 +283,19 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     printf("\nfix %s:\n", f->id);
-    cli_put_lines(stdout, "  ", f->diff);
+    fputs("(paths relative to ", stdout);
+    cli_put_sanitized(stdout, f->diff_root);
+    fputs(": cd there and patch -p1 applies this diff)\n", stdout);
+    cli_put_diff(stdout, "", f->diff);
     for (size_t k = 0; k < f->nfiles; k++) {
         fputs(apply ? "writes " : "would write ", stdout);
         cli_put_sanitized(stdout, f->files[k].path);
         fputc('\n', stdout);
     }
     if (choice == TC_UNVERIFIED) {
-        fputs("tlstriage: fix: this fix did not pass the probe; it is not applied\n", stderr);
+        fputs("tlstriage: fix: this fix is not verified (the probe of its target or of its blast "
+              "radius failed, see above); it is not applied\n",
+              stderr);
         rc = EXIT_FINDINGS;
         goto out;
     }
@@ -319,7 +327,7 @@ cli_fix(struct app *app, int argc, char **argv)
         struct txn_change *ch;
         const char **sha;
         char *summary;
-        struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro};
+        struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro, f};
 
         triage_changes(it, f, &ch, &sha, &summary);
         cli_txn_opts(app, &o, reload_cmd);

@@ -154,6 +154,36 @@ cli_put_lines(FILE *fp, const char *indent, const char *s)
     }
 }
 
+void
+cli_put_diff(FILE *fp, const char *indent, const char *s)
+{
+    while (s != NULL && *s != '\0') {
+        const char *e = strchr(s, '\n');
+        size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
+        bool cr = len > 0 && s[len - 1] == '\r';
+        size_t body = len - cr;
+
+        fputs(indent, fp);
+        for (size_t i = 0; i < body;) {
+            size_t j = i;
+            while (j < body && ((s[j] >= 0x20 && s[j] < 0x7f) || s[j] == '\t'))
+                j++;
+            fwrite(s + i, 1, j - i, fp); /* printable ASCII, tabs and backslashes as is */
+            i = j;
+            while (j < body && !((s[j] >= 0x20 && s[j] < 0x7f) || s[j] == '\t'))
+                j++;
+            if (j > i) {
+                char *c = sanitize_mem(s + i, j - i);
+                fputs(c, fp);
+                free(c);
+                i = j;
+            }
+        }
+        fputs(cr ? "\r\n" : "\n", fp);
+        s += len + (e != NULL);
+    }
+}
+
 int
 cli_not_yet(struct app *app, int argc, char **argv)
 {

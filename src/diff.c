@@ -151,6 +151,43 @@ int
 diff_unified(struct buf *out, const char *path, const char *old, size_t old_len, const char *new,
              size_t new_len)
 {
+    return diff_unified_at(out, "/", path, old, old_len, new, new_len);
+}
+
+char *
+diff_root(const char *const *paths, size_t n)
+{
+    size_t keep = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *p = paths[i], *slash = strrchr(p, '/');
+        size_t dir = slash != NULL ? (size_t)(slash - p) + 1 : 0;
+        if (i == 0) {
+            keep = dir;
+            continue;
+        }
+        size_t k = 0;
+        while (k < keep && k < dir && paths[0][k] == p[k])
+            k++;
+        while (k > 0 && paths[0][k - 1] != '/')
+            k--;
+        keep = k;
+    }
+    if (n == 0 || keep == 0)
+        return xstrdup(n > 0 && paths[0][0] == '/' ? "/" : "");
+    return xstrndup(paths[0], keep);
+}
+
+int
+diff_unified_at(struct buf *out, const char *root, const char *path, const char *old,
+                size_t old_len, const char *new, size_t new_len)
+{
+    size_t rl = strlen(root);
+
+    if (rl > 0 && strncmp(path, root, rl) == 0 && root[rl - 1] == '/')
+        path += rl;
+    while (*path == '/')
+        path++;
     size_t na, nb, ne;
     struct line *A = diff_split(old != NULL ? old : "", old != NULL ? old_len : 0, &na);
     struct line *B = diff_split(new, new_len, &nb);

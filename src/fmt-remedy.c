@@ -67,10 +67,32 @@ fmt_remedy_fix_json(struct jw *w, const struct remedy_fix *f)
         jw_kstr(w, "directive", pss_defs[f->sets[i].key].directive);
         jw_kstr(w, "value", f->sets[i].value);
         jw_kstr(w, "note", f->sets[i].note);
+        jw_kstr(w, "block", f->sets[i].block_label);
         jw_obj_close(w);
     }
     jw_arr_close(w);
     jw_kstr(w, "diff", f->diff);
+    jw_kstr(w, "diff_root", f->diff_root);
+    jw_kbool(w, "radius_whole", f->radius_whole);
+    jw_key(w, "affected");
+    jw_arr_open(w);
+    for (size_t i = 0; i < f->naffected; i++) {
+        const struct remedy_affected *a = &f->affected[i];
+        jw_obj_open(w);
+        jw_kstr(w, "context", a->context);
+        jw_kstr(w, "file", a->file);
+        jw_kint(w, "line", a->line);
+        jw_kstr(w, "upstream", a->upstream);
+        jw_kstr(w, "changes", a->changed);
+        jw_kbool(w, "target", a->target);
+        jw_kbool(w, "probed", a->probed);
+        jw_kstr(w, "before", a->probed ? probe_verdict_name(a->before) : NULL);
+        jw_kstr(w, "before_message", a->before_message);
+        jw_kstr(w, "after", a->probed ? probe_verdict_name(a->after) : NULL);
+        jw_kstr(w, "after_message", a->after_message);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
     jw_key(w, "files_written");
     jw_arr_open(w);
     for (size_t i = 0; i < f->nfiles; i++)
@@ -158,13 +180,30 @@ fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
         if (f->verdict_note != NULL)
             cli_put_lines(fp, "        ", f->verdict_note);
         cli_put_lines(fp, "        ", f->summary);
+        if (f->naffected > 0)
+            fprintf(fp, "        affects: %zu use%s (each probed as it is -> under this fix):\n",
+                    f->naffected, f->naffected == 1 ? "" : "s");
+        for (size_t k = 0; k < f->naffected; k++) {
+            const struct remedy_affected *a = &f->affected[k];
+            fputs("          ", fp);
+            cli_put_sanitized(fp, a->context);
+            fputs(" (", fp);
+            cli_put_sanitized(fp, a->file);
+            fprintf(fp, ":%u) -> ", a->line);
+            cli_put_sanitized(fp, a->upstream);
+            fprintf(fp, "%s: %s -> %s (", a->target ? " [the target]" : "",
+                    a->probed ? probe_verdict_name(a->before) : "not probed ($variable)",
+                    a->probed ? probe_verdict_name(a->after) : "-");
+            cli_put_sanitized(fp, a->changed);
+            fputs(")\n", fp);
+        }
         for (size_t k = 0; k < f->nfiles; k++) {
             fputs("        writes ", fp);
             cli_put_sanitized(fp, f->files[k].path);
             fputs(f->files[k].config ? "\n" : " (new certificate file, 0644)\n", fp);
         }
         if (with_diff)
-            cli_put_lines(fp, "        ", f->diff);
+            cli_put_diff(fp, "        ", f->diff);
     }
 }
 

@@ -979,23 +979,74 @@ line_start(const char *t, size_t off)
     return off;
 }
 
-static size_t
-line_end(const char *t, size_t len, size_t off)
+/* The line ending of the line holding off ("\r\n" or "\n"); a last line without one takes
+ * the file's first line ending. */
+static const char *
+line_eol(const char *t, size_t len, size_t off)
 {
     while (off < len && t[off] != '\n')
         off++;
-    return off < len ? off + 1 : len; /* past the '\n' */
+    if (off >= len) {
+        const char *nl = memchr(t, '\n', len);
+        if (nl == NULL)
+            return "\n";
+        off = (size_t)(nl - t);
+    }
+    return off > 0 && t[off - 1] == '\r' ? "\r\n" : "\n";
 }
 
-/* Only blanks between a and b? */
+/* Nothing but blanks and maybe a comment from off to the end of its line? Sets *eol to
+ * the offset just past that line's '\n' (or the end of the text). */
 static bool
-blank_between(const char *t, size_t a, size_t b)
+rest_of_line_free(const char *t, size_t len, size_t off, size_t *eol)
 {
-    for (size_t i = a; i < b; i++) {
-        if (t[i] != ' ' && t[i] != '\t')
-            return false;
+    size_t q = off;
+    bool free_ = true;
+
+    while (q < len && (t[q] == ' ' || t[q] == '\t'))
+        q++;
+    if (q < len && t[q] != '#' && t[q] != '\n' &&
+        !(t[q] == '\r' && q + 1 < len && t[q + 1] == '\n'))
+        free_ = false;
+    while (q < len && t[q] != '\n')
+        q++;
+    *eol = q < len ? q + 1 : len;
+    return free_;
+}
+
+/* The blanks that start the line holding off. */
+static void
+add_indent(struct buf *b, const char *t, size_t len, size_t off)
+{
+    for (size_t i = line_start(t, off); i < len && (t[i] == ' ' || t[i] == '\t'); i++)
+        buf_addc(b, t[i]);
+}
+
+/* One indentation step for the body of block: the indentation of its first own kid that
+ * starts a line, minus the block's; else a tab when the block's line is indented with tabs,
+ * else four spaces. */
+static void
+add_body_indent(struct buf *b, const struct ngx_node *block)
+{
+    const char *t = block->file->text;
+    size_t len = block->file->len, bl = line_start(t, block->start), bi = bl;
+
+    while (bi < len && (t[bi] == ' ' || t[bi] == '\t'))
+        bi++;
+    for (const struct ngx_node *k = block->kids; k != NULL; k = k->next) {
+        if (k->file != block->file || k->included_by != NULL)
+            continue;
+        size_t kl = line_start(t, k->start);
+        bool blanks = kl != bl;
+        for (size_t i = kl; i < k->start && blanks; i++)
+            blanks = t[i] == ' ' || t[i] == '\t';
+        if (blanks) {
+            buf_add(b, t + kl, k->start - kl);
+            return;
+        }
     }
-    return true;
+    buf_add(b, t + bl, bi - bl);
+    buf_adds(b, memchr(t + bl, '\t', bi - bl) != NULL ? "\t" : "    ");
 }
 
 int
@@ -1004,9 +1055,9 @@ ngxconf_edit_set(const struct ngxconf *conf, const struct ngx_node *block, const
                  char **newtext, size_t *newlen, char **cause)
 {
     const struct ngx_node *existing = NULL, *anchor = NULL;
-    struct buf out = BUF_INIT, line = BUF_INIT;
+    struct buf out = BUF_INIT, stmt = BUF_INIT;
     const char *t;
-    size_t cut_from, cut_to, ls;
+    size_t len, at, eol;
 
     (void)conf;
     if (!block->block || block->raw) {
@@ -1015,72 +1066,65 @@ ngxconf_edit_set(const struct ngxconf *conf, const struct ngx_node *block, const
         return -1;
     }
     for (const struct ngx_node *n = block->kids; n != NULL; n = n->next) {
-        if (strcmp(n->name, name) == 0)
-            existing = n;
-        else if (!n->block && n->file == block->file && n->included_by == NULL &&
-                 (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
+        if (strcmp(n->name, name) == 0 && !n->block) {
+            if (existing == NULL) /* the one in force (nginx refuses a duplicate) */
+                existing = n;
+        } else if (!n->block && n->file == block->file && n->included_by == NULL &&
+                   (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
             anchor = n;
     }
-    buf_adds(&line, name);
+    buf_adds(&stmt, name);
     for (size_t i = 0; i < nargs; i++) {
-        buf_addc(&line, ' ');
-        add_word(&line, args[i]);
+        buf_addc(&stmt, ' ');
+        add_word(&stmt, args[i]);
     }
-    buf_addc(&line, ';');
+    buf_addc(&stmt, ';');
 
     if (existing != NULL) {
+        /* replace exactly its bytes: whatever shares its lines stays as it was */
         t = existing->file->text;
-        ls = line_start(t, existing->start);
-        size_t le = line_end(t, existing->file->len, existing->end);
-        size_t after = existing->end;
-        /* the rest of the last line may only hold blanks and a comment */
-        size_t q = after;
-        while (q < le && (t[q] == ' ' || t[q] == '\t'))
-            q++;
-        if (!blank_between(t, ls, existing->start) ||
-            (q < le && t[q] != '#' && t[q] != '\n' && t[q] != '\r')) {
-            *cause = xasprintf("%s:%u: \"%s\" shares its line with another directive; edit it by "
-                               "hand",
-                               existing->file->path, existing->line, name);
-            buf_free(&line);
-            return -1;
-        }
+        len = existing->file->len;
         *file = existing->file;
         buf_add(&out, t, existing->start);
-        buf_add(&out, line.p, line.len);
-        buf_add(&out, t + after, existing->file->len - after);
+        buf_add(&out, stmt.p, stmt.len);
+        buf_add(&out, t + existing->end, len - existing->end);
         goto done;
     }
     t = block->file->text;
-    if (anchor != NULL) {
-        ls = line_start(t, anchor->start);
-        cut_from = cut_to = line_end(t, block->file->len, anchor->end);
-    } else {
-        /* after the line holding '{': indent one level deeper than the block's line */
-        size_t bl = line_start(t, block->start);
-        ls = bl;
-        cut_from = cut_to = line_end(t, block->file->len, block->body_start);
-        if (cut_from > block->body_end) {
-            /* "{ }" on one line: nothing sensible to preserve; split the line */
-            *cause = xasprintf("%s:%u: the block \"%s\" is written on one line; edit it by hand",
-                               block->file->path, block->line, block->label ? block->label : "");
-            buf_free(&line);
-            return -1;
-        }
-    }
+    len = block->file->len;
     *file = block->file;
-    buf_add(&out, t, cut_from);
-    if (cut_from > 0 && t[cut_from - 1] != '\n')
-        buf_addc(&out, '\n');
-    for (size_t i = ls; i < block->file->len && (t[i] == ' ' || t[i] == '\t'); i++)
-        buf_addc(&out, t[i]);
-    if (anchor == NULL)
-        buf_adds(&out, "    ");
-    buf_add(&out, line.p, line.len);
-    buf_addc(&out, '\n');
-    buf_add(&out, t + cut_to, block->file->len - cut_to);
+    /* after the last proxy line, else just past the '{' */
+    at = anchor != NULL ? anchor->end : block->body_start;
+    if (at > block->body_end || block->body_end > len) {
+        *cause = xasprintf("%s:%u: the block \"%s\" is not closed", block->file->path, block->line,
+                           block->label != NULL ? block->label : block->name);
+        buf_free(&stmt);
+        return -1;
+    }
+    if (rest_of_line_free(t, len, at, &eol) && eol <= block->body_end) {
+        /* a line of its own after that line, indented like it (or one step deeper) */
+        buf_add(&out, t, eol);
+        if (eol > 0 && t[eol - 1] != '\n')
+            buf_adds(&out, line_eol(t, len, at));
+        if (anchor != NULL)
+            add_indent(&out, t, len, anchor->start);
+        else
+            add_body_indent(&out, block);
+        buf_add(&out, stmt.p, stmt.len);
+        buf_adds(&out, line_eol(t, len, at));
+        buf_add(&out, t + eol, len - eol);
+    } else {
+        /* the line goes on (another directive, the closing brace, a one-line block):
+         * the statement joins it, right after the anchor or the '{' */
+        buf_add(&out, t, at);
+        buf_addc(&out, ' ');
+        buf_add(&out, stmt.p, stmt.len);
+        if (at < len && t[at] != ' ' && t[at] != '\t')
+            buf_addc(&out, ' ');
+        buf_add(&out, t + at, len - at);
+    }
 done:
-    buf_free(&line);
+    buf_free(&stmt);
     *newlen = out.len;
     *newtext = buf_detach(&out);
     return 0;

@@ -30,6 +30,7 @@ put_fix(struct buf *b, const struct remedy_fix *f)
         wire_put_u32(b, f->sets[i].key);
         wire_put_str(b, f->sets[i].value);
         wire_put_str(b, f->sets[i].note);
+        wire_put_str(b, f->sets[i].block_label);
     }
     wire_put_u32(b, (uint32_t)f->nfiles);
     for (size_t i = 0; i < f->nfiles; i++) {
@@ -45,6 +46,24 @@ put_fix(struct buf *b, const struct remedy_fix *f)
     if (f->sha256 != NULL) {
         for (size_t i = 0; i < f->nfiles; i++)
             wire_put_bytes(b, f->sha256[i], sizeof(f->sha256[i]));
+    }
+    /* the blast radius */
+    wire_put_str(b, f->diff_root);
+    wire_put_bool(b, f->radius_whole);
+    wire_put_u32(b, (uint32_t)f->naffected);
+    for (size_t i = 0; i < f->naffected; i++) {
+        const struct remedy_affected *a = &f->affected[i];
+        wire_put_str(b, a->context);
+        wire_put_str(b, a->file);
+        wire_put_u32(b, a->line);
+        wire_put_str(b, a->upstream);
+        wire_put_str(b, a->changed);
+        wire_put_bool(b, a->target);
+        wire_put_bool(b, a->probed);
+        wire_put_i64(b, a->before);
+        wire_put_i64(b, a->after);
+        wire_put_str(b, a->before_message);
+        wire_put_str(b, a->after_message);
     }
 }
 
@@ -67,6 +86,7 @@ get_fix(struct wire_rd *rd, struct remedy_fix *f)
         f->sets[i].key = k < PSS__COUNT ? (enum pss)k : PSS_VERIFY;
         f->sets[i].value = wire_get_str(rd);
         f->sets[i].note = wire_get_str(rd);
+        f->sets[i].block_label = wire_get_str(rd);
     }
     f->nfiles = wire_get_count(rd, 10);
     if (f->nfiles > 0)
@@ -83,6 +103,29 @@ get_fix(struct wire_rd *rd, struct remedy_fix *f)
         f->sha256 = xcalloc(f->nfiles > 0 ? f->nfiles : 1, sizeof(*f->sha256));
         for (size_t i = 0; i < f->nfiles; i++)
             wire_get_fixed(rd, f->sha256[i], sizeof(f->sha256[i]));
+    }
+    f->diff_root = wire_get_str(rd);
+    f->radius_whole = wire_get_bool(rd);
+    f->naffected = wire_get_count(rd, 20);
+    if (f->naffected > 0)
+        f->affected = xcalloc(f->naffected, sizeof(*f->affected));
+    for (size_t i = 0; i < f->naffected; i++) {
+        struct remedy_affected *a = &f->affected[i];
+        a->context = wire_get_str(rd);
+        a->file = wire_get_str(rd);
+        a->line = wire_get_u32(rd);
+        a->upstream = wire_get_str(rd);
+        a->changed = wire_get_str(rd);
+        a->target = wire_get_bool(rd);
+        a->probed = wire_get_bool(rd);
+        int64_t before = wire_get_i64(rd), after = wire_get_i64(rd);
+        if (before < PROBE_NOT_TRIED || before > PROBE_CONFIG_ERROR || after < PROBE_NOT_TRIED ||
+            after > PROBE_CONFIG_ERROR)
+            rd->bad = true;
+        a->before = rd->bad ? PROBE_NOT_TRIED : (enum probe_verdict)before;
+        a->after = rd->bad ? PROBE_NOT_TRIED : (enum probe_verdict)after;
+        a->before_message = wire_get_str(rd);
+        a->after_message = wire_get_str(rd);
     }
 }
 

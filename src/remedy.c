@@ -22,8 +22,10 @@
 #include "atomicfile.h"
 #include "buf.h"
 #include "certinfo.h"
+#include "diff.h"
 #include "incident.h"
 #include "pemload.h"
+#include "radius.h"
 #include "remedy.h"
 #include "tlserr.h"
 #include "txn.h"
@@ -531,28 +533,6 @@ out:
 
 /* ---- edits ---- */
 
-/* A tree equal to conf with one file's text replaced (nginx -T dump round trip). */
-static struct ngxconf *
-conf_with(const struct ngxconf *conf, const struct ngx_file *f, const char *text, size_t len,
-          struct buf *dump, char **cause)
-{
-    struct ngxconf *out = NULL;
-
-    buf_reset(dump);
-    for (size_t i = 0; i < conf->nfiles; i++) {
-        const struct ngx_file *g = conf->files[i];
-        buf_addf(dump, "# configuration file %s:\n", g->path);
-        if (g == f)
-            buf_add(dump, text, len);
-        else
-            buf_add(dump, g->text, g->len);
-        buf_addc(dump, '\n');
-    }
-    if (ngxconf_load_nginx_T("edit", dump->p, dump->len, NULL, &out, cause) != 0)
-        return NULL;
-    return out;
-}
-
 static const struct ngx_node *
 find_block(const struct ngx_node *n, const char *path, unsigned line, const char *name)
 {
@@ -574,31 +554,92 @@ remedy_find_block(const struct ngxconf *conf, const char *file, unsigned line, c
     return find_block(conf->root, file, line, name);
 }
 
-int
-remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const struct remedy_set *sets,
-            size_t nsets, struct remedy_file **files, size_t *nfiles, char **cause)
-{
-    struct ngxconf *cur = NULL, *next;
-    struct buf dump = {0};
-    const struct ngx_node *b = block;
-    const char *bpath = block->file->path, *bname = block->name;
-    unsigned bline = block->line;
-    int rc = -1;
-    /* The changed files: path → text (latest). */
-    struct remedy_file *out = NULL;
-    size_t nout = 0;
+/* A block's place in its tree that an edit of directives cannot move: the index among its
+ * parent's block kids, from the root down. */
+#define BPATH_MAX 64
+struct bpath {
+    size_t idx[BPATH_MAX];
+    int depth;
+};
 
-    for (size_t i = 0; i < nsets; i++) {
+static int
+bpath_of(const struct ngx_node *b, struct bpath *p)
+{
+    const struct ngx_node *chain[BPATH_MAX];
+    int n = 0;
+
+    for (const struct ngx_node *x = b; x->parent != NULL; x = x->parent) {
+        if (n == BPATH_MAX)
+            return -1;
+        chain[n++] = x;
+    }
+    p->depth = n;
+    for (int i = 0; i < n; i++) {
+        const struct ngx_node *node = chain[n - 1 - i];
+        size_t k = 0;
+        for (const struct ngx_node *s = node->parent->kids; s != node; s = s->next)
+            k += s->block;
+        p->idx[i] = k;
+    }
+    return 0;
+}
+
+static const struct ngx_node *
+bpath_find(const struct ngx_node *root, const struct bpath *p)
+{
+    const struct ngx_node *b = root;
+
+    for (int i = 0; i < p->depth && b != NULL; i++) {
+        size_t k = 0;
+        const struct ngx_node *s;
+        for (s = b->kids; s != NULL; s = s->next) {
+            if (s->block && k++ == p->idx[i])
+                break;
+        }
+        b = s;
+    }
+    return b;
+}
+
+/* One directive to set in one block of the original tree. */
+struct pending {
+    const struct ngx_node *block;
+    enum pss key;
+    const char *value;
+};
+
+/* Applies the pending sets in order, each through ngxconf_edit_set on the tree re-read with
+ * the edits so far; returns the changed config files (complete texts). */
+static int
+edits_apply(const struct ngxconf *conf, const struct pending *ed, size_t n,
+            struct remedy_file **files, size_t *nfiles, char **cause)
+{
+    struct ngxconf *cur = NULL;
+    struct remedy_file *out = NULL;
+    struct radius_text *texts = NULL;
+    size_t nout = 0;
+    int rc = -1;
+
+    for (size_t i = 0; i < n; i++) {
         const struct ngx_file *f;
+        const struct ngx_node *b = ed[i].block;
         char *text = NULL;
         size_t len = 0;
-        const char *args[1] = {sets[i].value};
+        const char *args[1] = {ed[i].value};
+        struct bpath bp;
 
-        if (sets[i].key == PSS_VERIFY && strcmp(sets[i].value, "on") != 0) {
+        if (ed[i].key == PSS_VERIFY && strcmp(ed[i].value, "on") != 0) {
             *cause = xstrdup("refusing to set proxy_ssl_verify to anything but on");
             goto out;
         }
-        if (ngxconf_edit_set(cur != NULL ? cur : conf, b, pss_defs[sets[i].key].directive, args, 1,
+        if (cur != NULL) {
+            if (bpath_of(ed[i].block, &bp) != 0 || (b = bpath_find(cur->root, &bp)) == NULL) {
+                *cause = xasprintf("%s:%u: the block is gone after an edit",
+                                   ed[i].block->file->path, ed[i].block->line);
+                goto out;
+            }
+        }
+        if (ngxconf_edit_set(cur != NULL ? cur : conf, b, pss_defs[ed[i].key].directive, args, 1,
                              &f, &text, &len, cause) != 0)
             goto out;
         size_t k;
@@ -615,18 +656,17 @@ remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const stru
         free(out[k].data);
         out[k].data = text;
         out[k].len = len;
-        if (i + 1 == nsets)
+        if (i + 1 == n)
             break;
-        next = conf_with(cur != NULL ? cur : conf, f, text, len, &dump, cause);
-        if (next == NULL)
-            goto out;
-        ngxconf_free(cur); /* the new tree holds copies of every text */
-        cur = next;
-        b = find_block(cur->root, bpath, bline, bname);
-        if (b == NULL) {
-            *cause = xasprintf("%s:%u: the block is gone after an edit", bpath, bline);
-            goto out;
+        texts = xreallocarray(texts, nout, sizeof(*texts));
+        for (size_t j = 0; j < nout; j++) {
+            texts[j].path = out[j].path;
+            texts[j].data = out[j].data;
+            texts[j].len = out[j].len;
         }
+        ngxconf_free(cur);
+        if ((cur = radius_reparse(conf, texts, nout, cause)) == NULL)
+            goto out;
     }
     rc = 0;
     *files = out;
@@ -639,8 +679,25 @@ out:
         free(out[j].data);
     }
     free(out);
+    free(texts);
     ngxconf_free(cur);
-    buf_free(&dump);
+    return rc;
+}
+
+int
+remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const struct remedy_set *sets,
+            size_t nsets, struct remedy_file **files, size_t *nfiles, char **cause)
+{
+    struct pending *ed = xcalloc(nsets > 0 ? nsets : 1, sizeof(*ed));
+    int rc;
+
+    for (size_t i = 0; i < nsets; i++) {
+        ed[i].block = block;
+        ed[i].key = sets[i].key;
+        ed[i].value = sets[i].value;
+    }
+    rc = edits_apply(conf, ed, nsets, files, nfiles, cause);
+    free(ed);
     return rc;
 }
 
@@ -657,6 +714,7 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
         return; /* already so in the block or inherited: nothing to change */
     f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
     s = &f->sets[f->nsets++];
+    memset(s, 0, sizeof(*s));
     s->key = key;
     s->value = xstrdup(value);
     if (v->origin == PSS_SET)
@@ -664,8 +722,8 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                             v->line);
     else if (v->origin == PSS_INHERITED)
         s->note =
-            xasprintf("%s %s; overrides \"%s %s\" inherited from %s (%s:%u) in this block "
-                      "only",
+            xasprintf("%s %s; overrides \"%s %s\" inherited from %s (%s:%u) here and in "
+                      "what inherits from here (see affects)",
                       d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
     else
         s->note = xasprintf("%s %s; (new here; nginx's default is %s)", d, value,
@@ -686,15 +744,389 @@ same_bytes(const char *path, const char *data, size_t len)
     return same;
 }
 
+/* ---- the blast radius: every use the edit reaches, probed as it is and under the fix ---- */
+
+/* A file the fix writes (a certificate), copied to a temporary path for the probes. */
+struct tmpmap {
+    const char *path;
+    char *tmp;
+};
+
+struct rprobe {
+    struct probe_result before, after;
+    bool probed;
+};
+
+static void
+map_paths(struct proxy_ssl_settings *s, const struct tmpmap *m, size_t nm)
+{
+    static const enum pss keys[3] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY};
+
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < nm && s->v[keys[k]].value != NULL; i++) {
+            if (strcmp(s->v[keys[k]].value, m[i].path) == 0)
+                s->v[keys[k]].value = m[i].tmp;
+        }
+    }
+}
+
+/* The probe of target t of use u as nginx runs it with the tree's settings. A value nginx
+ * would refuse gives *refused (the probe is then not run). */
+static void
+radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const struct tmpmap *m,
+            size_t nm, const struct remedy_opts *o, struct probe_opts *po, char *own[3],
+            char **refused)
+{
+    struct proxy_ssl_settings s = u->ssl;
+
+    sslconf_full_paths(conf, &s, own);
+    map_paths(&s, m, nm);
+    if (probe_opts_from_settings(po, &s, u->targets[t].host, (int)u->targets[t].port, refused) != 0)
+        return;
+    if (po->name == NULL)
+        po->name = u->proxy_host;
+    po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
+    po->check_ip_san = o->check_ip_san;
+    po->what_if = false;
+}
+
+/* Probes every item of the radius before and after, all at once (probe_run_many). */
 static int
-fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use *use,
-          const struct cand *c, bool verification_disabled, char **cause)
+radius_probe(const struct ngxconf *conf, const struct radius *rad, const struct remedy_file *files,
+             size_t nfiles, const struct remedy_opts *o, struct rprobe **out, char **cause)
+{
+    struct tmpmap *m = xcalloc(nfiles + 1, sizeof(*m));
+    size_t nm = 0, n = 0;
+    struct rprobe *rp = xcalloc(rad->n + 1, sizeof(*rp));
+    struct probe_opts *po = xcalloc(2 * rad->n + 1, sizeof(*po));
+    struct probe_result *res = xcalloc(2 * rad->n + 1, sizeof(*res));
+    size_t *slot = xcalloc(2 * rad->n + 1, sizeof(*slot));
+    char *(*own)[3] = xcalloc(2 * rad->n + 1, sizeof(*own));
+    int rc = -1;
+
+    for (size_t i = 0; i < nfiles; i++) {
+        if (files[i].config)
+            continue;
+        m[nm].path = files[i].path;
+        if (write_tmp(o, files[i].data, files[i].len, &m[nm].tmp, cause) != 0)
+            goto out;
+        nm++;
+    }
+    for (size_t i = 0; i < rad->n; i++) {
+        const struct radius_item *it = &rad->items[i];
+        if (rad->before[it->use].kind == RESOLVE_VARIABLE)
+            continue; /* cannot resolve statically: listed, not probed */
+        rp[i].probed = true;
+        for (int after = 0; after < 2; after++) {
+            char *refused = NULL;
+            const struct ngxconf *tree = after ? rad->edited : conf;
+            const struct tls_use *u = after ? &rad->after[it->use] : &rad->before[it->use];
+            struct probe_result *r = after ? &rp[i].after : &rp[i].before;
+            radius_opts(tree, u, it->ti, after ? m : NULL, after ? nm : 0, o, &po[n], own[n],
+                        &refused);
+            if (refused != NULL) {
+                r->verdict = PROBE_CONFIG_ERROR;
+                r->nginx_message = refused;
+                continue;
+            }
+            slot[n++] = 2 * i + (size_t)after;
+        }
+    }
+    if (n > 0 && probe_run_many(po, n, res, 8, NULL, cause) != 0)
+        goto out;
+    for (size_t k = 0; k < n; k++) {
+        struct rprobe *x = &rp[slot[k] / 2];
+        if (slot[k] % 2)
+            x->after = res[k];
+        else
+            x->before = res[k];
+    }
+    *out = rp;
+    rp = NULL;
+    rc = 0;
+out:
+    for (size_t i = 0; i < nm; i++) {
+        unlink(m[i].tmp);
+        free(m[i].tmp);
+    }
+    for (size_t k = 0; k < 2 * rad->n; k++) {
+        for (int j = 0; j < 3; j++)
+            free(own[k][j]);
+    }
+    if (rp != NULL) {
+        for (size_t i = 0; i < rad->n; i++) {
+            probe_result_free(&rp[i].before);
+            probe_result_free(&rp[i].after);
+        }
+        free(rp);
+    }
+    free(m);
+    free(po);
+    free(res);
+    free(slot);
+    free(own);
+    return rc;
+}
+
+static void
+rprobe_free(struct rprobe *rp, size_t n)
+{
+    for (size_t i = 0; rp != NULL && i < n; i++) {
+        probe_result_free(&rp[i].before);
+        probe_result_free(&rp[i].after);
+    }
+    free(rp);
+}
+
+static const char *
+verdict_text(const struct probe_result *r)
+{
+    if (r->verdict == PROBE_OK)
+        return "ok";
+    if (r->nginx_message != NULL)
+        return r->nginx_message;
+    return probe_verdict_name(r->verdict) != NULL ? probe_verdict_name(r->verdict) : "not tried";
+}
+
+/* The block an edit for a use goes in: proxy_ssl_* is not allowed in "if" (nor in
+ * limit_except), so the enclosing location. */
+static const struct ngx_node *
+edit_block(const struct ngx_node *b)
+{
+    while (b->parent != NULL &&
+           (strcmp(b->name, "if") == 0 || strcmp(b->name, "limit_except") == 0))
+        b = b->parent;
+    return b;
+}
+
+/* The fix's own sets and those that keep bystanders as they are, in edit order. */
+struct plan_edits {
+    struct pending *v;
+    char **owned;
+    size_t n;
+};
+
+static void
+plan_add(struct plan_edits *pe, const struct ngx_node *block, enum pss key, const char *value)
+{
+    for (size_t i = 0; i < pe->n; i++) {
+        if (pe->v[i].block == block && pe->v[i].key == key) {
+            free(pe->owned[i]);
+            pe->owned[i] = xstrdup(value);
+            pe->v[i].value = pe->owned[i];
+            return;
+        }
+    }
+    pe->v = xreallocarray(pe->v, pe->n + 1, sizeof(*pe->v));
+    pe->owned = xreallocarray(pe->owned, pe->n + 1, sizeof(*pe->owned));
+    pe->owned[pe->n] = xstrdup(value);
+    pe->v[pe->n].block = block;
+    pe->v[pe->n].key = key;
+    pe->v[pe->n].value = pe->owned[pe->n];
+    pe->n++;
+}
+
+static void
+plan_free(struct plan_edits *pe)
+{
+    for (size_t i = 0; i < pe->n; i++)
+        free(pe->owned[i]);
+    free(pe->owned);
+    free(pe->v);
+    memset(pe, 0, sizeof(*pe));
+}
+
+static void
+files_free(struct remedy_file *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].path);
+        free(v[i].data);
+    }
+    free(v);
+}
+
+static void
+affected_free(struct remedy_affected *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].context);
+        free(v[i].file);
+        free(v[i].upstream);
+        free(v[i].changed);
+        free(v[i].before_message);
+        free(v[i].after_message);
+    }
+    free(v);
+}
+
+/* The unified diff of every file, paths relative to their common directory. */
+static void
+fix_diff(struct remedy_fix *f)
+{
+    const char **paths = xcalloc(f->nfiles + 1, sizeof(*paths));
+    struct buf d = BUF_INIT;
+
+    for (size_t i = 0; i < f->nfiles; i++)
+        paths[i] = f->files[i].path;
+    f->diff_root = diff_root(paths, f->nfiles);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        struct buf cur = BUF_INIT;
+        bool exists = true;
+        char *why = NULL;
+        if (atomicfile_read(f->files[i].path, &cur, &exists, &why) != 0) {
+            free(why);
+            exists = false;
+        }
+        diff_unified_at(&d, f->diff_root, f->files[i].path, exists ? buf_str(&cur) : NULL, cur.len,
+                        f->files[i].data, f->files[i].len);
+        buf_free(&cur);
+    }
+    f->diff = d.p != NULL ? buf_detach(&d) : xstrdup("");
+    free(paths);
+}
+
+/*
+ * Keeps one use of the radius that the edit would break as it is today: in its own block
+ * (another location), the old values written explicitly; in the edited block itself, for
+ * a change of the trusted file only, a trusted file holding the old trust and the new one.
+ * Returns 0, or -1 with *why (nothing nginx can express keeps it whole).
+ */
+static int
+keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *eb,
+           const struct tls_use *bu, const struct radius_item *it, const struct ngxconf *conf,
+           const struct remedy_opts *o, const struct cand *c, char **tdata, size_t *tlen,
+           char **tpath, bool *unioned, char **why)
+{
+    const struct ngx_node *ub = edit_block(bu->block);
+    unsigned trust = 1u << PSS_TRUSTED_CERTIFICATE;
+
+    if (ub == eb) {
+        const struct pss_value *old = &bu->ssl.v[PSS_TRUSTED_CERTIFICATE];
+        char *own[3] = {NULL, NULL, NULL}, *odata = NULL, *rcause = NULL;
+        size_t olen = 0;
+        if ((it->changed & ~trust) != 0 || c->trusted_data == NULL || *unioned ||
+            old->origin == PSS_DEFAULT || old->value == NULL) {
+            *why = xstrdup("it shares the edited block, and no single setting there keeps it");
+            return -1;
+        }
+        struct proxy_ssl_settings s = bu->ssl;
+        sslconf_full_paths(conf, &s, own);
+        int rr = read_all(s.v[PSS_TRUSTED_CERTIFICATE].value, &odata, &olen, &rcause);
+        for (int k = 0; k < 3; k++)
+            free(own[k]);
+        if (rr != 0) {
+            *why = xasprintf("its trusted file cannot be read to keep it: %s", rcause);
+            free(rcause);
+            return -1;
+        }
+        struct buf u = BUF_INIT;
+        buf_add(&u, odata, olen);
+        if (olen > 0 && odata[olen - 1] != '\n')
+            buf_addc(&u, '\n');
+        buf_add(&u, c->trusted_data, c->trusted_len);
+        free(odata);
+        free(*tdata);
+        *tlen = u.len;
+        *tdata = buf_detach(&u);
+        char *h = sha16(*tdata, *tlen);
+        free(*tpath);
+        *tpath = xasprintf("%s/trusted-%s.pem", o->cert_dir, h);
+        free(h);
+        *unioned = true;
+        plan_add(pe, eb, PSS_TRUSTED_CERTIFICATE, *tpath);
+        for (size_t i = 0; i < f->nsets; i++) {
+            if (f->sets[i].key == PSS_TRUSTED_CERTIFICATE && f->sets[i].block_label == NULL) {
+                free(f->sets[i].value);
+                f->sets[i].value = xstrdup(*tpath);
+                free(f->sets[i].note);
+                f->sets[i].note = xasprintf(
+                    "proxy_ssl_trusted_certificate %s; holds the trust of \"%s\" (kept for %s) "
+                    "plus the new certificate",
+                    *tpath, old->value, bu->context);
+            }
+        }
+        return 0;
+    }
+    if (ub->file == eb->file && ub->start == eb->start) {
+        *why = xasprintf("the edited block is in %s, included in several places; the edit "
+                         "there reaches %s too. The per-server alternative: copy the block into "
+                         "each server and fix the copy (by hand)",
+                         eb->file->path, bu->context);
+        return -1;
+    }
+    for (int k = 0; k < PSS__COUNT; k++) {
+        if (!(it->changed & (1u << k)))
+            continue;
+        const struct pss_value *old = &bu->ssl.v[k];
+        const char *value = old->value;
+        if (k == PSS_NAME && old->origin == PSS_DEFAULT)
+            value = bu->proxy_host;
+        if (value == NULL || (k == PSS_VERIFY && strcmp(value, "on") != 0)) {
+            *why = xasprintf("%s cannot be kept %s there", pss_defs[k].directive,
+                             value == NULL ? "unset" : "off");
+            return -1;
+        }
+        plan_add(pe, ub, (enum pss)k, value);
+        bool listed = false;
+        for (size_t i = 0; i < f->nsets; i++) {
+            listed |= f->sets[i].block_label != NULL && f->sets[i].key == (enum pss)k &&
+                      strcmp(f->sets[i].value, value) == 0 &&
+                      strstr(f->sets[i].block_label, bu->context) != NULL;
+        }
+        if (listed)
+            continue;
+        f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
+        struct remedy_set *rs = &f->sets[f->nsets++];
+        rs->key = (enum pss)k;
+        rs->value = xstrdup(value);
+        rs->block_label = xasprintf("%s (%s:%u)", bu->context, ub->file->path, ub->line);
+        rs->note = xasprintf("%s %s; keeps the value it has today (%s), so the fix does not "
+                             "change it",
+                             pss_defs[k].directive, value,
+                             old->origin == PSS_DEFAULT ? "nginx's default" : "inherited");
+    }
+    return 0;
+}
+
+/* How many include directives bring file f into the tree (0: f is the main file). */
+static size_t
+include_count(const struct ngx_node *b, const struct ngx_file *f, const struct ngx_node **last)
+{
+    size_t n = 0;
+
+    for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+        if (k->file == f && k->included_by != NULL && k->included_by != *last) {
+            *last = k->included_by;
+            n++;
+        }
+        if (k->block)
+            n += include_count(k, f, last);
+    }
+    return n;
+}
+
+/*
+ * Builds the fix: the sets in the owning block, the edit, the blast radius, and the radius
+ * probed as it is and under the fix. Up to two rounds keep broken bystanders whole
+ * (keep_whole); *whole says whether that worked, else *broken names what it would break.
+ */
+static int
+fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use *use, size_t ti,
+          const struct cand *c, bool verification_disabled, const struct remedy_opts *o,
+          char **broken, char **cause)
 {
     const struct proxy_ssl_settings *eff = &use->ssl;
-    struct buf sum = {0}, diff = {0};
+    struct buf sum = {0}, bnote = {0};
     struct remedy_file *cfg = NULL;
     size_t ncfg = 0;
     struct txn_change *ch = NULL;
+    struct plan_edits pe = {0};
+    struct radius rad = {0};
+    struct rprobe *rp = NULL;
+    char *tdata = NULL, *tpath = NULL;
+    size_t tlen = 0;
+    bool unioned = false;
     int rc = -1;
 
     f->strategies = c->pub.applied;
@@ -717,46 +1149,155 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         *cause = xstrdup("the candidate changes nothing");
         goto out;
     }
-    /* proxy_ssl_* is not allowed in "if in location": edit the enclosing location */
-    const struct ngx_node *eb = use->block;
-    while (eb->parent != NULL && strcmp(eb->name, "if") == 0)
-        eb = eb->parent;
-    if (remedy_edit(conf, eb, f->sets, f->nsets, &cfg, &ncfg, cause) != 0)
-        goto out;
+    const struct ngx_node *eb = edit_block(use->block);
+    for (size_t i = 0; i < f->nsets; i++)
+        plan_add(&pe, eb, f->sets[i].key, f->sets[i].value);
+    if (c->trusted_write && c->trusted_data != NULL) {
+        tdata = xstrndup(c->trusted_data, c->trusted_len);
+        tlen = c->trusted_len;
+        tpath = xstrdup(c->trusted_path);
+    }
+
+    f->radius_whole = false;
+    for (int round = 0;; round++) {
+        files_free(cfg, ncfg);
+        cfg = NULL;
+        ncfg = 0;
+        rprobe_free(rp, rad.n);
+        rp = NULL;
+        radius_free(&rad);
+        buf_reset(&bnote);
+        if (edits_apply(conf, pe.v, pe.n, &cfg, &ncfg, cause) != 0)
+            goto out;
+        struct radius_text *texts = xcalloc(ncfg + 1, sizeof(*texts));
+        for (size_t i = 0; i < ncfg; i++) {
+            texts[i].path = cfg[i].path;
+            texts[i].data = cfg[i].data;
+            texts[i].len = cfg[i].len;
+        }
+        int crc = radius_compute(conf, texts, ncfg, &rad, cause);
+        free(texts);
+        if (crc != 0)
+            goto out;
+        if (tdata != NULL && !same_bytes(tpath, tdata, tlen)) {
+            cfg = xreallocarray(cfg, ncfg + 1, sizeof(*cfg));
+            memset(&cfg[ncfg], 0, sizeof(*cfg));
+            cfg[ncfg].path = xstrdup(tpath);
+            cfg[ncfg].data = xstrndup(tdata, tlen);
+            cfg[ncfg].len = tlen;
+            cfg[ncfg].mode = 0644;
+            ncfg++;
+        }
+        if (radius_probe(conf, &rad, cfg, ncfg, o, &rp, cause) != 0)
+            goto out;
+        size_t tu = radius_find_use(rad.before, rad.nuses, use);
+        bool target_ok = true, fixable = true;
+        size_t nbroken = 0;
+        for (size_t i = 0; i < rad.n; i++) {
+            const struct radius_item *it = &rad.items[i];
+            if (!rp[i].probed)
+                continue;
+            if (it->use == tu && it->ti == ti) {
+                target_ok = rp[i].after.verdict == PROBE_OK;
+                if (!target_ok)
+                    buf_addf(&bnote,
+                             "the edit as written does not pass for the target itself: "
+                             "%s; ",
+                             verdict_text(&rp[i].after));
+                continue;
+            }
+            if (rp[i].before.verdict != PROBE_OK || rp[i].after.verdict == PROBE_OK)
+                continue;
+            nbroken++;
+            const struct tls_use *bu = &rad.before[it->use];
+            buf_addf(&bnote, "it would break %s -> %s:%u (ok today; under the fix: %s)",
+                     bu->context, bu->targets[it->ti].host, bu->targets[it->ti].port,
+                     verdict_text(&rp[i].after));
+            char *why = NULL;
+            if (fixable && round < 2 &&
+                keep_whole(f, &pe, eb, bu, it, conf, o, c, &tdata, &tlen, &tpath, &unioned, &why) !=
+                    0)
+                fixable = false;
+            if (why != NULL) {
+                buf_addf(&bnote, ": %s", why);
+                free(why);
+            }
+            buf_adds(&bnote, "; ");
+        }
+        if (nbroken == 0 && target_ok) {
+            f->radius_whole = true;
+            break;
+        }
+        if (!target_ok || !fixable || round == 2)
+            break;
+    }
+    if (!f->radius_whole) {
+        while (bnote.len > 0 && (bnote.p[bnote.len - 1] == ' ' || bnote.p[bnote.len - 1] == ';'))
+            bnote.p[--bnote.len] = '\0';
+        *broken = buf_detach(&bnote);
+    }
+    f->affected = xcalloc(rad.n + 1, sizeof(*f->affected));
+    size_t tu = radius_find_use(rad.before, rad.nuses, use);
+    for (size_t i = 0; i < rad.n; i++) {
+        const struct radius_item *it = &rad.items[i];
+        const struct tls_use *bu = &rad.before[it->use];
+        struct remedy_affected *a = &f->affected[f->naffected++];
+        a->context = xstrdup(bu->context);
+        a->file = xstrdup(bu->block->file->path);
+        a->line = bu->block->line;
+        a->upstream = xasprintf("%s:%u", bu->targets[it->ti].host, bu->targets[it->ti].port);
+        a->changed = radius_mask_names(it->changed);
+        a->target = it->use == tu && it->ti == ti;
+        a->probed = rp[i].probed;
+        a->before = rp[i].before.verdict;
+        a->after = rp[i].after.verdict;
+        if (rp[i].before.nginx_message != NULL)
+            a->before_message = xstrdup(rp[i].before.nginx_message);
+        if (rp[i].after.nginx_message != NULL)
+            a->after_message = xstrdup(rp[i].after.nginx_message);
+    }
     f->files = cfg;
     f->nfiles = ncfg;
     cfg = NULL;
-    if (c->trusted_write && c->trusted_data != NULL &&
-        !same_bytes(c->trusted_path, c->trusted_data, c->trusted_len)) {
-        f->files = xreallocarray(f->files, f->nfiles + 1, sizeof(*f->files));
-        struct remedy_file *rf = &f->files[f->nfiles++];
-        memset(rf, 0, sizeof(*rf));
-        rf->path = xstrdup(c->trusted_path);
-        rf->data = xstrndup(c->trusted_data, c->trusted_len);
-        rf->len = c->trusted_len;
-        rf->mode = 0644;
-    }
-    ch = xcalloc(f->nfiles, sizeof(*ch));
+    ncfg = 0;
+    ch = xcalloc(f->nfiles + 1, sizeof(*ch));
     for (size_t i = 0; i < f->nfiles; i++) {
         ch[i].path = f->files[i].path;
         ch[i].data = f->files[i].data;
         ch[i].len = f->files[i].len;
         ch[i].mode = f->files[i].mode;
     }
-    f->sha256 = xcalloc(f->nfiles, sizeof(*f->sha256));
-    if (txn_plan(ch, f->nfiles, &diff, f->sha256, cause) != 0)
+    f->sha256 = xcalloc(f->nfiles + 1, sizeof(*f->sha256));
+    if (txn_plan(ch, f->nfiles, NULL, f->sha256, cause) != 0)
         goto out;
-    f->diff = buf_detach(&diff);
-    if (f->diff == NULL)
-        f->diff = xstrdup("");
+    fix_diff(f);
 
     for (int s = 0; s < RS__COUNT; s++) {
         if (c->why[s] != NULL)
             buf_addf(&sum, "%s\n", c->why[s]);
     }
     if (verification_disabled)
-        buf_adds(&sum, "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
-                       "that address; turn verification on\n");
+        buf_adds(&sum,
+                 "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
+                 "that address; turn verification on\n");
+    if (unioned)
+        buf_addf(&sum,
+                 "keep: the new certificate alone would break what shares this block; the "
+                 "trusted file written instead (%s) holds the old trust plus it\n",
+                 tpath);
+    for (size_t i = 0; i < f->nfiles; i++) {
+        const struct ngx_node *last = NULL;
+        for (size_t k = 0; k < conf->nfiles; k++) {
+            size_t n;
+            if (!f->files[i].config || strcmp(conf->files[k]->path, f->files[i].path) != 0 ||
+                (n = include_count(conf->root, conf->files[k], &last)) < 2)
+                continue;
+            buf_addf(&sum,
+                     "shared: %s is included in %zu places; the edit there reaches every "
+                     "one of them (all listed under affects and probed)\n",
+                     f->files[i].path, n);
+        }
+    }
     if (eb != use->block)
         buf_addf(&sum,
                  "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
@@ -764,14 +1305,31 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
                  use->context, eb->file->path, eb->line);
     else
         buf_addf(&sum, "in %s (%s:%u):\n", use->context, eb->file->path, eb->line);
-    for (size_t i = 0; i < f->nsets; i++)
+    for (size_t i = 0; i < f->nsets; i++) {
+        if (f->sets[i].block_label == NULL)
+            buf_addf(&sum, "  %s\n", f->sets[i].note);
+    }
+    const char *prev = NULL; /* the keeps, under one heading per block */
+    for (size_t i = 0; i < f->nsets; i++) {
+        if (f->sets[i].block_label == NULL)
+            continue;
+        if (prev == NULL || strcmp(prev, f->sets[i].block_label) != 0)
+            buf_addf(&sum, "in %s:\n", f->sets[i].block_label);
         buf_addf(&sum, "  %s\n", f->sets[i].note);
+        prev = f->sets[i].block_label;
+    }
     f->summary = buf_detach(&sum);
     rc = 0;
 out:
+    files_free(cfg, ncfg);
+    rprobe_free(rp, rad.n);
+    radius_free(&rad);
+    plan_free(&pe);
+    free(tdata);
+    free(tpath);
     free(ch);
     buf_free(&sum);
-    buf_free(&diff);
+    buf_free(&bnote);
     return rc;
 }
 
@@ -845,6 +1403,7 @@ fix_free(struct remedy_fix *f)
     for (size_t i = 0; i < f->nsets; i++) {
         free(f->sets[i].value);
         free(f->sets[i].note);
+        free(f->sets[i].block_label);
     }
     free(f->sets);
     for (size_t i = 0; i < f->nfiles; i++) {
@@ -853,7 +1412,9 @@ fix_free(struct remedy_fix *f)
     }
     free(f->files);
     free(f->diff);
+    free(f->diff_root);
     free(f->sha256);
+    affected_free(f->affected, f->naffected);
 }
 
 void
@@ -992,7 +1553,9 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             struct remedy_fix f;
             memset(&f, 0, sizeof(f));
             char *why = NULL;
-            if (fix_build(&f, conf, use, &c, out->verification_disabled, &why) != 0) {
+            char *broken = NULL;
+            if (fix_build(&f, conf, use, ti, &c, out->verification_disabled, o, &broken, &why) !=
+                0) {
                 /* proven by the probe but not editable here: shown, never applied */
                 f.verified = false;
                 f.verdict_note = xasprintf("the edit cannot be made automatically: %s", why);
@@ -1012,11 +1575,16 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
                     free(f.files[k].data);
                 }
                 f.nfiles = 0;
+            } else if (ok && !f.radius_whole) {
+                f.verified = false;
+                f.verdict_note =
+                    xasprintf("the handshake passes for %s, but %s", out->upstream, broken);
             } else {
                 f.verified = ok;
                 f.verdict_note = note;
                 note = NULL;
             }
+            free(broken);
             out->fixes = xreallocarray(out->fixes, out->nfixes + 1, sizeof(*out->fixes));
             out->fixes[out->nfixes++] = f;
         }
@@ -1105,3 +1673,80 @@ out:
     ngxconf_free(conf);
     return rc;
 }
+
+int
+remedy_recheck_radius(const char *conf_path, const char *prefix, const struct remedy_fix *f,
+                      const struct remedy_opts *o, char **cause)
+{
+    struct ngxconf *conf = NULL;
+    struct tls_use *uses = NULL;
+    size_t nuses = 0, n = 0;
+    struct probe_opts *po = xcalloc(f->naffected + 1, sizeof(*po));
+    struct probe_result *res = xcalloc(f->naffected + 1, sizeof(*res));
+    size_t *which = xcalloc(f->naffected + 1, sizeof(*which));
+    char *(*own)[3] = xcalloc(f->naffected + 1, sizeof(*own));
+    struct buf bad = BUF_INIT;
+    int rc = -1;
+
+    if (ngxconf_load(conf_path, prefix, &conf, cause) != 0)
+        goto out;
+    nuses = resolve_uses(conf, &uses);
+    for (size_t k = 0; k < f->naffected; k++) {
+        const struct remedy_affected *a = &f->affected[k];
+        if (a->target || !a->probed || a->before != PROBE_OK)
+            continue;
+        bool found = false;
+        for (size_t i = 0; i < nuses && !found; i++) {
+            if (strcmp(uses[i].context, a->context) != 0 ||
+                strcmp(uses[i].block->file->path, a->file) != 0)
+                continue;
+            for (size_t t = 0; t < uses[i].ntargets; t++) {
+                char *hp = xasprintf("%s:%u", uses[i].targets[t].host, uses[i].targets[t].port);
+                bool same = strcmp(hp, a->upstream) == 0;
+                free(hp);
+                if (!same || found)
+                    continue;
+                found = true;
+                char *refused = NULL;
+                radius_opts(conf, &uses[i], t, NULL, 0, o, &po[n], own[n], &refused);
+                if (refused != NULL) {
+                    buf_addf(&bad, "%s -> %s: %s; ", a->context, a->upstream, refused);
+                    free(refused);
+                    continue;
+                }
+                which[n++] = k;
+            }
+        }
+    }
+    if (n > 0 && probe_run_many(po, n, res, 8, NULL, cause) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct remedy_affected *a = &f->affected[which[i]];
+        if (res[i].verdict != PROBE_OK)
+            buf_addf(&bad, "%s -> %s passed before the fix and fails now: %s; ", a->context,
+                     a->upstream, verdict_text(&res[i]));
+    }
+    if (bad.len > 0) {
+        bad.p[bad.len - 2] = '\0';
+        *cause = xstrdup(bad.p);
+        goto out;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        probe_result_free(&res[i]);
+    for (size_t i = 0; i <= f->naffected; i++) {
+        for (int j = 0; j < 3; j++)
+            free(own[i][j]);
+    }
+    free(po);
+    free(res);
+    free(which);
+    free(own);
+    buf_free(&bad);
+    if (uses != NULL)
+        resolve_uses_free(uses, nuses);
+    ngxconf_free(conf);
+    return rc;
+}
+

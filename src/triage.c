@@ -670,7 +670,12 @@ triage_changes(const struct triage_item *it, const struct remedy_fix *f,
     }
     *changes = ch;
     *sha256 = sha;
-    *summary = xasprintf("fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+    struct buf sb = BUF_INIT;
+    buf_addf(&sb, "fix %s: %s in %s", it->rc.upstream, f->id, it->use->context);
+    for (size_t k = 0; k < f->naffected; k++) /* the radius goes in the journal too */
+        buf_addf(&sb, "%s%s -> %s", k == 0 ? "; affects: " : ", ", f->affected[k].context,
+                 f->affected[k].upstream);
+    *summary = buf_detach(&sb);
 }
 
 /* ---- the probe plan of a config ---- */

@@ -108,7 +108,7 @@ ok "diagnose text says the expired leaf has no nginx-side fix" \
 # --- fix --plan changes nothing ---
 tt fix --upstream 127.0.0.1:$((B + 10)) >"$LAB_DIR/plan.out" 2>&1
 is "$?" 0 "fix --plan (the default) exits 0"
-ok "the plan shows the diff" grep -q '^  +            proxy_ssl_name selfsigned.lab;' "$LAB_DIR/plan.out"
+ok "the plan shows the diff" grep -q '^+            proxy_ssl_name selfsigned.lab;' "$LAB_DIR/plan.out"
 ok "and the certificate file it would write" grep -q '^would write .*/certs/pin-[0-9a-f]\{16\}\.pem' "$LAB_DIR/plan.out"
 ok "the plan changed no byte" cmp -s "$CONF" "$LAB_DIR/orig.conf"
 tt fix >/dev/null 2>"$LAB_DIR/err"
@@ -186,7 +186,7 @@ is "$?" 2 "an unknown --strategy is a usage error"
 tt fix --apply --yes --watch 0 --upstream 127.0.0.1:$((B + 20)) >"$LAB_DIR/voff.out" 2>&1
 is "$?" 0 "verify off: fix --apply succeeds"
 ok "verify off: reported as the vulnerability" grep -q "VULNERABLE: proxy_ssl_verify is off" "$LAB_DIR/voff.out"
-ok "verify off: the fix sets proxy_ssl_verify on" grep -q '^  +            proxy_ssl_verify on;' "$LAB_DIR/voff.out"
+ok "verify off: the fix sets proxy_ssl_verify on" grep -q '^+            proxy_ssl_verify on;' "$LAB_DIR/voff.out"
 ok "verify off: no 'proxy_ssl_verify off' is left in that block" \
     sh -c "! sed -n '/location = .s.verifyoff/,/}/p' '$CONF' | grep -q 'proxy_ssl_verify off'"
 is "$(get_until verifyoff 200)" 200 "verify off: still 200, now verified"

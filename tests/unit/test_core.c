@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "json.h"
 #include "nginxbin.h"
 #include "sanitize.h"
@@ -166,10 +167,26 @@ spawn_reports_a_missing_program(void **state)
     free(cause);
 }
 
+static void
+diff_printer_keeps_tabs_backslashes_and_a_final_cr_but_escapes_the_rest(void **state)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&out, &len);
+    (void)state;
+
+    assert_non_null(fp);
+    cli_put_diff(fp, "", "+\tlocation ~ \\.php$ {\r\n-a\x1b[31mb\r c\n");
+    fclose(fp);
+    assert_string_equal(out, "+\tlocation ~ \\.php$ {\r\n-a\\x1b[31mb\\x0d c\n");
+    free(out);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(diff_printer_keeps_tabs_backslashes_and_a_final_cr_but_escapes_the_rest),
         cmocka_unit_test(sanitizer_escapes_terminal_escape_sequences),
         cmocka_unit_test(sanitizer_escapes_backslash_so_escapes_stay_unambiguous),
         cmocka_unit_test(sanitizer_keeps_utf8_and_escapes_invalid_bytes_and_c1_controls),

@@ -468,21 +468,208 @@ edit_inserts_after_the_opening_brace_when_no_proxy_line_exists(void **state)
     ngxconf_free(c);
 }
 
-static void
-edit_refuses_a_directive_sharing_its_line(void **state)
+/* The block reached from the root by label, then label, ... (NULL-terminated). */
+static const struct ngx_node *
+block_by_labels(const struct ngxconf *c, const char *const *labels)
 {
-    struct ngxconf *c = parse("location / { proxy_ssl_verify off; proxy_pass https://h; }\n");
-    const char *args[] = {"on"};
-    const struct ngx_file *f;
-    char *out = NULL, *cause = NULL;
-    size_t len;
+    const struct ngx_node *b = c->root;
+    for (; *labels != NULL; labels++) {
+        const struct ngx_node *k;
+        for (k = b->kids; k != NULL; k = k->next) {
+            if (k->block && k->label != NULL && strcmp(k->label, *labels) == 0)
+                break;
+        }
+        assert_non_null(k);
+        b = k;
+    }
+    return b;
+}
 
-    assert_int_equal(
-        ngxconf_edit_set(c, kid(c->root, 0), "proxy_ssl_verify", args, 1, &f, &out, &len, &cause),
-        -1);
-    assert_non_null(strstr(cause, "shares its line"));
-    free(cause);
+/*
+ * Edits the block found by labels in text, then checks the three things an edit promises:
+ * the result parses without errors, the directive is a kid of that very block with the
+ * value, and the bytes outside the inserted statement (plus the blanks or line ending
+ * around it) are the original bytes. Returns the new text (caller frees).
+ */
+static char *
+edit_shape(const char *text, const char *const *labels, const char *name, const char *value)
+{
+    struct ngxconf *c = parse(text);
+    assert_int_equal(c->nerrors, 0);
+    char *out = edit(c, block_by_labels(c, labels), name, value, NULL);
+    struct ngxconf *d = parse(out);
+    assert_int_equal(d->nerrors, 0);
+    const struct ngx_node *b = block_by_labels(d, labels), *n;
+    for (n = b->kids; n != NULL && strcmp(n->name, name) != 0; n = n->next)
+        ;
+    assert_non_null(n);
+    assert_string_equal(n->value, value);
+    assert_false(n->block);
+    /* nothing else changed: old == out minus [n->start, n->end) and blanks/eol next to it */
+    size_t olen = strlen(text), nlen = strlen(out), p = 0, q = 0;
+    while (p < olen && p < nlen && text[p] == out[p])
+        p++;
+    while (q < olen - p && q < nlen - p && text[olen - 1 - q] == out[nlen - 1 - q])
+        q++;
+    if (strstr(text, name) == NULL) { /* an insertion: only the statement and blanks added */
+        assert_int_equal(p + q, olen);
+        for (size_t i = p; i < nlen - q; i++) {
+            if (i >= n->start && i < n->end)
+                continue;
+            assert_true(out[i] == ' ' || out[i] == '\t' || out[i] == '\r' || out[i] == '\n');
+        }
+    }
+    ngxconf_free(d);
     ngxconf_free(c);
+    return out;
+}
+
+static void
+edit_in_a_one_line_block_goes_inside_its_braces_not_after_the_line(void **state)
+{
+    const char *t = "server {\n    location /a/ { proxy_pass https://127.0.0.1:9441; }\n"
+                    "    location /b/ { proxy_pass https://127.0.0.1:9442; }\n}\n";
+    const char *const lab[] = {"server", "location /a/", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_trusted_certificate", "/c/pin.pem");
+
+    assert_string_equal(out, "server {\n    location /a/ { proxy_pass https://127.0.0.1:9441; "
+                             "proxy_ssl_trusted_certificate /c/pin.pem; }\n"
+                             "    location /b/ { proxy_pass https://127.0.0.1:9442; }\n}\n");
+    free(out);
+}
+
+static void
+edit_with_several_directives_on_a_line_joins_that_line_after_the_last_proxy_one(void **state)
+{
+    const char *t = "location / {\n    proxy_pass https://h; proxy_ssl_verify on; add_header X 1;\n"
+                    "}\n";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_name", "h.example");
+
+    assert_string_equal(out, "location / {\n    proxy_pass https://h; proxy_ssl_verify on; "
+                             "proxy_ssl_name h.example; add_header X 1;\n}\n");
+    free(out);
+}
+
+static void
+edit_replaces_a_directive_sharing_its_line_in_place(void **state)
+{
+    const char *t = "location / { proxy_ssl_verify off; proxy_pass https://h; }\n";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "location / { proxy_ssl_verify on; proxy_pass https://h; }\n");
+    free(out);
+}
+
+static void
+edit_with_the_closing_brace_on_the_last_line_stays_inside(void **state)
+{
+    const char *t = "location / {\n    proxy_pass https://h; }\nlocation /x/ {}\n";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out,
+                        "location / {\n    proxy_pass https://h; proxy_ssl_verify on; }\n"
+                        "location /x/ {}\n");
+    free(out);
+    const char *const lab2[] = {"location /x/", NULL};
+    out = edit_shape(t, lab2, "proxy_ssl_verify", "on");
+    assert_string_equal(out, "location / {\n    proxy_pass https://h; }\n"
+                             "location /x/ { proxy_ssl_verify on; }\n");
+    free(out);
+}
+
+static void
+edit_of_an_outer_location_never_lands_in_the_nested_one(void **state)
+{
+    const char *t = "location /n/ {\n    location /n/m/ {\n        proxy_pass https://b;\n    }\n"
+                    "    proxy_pass https://a;\n}\n";
+    const char *const outer[] = {"location /n/", NULL};
+    const char *const inner[] = {"location /n/", "location /n/m/", NULL};
+    char *out = edit_shape(t, outer, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "location /n/ {\n    location /n/m/ {\n        proxy_pass https://b;\n"
+                             "    }\n    proxy_pass https://a;\n    proxy_ssl_verify on;\n}\n");
+    free(out);
+    out = edit_shape(t, inner, "proxy_ssl_verify", "on");
+    assert_string_equal(out, "location /n/ {\n    location /n/m/ {\n        proxy_pass https://b;\n"
+                             "        proxy_ssl_verify on;\n    }\n    proxy_pass https://a;\n}\n");
+    free(out);
+}
+
+static void
+edit_of_a_location_with_if_and_limit_except_stays_out_of_them(void **state)
+{
+    const char *t = "location / {\n    if ($x) { proxy_pass https://a; }\n"
+                    "    limit_except GET { deny all; }\n}\n";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    /* no proxy line of its own: right after the '{', indented like its kids */
+    assert_string_equal(out, "location / {\n    proxy_ssl_verify on;\n"
+                             "    if ($x) { proxy_pass https://a; }\n"
+                             "    limit_except GET { deny all; }\n}\n");
+    free(out);
+}
+
+static void
+edit_in_a_crlf_file_inserts_crlf(void **state)
+{
+    const char *t = "location / {\r\n    proxy_pass https://h;\r\n}\r\nserver {\r\n}\r\n";
+    const char *const lab[] = {"location /", NULL};
+    const char *const srv[] = {"server", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "location / {\r\n    proxy_pass https://h;\r\n"
+                             "    proxy_ssl_verify on;\r\n}\r\nserver {\r\n}\r\n");
+    free(out);
+    out = edit_shape(t, srv, "proxy_ssl_verify", "on");
+    assert_string_equal(out, "location / {\r\n    proxy_pass https://h;\r\n}\r\nserver {\r\n"
+                             "    proxy_ssl_verify on;\r\n}\r\n");
+    free(out);
+}
+
+static void
+edit_with_tabs_indents_with_tabs(void **state)
+{
+    const char *t = "\tlocation / {\n\t\tproxy_pass https://h;\n\t}\n\tserver {\n\t}\n";
+    const char *const lab[] = {"location /", NULL};
+    const char *const srv[] = {"server", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "\tlocation / {\n\t\tproxy_pass https://h;\n\t\tproxy_ssl_verify on;\n"
+                             "\t}\n\tserver {\n\t}\n");
+    free(out);
+    out = edit_shape(t, srv, "proxy_ssl_verify", "on");
+    assert_string_equal(out, "\tlocation / {\n\t\tproxy_pass https://h;\n\t}\n\tserver {\n"
+                             "\t\tproxy_ssl_verify on;\n\t}\n");
+    free(out);
+}
+
+static void
+edit_in_a_file_without_a_final_newline_adds_none(void **state)
+{
+    const char *t = "location / {\n    proxy_pass https://h;\n}";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "location / {\n    proxy_pass https://h;\n    proxy_ssl_verify on;\n}");
+    free(out);
+    out = edit_shape("location / { proxy_pass https://h; }", lab, "proxy_ssl_verify", "on");
+    assert_string_equal(out, "location / { proxy_pass https://h; proxy_ssl_verify on; }");
+    free(out);
+}
+
+static void
+edit_after_a_brace_followed_by_a_directive_joins_the_line(void **state)
+{
+    const char *t = "location / { add_header X 1;\n}\n";
+    const char *const lab[] = {"location /", NULL};
+    char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
+
+    assert_string_equal(out, "location / { proxy_ssl_verify on; add_header X 1;\n}\n");
+    free(out);
 }
 
 static void
@@ -537,7 +724,17 @@ main(void)
         cmocka_unit_test(edit_replaces_an_existing_directive_and_keeps_every_other_byte),
         cmocka_unit_test(edit_inserts_after_the_last_proxy_line_with_its_indentation),
         cmocka_unit_test(edit_inserts_after_the_opening_brace_when_no_proxy_line_exists),
-        cmocka_unit_test(edit_refuses_a_directive_sharing_its_line),
+        cmocka_unit_test(edit_in_a_one_line_block_goes_inside_its_braces_not_after_the_line),
+        cmocka_unit_test(
+            edit_with_several_directives_on_a_line_joins_that_line_after_the_last_proxy_one),
+        cmocka_unit_test(edit_replaces_a_directive_sharing_its_line_in_place),
+        cmocka_unit_test(edit_with_the_closing_brace_on_the_last_line_stays_inside),
+        cmocka_unit_test(edit_of_an_outer_location_never_lands_in_the_nested_one),
+        cmocka_unit_test(edit_of_a_location_with_if_and_limit_except_stays_out_of_them),
+        cmocka_unit_test(edit_in_a_crlf_file_inserts_crlf),
+        cmocka_unit_test(edit_with_tabs_indents_with_tabs),
+        cmocka_unit_test(edit_in_a_file_without_a_final_newline_adds_none),
+        cmocka_unit_test(edit_after_a_brace_followed_by_a_directive_joins_the_line),
         cmocka_unit_test(edit_changes_the_included_file_that_holds_the_directive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

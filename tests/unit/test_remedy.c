@@ -244,9 +244,9 @@ edits_replace_in_place_and_override_inherited_values_in_the_block(void **state)
 {
     struct ngxconf *c = ngxconf_parse_mem("/etc/nginx/nginx.conf", conf_text, strlen(conf_text));
     struct remedy_set sets[3] = {
-        {PSS_VERIFY, (char *)"on", NULL},
-        {PSS_TRUSTED_CERTIFICATE, (char *)"/etc/nginx/certs/pin-0011223344556677.pem", NULL},
-        {PSS_NAME, (char *)"api.internal", NULL},
+        {PSS_VERIFY, (char *)"on", NULL, NULL},
+        {PSS_TRUSTED_CERTIFICATE, (char *)"/etc/nginx/certs/pin-0011223344556677.pem", NULL, NULL},
+        {PSS_NAME, (char *)"api.internal", NULL, NULL},
     };
     struct remedy_file *files = NULL;
     size_t n = 0;
@@ -282,8 +282,8 @@ setting_an_existing_directive_again_does_not_duplicate_it(void **state)
 {
     struct ngxconf *c = ngxconf_parse_mem("/etc/nginx/nginx.conf", conf_text, strlen(conf_text));
     struct remedy_set sets[2] = {
-        {PSS_SERVER_NAME, (char *)"on", NULL},
-        {PSS_SERVER_NAME, (char *)"on", NULL},
+        {PSS_SERVER_NAME, (char *)"on", NULL, NULL},
+        {PSS_SERVER_NAME, (char *)"on", NULL, NULL},
     };
     struct remedy_file *files = NULL;
     size_t n = 0;
@@ -304,7 +304,7 @@ static void
 verify_off_is_never_written(void **state)
 {
     struct ngxconf *c = ngxconf_parse_mem("/etc/nginx/nginx.conf", conf_text, strlen(conf_text));
-    struct remedy_set sets[1] = {{PSS_VERIFY, (char *)"off", NULL}};
+    struct remedy_set sets[1] = {{PSS_VERIFY, (char *)"off", NULL, NULL}};
     struct remedy_file *files = NULL;
     size_t n = 0;
     char *cause = NULL;
