@@ -120,6 +120,28 @@ t "attached: Ctrl-C removed the sandbox" [ -n "$D" ] && [ ! -e "$D" ]
 # shellcheck disable=SC2086
 t "attached: no process left" none_alive $pids
 
+# SIGTERM during setup: whatever was built is stopped and removed (sandboxes go to a private
+# TMPDIR here, so "nothing left" is checkable). A signal that comes after setup finished
+# leaves a sandbox that --down removes.
+mkdir -p "$state/tmp"
+for delay in 0.05 0.15 0.3; do
+    TMPDIR="$state/tmp" "$T" drill classic --detach --port-base "$base" >"$state/sig" 2>&1 &
+    bg=$!
+    sleep "$delay"
+    kill -TERM $bg
+    wait $bg
+    rc=$?
+    if [ $rc = 0 ]; then
+        "$T" drill --down "$(head -1 "$state/sig")"
+        ok "SIGTERM after ${delay}s: setup had finished; --down removed it # (race not hit)"
+    else
+        t "SIGTERM after ${delay}s during setup: exit $rc, no directory left" \
+            [ -z "$(ls -A "$state/tmp")" ]
+    fi
+    sleep 0.5
+    t "SIGTERM after ${delay}s: no process of the sandbox left" bash -c "! pgrep -f '$state/tmp' >/dev/null"
+done
+
 t "--down refuses a directory that is not a sandbox" bash -c "! '$T' drill --down '$state' 2>/dev/null && [ -d '$state' ]"
 D=$("$T" drill expired --detach --port-base "$base")
 t "--fix-command exits 1 for a scenario without an nginx-side fix" bash -c "! '$T' drill --fix-command '$D' >/dev/null"
