@@ -53,6 +53,7 @@ pids_of() { # the sandbox's processes: masters, workers, traffic
         echo "$p"; ps -o pid= --ppid "$p" 2>/dev/null
     done
 }
+no_process_matching() { ! pgrep -f "$1" >/dev/null; }
 none_alive() { local p; for p in "$@"; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && return 1; done; return 0; }
 
 for s in classic missing-intermediate expired name-mismatch deep-chain sni mtls plain-http verify-off; do
@@ -139,7 +140,7 @@ for delay in 0.05 0.15 0.3; do
             [ -z "$(ls -A "$state/tmp")" ]
     fi
     sleep 0.5
-    t "SIGTERM after ${delay}s: no process of the sandbox left" bash -c "! pgrep -f '$state/tmp' >/dev/null"
+    t "SIGTERM after ${delay}s: no process of the sandbox left" no_process_matching "$state/tmp"
 done
 
 t "--down refuses a directory that is not a sandbox" bash -c "! '$T' drill --down '$state' 2>/dev/null && [ -d '$state' ]"
