@@ -15,9 +15,9 @@ enum {
 };
 
 struct app {
-    const char *conf;        /* --conf, default /etc/nginx/nginx.conf */
-    bool conf_given;         /* --conf was on the command line */
-    const char **logs;       /* --log, repeatable; NULL-terminated, may be empty */
+    const char *conf;  /* --conf, default /etc/nginx/nginx.conf */
+    bool conf_given;   /* --conf was on the command line */
+    const char **logs; /* --log, repeatable; NULL-terminated, may be empty */
     size_t nlogs;
     const char *nginx;       /* --nginx, default: the nginx found at configure time */
     const char *prefix;      /* --prefix (as nginx -p), NULL if not given */

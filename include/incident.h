@@ -22,7 +22,7 @@
 
 struct incident {
     /* The key. Strings are owned copies of log bytes (untrusted: sanitize when printing). */
-    char *upstream;  /* "host:port"; "" when the line names none (config errors) */
+    char *upstream; /* "host:port"; "" when the line names none (config errors) */
     enum ev_kind kind;
     int verify_code; /* -1 if absent */
     char *reason;    /* OpenSSL / errno text, or NULL; part of the key */
@@ -59,8 +59,8 @@ struct incident {
 struct incident_store {
     struct incident **items; /* in order of creation */
     size_t n;
-    size_t max;                /* cap on n */
-    size_t *slots;             /* hash table of indexes + 1 (0 = empty) */
+    size_t max;    /* cap on n */
+    size_t *slots; /* hash table of indexes + 1 (0 = empty) */
     size_t nslots;
     unsigned long long other;  /* events not stored because the cap was reached */
     unsigned long long events; /* events added (stored or other) */

@@ -36,6 +36,10 @@ struct journal {
     char *nginx_binary, *nginx_conf, *nginx_prefix, *reload_cmd;
     struct jfile *files;
     size_t nfiles;
+    /* Directories this transaction creates for its new files (outermost first), and the
+     * ones it removes once empty after removing its files (a rollback's). */
+    char **dirs_created, **dirs_removed;
+    size_t ndirs_created, ndirs_removed;
     char *diff;
     struct jstep *steps;
     size_t nsteps;

@@ -25,8 +25,8 @@ void jw_obj_close(struct jw *w);
 void jw_arr_open(struct jw *w);
 void jw_arr_close(struct jw *w);
 void jw_key(struct jw *w, const char *key);
-void jw_str(struct jw *w, const char *s);                /* NULL writes null */
-void jw_strn(struct jw *w, const char *s, size_t len);   /* NULL writes null */
+void jw_str(struct jw *w, const char *s);              /* NULL writes null */
+void jw_strn(struct jw *w, const char *s, size_t len); /* NULL writes null */
 void jw_int(struct jw *w, long long v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);

@@ -24,7 +24,15 @@ enum ev_kind {
 };
 
 enum ev_level {
-    LV_UNKNOWN = 0, LV_DEBUG, LV_INFO, LV_NOTICE, LV_WARN, LV_ERROR, LV_CRIT, LV_ALERT, LV_EMERG
+    LV_UNKNOWN = 0,
+    LV_DEBUG,
+    LV_INFO,
+    LV_NOTICE,
+    LV_WARN,
+    LV_ERROR,
+    LV_CRIT,
+    LV_ALERT,
+    LV_EMERG
 };
 
 /* A piece of the caller's line; p == NULL means absent (JSON null). */
@@ -39,34 +47,34 @@ struct ls_event {
      * a message seen again: a field added here is kept with it, and a span added here must be
      * listed in memo_spans[] in logscan.c (the build counts them). Spans stay last. */
     enum ev_kind kind;
-    int verify_code;         /* X509 verify error number, -1 if absent */
-    int alert;               /* "SSL alert number N", -1 if absent */
-    struct span reason;      /* OpenSSL text: "self-signed certificate", "wrong version number" */
-    struct span ssl_error;   /* "error:0A00010B" */
-    struct span name;        /* expected name of name_mismatch */
-    struct span message;     /* the whole message text after "*conn " up to ", client:" */
+    int verify_code;       /* X509 verify error number, -1 if absent */
+    int alert;             /* "SSL alert number N", -1 if absent */
+    struct span reason;    /* OpenSSL text: "self-signed certificate", "wrong version number" */
+    struct span ssl_error; /* "error:0A00010B" */
+    struct span name;      /* expected name of name_mismatch */
+    struct span message;   /* the whole message text after "*conn " up to ", client:" */
 
     /* The line's header and the fields after the message. */
     enum ev_level level;
-    unsigned long line;      /* line number given by the caller */
-    struct span time;        /* "2026/11/27 03:17:01" as written */
-    time_t when;             /* the same, as local time; -1 if unparsable */
-    long pid;                /* -1 if absent */
-    long tid;                /* -1 if absent */
-    long long conn;          /* connection id (*N), -1 if absent */
+    unsigned long line; /* line number given by the caller */
+    struct span time;   /* "2026/11/27 03:17:01" as written */
+    time_t when;        /* the same, as local time; -1 if unparsable */
+    long pid;           /* -1 if absent */
+    long tid;           /* -1 if absent */
+    long long conn;     /* connection id (*N), -1 if absent */
     struct span client;
     struct span server;
-    struct span request;     /* client-controlled: data, never trusted */
-    struct span upstream;    /* "host:port" */
-    struct span scheme;      /* "https" (http) or absent (stream) */
-    struct span uri;         /* "/api/v1" or absent */
-    struct span host;        /* client-controlled */
-    bool stream;             /* stream-module format (no request/host; upstream without scheme) */
-    bool ambiguous;          /* the line holds more field markers than nginx writes: some
-                                field text came from the client and may be forged */
-    unsigned long msg_key;   /* 0, or the same number for every event whose message (kind,
-                                verify_code, alert, reason, ssl_error, name, message) is
-                                byte for byte the same: a writer may reuse what it made of it */
+    struct span request;   /* client-controlled: data, never trusted */
+    struct span upstream;  /* "host:port" */
+    struct span scheme;    /* "https" (http) or absent (stream) */
+    struct span uri;       /* "/api/v1" or absent */
+    struct span host;      /* client-controlled */
+    bool stream;           /* stream-module format (no request/host; upstream without scheme) */
+    bool ambiguous;        /* the line holds more field markers than nginx writes: some
+                              field text came from the client and may be forged */
+    unsigned long msg_key; /* 0, or the same number for every event whose message (kind,
+                              verify_code, alert, reason, ssl_error, name, message) is
+                              byte for byte the same: a writer may reuse what it made of it */
 };
 
 /* Parses one line (without its newline). Returns true and fills *ev when the line is an

@@ -61,8 +61,8 @@ struct remedy_set {
 /* A use (block × upstream server) whose effective proxy_ssl_* the fix changes: its blast
  * radius. Each is probed as it is and under the fix. */
 struct remedy_affected {
-    char *context;  /* "location /b/ in server front.lab" */
-    char *file;     /* where the use's block starts */
+    char *context; /* "location /b/ in server front.lab" */
+    char *file;    /* where the use's block starts */
     unsigned line;
     char *upstream; /* "host:port" */
     char *changed;  /* "proxy_ssl_trusted_certificate, proxy_ssl_verify" */
@@ -91,9 +91,9 @@ struct remedy_fix {
     size_t nsets;
     struct remedy_file *files;
     size_t nfiles;
-    char *diff;         /* unified diff of every file, paths relative to diff_root */
-    char *diff_root;    /* `cd DIFF_ROOT && patch -p1` applies diff */
-    char (*sha256)[65]; /* the planned hash of each file (nfiles entries) */
+    char *diff;                       /* unified diff of every file, paths relative to diff_root */
+    char *diff_root;                  /* `cd DIFF_ROOT && patch -p1` applies diff */
+    char (*sha256)[65];               /* the planned hash of each file (nfiles entries) */
     struct remedy_affected *affected; /* the blast radius (the target included) */
     size_t naffected;
     bool radius_whole; /* no use of the radius that passes today fails under the fix */
@@ -109,7 +109,7 @@ struct remedy_case {
     const char *block_name;              /* the owning block: name, file and line find it again */
     struct proxy_ssl_settings effective; /* borrowed from the config tree */
     struct probe_result probe;           /* under the current settings */
-    bool verification_disabled;                     /* the vulnerability: verification is off */
+    bool verification_disabled;          /* the vulnerability: verification is off */
     char *cause;                         /* plain words */
     struct remedy_fix *fixes;
     size_t nfixes;

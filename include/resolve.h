@@ -4,8 +4,11 @@
  * `=`, longest prefix, `^~`, regexes in order, nested), the proxy_pass target, and the
  * effective proxy_ssl_* values with their origin (struct proxy_ssl_settings). Also the list
  * of every TLS upstream use in the config, for `probe --all` and `check`.
- * Regex locations and server names are matched with POSIX regcomp (REG_EXTENDED) after
- * translating the common PCRE escapes (\d \D (?: ...); others are reported, not guessed.
+ * Regex locations and server names are matched with PCRE2 exactly as nginx compiles them
+ * (ngx_regex.c: no options but PCRE2_CASELESS for `~*` and server names; the subject is the
+ * decoded, normalised URI or the lowercased Host without port), with their captures.
+ * Variable upstreams ($backend from a literal `set` or a `map` with literal values, regex
+ * captures, $host) are resolved to their candidate targets where the config allows it.
  */
 #ifndef TT_RESOLVE_H
 #define TT_RESOLVE_H
@@ -18,6 +21,17 @@
 struct resolve_target {
     char *host; /* as written: "127.0.0.1", "api.internal", "[::1]" */
     unsigned port;
+    /* The directive this target comes from: the proxy_pass (literal), the upstream's `server`
+     * line, or for RESOLVE_VARIABLE the `set` directive or `map` entry whose value gives it.
+     * NULL only for a guess. */
+    const struct ngx_node *origin;
+    /* RESOLVE_VARIABLE only: the host part of the value the variable takes for this target
+     * (the upstream group's name, or the host): nginx's default proxy_ssl_name for it. NULL
+     * otherwise (then use->proxy_host is that name). See resolve_target_ssl_name(). */
+    char *name;
+    /* RESOLVE_VARIABLE that cannot be resolved statically: a candidate only (a server of one
+     * of the module's upstream groups), not a value the config is known to produce. */
+    bool guess;
 };
 
 enum resolve_kind {
@@ -38,32 +52,94 @@ struct tls_use {
                                         RESOLVE_UPSTREAM): nginx's default proxy_ssl_name */
     const struct ngx_node *upstream; /* the upstream block, for RESOLVE_UPSTREAM */
     struct resolve_target *targets;  /* the literal host:port, the upstream's servers, or
-                                        for RESOLVE_VARIABLE the candidates (all upstream
-                                        servers of that module) */
+                                        for RESOLVE_VARIABLE the values it can take (see
+                                        var_static); ntargets may be 0 for a variable that
+                                        nothing in the config gives a value: index targets
+                                        only below ntargets */
     size_t ntargets;
-    char *context;                 /* "location /api in server api.example" */
+    char *context;                 /* "location /api in server api.example"; for a use in an
+                                      if / limit_except: "if ($x) in location /api in ..." */
     struct proxy_ssl_settings ssl; /* effective values; strings point into the tree */
+    /* RESOLVE_VARIABLE: true when every value the variables can take is known (literal
+     * `set`, `map` whose values are literals, a regex capture or $host of this request):
+     * targets are exactly those (guess false). false: "cannot resolve statically"; targets
+     * hold the values that are known followed by guesses (every server of the module's
+     * upstream groups, guess true), possibly none. Always false for the other kinds. */
+    bool var_static;
+    /* The location nginx runs the request in when this use applies: block itself, or the
+     * location enclosing an if / limit_except block; for stream the stream server. */
+    const struct ngx_node *location;
 };
 
-/* What a log line tells about the request. Any field may be NULL. */
+/* What a log line tells about the request. Any field may be NULL. New fields go last; with
+ * -Wextra a positional initialiser must list them all, so prefer memset or designators. */
 struct resolve_query {
-    bool stream;          /* a stream-module line */
-    const char *server;   /* http: the `server:` field (server_name) or the Host header */
+    bool stream; /* a stream-module line */
+    /* http: the log's `server:` field, which nginx fills with the chosen server's first
+     * server_name as written (lowercased; a leading '.' dropped; "~regex" kept; "" for a
+     * server without server_name: `server: ,`). Matched first as that spelling (the first
+     * name, then any name), then as a host name by nginx's rules. A Host header value may be
+     * given here too (the probe verb does). "" or NULL with `host` set: `host` names it. */
+    const char *server;
     const char *listen;   /* http: "addr:port" the request came to, if known;
                              stream: the `server:` field ("127.0.0.1:8443") */
-    const char *uri;      /* request URI; query string and fragment are ignored */
+    const char *uri;      /* request URI as logged ("/a/../b%20c?x"; an absolute
+                             "http://h/p" too): decoded and normalised as nginx does,
+                             query string and fragment ignored */
     const char *upstream; /* "https://10.0.0.5:8443/x", "10.0.0.5:8443" as logged */
+    /* http: the log's `host:` value (the Host header: "name", "name:port", "[v6]:port"). Its
+     * port stands for the listen port when listen is NULL (servers listening elsewhere are
+     * out), its name for the server name when server gives none. */
+    const char *host;
+};
+
+/* A regex capture of the request: "1".."9" or a named one ("ver" from (?<ver>...)). */
+struct resolve_capture {
+    char *name;
+    char *value;
 };
 
 struct resolve_result {
     const struct ngx_node *server; /* server block nginx picks, or NULL */
-    const struct ngx_node *block;  /* the location (or stream server) nginx uses, or NULL */
+    const struct ngx_node *block;  /* the location (or stream server) nginx uses, or NULL;
+                                      with has_use, use.location */
     bool has_use;                  /* use is filled: block proxies to a TLS upstream */
+    /* The TLS use the event belongs to. use.block is the block whose proxy_pass applies:
+     * the location itself, or an `if` / `limit_except` inside it whose own proxy_pass names
+     * the logged upstream (use.proxy_pass is that directive). With an upstream in the query,
+     * use never targets a different upstream: it is a use whose targets hold it (or a
+     * variable that may give it); when none does, has_use is false and note says why. */
     struct tls_use use;
-    bool upstream_matches; /* the query's upstream is among use.targets (false for
-                              RESOLVE_VARIABLE and DNS names that need resolving) */
+    bool upstream_matches; /* the query's upstream is among use.targets (exactly, or
+                              "localhost" for 127.0.0.1 / [::1]; a guess for an unresolved
+                              variable or a DNS name that needs resolving does not count) */
     char *note;            /* why something could not be decided, or NULL */
+    /* When the log cannot decide (two servers without server_name on ports the line does not
+     * name, a snippet included by two servers and no server in the line, two if-blocks of a
+     * location proxying to the same upstream, ...): every use the event may belong to, in
+     * file order, ncandidates >= 2. use is then a copy of candidates[0] (so callers that need
+     * one still get one) and note says that the log cannot decide; a caller that must not
+     * guess checks ncandidates first. 0 when the event is placed. Owned by the result. */
+    struct tls_use *candidates;
+    size_t ncandidates;
+    /* use was found from the upstream alone: the query had no server / URI, or the location
+     * the request maps to does not proxy to the logged upstream (a rewrite, error_page or
+     * try_files sent it elsewhere); note names that location. */
+    bool by_upstream;
+    /* Regex captures of the request (the server_name regex, then the location regexes that
+     * matched; later ones replace earlier ones of the same name, as in nginx). */
+    struct resolve_capture *captures;
+    size_t ncaptures;
 };
+
+/* A resolver for one config: keeps the regexes it compiled (per config node), so placing
+ * many events costs one compile per regex. Holds a pointer to conf, which must outlive it. */
+struct resolve_ctx;
+struct resolve_ctx *resolve_ctx_new(const struct ngxconf *conf);
+void resolve_ctx_free(struct resolve_ctx *ctx);
+/* resolve_find with ctx's compiled-regex cache. */
+int resolve_find_ctx(struct resolve_ctx *ctx, const struct resolve_query *q,
+                     struct resolve_result *res, char **cause);
 
 /*
  * Finds the block nginx used for the query and fills res (free with resolve_result_free).
@@ -78,8 +154,12 @@ void resolve_result_free(struct resolve_result *res);
  * set in it, inherited from the nearest enclosing block setting it, or nginx's default. */
 void resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out);
 
-/* Every TLS upstream use in the config, in file order. Returns the count; *uses is an
- * array the caller frees with resolve_uses_free. */
+/* Every TLS upstream use in the config, in file order: each location, `if` and
+ * `limit_except` block with its own https proxy_pass (a location with if-blocks gives one use
+ * per path), each stream server with proxy_ssl on; a snippet included by two servers gives
+ * one use per server. No request is known here, so a variable taken from a regex capture or
+ * $host is "cannot resolve statically" (resolve_find knows them). Returns the count; *uses
+ * is an array the caller frees with resolve_uses_free. */
 size_t resolve_uses(const struct ngxconf *conf, struct tls_use **uses);
 void resolve_uses_free(struct tls_use *uses, size_t n);
 void resolve_use_clear(struct tls_use *use);
@@ -87,9 +167,11 @@ void resolve_use_clear(struct tls_use *use);
 /* The name nginx checks the upstream certificate against (and sends as SNI when
  * proxy_ssl_server_name is on): proxy_ssl_name when set, else the proxy_pass host. */
 const char *resolve_ssl_name(const struct tls_use *use);
+/* The same for target ti of use: for a resolved variable the host its value gives (not the
+ * "$backend" text of proxy_pass). ti must be below use->ntargets. */
+const char *resolve_target_ssl_name(const struct tls_use *use, size_t ti);
 
 /* "location /api in server api.example" for a block. Caller frees. */
 char *resolve_context(const struct ngx_node *block);
-
 
 #endif

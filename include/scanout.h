@@ -25,7 +25,10 @@ struct scanout_jsonl_end {
     const char *file; /* the pointer it was rendered for: compared, never read again */
     struct buf text;
 };
-#define SCANOUT_JSONL_END_INIT {NULL, BUF_INIT}
+#define SCANOUT_JSONL_END_INIT                                                                     \
+    {                                                                                              \
+        NULL, BUF_INIT                                                                             \
+    }
 
 /* The same line as scanout_event_jsonl(out, ev, file), with the end kept in *end and rendered
  * again only when file is another pointer: a name must not change while its pointer is in use

@@ -8,9 +8,9 @@
 struct buf;
 
 struct spawn_result {
-    int exited;      /* 1 if the program exited normally */
-    int status;      /* its exit status when exited, else the signal number */
-    int timed_out;   /* 1 if it was killed after timeout_ms */
+    int exited;    /* 1 if the program exited normally */
+    int status;    /* its exit status when exited, else the signal number */
+    int timed_out; /* 1 if it was killed after timeout_ms */
 };
 
 /*

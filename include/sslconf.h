@@ -27,14 +27,14 @@ enum pss_origin {
 };
 
 struct pss_value {
-    const char *value;      /* the value as written (arguments joined by one space);
-                               for PSS_DEFAULT the default ("off", "1", ...) or NULL
-                               where the default is derived (proxy_ssl_name = host) */
+    const char *value; /* the value as written (arguments joined by one space);
+                          for PSS_DEFAULT the default ("off", "1", ...) or NULL
+                          where the default is derived (proxy_ssl_name = host) */
     enum pss_origin origin;
-    const char *file;       /* where it was set (NULL for PSS_DEFAULT) */
+    const char *file; /* where it was set (NULL for PSS_DEFAULT) */
     unsigned line;
-    const char *block;      /* the block it was set in: "http", "server api.example",
-                               "location /api", "stream server 127.0.0.1:8443" */
+    const char *block; /* the block it was set in: "http", "server api.example",
+                          "location /api", "stream server 127.0.0.1:8443" */
 };
 
 struct proxy_ssl_settings {

@@ -108,6 +108,9 @@ void tail_drain(struct tail *t);
 void tail_free(struct tail *t);
 
 void tail_get_stats(const struct tail *t, struct tail_stats *out);
+/* Whether a read pass is still queued (a budget ran out: more is readable now), e.g. while
+ * the backlog since the start time is being read. */
+bool tail_pending(const struct tail *t);
 /* Whether inotify is in use (false: stat() polling only). */
 bool tail_uses_inotify(const struct tail *t);
 

@@ -110,6 +110,20 @@ struct triage {
  * bad --log, malformed --upstream). Blocks only on reading the files and nginx -V. */
 int triage_collect(const struct triage_opts *o, struct triage *t, char **cause);
 
+/* For a front end that follows the logs itself (the TUI): loads the config and the remedy
+ * options as triage_collect does, reads no log. Free with triage_free (also after an error).
+ * Returns 0, or -1 with *cause. */
+int triage_open(const struct triage_opts *o, struct triage *t, char **cause);
+/* Places one incident (of any store; it must outlive t) in its block as triage_collect does
+ * and adds its item, or finds the item it has already. Returns 0 with *index, or -1 with
+ * *cause ("H:P (kind): no TLS upstream block found: why"). Plans nothing. */
+int triage_place(struct triage *t, const struct incident *inc, size_t *index, char **cause);
+
+/* The same for a use of the config named as triage_probe_plan labels it ("CONTEXT
+ * (FILE:LINE)") and one of its targets: the TUI's Upstreams screen opens Detail with it. */
+int triage_place_use(struct triage *t, const char *label, const char *host, unsigned port,
+                     size_t *index, char **cause);
+
 /* Whether o->upstream was "H:P" alone and the config has several uses of it (t->refs). */
 bool triage_ambiguous(const struct triage *t);
 

@@ -2,7 +2,8 @@
  * txn.h — the transaction that changes nginx's config safely: plan (diff and SHA-256 of
  * the bytes on disk) → lock → backup → journal → re-check → atomic write → nginx -t →
  * reload → confirm (error log and new worker PIDs) → verify hook → watch; any failure
- * after the first write restores the backups (and reloads again). Every step is
+ * after the first write restores the backups (and reloads again). An apply starts with
+ * nginx -t on the config as it is, and writes nothing when nginx already refuses it. Every step is
  * journaled (YAML, libyaml) in STATE/journal/ID.yaml so an interrupted run can be
  * completed or rolled back later. No terminal I/O: progress goes through a callback.
  * Called by the fix verb (remedy), `tlstriage rollback`, `tlstriage history`.
@@ -76,10 +77,13 @@ enum {
     TXN_OK = 0,
     TXN_ERR = -1,         /* could not start or I/O failed; see *cause and res->state */
     TXN_ERR_LOCKED = -2,  /* another tlstriage holds the lock (cause names it) */
-    TXN_ERR_CHANGED = -3, /* a file changed since the plan: nothing written */
+    TXN_ERR_CHANGED = -3, /* a file changed since the plan, or a rollback cannot take its
+                           * change out of what later changes left: nothing written */
     TXN_ERR_TEST = -4,    /* nginx -t failed: backups restored (res->nginx_output) */
     TXN_ERR_RELOAD = -5,  /* the reload did not take: rolled back and reloaded again */
     TXN_ERR_VERIFY = -6,  /* the verify hook failed: rolled back and reloaded again */
+    TXN_ERR_BROKEN = -7,  /* nginx -t failed before the change: nothing journaled or
+                           * written (cause: nginx's own message, res->nginx_output) */
 };
 
 struct txn_opts {
@@ -140,10 +144,18 @@ int txn_plan(const struct txn_change *ch, size_t n, struct buf *diff, char (*sha
 int txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n,
               struct txn_result *res, char **cause);
 
-/* Restores the files of transaction id (NULL: the newest apply not yet rolled back,
- * finished or not) byte for byte from its backups, then nginx -t, reload and confirm, as
- * a journaled transaction of kind "rollback". NULL fields of o->nginx come from the
- * journal of id. */
+/*
+ * Takes the change of transaction id (NULL: the newest apply not yet rolled back,
+ * finished or not; id may name a rollback, which puts back the change it took out) back
+ * out, then nginx -t, reload, confirm and o->verify (e.g. a probe of the uses it touched),
+ * as a journaled transaction of kind "rollback". A file that still holds what id wrote
+ * gets its backup byte for byte; one that later changes moved on gets id's own diff
+ * reversed (undo.h); when that does not apply, TXN_ERR_CHANGED before anything is
+ * journaled, *cause naming the later transactions to roll back first. A file id created
+ * is removed only when no line of the config (as it will be) names it (res->note says
+ * which were kept), with the directories a transaction created for it once empty. NULL
+ * fields of o->nginx come from the journal of id.
+ */
 int txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause);
 
 /* Completes an interrupted transaction: writes the journaled new bytes where a file

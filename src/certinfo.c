@@ -260,4 +260,3 @@ certinfo_system_issuer(X509 *x)
     tlserr_clear();
     return issuer;
 }
-

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "cli.h"
 #include "fmt-remedy.h"
 #include "fmt-txn.h"
@@ -86,26 +86,6 @@ verify_hook(void *arg, char **cause)
     return remedy_recheck_radius(v->conf, v->app->prefix, v->fix, v->ro, cause);
 }
 
-static int
-mkdir_p(const char *dir)
-{
-    char *p = xstrdup(dir);
-    int rc = 0;
-
-    for (char *s = p + 1; *s != '\0'; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0755) == -1 && errno != EEXIST)
-            rc = -1;
-        *s = '/';
-    }
-    if (mkdir(p, 0755) == -1 && errno != EEXIST)
-        rc = -1;
-    free(p);
-    return rc;
-}
-
 static char *
 absolute(const char *path)
 {
@@ -117,7 +97,6 @@ absolute(const char *path)
         return xstrdup(rp);
     return xstrdup(path);
 }
-
 
 int
 cli_fix(struct app *app, int argc, char **argv)
@@ -305,7 +284,7 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     fflush(stdout);
-    switch (cli_txn_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
+    switch (cli_rollback_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
     case -1:
         rc = EXIT_USAGE;
         goto out;
@@ -314,13 +293,8 @@ cli_fix(struct app *app, int argc, char **argv)
         rc = EXIT_FINDINGS;
         goto out;
     }
-    if (mkdir_p(r.cert_dir) != 0) {
-        fprintf(stderr, "tlstriage: fix: cannot create ");
-        cli_put_sanitized(stderr, r.cert_dir);
-        fprintf(stderr, ": %s\n", strerror(errno));
-        rc = EXIT_FINDINGS;
-        goto out;
-    }
+    /* The certificate directory, when missing, is created by the transaction (and
+     * journaled, so its rollback removes it again). */
     {
         struct txn_opts o;
         struct txn_result res;
@@ -330,7 +304,7 @@ cli_fix(struct app *app, int argc, char **argv)
         struct verify_ctx vc = {app, r.conf_abs, &it->rc, &r.ro, f};
 
         triage_changes(it, f, &ch, &sha, &summary);
-        cli_txn_opts(app, &o, reload_cmd);
+        cli_rollback_txn_opts(app, &o, reload_cmd);
         o.summary = summary;
         o.planned_sha256 = sha;
         o.verify = verify_hook;
@@ -340,7 +314,7 @@ cli_fix(struct app *app, int argc, char **argv)
         memset(&res, 0, sizeof(res));
         int trc = txn_apply(&o, ch, f->nfiles, &res, &cause);
         fmt_txn_result_text(trc == TXN_OK ? stdout : stderr, argv[0], trc, &res, cause);
-        rc = trc == TXN_OK ? EXIT_ALL_WELL : EXIT_FINDINGS;
+        rc = trc == TXN_OK ? EXIT_ALL_WELL : trc == TXN_ERR_BROKEN ? EXIT_USAGE : EXIT_FINDINGS;
         txn_result_free(&res);
         free(ch);
         free(sha);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "cli.h"
 #include "fmt-txn.h"
 #include "txn.h"

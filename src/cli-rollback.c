@@ -1,9 +1,9 @@
 /*
- * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]`: restores the
- * files of a transaction byte for byte from its backups (nginx -t, reload, confirm), or
- * completes an interrupted one; plus the front-end helpers of cli-txn.h that the fix and
- * history verbs share. All the work is in txn.c and the outcome's text in fmt-txn.c; this
- * file asks and prints.
+ * cli-rollback.c — `tlstriage rollback [--last | ID] [--complete ID] [--yes]` (options in
+ * any order): takes a transaction's change back out (its backups, or its own diff reversed
+ * when later changes are kept; nginx -t, reload, confirm), or completes an interrupted
+ * one; plus the front-end helpers of cli-txn.h that the fix and history verbs share. All
+ * the work is in txn.c and the outcome's text in fmt-txn.c; this file asks and prints.
  */
 #include "config.h"
 
@@ -15,7 +15,7 @@
 
 #include "app.h"
 #include "buf.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "cli.h"
 #include "fmt-txn.h"
 #include "sanitize.h"
@@ -24,7 +24,7 @@
 #include "xmalloc.h"
 
 int
-cli_txn_report_pending(struct app *app, FILE *fp)
+cli_rollback_report_pending(struct app *app, FILE *fp)
 {
     struct triage_pending p;
     const struct txn_info *v;
@@ -70,7 +70,7 @@ cli_txn_report_pending(struct app *app, FILE *fp)
 }
 
 int
-cli_txn_confirm(const char *verb, const char *question, bool yes)
+cli_rollback_confirm(const char *verb, const char *question, bool yes)
 {
     char line[64];
 
@@ -88,7 +88,7 @@ cli_txn_confirm(const char *verb, const char *question, bool yes)
 }
 
 void
-cli_txn_progress(void *arg, enum txn_step step, int done, const char *msg)
+cli_rollback_progress(void *arg, enum txn_step step, int done, const char *msg)
 {
     (void)arg;
     if (done == 0)
@@ -102,7 +102,7 @@ cli_txn_progress(void *arg, enum txn_step step, int done, const char *msg)
 }
 
 void
-cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
+cli_rollback_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
 {
     memset(o, 0, sizeof(*o));
     o->state_dir = app_state_dir(app);
@@ -110,7 +110,7 @@ cli_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cmd)
     o->nginx.conf = app->conf_given ? app->conf : NULL;
     o->nginx.prefix = app->prefix;
     o->nginx.reload_cmd = reload_cmd != NULL ? reload_cmd : app->reload_cmd;
-    o->progress = cli_txn_progress;
+    o->progress = cli_rollback_progress;
 }
 
 enum { OPT_YES = 256, OPT_LAST, OPT_COMPLETE, OPT_RELOAD_CMD, OPT_HELP };
@@ -138,8 +138,15 @@ cli_rollback(struct app *app, int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", rollback_options, NULL)) != -1) {
+    /* "-": options and the id in any order (rollback ID --yes, rollback --yes ID). */
+    while ((c = getopt_long(argc, argv, "-", rollback_options, NULL)) != -1) {
         switch (c) {
+        case 1:
+            if (id != NULL)
+                return cli_usage_error(argv[0], "one transaction id at most ('%s', '%s')", id,
+                                       optarg);
+            id = optarg;
+            break;
         case OPT_LAST:
             last = true;
             break;
@@ -154,19 +161,20 @@ cli_rollback(struct app *app, int argc, char **argv)
             break;
         case OPT_HELP:
             printf("usage: tlstriage [GLOBAL] rollback [--last | ID] [--yes] [--reload-cmd CMD]\n"
-                   "       tlstriage [GLOBAL] rollback --complete ID [--yes]\n");
+                   "       tlstriage [GLOBAL] rollback --complete ID [--yes]\n"
+                   "ID may name a rollback: rolling that back puts its change back.\n");
             return EXIT_ALL_WELL;
         default:
             return cli_usage_error(argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
+    if (optind < argc && id == NULL) /* after "--" */
         id = argv[optind++];
     if (optind < argc)
         return cli_usage_error(argv[0], "one transaction id at most");
     if ((id != NULL) + last + (complete != NULL) > 1)
         return cli_usage_error(argv[0], "give one of --last, ID or --complete ID");
-    cli_txn_opts(app, &o, reload_cmd);
+    cli_rollback_txn_opts(app, &o, reload_cmd);
 
     /* Say what will happen before asking. */
     if (txn_list(o.state_dir, &v, &nv, &cause) == -1) {
@@ -202,7 +210,7 @@ cli_rollback(struct app *app, int argc, char **argv)
     }
     question = xasprintf("%s these files and reload nginx?",
                          complete != NULL ? "Write the new bytes of" : "Restore");
-    switch (cli_txn_confirm(argv[0], question, yes)) {
+    switch (cli_rollback_confirm(argv[0], question, yes)) {
     case -1:
         rc = EXIT_USAGE;
         goto out;

@@ -24,7 +24,7 @@
 #include "evloop.h"
 #include "incident.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 #include "tail.h"
 #include "triage.h"
@@ -116,15 +116,18 @@ parse_size(const char *s, off_t *out)
     switch (*end) {
     case '\0':
         break;
-    case 'k': case 'K':
+    case 'k':
+    case 'K':
         v <<= 10;
         end++;
         break;
-    case 'm': case 'M':
+    case 'm':
+    case 'M':
         v <<= 20;
         end++;
         break;
-    case 'g': case 'G':
+    case 'g':
+    case 'G':
         v <<= 30;
         end++;
         break;
@@ -140,7 +143,7 @@ parse_size(const char *s, off_t *out)
 }
 
 int
-scan_follow(struct app *app, const struct scan_opts *opts)
+cli_scan_follow(struct app *app, const struct scan_opts *opts)
 {
     struct follow fw;
     struct tail_opts to;
@@ -215,7 +218,7 @@ scan_follow(struct app *app, const struct scan_opts *opts)
             fprintf(stderr, "tlstriage: scan: poll: %s\n", strerror(errno));
             break;
         }
-        out_flush(&fw); /* one write(2) per pass: prompt, and batched under load */
+        out_flush(&fw);                 /* one write(2) per pass: prompt, and batched under load */
         if (triage_follow_ended(fw.tf)) /* only standard input, and it closed */
             evloop_stop(fw.loop);
     }

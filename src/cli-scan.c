@@ -1,7 +1,7 @@
 /*
  * cli-scan.c — `tlstriage scan`: has the logs read by logread.c (which applies --since and the
  * long-line rule) and prints events (jsonl) or incidents (text, json). No per-line allocation
- * or stdio. --follow is handed to scan_follow() (cli-scan-follow.c); --since parsing lives here
+ * or stdio. --follow is handed to cli_scan_follow() (cli-scan-follow.c); --since parsing lives here
  * and is shared through scan.h.
  */
 #include "config.h"
@@ -19,7 +19,7 @@
 #include "incident.h"
 #include "logread.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 #include "xmalloc.h"
 
@@ -59,7 +59,7 @@ on_event(const struct ls_event *ev, const char *file, void *arg)
 
 /* Parses N[smhd] or an absolute date and time (local, or UTC with Z / an offset). */
 int
-scan_parse_since(const char *s, time_t now, time_t *out)
+cli_scan_parse_since(const char *s, time_t now, time_t *out)
 {
     struct tm tm;
     char *e;
@@ -75,8 +75,11 @@ scan_parse_since(const char *s, time_t now, time_t *out)
         long long n = strtoll(s, &e, 10);
         if (errno == 0 && e != s && e[0] != '\0' && e[1] == '\0' && n >= 0 &&
             n < 100LL * 365 * 86400) {
-            long long mult = e[0] == 's' ? 1 : e[0] == 'm' ? 60 : e[0] == 'h' ? 3600
-                           : e[0] == 'd' ? 86400 : 0;
+            long long mult = e[0] == 's'   ? 1
+                             : e[0] == 'm' ? 60
+                             : e[0] == 'h' ? 3600
+                             : e[0] == 'd' ? 86400
+                                           : 0;
             if (mult != 0) {
                 *out = now - (time_t)(n * mult);
                 return 0;
@@ -95,12 +98,12 @@ scan_parse_since(const char *s, time_t now, time_t *out)
         v[i] = x;
         p += width;
         nfields = i + 1;
-        if (i == 5 || *p == '\0' || *p == 'Z' || *p == '+' || (*p == '-' && i >= 3) ||
-            *p == '.')
+        if (i == 5 || *p == '\0' || *p == 'Z' || *p == '+' || (*p == '-' && i >= 3) || *p == '.')
             break;
         char sep = *p;
-        if (i < 2 ? (sep != '-' && sep != '/') : i == 2 ? (sep != ' ' && sep != 'T')
-                                                         : sep != seps[i])
+        if (i < 2    ? (sep != '-' && sep != '/')
+            : i == 2 ? (sep != ' ' && sep != 'T')
+                     : sep != seps[i])
             return -1;
         p++;
     }
@@ -188,8 +191,7 @@ cli_scan(struct app *app, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+f:h", scan_options, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
-            if (cli_parse_format("scan", optarg, FMT_TEXT | FMT_JSON | FMT_JSONL, &opts.format) <
-                0)
+            if (cli_parse_format("scan", optarg, FMT_TEXT | FMT_JSON | FMT_JSONL, &opts.format) < 0)
                 return EXIT_USAGE;
             break;
         case OPT_SINCE:
@@ -210,9 +212,10 @@ cli_scan(struct app *app, int argc, char **argv)
         }
     }
     if (since_arg != NULL) {
-        if (scan_parse_since(since_arg, time(NULL), &opts.since) < 0)
-            return cli_usage_error("scan", "cannot read --since '%s' (use '2026-11-27 03:00', "
-                                           "ISO 8601, or 15m, 2h, 1d)",
+        if (cli_scan_parse_since(since_arg, time(NULL), &opts.since) < 0)
+            return cli_usage_error("scan",
+                                   "cannot read --since '%s' (use '2026-11-27 03:00', "
+                                   "ISO 8601, or 15m, 2h, 1d)",
                                    since_arg);
         opts.since_given = true;
     }
@@ -231,7 +234,7 @@ cli_scan(struct app *app, int argc, char **argv)
         if (opts.format == FMT_JSON)
             return cli_usage_error("scan", "--format json needs a finished scan; with --follow "
                                            "use text or jsonl");
-        return scan_follow(app, &opts);
+        return cli_scan_follow(app, &opts);
     }
     if (opts.backfill != NULL)
         return cli_usage_error("scan", "--backfill goes with --follow");

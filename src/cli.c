@@ -24,7 +24,8 @@ const struct cli_verb cli_verbs[] = {
     {"check", cli_check, "check [--format text|json|sarif] [--conf PATH] [--from-nginx-T FILE|-]",
      "lint the nginx config for unsafe or broken proxy_ssl_* settings"},
 
-    {"probe", cli_probe, "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
+    {"probe", cli_probe,
+     "probe HOST:PORT... [--trusted FILE] [--depth N] [--name NAME] [--sni] ...",
      "handshake with an upstream exactly as nginx would and print nginx's verdict"},
 
     {"diagnose", cli_diagnose, "diagnose [--format text|json]",
@@ -36,7 +37,8 @@ const struct cli_verb cli_verbs[] = {
     {"rollback", cli_rollback, "rollback [--last | ID | --complete ID] [--yes]",
      "restore the files of a fix byte for byte, test and reload"},
 
-    {"history", cli_history, "history [--format text|json] [--diff]", "list the journal of fixes, newest first"},
+    {"history", cli_history, "history [--format text|json] [--diff]",
+     "list the journal of fixes, newest first"},
 
     {"drill", cli_drill,
      "drill [NAME] [--detach] | --list | --check D | --solve D | --hint D | --down D | --scores",
@@ -47,7 +49,8 @@ const struct cli_verb cli_verbs[] = {
 
     {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
 
-    {"watch", cli_not_yet, "watch", "the interactive terminal screen (default without a verb)"},
+    {"watch", cli_watch, "watch [--since TIME] [--ascii] [--debug FILE]",
+     "the interactive terminal screen (default without a verb)"},
 
     {NULL, NULL, NULL, NULL},
 };
@@ -102,8 +105,11 @@ static const struct {
     const char *name;
     enum cli_format fmt;
 } format_names[] = {
-    {"text", FMT_TEXT},   {"json", FMT_JSON},   {"jsonl", FMT_JSONL},
-    {"sarif", FMT_SARIF}, {"prometheus", FMT_PROMETHEUS},
+    {"text", FMT_TEXT},
+    {"json", FMT_JSON},
+    {"jsonl", FMT_JSONL},
+    {"sarif", FMT_SARIF},
+    {"prometheus", FMT_PROMETHEUS},
 };
 
 int
@@ -190,29 +196,4 @@ cli_not_yet(struct app *app, int argc, char **argv)
     (void)app;
     (void)argc;
     return cli_usage_error(argv[0], "this verb is not in this build yet (see tlstriage --help)");
-}
-
-const char *
-app_state_dir(struct app *app)
-{
-    static char *computed; /* computed once per process; owned here */
-
-    if (app->state_dir != NULL)
-        return app->state_dir;
-    if (computed == NULL) {
-        const char *xdg = getenv("XDG_STATE_HOME");
-        const char *home = getenv("HOME");
-        if (geteuid() == 0)
-            computed = xstrdup("/var/lib/tlstriage");
-        else if (xdg != NULL && xdg[0] == '/')
-            computed = xasprintf("%s/tlstriage", xdg);
-        else if (home != NULL && home[0] == '/')
-            computed = xasprintf("%s/.local/state/tlstriage", home);
-        else {
-            struct passwd *pw = getpwuid(geteuid());
-            computed = xasprintf("%s/.local/state/tlstriage", pw != NULL ? pw->pw_dir : "/tmp");
-        }
-    }
-    app->state_dir = computed;
-    return computed;
 }

@@ -49,33 +49,43 @@ str_eq(const char *a, const char *b)
 }
 
 static uint64_t
+hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+/* 8 bytes a step, the length mixed in first (so fields need no separator). */
+static uint64_t
 hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
+    uint64_t w;
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
+    h = hash_mix(h, n);
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = hash_mix(h, w);
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, s, n);
+        h = hash_mix(h, w);
     }
     return h;
 }
 
 static uint64_t
-hash_key(const char *up, size_t uplen, enum ev_kind kind, int code, const char *reason,
-         size_t rlen, const char *server, size_t slen)
+hash_key(const char *up, size_t uplen, enum ev_kind kind, int code, const char *reason, size_t rlen,
+         const char *server, size_t slen)
 {
     uint64_t h = 14695981039346656037ULL;
-    int k = (int)kind;
+    bool by_reason = code < 0 && reason != NULL;
 
     h = hash_bytes(h, up, uplen);
-    h = hash_bytes(h, "\0", 1);
-    h = hash_bytes(h, &k, sizeof(k));
-    h = hash_bytes(h, &code, sizeof(code));
-    if (code < 0 && reason != NULL)
-        h = hash_bytes(h, reason, rlen);
-    h = hash_bytes(h, "\0", 1);
-    if (server != NULL)
-        h = hash_bytes(h, server, slen);
+    h = hash_mix(h, (uint64_t)(unsigned)kind << 32 | (uint32_t)code);
+    h = hash_bytes(h, by_reason ? reason : "", by_reason ? rlen : 0);
+    h = hash_bytes(h, server != NULL ? server : "", server != NULL ? slen : 0);
     return h;
 }
 
@@ -89,9 +99,8 @@ static uint64_t
 hash_event(const struct ls_event *ev)
 {
     struct span r = ev->verify_code >= 0 ? (struct span){NULL, 0} : ev->reason;
-    return hash_key(ev->upstream.p != NULL ? ev->upstream.p : "", clamp(ev->upstream.len),
-                    ev->kind, ev->verify_code, r.p, clamp(r.len), ev->server.p,
-                    clamp(ev->server.len));
+    return hash_key(ev->upstream.p != NULL ? ev->upstream.p : "", clamp(ev->upstream.len), ev->kind,
+                    ev->verify_code, r.p, clamp(r.len), ev->server.p, clamp(ev->server.len));
 }
 
 static bool
@@ -258,8 +267,7 @@ incident_store_add(struct incident_store *st, const struct ls_event *ev, const c
         st->slots[slot] = st->n;
     }
     inc->count++;
-    if (inc->first_seen == (time_t)-1 ||
-        (ev->when != (time_t)-1 && ev->when < inc->first_seen)) {
+    if (inc->first_seen == (time_t)-1 || (ev->when != (time_t)-1 && ev->when < inc->first_seen)) {
         inc->first_seen = ev->when;
         copy_time(inc->first_time, ev->time);
     }
@@ -334,10 +342,9 @@ incident_minutes(const struct incident *inc, time_t now, uint32_t out[INCIDENT_M
 
     for (int i = 0; i < INCIDENT_MINUTES; i++) {
         int64_t minute = cur - (INCIDENT_MINUTES - 1) + i;
-        size_t slot = (size_t)(((minute % INCIDENT_MINUTES) + INCIDENT_MINUTES) %
-                               INCIDENT_MINUTES);
-        out[i] = (now != (time_t)-1 && inc->slot_minute[slot] == minute) ? inc->per_minute[slot]
-                                                                         : 0;
+        size_t slot = (size_t)(((minute % INCIDENT_MINUTES) + INCIDENT_MINUTES) % INCIDENT_MINUTES);
+        out[i] =
+            (now != (time_t)-1 && inc->slot_minute[slot] == minute) ? inc->per_minute[slot] : 0;
     }
 }
 
@@ -385,7 +392,8 @@ const struct incident_explanation incident_explanations[] = {
      "its extended key usage lacks serverAuth: reissue it"},
     {EV_VERIFY_ERROR, 3, NULL, "nginx could not load the CRL it was told to check",
      "check proxy_ssl_crl: the file is missing or does not cover this issuer"},
-    {EV_VERIFY_ERROR, 12, NULL, "the CRL nginx checks has expired", "refresh the proxy_ssl_crl file"},
+    {EV_VERIFY_ERROR, 12, NULL, "the CRL nginx checks has expired",
+     "refresh the proxy_ssl_crl file"},
     {EV_VERIFY_ERROR, -1, NULL, "nginx rejected the upstream's certificate chain",
      "compare the chain the upstream sends with proxy_ssl_trusted_certificate"},
     /* name mismatch */
@@ -398,8 +406,7 @@ const struct incident_explanation incident_explanations[] = {
     {EV_HANDSHAKE_ERROR, -1, "packet length too long",
      "the upstream port speaks plain HTTP, not TLS",
      "proxy_pass says https:// but the port is a plain-HTTP one: fix the port or the scheme"},
-    {EV_HANDSHAKE_ERROR, -1, "http request",
-     "the upstream port speaks plain HTTP, not TLS",
+    {EV_HANDSHAKE_ERROR, -1, "http request", "the upstream port speaks plain HTTP, not TLS",
      "proxy_pass says https:// but the port is a plain-HTTP one: fix the port or the scheme"},
     {EV_HANDSHAKE_ERROR, -1, "protocol version",
      "nginx and the upstream share no TLS protocol version",
@@ -420,14 +427,17 @@ const struct incident_explanation incident_explanations[] = {
     {EV_HANDSHAKE_ERROR, -1, "certificate verify failed",
      "nginx rejected the upstream's certificate (older nginx wording)",
      "the upstream's chain does not lead to a CA in proxy_ssl_trusted_certificate"},
-    {EV_HANDSHAKE_ERROR, -1, "unknown ca", "the upstream rejected the client certificate nginx sent",
+    {EV_HANDSHAKE_ERROR, -1, "unknown ca",
+     "the upstream rejected the client certificate nginx sent",
      "the upstream does not trust the CA of proxy_ssl_certificate"},
     {EV_HANDSHAKE_ERROR, -1, "bad certificate", "the upstream rejected the client certificate",
      "check proxy_ssl_certificate against what the upstream expects"},
     {EV_HANDSHAKE_ERROR, -1, NULL, "the TLS handshake with the upstream failed",
      "probe the upstream to see what it answers"},
-    {EV_HANDSHAKE_TIMEOUT, -1, NULL, "the upstream accepted the connection but never finished the "
-     "TLS handshake", "the port may not speak TLS at all, or the upstream is overloaded"},
+    {EV_HANDSHAKE_TIMEOUT, -1, NULL,
+     "the upstream accepted the connection but never finished the "
+     "TLS handshake",
+     "the port may not speak TLS at all, or the upstream is overloaded"},
     {EV_PEER_CLOSED, -1, NULL, "the upstream closed the connection during the TLS handshake",
      "it may refuse nginx's protocol, ciphers or missing SNI / client certificate"},
     {EV_CONNECT_ERROR, -1, "refused", "the upstream is down, not a TLS fault",

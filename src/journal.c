@@ -86,6 +86,12 @@ journal_free(struct journal *j)
         free(j->files[i].summary);
     }
     free(j->files);
+    for (size_t i = 0; i < j->ndirs_created; i++)
+        free(j->dirs_created[i]);
+    free(j->dirs_created);
+    for (size_t i = 0; i < j->ndirs_removed; i++)
+        free(j->dirs_removed[i]);
+    free(j->dirs_removed);
     free(j->diff);
     for (size_t i = 0; i < j->nsteps; i++) {
         free(j->steps[i].step);
@@ -135,6 +141,19 @@ static char *
 journal_path(const char *dir, const char *id)
 {
     return xasprintf("%s/journal/%s.yaml", dir, id);
+}
+
+/* A sequence of strings under key k, left out when empty. */
+static void
+journal_emit_list(struct yamlio_emitter *e, const char *k, char *const *v, size_t n)
+{
+    if (n == 0)
+        return;
+    yamlio_str(e, k, YAML_PLAIN_SCALAR_STYLE);
+    yamlio_open(e, false);
+    for (size_t i = 0; i < n; i++)
+        yamlio_str(e, v[i], YAML_ANY_SCALAR_STYLE);
+    yamlio_close(e, false);
 }
 
 static int
@@ -187,6 +206,8 @@ journal_emit(const struct journal *j, struct buf *out)
         yamlio_close(e, true);
     }
     yamlio_close(e, false);
+    journal_emit_list(e, "dirs_created", j->dirs_created, j->ndirs_created);
+    journal_emit_list(e, "dirs_removed", j->dirs_removed, j->ndirs_removed);
     if (j->diff != NULL) {
         yamlio_str(e, "diff", YAML_PLAIN_SCALAR_STYLE);
         yamlio_str(e, j->diff, YAML_LITERAL_SCALAR_STYLE);
@@ -236,6 +257,26 @@ y_hash(const struct yamlio_doc *d, const yaml_node_t *map, const char *key, char
 
     snprintf(out, 65, "%s", s != NULL ? s : "");
     free(s);
+}
+
+/* The strings of the sequence under key (missing: none). */
+static char **
+journal_load_list(const struct yamlio_doc *d, const yaml_node_t *map, const char *key, size_t *n)
+{
+    const yaml_node_t *seq = yamlio_get(d, map, key);
+    size_t len = yamlio_seq_len(seq);
+    char **v;
+
+    *n = 0;
+    if (len == 0)
+        return NULL;
+    v = xcalloc(len + 1, sizeof(*v));
+    for (size_t i = 0; i < len; i++) {
+        const yaml_node_t *s = yamlio_seq_at(d, seq, i);
+        if (s != NULL && s->type == YAML_SCALAR_NODE)
+            v[(*n)++] = xstrndup((const char *)s->data.scalar.value, s->data.scalar.length);
+    }
+    return v;
 }
 
 int
@@ -301,6 +342,8 @@ journal_load(const char *dir, const char *id, struct journal *j, char **cause)
             }
         }
     }
+    j->dirs_created = journal_load_list(&d, root, "dirs_created", &j->ndirs_created);
+    j->dirs_removed = journal_load_list(&d, root, "dirs_removed", &j->ndirs_removed);
     if ((seq = yamlio_get(&d, root, "steps")) != NULL && seq->type == YAML_SEQUENCE_NODE) {
         size_t n = yamlio_seq_len(seq);
         j->steps = xcalloc(n + 1, sizeof(*j->steps));

@@ -159,7 +159,7 @@ lm_word_avx2(const char *b, uint64_t *quote, uint64_t *comma, uint64_t *space)
     do {                                                                                           \
         size_t n = (size_t)(end - base) < LM_BYTES ? (size_t)(end - base) : LM_BYTES;              \
         const char *lim = base + n, *b = base;                                                     \
-        uint64_t *q = lm->bits[LM_QUOTE], *c = lm->bits[LM_COMMA], *s = lm->bits[LM_SPACE];       \
+        uint64_t *q = lm->bits[LM_QUOTE], *c = lm->bits[LM_COMMA], *s = lm->bits[LM_SPACE];        \
                                                                                                    \
         lm->base = base;                                                                           \
         lm->lim = lim;                                                                             \
@@ -265,8 +265,7 @@ lm_any(const struct linemap *lm, int k, const char *a, const char *b)
 /* The places of the bits of kind k in [a, b), a range the map covers, into out[max]: returns
  * how many there are, or max + 1 when there are more. */
 INLINE int
-lm_collect(const struct linemap *lm, int k, const char *a, const char *b, const char **out,
-           int max)
+lm_collect(const struct linemap *lm, int k, const char *a, const char *b, const char **out, int max)
 {
     size_t off = (size_t)(a - lm->base), stop = (size_t)(b - lm->base), w = off >> 6;
     size_t last = (stop - 1) >> 6;
@@ -396,14 +395,29 @@ read_level_short(const char *p, const char *end, enum ev_level *out)
         return NULL;
     p++;
     switch (*p) {
-    case 'd': i = 0; break;
-    case 'i': i = 1; break;
-    case 'n': i = 2; break;
-    case 'w': i = 3; break;
-    case 'e': i = end - p >= 2 && p[1] == 'm' ? 7 : 4; break;
-    case 'c': i = 5; break;
-    case 'a': i = 6; break;
-    default: return NULL;
+    case 'd':
+        i = 0;
+        break;
+    case 'i':
+        i = 1;
+        break;
+    case 'n':
+        i = 2;
+        break;
+    case 'w':
+        i = 3;
+        break;
+    case 'e':
+        i = end - p >= 2 && p[1] == 'm' ? 7 : 4;
+        break;
+    case 'c':
+        i = 5;
+        break;
+    case 'a':
+        i = 6;
+        break;
+    default:
+        return NULL;
     }
     size_t n = level_names[i].len;
     if ((size_t)(end - p) >= n + 2 && memcmp(p, level_names[i].name, n) == 0 && p[n] == ']' &&
@@ -498,8 +512,7 @@ parse_time_uncached(const char *t)
     }
     if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
         return (time_t)-1;
-    naive = (time_t)(days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 +
-                     v[5]);
+    naive = (time_t)(days_from_civil(v[0], v[1], v[2]) * 86400 + v[3] * 3600 + v[4] * 60 + v[5]);
     if (localtime_r(&naive, &tm) == NULL)
         return (time_t)-1;
     off1 = tm.tm_gmtoff;
@@ -589,8 +602,8 @@ parse_header(const char *p, const char *end, struct ls_event *ev)
         /* Bytes 0-15 and 16-19 (of the load at 4) at once: x = byte - want is in [0, max]
          * exactly when min(x, max) == x, with want '0' and max 9 for a digit, want the
          * separator and max 0 for a separator. */
-        const __m128i want_a = _mm_setr_epi8('0', '0', '0', '0', '/', '0', '0', '/', '0', '0',
-                                             ' ', '0', '0', ':', '0', '0');
+        const __m128i want_a = _mm_setr_epi8('0', '0', '0', '0', '/', '0', '0', '/', '0', '0', ' ',
+                                             '0', '0', ':', '0', '0');
         const __m128i max_a = _mm_setr_epi8(9, 9, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9);
         const __m128i want_b =
             _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ':', '0', '0', ' ');
@@ -690,8 +703,8 @@ read_ssl_error(const char *p, const char *end, struct ls_event *ev)
     if ((e = mem_find(p, end, LIT("error:"))) == NULL)
         return;
     q = e + 6;
-    while (q < end && ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'F') ||
-                       (*q >= 'a' && *q <= 'f')))
+    while (q < end &&
+           ((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'F') || (*q >= 'a' && *q <= 'f')))
         q++;
     if (q == e + 6)
         return;
@@ -857,9 +870,9 @@ skip_host_chars(const char *p, const char *end)
         __m128i dg = _mm_sub_epi8(v, d0);                  /* 0-9: 0..9 */
         __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(al, z), al),
                                   _mm_cmpeq_epi8(_mm_min_epu8(dg, d9), dg));
-        ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, dot),
-                                           _mm_or_si128(_mm_cmpeq_epi8(v, dash),
-                                                        _mm_cmpeq_epi8(v, us))));
+        ok = _mm_or_si128(
+            ok, _mm_or_si128(_mm_cmpeq_epi8(v, dot),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, dash), _mm_cmpeq_epi8(v, us))));
         unsigned bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
         if (bad != 0)
             return p + __builtin_ctz(bad);
@@ -886,8 +899,8 @@ upstream_peer(const char *q, const char *end, const char **peer)
     if (end - p > 8 && eq_lit(p, "https://", 8)) /* what the loop below would find */
         p += 5;
     else
-        while (p < end && ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' ||
-                           *p == '-' || *p == '.'))
+        while (p < end &&
+               ((*p >= 'a' && *p <= 'z') || is_digit(*p) || *p == '+' || *p == '-' || *p == '.'))
             p++;
     if (!has_prefix(p, end, LIT("://")))
         return NULL;
@@ -1449,9 +1462,8 @@ logscan_parse_line(const char *line, size_t len, unsigned long lineno, struct ls
     /* Both actions end in "g to upstream, client: ": find that (memchr on its ',' is much
      * cheaper than on its leading ' '), then see which action it ends. */
     lm_build(&lm, line, m, end);
-    for (const char *q = m;
-         act == NULL &&
-         (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL), ACTION_TAIL_COMMA)) != NULL;
+    for (const char *q = m; act == NULL && (q = lm_find(&lm, LM_COMMA, q, end, LIT(ACTION_TAIL),
+                                                        ACTION_TAIL_COMMA)) != NULL;
          q++) {
         for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
             size_t head = actions[i].len - (sizeof(ACTION_TAIL) - 1);
@@ -1719,7 +1731,7 @@ cand_avx2(const char *q)
         size_t i = 0, last;                                                                        \
         if (len < (STEP) + 11)                                                                     \
             break;                                                                                 \
-        last = len - (STEP) - 11;                                                                  \
+        last = len - (STEP)-11;                                                                    \
         for (;;) {                                                                                 \
             unsigned cand = CAND(line + i);                                                        \
             while (cand != 0) {                                                                    \

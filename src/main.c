@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "app.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "cli.h"
 #include "procenv.h"
 #include "settings.h"
@@ -115,7 +115,7 @@ main(int argc, char **argv)
     } else {
         /* An interrupted fix (dropped SSH session, kill, power loss) is reported at every
          * start, with the commands that complete it or roll it back. */
-        cli_txn_report_pending(&app, stderr);
+        cli_rollback_report_pending(&app, stderr);
         rc = verb->run(&app, argc - optind, argv + optind);
     }
     free(app.logs);

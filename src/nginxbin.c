@@ -53,8 +53,8 @@ nginxbin_version(const char *nginx, struct nginx_version *v, char **cause)
     if (spawn_run(argv, &out, 10000, &res, cause) != 0)
         goto out;
     if (!res.exited || res.status != 0) {
-        *cause = xasprintf("%s -V failed (%s %d)", nginx, res.exited ? "exit" : "signal",
-                           res.status);
+        *cause =
+            xasprintf("%s -V failed (%s %d)", nginx, res.exited ? "exit" : "signal", res.status);
         goto out;
     }
     rc = nginxbin_parse_version(buf_str(&out), v, cause);

@@ -1749,4 +1749,3 @@ out:
     ngxconf_free(conf);
     return rc;
 }
-

@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "buf.h"
 #include "sanitize.h"
@@ -120,4 +122,84 @@ sanitize_str(const char *s)
     if (s == NULL)
         return xstrdup("-");
     return sanitize_mem(s, strlen(s));
+}
+
+/* One unit of the input: a run that sanitizes as a whole (a printable byte, a valid UTF-8
+ * character, or one escape), its sanitized text in u[], and its width in cells. Returns the
+ * bytes of input it covers. */
+static size_t
+fit_unit(const unsigned char *p, size_t avail, char u[16], size_t *ulen, int *cells)
+{
+    unsigned c = p[0];
+    size_t n;
+
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+        u[0] = (char)c;
+        *ulen = 1;
+        *cells = 1;
+        return 1;
+    }
+    if (c == '\\') {
+        memcpy(u, "\\\\", 2);
+        *ulen = *cells = 2;
+        return 1;
+    }
+    if (c < 0x80 || (n = utf8_seq_len(p, avail)) == 0) {
+        *ulen = (size_t)snprintf(u, 16, "\\x%02x", c);
+        *cells = (int)*ulen;
+        return 1;
+    }
+    unsigned cp = utf8_decode(p, n);
+    int w = wcwidth((wchar_t)cp);
+    if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0xfeff ||
+        cp == 0x2028 || cp == 0x2029 || w < 0) {
+        *ulen = (size_t)snprintf(u, 16, "\\u%04x", cp);
+        *cells = (int)*ulen;
+        return n;
+    }
+    memcpy(u, p, n);
+    *ulen = n;
+    *cells = w;
+    return n;
+}
+
+int
+sanitize_fit(struct buf *out, const char *s, size_t len, int cells)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    int used = 0;
+
+    while (i < len && used < cells) {
+        char u[16];
+        size_t ulen;
+        int w;
+        size_t n = fit_unit(p + i, len - i, u, &ulen, &w);
+        if (used + w > cells)
+            break;
+        buf_add(out, u, ulen);
+        used += w;
+        i += n;
+    }
+    if (out->p == NULL)
+        buf_add(out, "", 0);
+    return used;
+}
+
+int
+sanitize_width(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    int used = 0;
+
+    while (i < len) {
+        char u[16];
+        size_t ulen;
+        int w;
+        i += fit_unit(p + i, len - i, u, &ulen, &w);
+        used += w;
+    }
+    return used;
 }

@@ -32,22 +32,14 @@
 
 /* Bytes a JSON string can hold as they are: printable ASCII but '"' and '\\'. */
 static const unsigned char json_plain[256] = {
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
 /* The fast path's room: the keys and punctuation, the line number (20 digits) and "null"s
@@ -164,7 +156,10 @@ typedef struct {
     __m128i top;
     __m128i quote;
 } plain_acc;
-#define PLAIN_ACC_INIT {_mm_setzero_si128(), _mm_setzero_si128()}
+#define PLAIN_ACC_INIT                                                                             \
+    {                                                                                              \
+        _mm_setzero_si128(), _mm_setzero_si128()                                                   \
+    }
 
 static inline __attribute__((always_inline)) void
 plain_add(plain_acc *acc, __m128i v)
@@ -173,8 +168,8 @@ plain_add(plain_acc *acc, __m128i v)
     const __m128i c_bs = _mm_set1_epi8('\\');
 
     acc->top = _mm_max_epu8(acc->top, _mm_sub_epi8(v, c_20));
-    acc->quote = _mm_or_si128(acc->quote, _mm_or_si128(_mm_cmpeq_epi8(v, c_q),
-                                                       _mm_cmpeq_epi8(v, c_bs)));
+    acc->quote =
+        _mm_or_si128(acc->quote, _mm_or_si128(_mm_cmpeq_epi8(v, c_q), _mm_cmpeq_epi8(v, c_bs)));
 }
 
 static inline __attribute__((always_inline)) bool
@@ -208,7 +203,7 @@ put_wide(char *w, const char *p, size_t n)
 /* A literal of up to 16 bytes as one 16-byte store (the padding is written over next). */
 #define PUT_KEY(w, lit)                                                                            \
     do {                                                                                           \
-        _Static_assert(sizeof(lit) - 1 <= 16, "key literal longer than one store");               \
+        _Static_assert(sizeof(lit) - 1 <= 16, "key literal longer than one store");                \
         memcpy((w), lit "                ", 16);                                                   \
         (w) += sizeof(lit) - 1;                                                                    \
     } while (0)
@@ -399,22 +394,38 @@ put_frag(char *w, const struct jsonl_frag *f)
 #define FRAG_COPY(i) memcpy(w + 16 * (i), f->text + 16 * (i), 16)
     _Static_assert(FRAG_TEXT <= 15 * 16, "put_frag copies 15 steps at most");
     switch ((len + 15) / 16) {
-    case 15: FRAG_COPY(14); /* fall through */
-    case 14: FRAG_COPY(13); /* fall through */
-    case 13: FRAG_COPY(12); /* fall through */
-    case 12: FRAG_COPY(11); /* fall through */
-    case 11: FRAG_COPY(10); /* fall through */
-    case 10: FRAG_COPY(9);  /* fall through */
-    case 9: FRAG_COPY(8);   /* fall through */
-    case 8: FRAG_COPY(7);   /* fall through */
-    case 7: FRAG_COPY(6);   /* fall through */
-    case 6: FRAG_COPY(5);   /* fall through */
-    case 5: FRAG_COPY(4);   /* fall through */
-    case 4: FRAG_COPY(3);   /* fall through */
-    case 3: FRAG_COPY(2);   /* fall through */
-    case 2: FRAG_COPY(1);   /* fall through */
-    case 1: FRAG_COPY(0);   /* fall through */
-    default: break;
+    case 15:
+        FRAG_COPY(14); /* fall through */
+    case 14:
+        FRAG_COPY(13); /* fall through */
+    case 13:
+        FRAG_COPY(12); /* fall through */
+    case 12:
+        FRAG_COPY(11); /* fall through */
+    case 11:
+        FRAG_COPY(10); /* fall through */
+    case 10:
+        FRAG_COPY(9); /* fall through */
+    case 9:
+        FRAG_COPY(8); /* fall through */
+    case 8:
+        FRAG_COPY(7); /* fall through */
+    case 7:
+        FRAG_COPY(6); /* fall through */
+    case 6:
+        FRAG_COPY(5); /* fall through */
+    case 5:
+        FRAG_COPY(4); /* fall through */
+    case 4:
+        FRAG_COPY(3); /* fall through */
+    case 3:
+        FRAG_COPY(2); /* fall through */
+    case 2:
+        FRAG_COPY(1); /* fall through */
+    case 1:
+        FRAG_COPY(0); /* fall through */
+    default:
+        break;
     }
 #undef FRAG_COPY
     return w + len;
@@ -426,8 +437,8 @@ jsonl_line(struct buf *out, const struct ls_event *ev, const struct buf *end)
 {
     const struct jsonl_frag *f;
     size_t start = out->len;
-    size_t room = JSONL_ROOM + ev->time.len + ev->client.len + ev->server.len +
-                  ev->request.len + ev->upstream.len + ev->host.len + end->len;
+    size_t room = JSONL_ROOM + ev->time.len + ev->client.len + ev->server.len + ev->request.len +
+                  ev->upstream.len + ev->host.len + end->len;
     plain_acc acc = PLAIN_ACC_INIT;
     char *w;
 
@@ -607,9 +618,8 @@ scanout_incidents_text(struct buf *out, const struct incident_store *st,
     const char *bold = color ? "\x1b[1m" : "", *red = color ? "\x1b[31m" : "";
     const char *dim = color ? "\x1b[2m" : "", *off = color ? "\x1b[0m" : "";
 
-    buf_addf(out, "%zu incident%s, %llu event%s in %llu lines read", st->n,
-             st->n == 1 ? "" : "s", (unsigned long long)st->events,
-             st->events == 1 ? "" : "s", lines_read);
+    buf_addf(out, "%zu incident%s, %llu event%s in %llu lines read", st->n, st->n == 1 ? "" : "s",
+             (unsigned long long)st->events, st->events == 1 ? "" : "s", lines_read);
     if (st->other > 0)
         buf_addf(out, " (%llu more events beyond the first %zu incidents)",
                  (unsigned long long)st->other, st->max);
@@ -639,8 +649,8 @@ scanout_incidents_text(struct buf *out, const struct incident_store *st,
         buf_addf(out, "\n  %llu event%s, first %s, last %s, ", (unsigned long long)inc->count,
                  inc->count == 1 ? "" : "s", inc->first_time[0] ? inc->first_time : "?",
                  inc->last_time[0] ? inc->last_time : "?");
-        buf_addf(out, "%s%zu client%s\n", inc->clients_overflow ? "more than " : "",
-                 inc->nclients, inc->nclients == 1 ? "" : "s");
+        buf_addf(out, "%s%zu client%s\n", inc->clients_overflow ? "more than " : "", inc->nclients,
+                 inc->nclients == 1 ? "" : "s");
         buf_addf(out, "  what: %s\n", e->plain);
         buf_addf(out, "  usually: %s\n", e->means);
         if (inc->name != NULL) {

@@ -37,8 +37,8 @@
 #include "xmalloc.h"
 
 #define RBUF_SIZE (1024 * 1024)
-#define SIG_LEN 256                                /* first bytes compared to spot a rewrite */
-#define BUDGET_PER_CHECK (4 * 1024 * 1024)         /* bytes per file per pass, then yield */
+#define SIG_LEN 256                        /* first bytes compared to spot a rewrite */
+#define BUDGET_PER_CHECK (4 * 1024 * 1024) /* bytes per file per pass, then yield */
 #define MAX_RETIRING 8 /* rotated-away files kept open per path; beyond, the oldest is let go */
 #define COUNT_LINES_MAX ((off_t)512 * 1024 * 1024) /* beyond: line numbers are relative */
 
@@ -1022,6 +1022,12 @@ void
 tail_get_stats(const struct tail *t, struct tail_stats *out)
 {
     *out = t->st;
+}
+
+bool
+tail_pending(const struct tail *t)
+{
+    return t->more_timer != 0;
 }
 
 bool

@@ -310,14 +310,171 @@ cert_dir_of(struct triage *t, const char *given)
         t->cert_dir = xstrdup(given);
 }
 
+/* Places one incident in its block and adds its item (once per use and target). With
+ * want ("H:P@server/location"), only the use spelled so. Returns 1 when an item was added, 0
+ * when it was there already (*index set) or is not the one wanted (*index untouched), -1
+ * when no TLS upstream block matches (*why, may be NULL). */
+static int
+place_incident(struct triage *t, const struct incident *inc, const char *want, size_t *index,
+               char **why)
+{
+    struct resolve_query q;
+    struct resolve_result rr;
+    char *uri = NULL;
+
+    memset(&q, 0, sizeof(q));
+    q.stream = inc->stream;
+    q.upstream = inc->upstream;
+    if (inc->stream)
+        q.listen = inc->server;
+    else {
+        q.server = inc->server;
+        uri = inc->nsamples > 0 ? request_uri(inc->samples[0]) : NULL;
+        q.uri = uri;
+    }
+    int frc = resolve_find(t->conf, &q, &rr, why);
+    free(uri);
+    if (frc != 0 || !rr.has_use) {
+        if (frc == 0)
+            resolve_result_free(&rr);
+        return -1;
+    }
+    bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
+    size_t ti = resolved ? target_index(&rr.use, inc->upstream) : 0;
+    char *spelling = triage_use_spelling(&rr.use, ti);
+    if (!resolved) { /* the H:P part is the logged upstream */
+        char *s = xasprintf("%s%s", inc->upstream, strchr(spelling, '@'));
+        free(spelling);
+        spelling = s;
+    }
+    if (want != NULL && strcmp(spelling, want) != 0) {
+        free(spelling);
+        resolve_result_free(&rr);
+        return 0;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        const struct triage_item *x = &t->items[i];
+        const struct tls_use *u = x->have_rr ? &x->rr.use : x->use;
+        if (u->block == rr.use.block && x->ti == ti && strcmp(x->spelling, spelling) == 0) {
+            *index = i;
+            free(spelling);
+            resolve_result_free(&rr);
+            return 0;
+        }
+    }
+    struct triage_item *it = add_item(t);
+    it->rr = rr;
+    it->have_rr = true;
+    it->ti = ti;
+    it->resolved = resolved;
+    it->upstream = resolved ? target_text(&rr.use.targets[ti]) : xstrdup(inc->upstream);
+    it->spelling = spelling;
+    it->inc = inc;
+    it->kind = xstrdup(logscan_kind_name(inc->kind));
+    if (!resolved)
+        it->plan_error = unresolved_reason(t, &it->rr.use, inc->upstream);
+    /* items point into rr of the array: fix the pointers after the realloc */
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->items[i].have_rr)
+            t->items[i].use = &t->items[i].rr.use;
+    }
+    *index = t->n - 1;
+    return 1;
+}
+
+/* The config part of a triage: load, warnings, cert dir, nginx's name rule. */
+static int
+open_conf(const struct triage_opts *o, struct triage *t, char **cause)
+{
+    char rp[PATH_MAX], *why = NULL;
+    struct nginx_version v;
+
+    if (ngxconf_load(o->conf, o->prefix, &t->conf, cause) != 0)
+        return -1;
+    warn_config(&t->warnings, t->conf);
+    t->conf_abs = xstrdup(realpath(o->conf, rp) != NULL ? rp : o->conf);
+    t->ro = o->ro;
+    cert_dir_of(t, o->ro.cert_dir);
+    t->ro.cert_dir = t->cert_dir;
+    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0)
+        t->ro.check_ip_san = nginxbin_checks_ip_san(&v);
+    free(why);
+    return 0;
+}
+
+int
+triage_open(const struct triage_opts *o, struct triage *t, char **cause)
+{
+    memset(t, 0, sizeof(*t));
+    incident_store_init(&t->store, 0);
+    return open_conf(o, t, cause);
+}
+
+int
+triage_place_use(struct triage *t, const char *label, const char *host, unsigned port,
+                 size_t *index, char **cause)
+{
+    ensure_uses(t);
+    for (size_t u = 0; u < t->nuses; u++) {
+        const struct tls_use *use = &t->uses[u];
+        char *l = xasprintf("%s (%s:%u)", use->context, use->proxy_pass->file->path,
+                            use->proxy_pass->line);
+        bool same = strcmp(l, label) == 0;
+        free(l);
+        if (!same || use->kind == RESOLVE_VARIABLE)
+            continue;
+        for (size_t k = 0; k < use->ntargets; k++) {
+            if (strcmp(use->targets[k].host, host) != 0 || use->targets[k].port != port)
+                continue;
+            for (size_t i = 0; i < t->n; i++) {
+                if (t->items[i].use == use && t->items[i].ti == k) {
+                    *index = i;
+                    return 0;
+                }
+            }
+            struct triage_item *it = add_item(t);
+            it->use = use;
+            it->ti = k;
+            it->resolved = true;
+            it->upstream = target_text(&use->targets[k]);
+            it->spelling = triage_use_spelling(use, k);
+            for (size_t i = 0; i < t->n; i++) {
+                if (t->items[i].have_rr)
+                    t->items[i].use = &t->items[i].rr.use;
+            }
+            *index = t->n - 1;
+            return 0;
+        }
+    }
+    *cause = xasprintf("%s:%u: no such use in the config (%s)", host, port, label);
+    return -1;
+}
+
+int
+triage_place(struct triage *t, const struct incident *inc, size_t *index, char **cause)
+{
+    char *why = NULL;
+
+    if (inc->kind == EV_CONFIG_ERROR || inc->upstream == NULL || inc->upstream[0] == '\0') {
+        *cause = xstrdup("the log line names no upstream (a config nginx refused?)");
+        return -1;
+    }
+    if (place_incident(t, inc, NULL, index, &why) < 0) {
+        *cause = xasprintf("%s (%s): no TLS upstream block found%s%s", inc->upstream,
+                           logscan_kind_name(inc->kind), why != NULL ? ": " : "",
+                           why != NULL ? why : "");
+        free(why);
+        return -1;
+    }
+    return 0;
+}
+
 int
 triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
 {
     char **logs = NULL, *hostport = NULL, *why = NULL;
     const char *at = NULL;
     size_t nlogs = 0;
-    char rp[PATH_MAX];
-    struct nginx_version v;
     struct incident **sorted = NULL;
     int rc = -1;
 
@@ -339,17 +496,8 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
         if (log_check(o->logs[i], cause) != 0)
             goto out;
     }
-    if (ngxconf_load(o->conf, o->prefix, &t->conf, cause) != 0)
+    if (open_conf(o, t, cause) != 0)
         goto out;
-    warn_config(&t->warnings, t->conf);
-    t->conf_abs = xstrdup(realpath(o->conf, rp) != NULL ? rp : o->conf);
-    t->ro = o->ro;
-    cert_dir_of(t, o->ro.cert_dir);
-    t->ro.cert_dir = t->cert_dir;
-    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0)
-        t->ro.check_ip_san = nginxbin_checks_ip_san(&v);
-    free(why);
-    why = NULL;
 
     /* the incidents */
     if (o->nlogs > 0) {
@@ -372,62 +520,20 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
     sorted = incident_store_sorted(&t->store);
     for (size_t i = 0; i < t->store.n; i++) {
         const struct incident *inc = sorted[i];
-        struct resolve_query q;
-        char *uri = NULL;
+        size_t idx;
 
         if (inc->kind == EV_CONFIG_ERROR || inc->upstream == NULL || inc->upstream[0] == '\0')
             continue;
         if (hostport != NULL && strcmp(inc->upstream, hostport) != 0)
             continue;
-        memset(&q, 0, sizeof(q));
-        q.stream = inc->stream;
-        q.upstream = inc->upstream;
-        if (inc->stream)
-            q.listen = inc->server;
-        else {
-            q.server = inc->server;
-            uri = inc->nsamples > 0 ? request_uri(inc->samples[0]) : NULL;
-            q.uri = uri;
-        }
-        struct resolve_result rr;
-        int frc = resolve_find(t->conf, &q, &rr, &why);
-        free(uri);
-        if (frc != 0 || !rr.has_use) {
+        if (place_incident(t, inc, at != NULL ? o->upstream : NULL, &idx, &why) < 0) {
             char *what = xasprintf("%s (%s): no TLS upstream block found", inc->upstream,
                                    logscan_kind_name(inc->kind));
             warn_add(&t->warnings, TW_UNPLACED, NULL, 0, what, why);
             free(what);
             free(why);
             why = NULL;
-            if (frc == 0)
-                resolve_result_free(&rr);
-            continue;
         }
-        bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
-        size_t ti = resolved ? target_index(&rr.use, inc->upstream) : 0;
-        char *spelling = triage_use_spelling(&rr.use, ti);
-        if (!resolved) { /* the H:P part is the logged upstream */
-            char *s = xasprintf("%s%s", inc->upstream, strchr(spelling, '@'));
-            free(spelling);
-            spelling = s;
-        }
-        if ((at != NULL && strcmp(spelling, o->upstream) != 0) || already(t, &rr.use, ti)) {
-            free(spelling);
-            resolve_result_free(&rr);
-            continue;
-        }
-        struct triage_item *it = add_item(t);
-        it->rr = rr;
-        it->have_rr = true;
-        it->use = &it->rr.use;
-        it->ti = ti;
-        it->resolved = resolved;
-        it->upstream = resolved ? target_text(&rr.use.targets[ti]) : xstrdup(inc->upstream);
-        it->spelling = spelling;
-        it->inc = inc;
-        it->kind = xstrdup(logscan_kind_name(inc->kind));
-        if (!resolved)
-            it->plan_error = unresolved_reason(t, &it->rr.use, inc->upstream);
     }
     /* every use of the upstream in the config (a variable proxy_pass names none) */
     if (hostport != NULL) {

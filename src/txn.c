@@ -1,8 +1,9 @@
 /*
  * txn.c — the transaction's state machine: plan, lock, backup, re-check, write, nginx -t,
- * reload and confirm, verify hook, watch, restore on any failure; rollback and completion
- * of interrupted runs. Files go through atomicfile.c, the record through journal.c, nginx
- * through ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
+ * reload and confirm, verify hook, watch, restore on any failure; rollback of any
+ * transaction (backups, or its diff reversed through undo.c) and completion of interrupted
+ * runs. Files go through atomicfile.c, the record through journal.c, nginx through
+ * ngxctl.c; prints nothing. Called by cli-rollback/history, remedy, txn-apply.
  */
 #include "config.h"
 
@@ -17,9 +18,12 @@
 #include "buf.h"
 #include "diff.h"
 #include "journal.h"
+#include "ngxconf.h"
 #include "ngxctl.h"
 #include "procenv.h"
+#include "spawn.h"
 #include "txn.h"
+#include "undo.h"
 #include "xmalloc.h"
 
 static const char *const step_names[] = {
@@ -93,9 +97,9 @@ set_state(struct run *r, enum txn_state s, char **cause)
     return journal_save(r->j, cause);
 }
 
-/* Finds out how to test and reload nginx, and journals it. */
-static int
-nginx_setup(struct run *r, char **cause)
+/* Journals how nginx is tested and reloaded (after ngxctl_setup). */
+static void
+nginx_journal(struct run *r)
 {
     const struct txn_nginx *ng = &r->o->nginx;
 
@@ -105,11 +109,100 @@ nginx_setup(struct run *r, char **cause)
     r->j->nginx_binary = xstrdup(ng->binary != NULL ? ng->binary : "nginx");
     r->j->nginx_conf = ng->conf != NULL ? xstrdup(ng->conf) : NULL;
     r->j->nginx_prefix = ng->prefix != NULL ? xstrdup(ng->prefix) : NULL;
-    if (ngxctl_setup(&r->ng, ng, cause) == -1)
-        return -1;
     free(r->j->reload_cmd);
     r->j->reload_cmd = xstrdup(r->ng.reload_cmd);
+}
+
+/* Finds out how to test and reload nginx, and journals it. */
+static int
+nginx_setup(struct run *r, char **cause)
+{
+    if (ngxctl_setup(&r->ng, &r->o->nginx, cause) == -1)
+        return -1;
+    nginx_journal(r);
     return 0;
+}
+
+/* nginx's own complaint in the output of nginx -t: its [emerg]/[alert] lines (file:line),
+ * else the whole output. */
+static char *
+nginx_complaint(const char *out)
+{
+    struct buf b = BUF_INIT;
+
+    for (const char *p = out; p != NULL && *p != '\0';) {
+        const char *e = strchr(p, '\n');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        char *line = xstrndup(p, len);
+        if (strstr(line, "[emerg]") != NULL || strstr(line, "[alert]") != NULL)
+            buf_addf(&b, "%s%s", b.len > 0 ? "; " : "", line);
+        free(line);
+        p = e != NULL ? e + 1 : NULL;
+    }
+    if (b.len == 0)
+        buf_adds(&b, out != NULL && out[0] != '\0' ? out : "no output");
+    while (b.len > 0 && b.p[b.len - 1] == '\n')
+        b.p[--b.len] = '\0';
+    return buf_detach(&b);
+}
+
+/* ---- directories of new files ---- */
+
+/* Appends the missing directories above target to *v, outermost first, once each. */
+static void
+dirs_missing(const char *target, char ***v, size_t *n)
+{
+    char *p = xstrdup(target), *slash;
+    size_t first = *n;
+    struct stat st;
+
+    while ((slash = strrchr(p, '/')) != NULL && slash != p) {
+        *slash = '\0';
+        if (lstat(p, &st) == 0 || errno != ENOENT)
+            break;
+        bool have = false;
+        for (size_t i = 0; i < *n && !have; i++)
+            have = strcmp((*v)[i], p) == 0;
+        if (have)
+            break;
+        *v = xreallocarray(*v, *n + 1, sizeof(**v));
+        (*v)[(*n)++] = xstrdup(p);
+    }
+    for (size_t a = first, b = *n; b > a + 1; a++, b--) {
+        char *t = (*v)[a];
+        (*v)[a] = (*v)[b - 1];
+        (*v)[b - 1] = t;
+    }
+    free(p);
+}
+
+/* Creates the missing directories above target (0755: they hold certificates nginx
+ * reads). Returns 0, or -1 with *cause. */
+static int
+dirs_make(const char *target, char **cause)
+{
+    char **v = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    dirs_missing(target, &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && mkdir(v[i], 0755) == -1 && errno != EEXIST) {
+            *cause = xasprintf("%s: cannot create: %s", v[i], strerror(errno));
+            rc = -1;
+        }
+        free(v[i]);
+    }
+    free(v);
+    return rc;
+}
+
+/* Removes those of the directories (outermost first) that are empty, innermost first. */
+static void
+dirs_remove_empty(char *const *v, size_t n)
+{
+    for (size_t i = n; i-- > 0;)
+        (void)rmdir(v[i]);
 }
 
 static int
@@ -179,6 +272,8 @@ restore_files(struct run *r, char **cause)
                             f->target);
             goto fail;
         }
+        if (!exists && dirs_make(f->target, &err) == -1)
+            goto fail;
         if (atomicfile_write(f->target, old.p, old.len, f->mode, &err) == -1)
             goto fail;
         if (!exists && (chown(f->target, (uid_t)f->uid, (gid_t)f->gid) == -1 ||
@@ -195,6 +290,8 @@ restore_files(struct run *r, char **cause)
             free(err);
         rc = -1;
     }
+    if (rc == 0)
+        dirs_remove_empty(j->dirs_created, j->ndirs_created);
     buf_free(&cur);
     buf_free(&old);
     return rc;
@@ -255,9 +352,10 @@ write_files(struct run *r, char **cause)
 
     for (size_t i = 0; i < j->nfiles; i++) {
         struct jfile *f = &j->files[i];
+        bool exists;
         int holds;
 
-        if ((holds = txn_file_holds(f, &cur, NULL, cause)) == -1)
+        if ((holds = txn_file_holds(f, &cur, &exists, cause)) == -1)
             goto out;
         if (holds & TXN_HOLDS_NEW)
             continue;
@@ -274,9 +372,12 @@ write_files(struct run *r, char **cause)
         free(np);
         if (r2 == -1)
             goto out;
+        if (!exists && dirs_make(f->target, cause) == -1)
+            goto out;
         if (atomicfile_write(f->target, nb.p, nb.len, f->mode, cause) == -1)
             goto out;
     }
+    dirs_remove_empty(j->dirs_removed, j->ndirs_removed);
     rc = 0;
 out:
     buf_free(&cur);
@@ -424,11 +525,16 @@ out:
     return rc;
 }
 
-/* The shared body of apply and rollback: the changes (with a remove flag per file). */
+/*
+ * The shared body of apply and rollback: the changes (with a remove flag per file); a
+ * rollback names the transaction it reverts and the directories to remove once empty.
+ * An apply first runs nginx -t on the config as it is: when nginx already refuses it,
+ * nothing is journaled, backed up or written (TXN_ERR_BROKEN).
+ */
 static int
 apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool *remove, size_t n,
-              const char *kind, const char *reverts, int lock_fd, struct txn_result *res,
-              char **cause)
+              const char *kind, const char *reverts, char *const *rmdirs, size_t nrmdirs,
+              int lock_fd, struct txn_result *res, char **cause)
 {
     struct journal j;
     struct run r = {.o = o, .j = &j, .res = res, .lock_fd = lock_fd};
@@ -464,11 +570,32 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
     }
     rc = TXN_ERR;
     progress(&r, TXN_STEP_LOCK, 1, NULL);
+    if (ngxctl_setup(&r.ng, &o->nginx, cause) == -1)
+        goto out;
+    if (strcmp(kind, "apply") == 0) {
+        char *err = NULL;
+        if (ngxctl_test(&r.ng, &res->nginx_output, &err) == -1) {
+            char *said = nginx_complaint(res->nginx_output);
+            *cause = xasprintf("nginx -t already fails before this change, so nothing was "
+                               "written: %s",
+                               said);
+            free(said);
+            free(err);
+            res->state = TXN_ABORTED;
+            rc = TXN_ERR_BROKEN;
+            goto out;
+        }
+        free(res->nginx_output);
+        res->nginx_output = NULL;
+    }
     if (journal_new(&j, o->state_dir, kind, o->summary, cause) == -1)
         goto out;
     res->id = xstrdup(j.id);
     res->state = TXN_PLANNED;
     j.reverts = reverts != NULL ? xstrdup(reverts) : NULL;
+    j.dirs_removed = xcalloc(nrmdirs + 1, sizeof(*j.dirs_removed));
+    for (size_t i = 0; i < nrmdirs; i++)
+        j.dirs_removed[j.ndirs_removed++] = xstrdup(rmdirs[i]);
     j.diff = buf_detach(&diff);
     j.files = xcalloc(n + 1, sizeof(*j.files));
     for (size_t i = 0; i < n; i++) {
@@ -483,6 +610,8 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
         memcpy(f->before, planned[i], 65);
         if (!f->remove)
             atomicfile_sha256_hex(ch[i].data, ch[i].len, f->after);
+        if (!f->existed && !f->remove)
+            dirs_missing(f->target, &j.dirs_created, &j.ndirs_created);
         if (f->existed && stat(f->target, &st) == 0) {
             f->mode = st.st_mode & 07777;
             f->uid = st.st_uid;
@@ -493,8 +622,7 @@ apply_changes(const struct txn_opts *o, const struct txn_change *ch, const bool 
             f->gid = getegid();
         }
     }
-    if (nginx_setup(&r, cause) == -1)
-        goto abort;
+    nginx_journal(&r);
     if (step(&r, TXN_STEP_PLAN, 1, o->summary, cause) == -1)
         goto abort;
 
@@ -606,7 +734,7 @@ int
 txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n, struct txn_result *res,
           char **cause)
 {
-    return apply_changes(o, ch, NULL, n, "apply", NULL, -1, res, cause);
+    return apply_changes(o, ch, NULL, n, "apply", NULL, NULL, 0, -1, res, cause);
 }
 
 int
@@ -752,6 +880,384 @@ mark_reverted(const char *dir, const char *aid, const char *rid)
     txn_info_free(v, n);
 }
 
+/* ---- rollback: what taking one transaction back out writes ---- */
+
+enum undo_kind { UNDO_NONE, UNDO_WRITE, UNDO_REMOVE };
+
+/*
+ * What taking transaction j's change out of file i takes, given the bytes on disk now:
+ * nothing (the file holds its bytes from before j), its backup (the file holds what j
+ * wrote), removal (j created it), or j's own diff reverse-applied onto the bytes a later
+ * change left (into *out). Returns 0; 1 when it cannot be taken out (*why says why); -1
+ * with *cause on I/O errors or a damaged backup.
+ */
+static int
+undo_plan_file(const struct journal *j, size_t i, struct buf *out, enum undo_kind *what, char **why,
+               char **cause)
+{
+    const struct jfile *f = &j->files[i];
+    struct buf cur = BUF_INIT, old = BUF_INIT, nw = BUF_INIT;
+    bool exists, have_old = false;
+    char *e = NULL;
+    int rc = -1, holds;
+
+    *what = UNDO_NONE;
+    if ((holds = txn_file_holds(f, &cur, &exists, cause)) == -1)
+        goto out;
+    if (f->existed) {
+        char *bp = journal_backup_path(j, i, "orig"), h2[65];
+        int r2 = atomicfile_read(bp, &old, &have_old, cause);
+        free(bp);
+        if (r2 == -1)
+            goto out;
+        if (have_old && (atomicfile_sha256_hex(old.p, old.len, h2), strcmp(h2, f->before) != 0)) {
+            *cause = xasprintf("%s: the backup of %s does not match its recorded SHA-256", j->id,
+                               f->path);
+            goto out;
+        }
+    }
+    bool at_before = holds & TXN_HOLDS_OLD, at_after = holds & TXN_HOLDS_NEW;
+    rc = 0;
+    if (at_before) {
+        buf_add(out, cur.p, cur.len); /* the old bytes, for a rollback that only reloads */
+        goto out;
+    }
+    if (at_after && !f->existed) {
+        *what = UNDO_REMOVE;
+        goto out;
+    }
+    if (f->existed && !have_old) {
+        *cause = xasprintf("%s: the backup of %s is missing", j->id, f->path);
+        rc = -1;
+        goto out;
+    }
+    if (at_after) {
+        *what = UNDO_WRITE;
+        buf_add(out, old.p, old.len);
+        goto out;
+    }
+    rc = 1;
+    if (f->existed && !f->remove && exists) {
+        char *np = journal_backup_path(j, i, "new");
+        int r2 = atomicfile_read(np, &nw, NULL, cause);
+        free(np);
+        if (r2 == -1) {
+            rc = -1;
+            goto out;
+        }
+        if (undo_apply(old.p, old.len, nw.p, nw.len, cur.p, cur.len, out, &e) == 0) {
+            *what = UNDO_WRITE;
+            rc = 0;
+            goto out;
+        }
+        *why = xasprintf("%s was changed since and %s's change does not come out of it "
+                         "cleanly (%s)",
+                         f->path, j->id, e);
+        goto out;
+    }
+    *why = exists ? xasprintf("%s holds other bytes than %s left there", f->path, j->id)
+                  : xasprintf("%s is gone", f->path);
+out:
+    free(e);
+    buf_free(&cur);
+    buf_free(&old);
+    buf_free(&nw);
+    return rc;
+}
+
+/* The configuration nginx reads: from --conf when given, else from nginx -T. NULL when
+ * it cannot be read. */
+static struct ngxconf *
+undo_load_conf(const struct txn_opts *o)
+{
+    struct ngxconf *c = NULL;
+    char *err = NULL;
+
+    if (o->nginx.conf != NULL) {
+        if (ngxconf_load(o->nginx.conf, o->nginx.prefix, &c, &err) == -1)
+            c = NULL;
+    } else {
+        char *argv[5];
+        size_t k = 0;
+        struct buf out = BUF_INIT;
+        struct spawn_result sr;
+        argv[k++] = (char *)(o->nginx.binary != NULL ? o->nginx.binary : "nginx");
+        if (o->nginx.prefix != NULL) {
+            argv[k++] = (char *)"-p";
+            argv[k++] = (char *)o->nginx.prefix;
+        }
+        argv[k++] = (char *)"-T";
+        argv[k] = NULL;
+        bool ran = spawn_run(argv, &out, 30000, &sr, &err) == 0 && sr.exited && sr.status == 0;
+        if (ran && ngxconf_load_nginx_T("-T", buf_str(&out), out.len, o->nginx.prefix, &c, &err))
+            c = NULL;
+        buf_free(&out);
+    }
+    free(err);
+    return c;
+}
+
+/* Whether the line (len bytes, not NUL-terminated) names path outside a comment. */
+static bool
+undo_line_names(const char *p, size_t len, const char *path)
+{
+    size_t skip = strspn(p, " \t");
+    bool found = false;
+
+    if (skip < len && p[skip] != '#') {
+        char *line = xstrndup(p, len);
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0'; /* a comment at the end (or a '#' in a quoted word: kept safe) */
+        found = strstr(line, path) != NULL;
+        free(line);
+    }
+    return found;
+}
+
+/*
+ * Why path stays: a config line still names it once the n changes are written ("still
+ * named at FILE:LINE"), or the config cannot be read to tell. NULL: the file may go.
+ */
+static char *
+undo_referenced(const struct txn_opts *o, const char *path, const struct txn_change *ch,
+                const bool *rm, size_t n)
+{
+    struct ngxconf *c = undo_load_conf(o);
+    const char *rel = NULL;
+    char *where = NULL;
+
+    if (c == NULL)
+        return xstrdup("the nginx config could not be read to make sure no line names it");
+    if (c->conf_prefix != NULL && strncmp(path, c->conf_prefix, strlen(c->conf_prefix)) == 0)
+        rel = path + strlen(c->conf_prefix);
+    for (size_t i = 0; i < c->nfiles && where == NULL; i++) {
+        const struct ngx_file *fi = c->files[i];
+        const char *text = fi->text;
+        size_t len = fi->len;
+        bool gone = false;
+        char *t = realpath(fi->path, NULL);
+        for (size_t k = 0; k < n && t != NULL; k++) {
+            char *ct = realpath(ch[k].path, NULL);
+            if (ct != NULL && strcmp(ct, t) == 0) {
+                gone = rm[k];
+                text = ch[k].data;
+                len = ch[k].len;
+            }
+            free(ct);
+        }
+        free(t);
+        unsigned line = 1;
+        for (size_t at = 0; !gone && at < len && where == NULL; line++) {
+            const char *e = memchr(text + at, '\n', len - at);
+            size_t l = e != NULL ? (size_t)(e - (text + at)) : len - at;
+            if (undo_line_names(text + at, l, path) ||
+                (rel != NULL && rel[0] != '\0' && undo_line_names(text + at, l, rel)))
+                where = xasprintf("still named at %s:%u", fi->path, line);
+            at += l + 1;
+        }
+    }
+    ngxconf_free(c);
+    return where;
+}
+
+/* The backups of file i of j: its old bytes and the new ones. Returns 0, or -1. */
+static int
+undo_backups(const struct journal *j, size_t i, struct buf *old, struct buf *nw)
+{
+    char *op = journal_backup_path(j, i, "orig"), *np = journal_backup_path(j, i, "new");
+    char *err = NULL;
+    int rc = atomicfile_read(op, old, NULL, &err) == 0 && atomicfile_read(np, nw, NULL, &err) == 0
+                 ? 0
+                 : -1;
+
+    free(err);
+    free(op);
+    free(np);
+    return rc;
+}
+
+/* Whether j's change comes out of every file it edited (not created or removed) once the
+ * files hold sim[]. */
+static bool
+undo_fits(const struct journal *j, const struct buf *sim)
+{
+    struct buf old = BUF_INIT, nw = BUF_INIT, out = BUF_INIT;
+    bool fits = true;
+
+    for (size_t m = 0; m < j->nfiles && fits; m++) {
+        char *e = NULL;
+        if (!j->files[m].existed || j->files[m].remove)
+            continue;
+        if (undo_backups(j, m, &old, &nw) == -1)
+            fits = false;
+        else
+            fits = undo_apply(old.p, old.len, nw.p, nw.len, sim[m].p, sim[m].len, &out, &e) == 0;
+        free(e);
+    }
+    buf_free(&old);
+    buf_free(&nw);
+    buf_free(&out);
+    return fits;
+}
+
+/*
+ * The transactions after j still in effect that changed one of its files, newest first:
+ * "ID (summary), ..." — only as many as must be rolled back before j comes out cleanly
+ * (found by taking them out of the current bytes in memory, newest first), or all of
+ * them when that cannot be told. NULL when there are none.
+ */
+static char *
+undo_later(const char *dir, const struct journal *j)
+{
+    struct txn_info *v;
+    size_t n;
+    struct buf all = BUF_INIT, some = BUF_INIT, old = BUF_INIT, nw = BUF_INIT, out = BUF_INIT;
+    struct buf *sim = xcalloc(j->nfiles + 1, sizeof(*sim));
+    bool exact = true, found = false;
+    char *err = NULL;
+
+    for (size_t m = 0; m < j->nfiles; m++) {
+        bool exists;
+        bool edited = j->files[m].existed && !j->files[m].remove;
+        if (atomicfile_read(j->files[m].target, &sim[m], &exists, &err) == -1 ||
+            (edited && !exists))
+            exact = false;
+        free(err);
+        err = NULL;
+    }
+    if (txn_list(dir, &v, &n, &err) == -1) {
+        free(err);
+        v = NULL;
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct journal l;
+        bool shares = false;
+        if (strcmp(v[i].id, j->id) <= 0 || v[i].rolled_back_by != NULL ||
+            v[i].state == TXN_ABORTED || v[i].state == TXN_ROLLED_BACK)
+            continue;
+        for (size_t k = 0; k < v[i].nfiles && !shares; k++)
+            for (size_t m = 0; m < j->nfiles && !shares; m++)
+                shares = strcmp(v[i].files[k], j->files[m].path) == 0;
+        if (!shares)
+            continue;
+        buf_addf(&all, "%s%s", all.len > 0 ? ", " : "", v[i].id);
+        if (v[i].summary != NULL)
+            buf_addf(&all, " (%s)", v[i].summary);
+        if (!exact || found)
+            continue;
+        buf_addf(&some, "%s%s", some.len > 0 ? ", " : "", v[i].id);
+        if (v[i].summary != NULL)
+            buf_addf(&some, " (%s)", v[i].summary);
+        /* take l out of the simulated bytes, then see whether j comes out */
+        if (journal_load(dir, v[i].id, &l, &err) == -1) {
+            free(err);
+            err = NULL;
+            exact = false;
+            continue;
+        }
+        for (size_t k = 0; k < l.nfiles && exact; k++) {
+            for (size_t m = 0; m < j->nfiles && exact; m++) {
+                if (strcmp(l.files[k].target, j->files[m].target) != 0)
+                    continue;
+                exact =
+                    l.files[k].existed && !l.files[k].remove &&
+                    undo_backups(&l, k, &old, &nw) == 0 &&
+                    undo_apply(old.p, old.len, nw.p, nw.len, sim[m].p, sim[m].len, &out, &err) == 0;
+                free(err);
+                err = NULL;
+                if (exact) {
+                    buf_reset(&sim[m]);
+                    buf_add(&sim[m], out.p, out.len);
+                }
+            }
+        }
+        journal_free(&l);
+        found = exact && undo_fits(j, sim);
+    }
+    txn_info_free(v, n);
+    for (size_t m = 0; m < j->nfiles; m++)
+        buf_free(&sim[m]);
+    free(sim);
+    buf_free(&old);
+    buf_free(&nw);
+    buf_free(&out);
+    if (found) {
+        buf_free(&all);
+        return buf_detach(&some);
+    }
+    buf_free(&some);
+    return all.len > 0 ? buf_detach(&all) : NULL;
+}
+
+static int
+cmp_len(const void *a, const void *b)
+{
+    size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+    return la < lb ? -1 : la > lb;
+}
+
+/* The directories a transaction created (by the journal) above one of the files removed:
+ * removed too once empty. Outermost first. */
+static void
+undo_dirs(const char *dir, const struct txn_change *ch, const bool *rm, size_t n, char ***v,
+          size_t *nv)
+{
+    struct txn_info *l;
+    size_t nl;
+    char *err = NULL;
+
+    if (txn_list(dir, &l, &nl, &err) == -1) {
+        free(err);
+        return;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        struct journal j;
+        if (journal_load(dir, l[i].id, &j, &err) == -1) {
+            free(err);
+            err = NULL;
+            continue;
+        }
+        for (size_t d = 0; d < j.ndirs_created; d++) {
+            const char *p = j.dirs_created[d];
+            size_t len = strlen(p);
+            bool above = false, have = false;
+            for (size_t k = 0; k < n && !above; k++)
+                above = rm[k] && strncmp(ch[k].path, p, len) == 0 && ch[k].path[len] == '/';
+            for (size_t k = 0; k < *nv && !have; k++)
+                have = strcmp((*v)[k], p) == 0;
+            if (above && !have) {
+                *v = xreallocarray(*v, *nv + 1, sizeof(**v));
+                (*v)[(*nv)++] = xstrdup(p);
+            }
+        }
+        journal_free(&j);
+    }
+    txn_info_free(l, nl);
+    if (*nv > 1)
+        qsort(*v, *nv, sizeof(**v), cmp_len);
+}
+
+/* Why id cannot be rolled back because it already was (following rollbacks of rollbacks). */
+static char *
+undo_already(const char *dir, const char *id, const char *by)
+{
+    struct journal r;
+    char *err = NULL, *msg;
+
+    if (journal_load(dir, by, &r, &err) == 0 && r.rolled_back_by != NULL)
+        msg = xasprintf("%s was rolled back by %s, and %s was rolled back in turn by %s (so %s's "
+                        "change is in effect again): roll back %s to take it out again",
+                        id, by, by, r.rolled_back_by, id, r.rolled_back_by);
+    else
+        msg = xasprintf("%s was already rolled back by %s", id, by);
+    if (err == NULL)
+        journal_free(&r);
+    free(err);
+    return msg;
+}
+
 int
 txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause)
 {
@@ -759,8 +1265,11 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
     struct txn_change *ch = NULL;
     bool *rm = NULL;
     struct buf *data = NULL;
-    char *want = NULL, *summary = NULL;
+    struct buf notes = BUF_INIT;
+    char *want = NULL, *summary = NULL, *why = NULL, **rmdirs = NULL;
+    size_t nrmdirs = 0, n = 0;
     struct txn_opts o2;
+    bool nonew = false;
     int rc = TXN_ERR, lock_fd = -1;
 
     memset(res, 0, sizeof(*res));
@@ -785,14 +1294,8 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         goto out;
     for (size_t i = 0; i < j.nfiles; i++)
         atomicfile_sweep_temps(j.files[i].target);
-    if (j.kind != NULL && strcmp(j.kind, "apply") != 0) {
-        *cause = xasprintf("%s is a %s, not a change: roll back the change it undid, or "
-                           "apply again",
-                           want, j.kind);
-        goto out;
-    }
     if (j.rolled_back_by != NULL) {
-        *cause = xasprintf("%s was already rolled back by %s", want, j.rolled_back_by);
+        *cause = undo_already(o->state_dir, want, j.rolled_back_by);
         goto out;
     }
     if (j.state <= TXN_TESTED && files_hold_old(&j)) {
@@ -809,63 +1312,73 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
                             "was not reloaded");
         goto out;
     }
+    opts_from_journal(&o2, o, &j);
+
+    /* What each file takes; any file that cannot be undone refuses the whole rollback
+     * before anything is journaled or written. */
     ch = xcalloc(j.nfiles + 1, sizeof(*ch));
     rm = xcalloc(j.nfiles + 1, sizeof(*rm));
     data = xcalloc(j.nfiles + 1, sizeof(*data));
     for (size_t i = 0; i < j.nfiles; i++) {
         struct jfile *f = &j.files[i];
-        char hex[65];
-        atomicfile_sweep_temps(f->target);
-        ch[i].path = f->path;
-        ch[i].mode = f->mode;
-        ch[i].summary = f->summary;
-        if (!f->existed) {
-            rm[i] = true;
-            continue;
-        }
-        char *bp = journal_backup_path(&j, i, "orig");
-        bool exists;
-        int r2 = atomicfile_read(bp, &data[i], &exists, cause);
-        free(bp);
+        enum undo_kind what;
+        char *w = NULL;
+        int r2 = undo_plan_file(&j, i, &data[i], &what, &w, cause);
         if (r2 == -1)
             goto out;
-        if (!exists) {
-            /* Killed before this backup was complete: the file was never written. */
-            if (j.state != TXN_PLANNED) {
-                *cause = xasprintf("%s: the backup of %s is missing", want, f->path);
-                goto out;
-            }
-            rm[i] = false;
-            ch[i].path = NULL;
+        if (r2 == 1) {
+            if (why == NULL)
+                why = w;
+            else
+                free(w);
             continue;
         }
-        atomicfile_sha256_hex(data[i].p, data[i].len, hex);
-        if (strcmp(hex, f->before) != 0) {
-            *cause = xasprintf("%s: the backup of %s does not match its recorded SHA-256", want,
-                               f->path);
-            goto out;
-        }
-        ch[i].data = data[i].p;
-        ch[i].len = data[i].len;
+        if (what == UNDO_NONE && j.state > TXN_TESTED)
+            nonew = true;
+        if (what == UNDO_NONE)
+            continue;
+        ch[n].path = f->path;
+        ch[n].mode = f->mode;
+        ch[n].summary = f->summary;
+        ch[n].data = data[i].p;
+        ch[n].len = data[i].len;
+        rm[n] = what == UNDO_REMOVE;
+        n++;
     }
-    /* Files with no backup yet (killed during planning) need nothing. */
-    size_t n = 0;
-    for (size_t i = 0; i < j.nfiles; i++) {
-        if (ch[i].path != NULL) {
-            ch[n] = ch[i];
-            rm[n] = rm[i];
-            n++;
-        }
+    if (why != NULL) {
+        char *later = undo_later(o->state_dir, &j);
+        *cause = later != NULL
+                     ? xasprintf("%s cannot be rolled back on its own: %s; roll back first: %s",
+                                 want, why, later)
+                     : xasprintf("%s cannot be rolled back: %s (edited outside tlstriage?); "
+                                 "nothing was written",
+                                 want, why);
+        free(later);
+        rc = TXN_ERR_CHANGED;
+        goto out;
     }
+    /* A file the transaction created goes only when no config line still names it. */
+    for (size_t k = 0; k < n; k++) {
+        if (!rm[k])
+            continue;
+        char *where = undo_referenced(&o2, ch[k].path, ch, rm, n);
+        if (where == NULL)
+            continue;
+        buf_addf(&notes, "%skept %s: %s", notes.len > 0 ? "; " : "", ch[k].path, where);
+        free(where);
+        memmove(&ch[k], &ch[k + 1], (n - k - 1) * sizeof(*ch));
+        memmove(&rm[k], &rm[k + 1], (n - k - 1) * sizeof(*rm));
+        n--;
+        k--;
+    }
+    undo_dirs(o->state_dir, ch, rm, n, &rmdirs, &nrmdirs);
     summary = xasprintf("rollback of %s%s%s", want, j.summary != NULL ? ": " : "",
                         j.summary != NULL ? j.summary : "");
-    opts_from_journal(&o2, o, &j);
     if (o2.summary == NULL)
         o2.summary = summary;
     o2.planned_sha256 = NULL;
-    o2.verify = NULL;
     o2.watch_seconds = 0;
-    if (n == 0) {
+    if (n == 0 && j.state <= TXN_TESTED) {
         /* Nothing was ever written: just close the journal. */
         j.state = TXN_ROLLED_BACK;
         free(j.error);
@@ -875,10 +1388,29 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         res->state = TXN_ROLLED_BACK;
         goto out;
     }
-    rc = apply_changes(&o2, ch, rm, n, "rollback", want, lock_fd, res, cause);
+    if (n == 0 && nonew) {
+        /* Every file holds its bytes from before (an interrupted rollback wrote them, or a
+         * hand edit), but nginx may still run the change: a rollback that writes nothing
+         * new still tests, reloads and closes the journal. */
+        for (size_t i = 0; i < j.nfiles; i++) {
+            ch[n].path = j.files[i].path;
+            ch[n].mode = j.files[i].mode;
+            ch[n].summary = j.files[i].summary;
+            ch[n].data = data[i].p;
+            ch[n].len = data[i].len;
+            rm[n++] = !j.files[i].existed;
+        }
+    }
+    rc = apply_changes(&o2, ch, rm, n, "rollback", want, rmdirs, nrmdirs, lock_fd, res, cause);
     lock_fd = -1; /* released by apply_changes */
     if (res->id != NULL && (rc == TXN_OK || res->state == TXN_DONE))
         mark_reverted(o->state_dir, want, res->id);
+    if (notes.len > 0) {
+        char *nn = xasprintf("%s%s%s", res->note != NULL ? res->note : "",
+                             res->note != NULL ? "; " : "", buf_str(&notes));
+        free(res->note);
+        res->note = nn;
+    }
 out:
     if (data != NULL)
         for (size_t i = 0; i < j.nfiles; i++)
@@ -887,7 +1419,12 @@ out:
     free(ch);
     free(rm);
     free(want);
+    free(why);
     free(summary);
+    for (size_t i = 0; i < nrmdirs; i++)
+        free(rmdirs[i]);
+    free(rmdirs);
+    buf_free(&notes);
     journal_free(&j);
     journal_unlock(lock_fd);
     return rc;

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "cli-txn.h"
+#include "cli-rollback.h"
 #include "fmt-txn.h"
 #include "txn.h"
 #include "xmalloc.h"
@@ -59,7 +59,7 @@ main(int argc, char **argv)
     int c, rc;
 
     memset(&o, 0, sizeof(o));
-    o.progress = cli_txn_progress;
+    o.progress = cli_rollback_progress;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's':

@@ -124,8 +124,12 @@ walk(const struct ngxconf *c)
 {
     struct tls_use *uses;
     size_t n = resolve_uses(c, &uses);
-    struct resolve_query q = {false, "api.example", "127.0.0.1:443", "/api/v1/x.png",
-                              "https://127.0.0.1:8443/"};
+    struct resolve_query q = {false,
+                              "api.example",
+                              "127.0.0.1:443",
+                              "/api/v1/x.png",
+                              "https://127.0.0.1:8443/",
+                              "api.example:443"};
     struct resolve_result r;
     char *cause = NULL;
 

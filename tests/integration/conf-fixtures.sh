@@ -34,7 +34,7 @@ have_stream=yes
 
 for f in "$tmp"/conf/*.conf; do
     name=$(basename "$f")
-    expect=$(head -1 "$f" | sed -n 's/^# expect: //p')
+    expect=$(head -1 "$f" | tr -d '\r' | sed -n 's/^# expect: //p') # crlf.conf: CRLF
     if grep -q ngx_stream_module "$f" && [ $have_stream = no ]; then
         echo "ok - $name # SKIP no stream module"
         continue

@@ -16,7 +16,7 @@
 #include "incident.h"
 #include "json.h"
 #include "logscan.h"
-#include "scan.h"
+#include "cli-scan.h"
 #include "scanout.h"
 
 static char linebuf[4096];
@@ -248,16 +248,17 @@ handshake_and_connect_reasons_get_plain_words(void **state)
     (void)state;
     assert_string_equal(incident_explain(EV_HANDSHAKE_ERROR, -1, "wrong version number")->plain,
                         "the upstream port speaks plain HTTP, not TLS");
-    assert_non_null(strstr(
-        incident_explain(EV_HANDSHAKE_ERROR, -1, "tlsv1 alert protocol version")->plain,
-        "protocol version"));
+    assert_non_null(
+        strstr(incident_explain(EV_HANDSHAKE_ERROR, -1, "tlsv1 alert protocol version")->plain,
+               "protocol version"));
     assert_string_equal(incident_explain(EV_CONNECT_ERROR, -1, "Connection refused")->plain,
                         "the upstream is down, not a TLS fault");
     assert_non_null(strstr(incident_explain(EV_HANDSHAKE_TIMEOUT, -1, NULL)->plain, "never"));
     assert_non_null(strstr(incident_explain(EV_NAME_MISMATCH, -1, NULL)->plain, "name"));
     assert_non_null(strstr(incident_explain(EV_CONFIG_ERROR, -1,
                                             "no proxy_ssl_trusted_certificate for "
-                                            "proxy_ssl_verify")->plain,
+                                            "proxy_ssl_verify")
+                               ->plain,
                            "proxy_ssl_trusted_certificate"));
     assert_non_null(incident_explain(EV_NONE, -1, NULL)->plain);
 }
@@ -461,12 +462,47 @@ jsonl_message_part_is_reused_only_for_its_own_key_and_level(void **state)
 static void
 jsonl_line_numbers_are_right_across_carries_jumps_and_widths(void **state)
 {
-    static const unsigned long lines[] = {
-        0, 1, 9, 10, 11, 12, 98, 99, 100, 101, 150, 199, 200, 299, 1000, 999999, 1000000,
-        1000001, 1000098, 1000099, 1000100, 1000101, 5, 4, 4294967295UL, 4294967296UL,
-        4294967297UL, 99999999999UL, 100000000000UL, 12345678901234567UL, 12345678901234568UL,
-        1234567890123456UL, 1234567890123457UL, 1234567890123499UL, 1234567890123500UL,
-        18446744073709551614UL, 18446744073709551615UL, 18446744073709551615UL, 10, 11, 0};
+    static const unsigned long lines[] = {0,
+                                          1,
+                                          9,
+                                          10,
+                                          11,
+                                          12,
+                                          98,
+                                          99,
+                                          100,
+                                          101,
+                                          150,
+                                          199,
+                                          200,
+                                          299,
+                                          1000,
+                                          999999,
+                                          1000000,
+                                          1000001,
+                                          1000098,
+                                          1000099,
+                                          1000100,
+                                          1000101,
+                                          5,
+                                          4,
+                                          4294967295UL,
+                                          4294967296UL,
+                                          4294967297UL,
+                                          99999999999UL,
+                                          100000000000UL,
+                                          12345678901234567UL,
+                                          12345678901234568UL,
+                                          1234567890123456UL,
+                                          1234567890123457UL,
+                                          1234567890123499UL,
+                                          1234567890123500UL,
+                                          18446744073709551614UL,
+                                          18446744073709551615UL,
+                                          18446744073709551615UL,
+                                          10,
+                                          11,
+                                          0};
     struct ls_event ev;
 
     (void)state;
@@ -486,8 +522,13 @@ jsonl_line_numbers_are_right_across_carries_jumps_and_widths(void **state)
 static void
 jsonl_file_end_follows_the_file_of_each_line(void **state)
 {
-    static const char *const files[] = {"/var/log/a.log", "/var/log/a.log", "b\"c\n.log",
-                                        "/var/log/a.log", NULL, "b\"c\n.log", NULL};
+    static const char *const files[] = {"/var/log/a.log",
+                                        "/var/log/a.log",
+                                        "b\"c\n.log",
+                                        "/var/log/a.log",
+                                        NULL,
+                                        "b\"c\n.log",
+                                        NULL};
     struct scanout_jsonl_end end = SCANOUT_JSONL_END_INIT;
     struct buf got = BUF_INIT, want = BUF_INIT;
     struct ls_event ev;
@@ -542,8 +583,7 @@ jsonl_every_value_of_every_length_is_escaped_where_it_must_be(void **state)
         }
     }
     ev = base; /* absent values */
-    ev.time = ev.client = ev.server = ev.request = ev.upstream = ev.host =
-        (struct span){NULL, 0};
+    ev.time = ev.client = ev.server = ev.request = ev.upstream = ev.host = (struct span){NULL, 0};
     assert_jsonl(&ev, NULL);
     assert_jsonl(&ev, "f");
 }
@@ -578,13 +618,13 @@ since_accepts_relative_absolute_and_iso_times(void **state)
     struct tm tm = {0};
 
     (void)state;
-    assert_int_equal(scan_parse_since("15m", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("15m", now, &t), 0);
     assert_int_equal(t, now - 900);
-    assert_int_equal(scan_parse_since("2h", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2h", now, &t), 0);
     assert_int_equal(t, now - 7200);
-    assert_int_equal(scan_parse_since("1d", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("1d", now, &t), 0);
     assert_int_equal(t, now - 86400);
-    assert_int_equal(scan_parse_since("90s", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("90s", now, &t), 0);
     assert_int_equal(t, now - 90);
     tm.tm_year = 126;
     tm.tm_mon = 10;
@@ -592,30 +632,37 @@ since_accepts_relative_absolute_and_iso_times(void **state)
     tm.tm_hour = 3;
     tm.tm_isdst = -1;
     local = mktime(&tm);
-    assert_int_equal(scan_parse_since("2026-11-27 03:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27 03:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026/11/27 03:00:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026/11/27 03:00:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026-11-27T03:00:00", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T03:00:00", now, &t), 0);
     assert_int_equal(t, local);
-    assert_int_equal(scan_parse_since("2026-11-27T03:00:00Z", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T03:00:00Z", now, &t), 0);
     assert_int_equal(t, 1795748400);
-    assert_int_equal(scan_parse_since("2026-11-27T04:30:00+01:30", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27T04:30:00+01:30", now, &t), 0);
     assert_int_equal(t, 1795748400);
-    assert_int_equal(scan_parse_since("2026-11-27", now, &t), 0);
+    assert_int_equal(cli_scan_parse_since("2026-11-27", now, &t), 0);
 }
 
 static void
 since_refuses_what_it_cannot_read(void **state)
 {
-    static const char *const bad[] = {"", "yesterday", "15", "15x", "-5m", "2026-13-01 00:00",
-                                      "2026-11-27 25:00", "2026-11-27 03", "2026-11-27 03:00 junk",
+    static const char *const bad[] = {"",
+                                      "yesterday",
+                                      "15",
+                                      "15x",
+                                      "-5m",
+                                      "2026-13-01 00:00",
+                                      "2026-11-27 25:00",
+                                      "2026-11-27 03",
+                                      "2026-11-27 03:00 junk",
                                       "2026-11-27T03:00:00+1"};
     time_t t;
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        if (scan_parse_since(bad[i], 1800000000, &t) == 0)
+        if (cli_scan_parse_since(bad[i], 1800000000, &t) == 0)
             fail_msg("'%s' was accepted", bad[i]);
     }
 }

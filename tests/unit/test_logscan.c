@@ -20,11 +20,13 @@
 
 #define PRE "2026/11/27 03:17:01 [error] 4242#4242: *17 "
 #define HS " while SSL handshaking to upstream, client: 127.0.0.1, server: api.example, "
-#define TAIL "request: \"GET /v1/items HTTP/1.1\", upstream: \"https://10.0.2.88:8443/v1/items\", " \
-             "host: \"api.example\""
-#define STREAM_TAIL " while SSL handshaking to upstream, client: 127.0.0.1, server: 127.0.0.1:8443, " \
-                    "upstream: \"127.0.0.1:9441\", bytes from/to client:0/0, bytes from/to " \
-                    "upstream:0/0"
+#define TAIL                                                                                       \
+    "request: \"GET /v1/items HTTP/1.1\", upstream: \"https://10.0.2.88:8443/v1/items\", "         \
+    "host: \"api.example\""
+#define STREAM_TAIL                                                                                \
+    " while SSL handshaking to upstream, client: 127.0.0.1, server: 127.0.0.1:8443, "              \
+    "upstream: \"127.0.0.1:9441\", bytes from/to client:0/0, bytes from/to "                       \
+    "upstream:0/0"
 
 static struct ls_event ev;
 
@@ -55,8 +57,8 @@ static void
 verify_error_18_in_openssl3_wording_gives_every_field(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                          HS TAIL));
+    assert_true(
+        parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL));
     assert_int_equal(ev.kind, EV_VERIFY_ERROR);
     assert_int_equal(ev.level, LV_ERROR);
     assert_int_equal(ev.line, 7);
@@ -84,8 +86,8 @@ static void
 verify_error_in_openssl11_wording_keeps_its_reason(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self signed certificate)"
-                          HS TAIL));
+    assert_true(
+        parse(PRE "upstream SSL certificate verify error: (18:self signed certificate)" HS TAIL));
     assert_int_equal(ev.verify_code, 18);
     assert_span(ev.reason, "self signed certificate");
 }
@@ -108,9 +110,8 @@ verify_errors_19_20_21_10_and_2_give_their_codes(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        snprintf(line, sizeof(line),
-                 PRE "upstream SSL certificate verify error: (%d:%s)" HS TAIL, cases[i].code,
-                 cases[i].reason);
+        snprintf(line, sizeof(line), PRE "upstream SSL certificate verify error: (%d:%s)" HS TAIL,
+                 cases[i].code, cases[i].reason);
         assert_true(parse(line));
         assert_int_equal(ev.kind, EV_VERIFY_ERROR);
         assert_int_equal(ev.verify_code, cases[i].code);
@@ -134,9 +135,9 @@ static void
 seed_form_certificate_verify_failed_is_a_handshake_error(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "SSL_do_handshake() failed (SSL: error:1416F086:SSL "
-                          "routines:tls_process_server_certificate:certificate verify failed)"
-                          HS TAIL));
+    assert_true(
+        parse(PRE "SSL_do_handshake() failed (SSL: error:1416F086:SSL "
+                  "routines:tls_process_server_certificate:certificate verify failed)" HS TAIL));
     assert_int_equal(ev.kind, EV_HANDSHAKE_ERROR);
     assert_span(ev.ssl_error, "error:1416F086");
     assert_span(ev.reason, "certificate verify failed");
@@ -232,8 +233,8 @@ static void
 stream_format_has_no_request_or_host(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                          STREAM_TAIL));
+    assert_true(parse(
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" STREAM_TAIL));
     assert_int_equal(ev.kind, EV_VERIFY_ERROR);
     assert_true(ev.stream);
     assert_span(ev.client, "127.0.0.1");
@@ -324,9 +325,10 @@ static void
 upstream_forged_in_the_referrer_never_becomes_the_upstream(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                          HS TAIL ", referrer: \"x\", upstream: \"https://evil:443/\", host: "
-                                  "\"evil\""));
+    assert_true(parse(PRE
+                      "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL
+                      ", referrer: \"x\", upstream: \"https://evil:443/\", host: "
+                      "\"evil\""));
     assert_span(ev.upstream, "10.0.2.88:8443");
     assert_span(ev.host, "api.example");
     assert_span(ev.request, "GET /v1/items HTTP/1.1");
@@ -337,9 +339,9 @@ static void
 forged_host_in_the_request_is_not_the_host(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                          HS "request: \"GET /a\", host: \"evil\" HTTP/1.1\", upstream: "
-                             "\"https://10.0.2.88:8443/a\", host: \"api.example\""));
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+                          "request: \"GET /a\", host: \"evil\" HTTP/1.1\", upstream: "
+                          "\"https://10.0.2.88:8443/a\", host: \"api.example\""));
     assert_span(ev.host, "api.example");
     assert_span(ev.request, "GET /a\", host: \"evil\" HTTP/1.1");
 }
@@ -375,12 +377,14 @@ fields_past_the_first_kilobyte_parse_as_within_it(void **state)
         assert_true(parse(line));
         assert_span(ev.upstream, "10.0.2.88:8443");
         assert_span(ev.host, "api.example");
-        assert_int_equal(ev.request.len, strlen("GET /\", upstream: \"https://evil:1/\" HTTP/1.1") + n);
+        assert_int_equal(ev.request.len,
+                         strlen("GET /\", upstream: \"https://evil:1/\" HTTP/1.1") + n);
         assert_true(ev.ambiguous);
     }
     /* the action itself past the edge: a long expected name */
     memset(name, 'n', sizeof(name) - 1);
-    snprintf(line, sizeof(line), PRE "upstream SSL certificate does not match \"%s\"" HS TAIL, name);
+    snprintf(line, sizeof(line), PRE "upstream SSL certificate does not match \"%s\"" HS TAIL,
+             name);
     assert_true(parse(line));
     assert_int_equal(ev.kind, EV_NAME_MISMATCH);
     assert_int_equal(ev.name.len, sizeof(name) - 1);
@@ -404,9 +408,9 @@ static void
 a_line_cut_at_nginx_limit_keeps_the_fields_it_has(void **state)
 {
     (void)state;
-    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                          HS "request: \"GET /a HTTP/1.1\", upstream: \"https://10.0.2.88:8443/a"
-                             "aaaaaaaa"));
+    assert_true(parse(PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS
+                          "request: \"GET /a HTTP/1.1\", upstream: \"https://10.0.2.88:8443/a"
+                          "aaaaaaaa"));
     assert_span(ev.upstream, "10.0.2.88:8443");
     assert_span(ev.host, NULL);
 }
@@ -435,8 +439,8 @@ lines_over_64_kib_are_skipped(void **state)
 {
     size_t n = LOGSCAN_MAX_LINE + 100;
     char *line = malloc(n);
-    const char *head = PRE "upstream SSL certificate verify error: (18:self-signed certificate)"
-                           HS TAIL;
+    const char *head =
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL;
 
     (void)state;
     assert_non_null(line);
@@ -450,9 +454,9 @@ lines_over_64_kib_are_skipped(void **state)
 static void
 every_prefix_of_a_line_parses_without_reading_past_it(void **state)
 {
-    const char *full = PRE "SSL_do_handshake() failed (SSL: error:0A00042E:SSL routines::tlsv1 "
-                           "alert protocol version:SSL alert number 70)" HS TAIL
-                           ", referrer: \"http://r/\"";
+    const char *full =
+        PRE "SSL_do_handshake() failed (SSL: error:0A00042E:SSL routines::tlsv1 "
+            "alert protocol version:SSL alert number 70)" HS TAIL ", referrer: \"http://r/\"";
     size_t n = strlen(full);
 
     (void)state;
@@ -582,7 +586,8 @@ static void
 line_time_reads_the_prefix_of_any_line_and_agrees_with_the_event(void **state)
 {
     const char *info = "2026/11/27 03:17:01 [info] 1#1: *5 client closed connection";
-    const char *l = PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL;
+    const char *l =
+        PRE "upstream SSL certificate verify error: (18:self-signed certificate)" HS TAIL;
 
     (void)state;
     assert_true(parse(l));
@@ -692,12 +697,18 @@ a_repeated_message_is_remembered_only_while_its_bytes_match(void **state)
         "upstream SSL certificate does not match \"api\"" HS TAIL,
     };
     static const enum ev_kind kinds[] = {
-        EV_VERIFY_ERROR, EV_VERIFY_ERROR, EV_NONE, EV_HANDSHAKE_TIMEOUT, EV_CONNECT_ERROR,
-        EV_NAME_MISMATCH, EV_NAME_MISMATCH, EV_NAME_MISMATCH,
+        EV_VERIFY_ERROR,  EV_VERIFY_ERROR,  EV_NONE,          EV_HANDSHAKE_TIMEOUT,
+        EV_CONNECT_ERROR, EV_NAME_MISMATCH, EV_NAME_MISMATCH, EV_NAME_MISMATCH,
     };
     static const char *const why[] = {
-        "self-signed certificate", "self-signed certificate in certificate chain", NULL,
-        "Connection timed out", "Connection timed out", NULL, NULL, NULL,
+        "self-signed certificate",
+        "self-signed certificate in certificate chain",
+        NULL,
+        "Connection timed out",
+        "Connection timed out",
+        NULL,
+        NULL,
+        NULL,
     };
     static const char *const names[] = {
         NULL, NULL, NULL, NULL, NULL, "api.internal", "api.internal.example", "api",
@@ -814,8 +825,8 @@ header_numbers_of_1_to_19_digits_read_as_the_digit_loop_reads_them(void **state)
         }
     }
     /* not numbers: no digit, a sign, no '#', no ": " */
-    static const char *const bad[] = {"#1: *5 ", "x#1: *5 ", "-1#1: *5 ", "12#: *5 ", "12 1: *5 ",
-                                      "12#1 *5 ", "12#1:*5 ", "12#1/ *5 "};
+    static const char *const bad[] = {"#1: *5 ",   "x#1: *5 ", "-1#1: *5 ", "12#: *5 ",
+                                      "12 1: *5 ", "12#1 *5 ", "12#1:*5 ",  "12#1/ *5 "};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int len = snprintf(line, sizeof(line),
                            "2026/11/27 03:17:01 [error] %supstream SSL certificate verify error: "
@@ -838,10 +849,10 @@ levels_are_read_whole_and_nothing_like_them_is(void **state)
         {"[alert] ", LV_ALERT}, {"[emerg] ", LV_EMERG},
     };
     static const char *const bad[] = {
-        "[erro] ",   "[errorr] ", "[error]x",  "[Error] ",  "(error) ", "[error]  ",
-        "[emer] ",   "[emergx] ", "[notic] ",  "[notice]",  "[noticex",  "[inf] ",
-        "[infox] ",  "[info]x",   "[warn]]",   "[wa] ",     "[] ",       "[e] ",
-        "[debug]",   "[crit]x",   "[alert]\t", "[\xff\xff\xff] ", "[warn ] ", "error] ",
+        "[erro] ",  "[errorr] ", "[error]x",  "[Error] ",        "(error) ", "[error]  ",
+        "[emer] ",  "[emergx] ", "[notic] ",  "[notice]",        "[noticex", "[inf] ",
+        "[infox] ", "[info]x",   "[warn]]",   "[wa] ",           "[] ",      "[e] ",
+        "[debug]",  "[crit]x",   "[alert]\t", "[\xff\xff\xff] ", "[warn ] ", "error] ",
     };
     char line[512];
 
@@ -968,12 +979,12 @@ messages_differing_in_one_byte_anywhere_are_not_confused(void **state)
  * span at the same place of its own line. The spans are listed here as in logscan.h; the
  * struct's other bytes are compared whole, so a field the memo forgot shows up. */
 static const size_t all_spans[] = {
-    offsetof(struct ls_event, reason),  offsetof(struct ls_event, ssl_error),
-    offsetof(struct ls_event, name),    offsetof(struct ls_event, message),
-    offsetof(struct ls_event, time),    offsetof(struct ls_event, client),
-    offsetof(struct ls_event, server),  offsetof(struct ls_event, request),
+    offsetof(struct ls_event, reason),   offsetof(struct ls_event, ssl_error),
+    offsetof(struct ls_event, name),     offsetof(struct ls_event, message),
+    offsetof(struct ls_event, time),     offsetof(struct ls_event, client),
+    offsetof(struct ls_event, server),   offsetof(struct ls_event, request),
     offsetof(struct ls_event, upstream), offsetof(struct ls_event, scheme),
-    offsetof(struct ls_event, uri),     offsetof(struct ls_event, host),
+    offsetof(struct ls_event, uri),      offsetof(struct ls_event, host),
 };
 
 /* ev with each span's pointer replaced by its offset into base (+1; 0 when absent). */
@@ -1047,17 +1058,27 @@ same_span(struct span a, const char *abase, struct span b, const char *bbase)
 {
     if ((a.p == NULL) != (b.p == NULL))
         return false;
-    return a.p == NULL ||
-           (a.len == b.len && memcmp(a.p, b.p, a.len) == 0 && (a.p - abase) >= 0 &&
-            (b.p - bbase) >= 0);
+    return a.p == NULL || (a.len == b.len && memcmp(a.p, b.p, a.len) == 0 && (a.p - abase) >= 0 &&
+                           (b.p - bbase) >= 0);
 }
 
 static void
 the_short_path_for_plain_lines_agrees_with_the_general_one(void **state)
 {
     static const char *const inserts[] = {
-        "\"", " ", "/", ",", "\", upstream: \"", "\", host: \"", "\", referrer: \"",
-        ", upstream: \"", "\", subrequest: \"", ", request: \"", "\"\"", ":", "[",
+        "\"",
+        " ",
+        "/",
+        ",",
+        "\", upstream: \"",
+        "\", host: \"",
+        "\", referrer: \"",
+        ", upstream: \"",
+        "\", subrequest: \"",
+        ", request: \"",
+        "\"\"",
+        ":",
+        "[",
     };
     static const char *const tails[] = {
         "server: api.example, request: \"GET /v1/items HTTP/1.1\", upstream: "
@@ -1097,12 +1118,16 @@ the_short_path_for_plain_lines_agrees_with_the_general_one(void **state)
                     snprintf(tail, sizeof(tail), "%.*s%s%s", (int)at, tails[t],
                              mode == 2 ? "" : inserts[i],
                              mode == 2 ? "" : tails[t] + at + (mode == 1));
-                    snprintf(a, 4096, PRE "upstream SSL certificate verify error: (18:self-signed "
-                                      "certificate) while SSL handshaking to upstream, client: "
-                                      "%s, %s", client_short, tail);
-                    snprintf(b, 4096, PRE "upstream SSL certificate verify error: (18:self-signed "
-                                      "certificate) while SSL handshaking to upstream, client: "
-                                      "%s, %s", client_long, tail);
+                    snprintf(a, 4096,
+                             PRE "upstream SSL certificate verify error: (18:self-signed "
+                                 "certificate) while SSL handshaking to upstream, client: "
+                                 "%s, %s",
+                             client_short, tail);
+                    snprintf(b, 4096,
+                             PRE "upstream SSL certificate verify error: (18:self-signed "
+                                 "certificate) while SSL handshaking to upstream, client: "
+                                 "%s, %s",
+                             client_long, tail);
                     bool ra = logscan_parse_line(a, strlen(a), 1, &ea);
                     bool rb = logscan_parse_line(b, strlen(b), 1, &eb);
                     tried++;

@@ -569,9 +569,8 @@ edit_with_the_closing_brace_on_the_last_line_stays_inside(void **state)
     const char *const lab[] = {"location /", NULL};
     char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
 
-    assert_string_equal(out,
-                        "location / {\n    proxy_pass https://h; proxy_ssl_verify on; }\n"
-                        "location /x/ {}\n");
+    assert_string_equal(out, "location / {\n    proxy_pass https://h; proxy_ssl_verify on; }\n"
+                             "location /x/ {}\n");
     free(out);
     const char *const lab2[] = {"location /x/", NULL};
     out = edit_shape(t, lab2, "proxy_ssl_verify", "on");
@@ -654,7 +653,8 @@ edit_in_a_file_without_a_final_newline_adds_none(void **state)
     const char *const lab[] = {"location /", NULL};
     char *out = edit_shape(t, lab, "proxy_ssl_verify", "on");
 
-    assert_string_equal(out, "location / {\n    proxy_pass https://h;\n    proxy_ssl_verify on;\n}");
+    assert_string_equal(out,
+                        "location / {\n    proxy_pass https://h;\n    proxy_ssl_verify on;\n}");
     free(out);
     out = edit_shape("location / { proxy_pass https://h; }", lab, "proxy_ssl_verify", "on");
     assert_string_equal(out, "location / { proxy_pass https://h; proxy_ssl_verify on; }");
