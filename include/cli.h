@@ -68,6 +68,7 @@ int cli_fix(struct app *app, int argc, char **argv);
 int cli_rollback(struct app *app, int argc, char **argv);
 int cli_history(struct app *app, int argc, char **argv);
 int cli_drill(struct app *app, int argc, char **argv);
+int cli_explain(struct app *app, int argc, char **argv);
 int cli_report(struct app *app, int argc, char **argv);
 int cli_watch(struct app *app, int argc, char **argv);
 /* Stand-in for verbs not in this build yet: says so and exits 2. */

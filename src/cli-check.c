@@ -116,6 +116,8 @@ cli_check(struct app *app, int argc, char **argv)
 
     memset(&opts, 0, sizeof(opts));
     opts.nginx = app->nginx;
+    if (app->expiry_set) /* settings file */
+        opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
     if (fmt == FMT_JSON)
         fmt_check_json(conf, &rep, &out);

@@ -70,6 +70,8 @@ cli_triage_collect(struct app *app, const char *verb, const char *upstream,
     o.nlogs = app->nlogs;
     o.upstream = upstream;
     o.ro = *ro;
+    if (o.ro.cert_dir == NULL)
+        o.ro.cert_dir = app->cert_dir; /* settings file */
     if (triage_collect(&o, t, &cause) != 0) {
         cli_triage_warnings(verb, &t->warnings);
         warn(verb, cause, NULL);

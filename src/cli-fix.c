@@ -111,6 +111,8 @@ cli_fix(struct app *app, int argc, char **argv)
     bool collected = false;
 
     memset(&ro, 0, sizeof(ro));
+    if (app->watch_set)
+        watch = app->watch_seconds; /* settings file */
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+", fix_options, NULL)) != -1) {

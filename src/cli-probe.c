@@ -161,10 +161,14 @@ cli_probe(struct app *app, int argc, char **argv)
     bool from_conf, timeout_given = false;
     int c, parallel = PROBE_DEFAULT_PARALLEL, rc = EXIT_USAGE;
     struct probe_stats stats = {0, 0};
+    /* settings file, else the default */
+    int warn_days = app->expiry_set ? app->expiry_days : PROBE_EXPIRY_WARN_DAYS;
 
     memset(&plan, 0, sizeof(plan));
     memset(&q, 0, sizeof(q));
     probe_opts_init(&base);
+    if (app->probe_timeout_ms > 0)
+        base.timeout_ms = app->probe_timeout_ms; /* settings file */
     base.what_if = true;
     optind = 0;
     opterr = 0;
@@ -338,9 +342,9 @@ cli_probe(struct app *app, int argc, char **argv)
             fputc('\n', stderr);
         }
         if (res[i].verdict != PROBE_OK ||
-            (all && res[i].nchain > 0 && res[i].chain[0].days_left < PROBE_EXPIRY_WARN_DAYS) ||
+            (all && res[i].nchain > 0 && res[i].chain[0].days_left < warn_days) ||
             (all && res[i].anchor_not_after != 0 &&
-             res[i].anchor_days_left < PROBE_EXPIRY_WARN_DAYS)) {
+             res[i].anchor_days_left < warn_days)) {
             failed = true;
             nfailed++;
         }
@@ -352,7 +356,7 @@ cli_probe(struct app *app, int argc, char **argv)
     } else if (all) {
         fmt_probe_table(stdout, res, opts, labels, n);
         printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,
-               n == 1 ? "" : "s", nfailed, PROBE_EXPIRY_WARN_DAYS);
+               n == 1 ? "" : "s", nfailed, warn_days);
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i > 0)

@@ -109,7 +109,7 @@ cli_rollback_txn_opts(struct app *app, struct txn_opts *o, const char *reload_cm
     o->nginx.binary = app->nginx;
     o->nginx.conf = app->conf_given ? app->conf : NULL;
     o->nginx.prefix = app->prefix;
-    o->nginx.reload_cmd = reload_cmd;
+    o->nginx.reload_cmd = reload_cmd != NULL ? reload_cmd : app->reload_cmd;
     o->progress = cli_rollback_progress;
 }
 

@@ -40,7 +40,12 @@ const struct cli_verb cli_verbs[] = {
     {"history", cli_history, "history [--format text|json] [--diff]",
      "list the journal of fixes, newest first"},
 
-    {"drill", cli_not_yet, "drill [NAME]", "run a training drill: a real broken nginx on loopback"},
+    {"drill", cli_drill,
+     "drill [NAME] [--detach] | --list | --check D | --solve D | --hint D | --down D | --scores",
+     "run a training drill: a real broken nginx on loopback"},
+
+    {"explain", cli_explain, "explain CODE|KIND | --list",
+     "print the runbook of a cause (verify code, name-mismatch, wrong-version, ...)"},
 
     {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
 
@@ -70,7 +75,8 @@ cli_print_usage(FILE *fp)
           "  --nginx PATH       nginx binary\n"
           "  --prefix DIR       nginx prefix (as nginx -p)\n"
           "  --state-dir DIR    backups and journal\n"
-          "  --config FILE      tool settings (YAML)\n"
+          "  --config FILE      tool settings (YAML; default /etc/tlstriage/config.yaml)\n"
+          "  --show-settings    print the effective settings and where each comes from\n"
           "  --no-color         no colours\n"
           "  --version, --help\n\n"
           "Verbs:\n",

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,11 @@
 #include "cli-rollback.h"
 #include "cli.h"
 #include "procenv.h"
+#include "settings.h"
 #include "xmalloc.h"
 
-enum { OPT_CONF = 256, OPT_LOG, OPT_NGINX, OPT_PREFIX, OPT_STATE_DIR, OPT_CONFIG, OPT_NO_COLOR };
+enum { OPT_CONF = 256, OPT_LOG, OPT_NGINX, OPT_PREFIX, OPT_STATE_DIR, OPT_CONFIG, OPT_NO_COLOR,
+       OPT_SHOW_SETTINGS };
 
 static const struct option global_options[] = {
     {"conf", required_argument, NULL, OPT_CONF},
@@ -25,6 +28,7 @@ static const struct option global_options[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"show-settings", no_argument, NULL, OPT_SHOW_SETTINGS},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -35,12 +39,14 @@ main(int argc, char **argv)
 {
     struct app app;
     const struct cli_verb *verb;
+    struct settings settings;
+    char *cause = NULL;
+    bool show_settings = false;
     int c, rc;
 
     procenv_init(); /* the process-wide state, in one place (procenv.h says what and why) */
     memset(&app, 0, sizeof(app));
-    app.conf = "/etc/nginx/nginx.conf";
-    app.nginx = DEFAULT_NGINX;
+    app.conf = "/etc/nginx/nginx.conf"; /* conf, nginx: settings_setup fills them in */
     app.logs = xcalloc(1, sizeof(*app.logs));
     app.no_color = getenv("NO_COLOR") != NULL && getenv("NO_COLOR")[0] != '\0';
 
@@ -71,6 +77,9 @@ main(int argc, char **argv)
         case OPT_NO_COLOR:
             app.no_color = true;
             break;
+        case OPT_SHOW_SETTINGS:
+            show_settings = true;
+            break;
         case 'V':
             printf("tlstriage %s\n", PACKAGE_VERSION);
             return EXIT_ALL_WELL;
@@ -85,7 +94,19 @@ main(int argc, char **argv)
         }
     }
 
-    if (optind >= argc) {
+    /* Command line over settings file over defaults; nothing applied from a bad file. */
+    if (settings_setup(&app, &settings, &cause) != 0) {
+        fprintf(stderr, "tlstriage: %s\n", cause);
+        free(cause);
+        free(app.logs);
+        return EXIT_USAGE;
+    }
+    if (show_settings) {
+        char *text = settings_show(&app, &settings);
+        cli_put_lines(stdout, "", text);
+        free(text);
+        rc = EXIT_ALL_WELL;
+    } else if (optind >= argc) {
         verb = cli_verb_find("watch");
         char *watch_argv[] = {(char *)"watch", NULL};
         rc = verb->run(&app, 1, watch_argv);
@@ -98,5 +119,6 @@ main(int argc, char **argv)
         rc = verb->run(&app, argc - optind, argv + optind);
     }
     free(app.logs);
+    settings_free(&settings);
     return rc;
 }
