@@ -18,6 +18,8 @@ char *sanitize_mem(const char *s, size_t len);
  * escape such as \x1b is never split, a wide character never half shown); wide characters
  * count by wcwidth() under the current LC_CTYPE. Returns the cells used. */
 int sanitize_fit(struct buf *out, const char *s, size_t len, int cells);
+/* The same, with the input bytes it covered in *consumed (may be NULL). */
+int sanitize_fit_n(struct buf *out, const char *s, size_t len, int cells, size_t *consumed);
 /* The cells the sanitized form of s takes. */
 int sanitize_width(const char *s, size_t len);
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes are not one. */

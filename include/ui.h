@@ -29,6 +29,7 @@ struct ui_opts {
     time_t since;           /* --since (default: the last hour) */
     const char *debug_file; /* --debug FILE: diagnostics while curses owns the terminal */
     bool ascii;             /* --ascii: no UTF-8 box drawing or sparklines */
+    const char *banner;     /* a line shown on top of Incidents (a drill's briefing), or NULL */
 };
 
 /* What a key handler asks of the loop (tmux/htop style): redraw, quit, or nothing. */

@@ -18,6 +18,8 @@
 #include "app.h"
 #include "cli.h"
 #include "drill.h"
+#include "settings.h"
+#include "ui.h"
 #include "xmalloc.h"
 
 enum {
@@ -162,23 +164,20 @@ open_sandbox(const char *dir, struct drill_sandbox *sb, struct drill_scenario *s
     return 0;
 }
 
+/* The success condition of sb, and on the first pass the score (appended to the state
+ * dir's drill-scores.yaml); said on stdout. Returns EXIT_ALL_WELL solved, EXIT_FINDINGS not
+ * yet, EXIT_USAGE when it could not be checked. */
 static int
-do_check(struct app *app, const char *dir)
+check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_scenario *sc)
 {
-    struct drill_sandbox sb;
-    struct drill_scenario sc;
     struct drill_verdict v;
     char *cause = NULL;
     int rc;
 
-    if (open_sandbox(dir, &sb, &sc, &cause) != 0)
-        return fail(NULL, cause);
-    if (drill_sandbox_check(&sb, &sc, &v, &cause) != 0) {
-        rc = fail(sb.dir, cause);
-        goto out;
-    }
+    if (drill_sandbox_check(sb, sc, &v, &cause) != 0)
+        return fail(sb->dir, cause);
     if (v.nproblems > 0) {
-        printf("drill %s: not solved yet:\n", sb.name);
+        printf("drill %s: not solved yet:\n", sb->name);
         for (size_t i = 0; i < v.nproblems; i++) {
             fputs("  - ", stdout);
             cli_put_sanitized(stdout, v.problems[i]);
@@ -186,18 +185,18 @@ do_check(struct app *app, const char *dir)
         }
         rc = EXIT_FINDINGS;
     } else {
-        if (sb.passed == 0) { /* the first pass is the score */
+        if (sb->passed == 0) { /* the first pass is the score */
             struct drill_score s;
             char date[32];
             time_t now = time(NULL);
             struct tm tm;
-            sb.passed = now;
+            sb->passed = now;
             strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-            s.scenario = sb.name;
+            s.scenario = sb->name;
             s.date = date;
-            s.seconds = (long)(now - sb.started);
-            s.hints = sb.hints_used;
-            if (drill_sandbox_save(&sb, &cause) != 0 ||
+            s.seconds = (long)(now - sb->started);
+            s.hints = sb->hints_used;
+            if (drill_sandbox_save(sb, &cause) != 0 ||
                 drill_score_add(app_state_dir(app), &s, &cause) != 0) {
                 fprintf(stderr, "tlstriage: drill: the score was not saved: ");
                 cli_put_sanitized(stderr, cause);
@@ -206,14 +205,27 @@ do_check(struct app *app, const char *dir)
                 cause = NULL;
             }
         }
-        long secs = (long)(sb.passed - sb.started);
+        long secs = (long)(sb->passed - sb->started);
         printf("drill %s: solved in %ldm %02lds with %ld hint%s: every request answered 200 "
                "through the upstream, verification on for every TLS upstream\n",
-               sb.name, secs / 60, secs % 60, sb.hints_used, sb.hints_used == 1 ? "" : "s");
+               sb->name, secs / 60, secs % 60, sb->hints_used, sb->hints_used == 1 ? "" : "s");
         rc = EXIT_ALL_WELL;
     }
     drill_verdict_free(&v);
-out:
+    return rc;
+}
+
+static int
+do_check(struct app *app, const char *dir)
+{
+    struct drill_sandbox sb;
+    struct drill_scenario sc;
+    char *cause = NULL;
+    int rc;
+
+    if (open_sandbox(dir, &sb, &sc, &cause) != 0)
+        return fail(NULL, cause);
+    rc = check_and_score(app, &sb, &sc);
     drill_sandbox_free(&sb);
     drill_scenario_free(&sc);
     return rc;
@@ -347,6 +359,66 @@ print_briefing(FILE *fp, const struct drill_scenario *sc, const struct drill_san
             sb->dir, sb->front_port, sb->dir, sb->dir, sb->dir, sb->dir);
 }
 
+/* On a terminal: the on-call screen on the sandbox, with the briefing on top; when the
+ * trainee quits, the check and the score, then everything is stopped and removed. */
+static int
+drill_attached(struct app *app, const struct drill_scenario *sc, struct drill_sandbox *sb)
+{
+    struct app dapp;
+    struct settings st;
+    struct ui_opts uo;
+    char *yaml = xasprintf("%s/tlstriage.yaml", sb->dir), *cause = NULL;
+    char *brief = drill_sandbox_expand(sb, sc, sc->briefing);
+    int rc;
+
+    memset(&dapp, 0, sizeof(dapp));
+    memset(&st, 0, sizeof(st));
+    dapp.conf = "/etc/nginx/nginx.conf";
+    dapp.logs = xcalloc(1, sizeof(*dapp.logs));
+    dapp.config_file = yaml;
+    dapp.no_color = app->no_color;
+    if (settings_setup(&dapp, &st, &cause) != 0) {
+        rc = fail(sb->dir, cause);
+        goto out;
+    }
+    memset(&uo, 0, sizeof(uo));
+    uo.since_given = true;
+    uo.since = sb->started - 60;
+    /* the first paragraph of the briefing, on one line */
+    for (char *p = brief; p != NULL && *p != '\0'; p++) {
+        if (*p == '\n' && p[1] == '\n') {
+            *p = '\0';
+            break;
+        }
+        if (*p == '\n')
+            *p = ' ';
+    }
+    uo.banner = xasprintf("DRILL %s: %s. Make the front answer 200 with verification on, then q. "
+                          "%s",
+                          sc->name, sc->title, brief != NULL ? brief : "");
+    rc = ui_run(&dapp, &uo, &cause);
+    free((char *)uo.banner);
+    if (cause != NULL) {
+        fprintf(stderr, "tlstriage: drill: ");
+        cli_put_sanitized(stderr, cause);
+        fputc('\n', stderr);
+        free(cause);
+        cause = NULL;
+    }
+    rc = check_and_score(app, sb, sc);
+out:
+    if (drill_sandbox_down(sb, &cause) != 0) {
+        fail(NULL, cause);
+        cause = NULL;
+    } else
+        printf("drill %s: stopped, %s removed\n", sc->name, sb->dir);
+    settings_free(&st);
+    free(dapp.logs);
+    free(yaml);
+    free(brief);
+    return rc;
+}
+
 int
 cli_drill(struct app *app, int argc, char **argv)
 {
@@ -439,6 +511,8 @@ cli_drill(struct app *app, int argc, char **argv)
     if (detach) {
         printf("%s\n", sb.dir);
         rc = EXIT_ALL_WELL;
+    } else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+        rc = drill_attached(app, &sc, &sb);
     } else {
         /* The TUI with the briefing comes with the interactive screen; until then the
          * briefing and the next commands, and the sandbox lives until Ctrl-C. */

@@ -167,6 +167,12 @@ fit_unit(const unsigned char *p, size_t avail, char u[16], size_t *ulen, int *ce
 int
 sanitize_fit(struct buf *out, const char *s, size_t len, int cells)
 {
+    return sanitize_fit_n(out, s, len, cells, NULL);
+}
+
+int
+sanitize_fit_n(struct buf *out, const char *s, size_t len, int cells, size_t *consumed)
+{
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     int used = 0;
@@ -182,6 +188,8 @@ sanitize_fit(struct buf *out, const char *s, size_t len, int cells)
         used += w;
         i += n;
     }
+    if (consumed != NULL)
+        *consumed = i;
     if (out->p == NULL)
         buf_add(out, "", 0);
     return used;

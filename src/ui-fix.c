@@ -373,7 +373,17 @@ on_step(enum txn_step step, int done, const char *msg, void *arg)
         fx->step_start[step] = evloop_now_ms();
     } else {
         fx->step_state[step] = done > 0 ? 2 : -1;
-        fx->step_ms[step] = (long)(evloop_now_ms() - fx->step_start[step]);
+        fx->step_ms[step] = fx->step_start[step] != 0
+                                ? (long)(evloop_now_ms() - fx->step_start[step])
+                                : 0; /* ended without a start record: no time to show */
+        /* a step that ends closes the earlier ones still shown running (the reload ends
+         * with its confirmation) */
+        for (size_t k = 0; done > 0 && k < sizeof(checklist) / sizeof(checklist[0]); k++) {
+            if (checklist[k] == step)
+                break;
+            if (fx->step_state[checklist[k]] == 1)
+                fx->step_state[checklist[k]] = 2;
+        }
     }
     if (msg != NULL) {
         free(fx->step_msg[step]);

@@ -19,6 +19,7 @@
 #include "incident.h"
 #include "logscan.h"
 #include "ngxconf.h"
+#include "sanitize.h"
 #include "tail.h"
 #include "txn.h"
 #include "ui-draw.h"
@@ -293,6 +294,19 @@ incidents_draw(struct ui *ui, int top, int rows)
                                             : "written: r undo it, y complete it (nginx -t, "
                                               "reload), n later",
                     w - 2);
+        y += 2;
+        rows -= 2;
+    }
+    if (ui->opts.banner != NULL) { /* a drill's briefing: two lines at most */
+        ui_draw_attr_on(ui, UI_C_BAD, true);
+        size_t len = strlen(ui->opts.banner), off = 0;
+        struct buf b = BUF_INIT;
+        sanitize_fit_n(&b, ui->opts.banner, len, w, &off); /* what the first line holds */
+        mvaddnstr(y, 0, b.p, (int)b.len);
+        buf_free(&b);
+        ui_draw_attr_off(ui, UI_C_BAD, true);
+        if (off < len)
+            ui_draw_text(ui, y + 1, 0, ui->opts.banner + off, len - off, w);
         y += 2;
         rows -= 2;
     }
