@@ -19,6 +19,7 @@
 #include "job.h"
 #include "logscan.h"
 #include "remedy-wire.h"
+#include "runbook.h"
 #include "triage.h"
 #include "ui-draw.h"
 #include "ui-keys.h"
@@ -161,6 +162,50 @@ doc_chain(struct ui *ui, struct ui_doc *d, const struct probe_result *r)
     }
 }
 
+/* The runbook of the incident's cause (share/tlstriage/runbooks, as `tlstriage explain`):
+ * its title and steps. Keys tried: the verify code, the kind, then the usual names. */
+static void
+doc_runbook(struct ui *ui, struct ui_doc *d, const struct incident *inc)
+{
+    char code[16], kind[64], *cause = NULL;
+    const char *keys[6];
+    size_t nk = 0;
+    char **dirs = runbook_dirs(ui->app);
+    struct runbook rb;
+    int rc = 1;
+
+    if (inc->verify_code >= 0) {
+        snprintf(code, sizeof(code), "%d", inc->verify_code);
+        keys[nk++] = code;
+    }
+    snprintf(kind, sizeof(kind), "%s", logscan_kind_name(inc->kind));
+    for (char *p = kind; *p != '\0'; p++)
+        *p = *p == '_' ? '-' : *p;
+    keys[nk++] = kind;
+    if (inc->reason != NULL && strstr(inc->reason, "wrong version") != NULL)
+        keys[nk++] = "wrong-version";
+    if (inc->alert >= 0)
+        keys[nk++] = "alert";
+    if (strstr(kind, "timeout") != NULL)
+        keys[nk++] = "timeout";
+    if (strstr(kind, "connect") != NULL)
+        keys[nk++] = "refused";
+    for (size_t i = 0; i < nk && rc == 1; i++)
+        rc = runbook_find(dirs, keys[i], &rb, &cause);
+    runbook_dirs_free(dirs);
+    if (rc < 0) {
+        ui_doc_add(d, UI_C_BAD, true, "runbook: %s", cause != NULL ? cause : "unreadable");
+        free(cause);
+        return;
+    }
+    if (rc != 0)
+        return;
+    ui_doc_add(d, UI_C_NORMAL, true, "runbook (tlstriage explain %s): %s", rb.id, rb.title);
+    for (size_t i = 0; i < rb.nsteps; i++)
+        ui_doc_add(d, UI_C_NORMAL, true, "  %zu. %s", i + 1, rb.steps[i]);
+    runbook_free(&rb);
+}
+
 /* Builds the document of the selected incident from the model. */
 static void
 detail_build(struct ui *ui)
@@ -176,14 +221,15 @@ detail_build(struct ui *ui)
                    inc->reason != NULL ? ": " : "", inc->reason != NULL ? inc->reason : "",
                    (unsigned long long)inc->count, inc->last_time);
         const char *raw = ui_incidents_raw(ui, inc);
-        ui_doc_add(d, UI_C_DIM, false,
-                   "latest log line (%s:%lu):", inc->file != NULL ? "log" : "stdin", inc->line);
+        ui_doc_add(d, UI_C_DIM, true,
+                   "latest log line (%s:%lu):", inc->file != NULL ? inc->file : "stdin", inc->line);
         if (raw != NULL)
             ui_doc_add(d, UI_C_NORMAL, true, "  %s", raw);
         const struct incident_explanation *e =
             incident_explain(inc->kind, inc->verify_code, inc->reason);
         ui_doc_add(d, UI_C_NORMAL, false, "what: %s", e->plain);
         ui_doc_add(d, UI_C_NORMAL, false, "usually: %s", e->means);
+        doc_runbook(ui, d, inc);
         ui_doc_add(d, UI_C_NORMAL, false, "%s", "");
     }
     if (dt->error != NULL) {

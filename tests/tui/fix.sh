@@ -51,6 +51,7 @@ for size in "120 40" "80 24"; do
     tui_keys "$S" Enter
     ok "$1x$2: Enter shows the chain the upstream sent" tui_wait "$S" "chain as the upstream sent it" 20
     ok "$1x$2: and where verification breaks" tui_wait "$S" "verification breaks here"
+    ok "$1x$2: and the runbook of the cause" tui_wait "$S" "runbook (tlstriage explain verify-18)"
     tui_keys "$S" End
     ok "$1x$2: and nginx's message from the probe" tui_wait "$S" "self-signed certificate"
     tui_keys "$S" f
