@@ -162,6 +162,7 @@ struct drill_score {
     char *date;   /* ISO 8601 UTC */
     long seconds; /* from the sandbox's start to the first passing check */
     long hints;
+    long keys; /* keystrokes in the drill's screen; -1 when it ran headless */
 };
 
 /* Appends one score to STATE/drill-scores.yaml (rewritten atomically). */

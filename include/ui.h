@@ -26,10 +26,11 @@ struct ui;
 
 struct ui_opts {
     bool since_given;
-    time_t since;           /* --since (default: the last hour) */
-    const char *debug_file; /* --debug FILE: diagnostics while curses owns the terminal */
-    bool ascii;             /* --ascii: no UTF-8 box drawing or sparklines */
-    const char *banner;     /* a line shown on top of Incidents (a drill's briefing), or NULL */
+    time_t since;              /* --since (default: the last hour) */
+    const char *debug_file;    /* --debug FILE: diagnostics while curses owns the terminal */
+    bool ascii;                /* --ascii: no UTF-8 box drawing or sparklines */
+    const char *banner;        /* a line shown on top of Incidents (a drill's briefing), or NULL */
+    unsigned long *keystrokes; /* counts the keys pressed (a drill's score), or NULL */
 };
 
 /* What a key handler asks of the loop (tmux/htop style): redraw, quit, or nothing. */

@@ -144,8 +144,11 @@ do_scores(struct app *app)
         cli_put_sanitized(stdout, s[i].date);
         fputs("  ", stdout);
         cli_put_sanitized(stdout, s[i].scenario);
-        printf("  %ldm %02lds  %ld hint%s\n", s[i].seconds / 60, s[i].seconds % 60, s[i].hints,
+        printf("  %ldm %02lds  %ld hint%s", s[i].seconds / 60, s[i].seconds % 60, s[i].hints,
                s[i].hints == 1 ? "" : "s");
+        if (s[i].keys >= 0)
+            printf("  %ld keystroke%s", s[i].keys, s[i].keys == 1 ? "" : "s");
+        fputc('\n', stdout);
     }
     drill_scores_free(s, n);
     return EXIT_ALL_WELL;
@@ -168,7 +171,8 @@ open_sandbox(const char *dir, struct drill_sandbox *sb, struct drill_scenario *s
  * dir's drill-scores.yaml); said on stdout. Returns EXIT_ALL_WELL solved, EXIT_FINDINGS not
  * yet, EXIT_USAGE when it could not be checked. */
 static int
-check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_scenario *sc)
+check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_scenario *sc,
+                long keys)
 {
     struct drill_verdict v;
     char *cause = NULL;
@@ -196,6 +200,7 @@ check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_sc
             s.date = date;
             s.seconds = (long)(now - sb->started);
             s.hints = sb->hints_used;
+            s.keys = keys;
             if (drill_sandbox_save(sb, &cause) != 0 ||
                 drill_score_add(app_state_dir(app), &s, &cause) != 0) {
                 fprintf(stderr, "tlstriage: drill: the score was not saved: ");
@@ -225,7 +230,7 @@ do_check(struct app *app, const char *dir)
 
     if (open_sandbox(dir, &sb, &sc, &cause) != 0)
         return fail(NULL, cause);
-    rc = check_and_score(app, &sb, &sc);
+    rc = check_and_score(app, &sb, &sc, -1);
     drill_sandbox_free(&sb);
     drill_scenario_free(&sc);
     return rc;
@@ -367,6 +372,7 @@ drill_attached(struct app *app, const struct drill_scenario *sc, struct drill_sa
     struct app dapp;
     struct settings st;
     struct ui_opts uo;
+    unsigned long keys = 0;
     char *yaml = xasprintf("%s/tlstriage.yaml", sb->dir), *cause = NULL;
     char *brief = drill_sandbox_expand(sb, sc, sc->briefing);
     int rc;
@@ -382,6 +388,7 @@ drill_attached(struct app *app, const struct drill_scenario *sc, struct drill_sa
         goto out;
     }
     memset(&uo, 0, sizeof(uo));
+    uo.keystrokes = &keys;
     uo.since_given = true;
     uo.since = sb->started - 60;
     /* the first paragraph of the briefing, on one line */
@@ -405,7 +412,8 @@ drill_attached(struct app *app, const struct drill_scenario *sc, struct drill_sa
         free(cause);
         cause = NULL;
     }
-    rc = check_and_score(app, sb, sc);
+    rc = check_and_score(app, sb, sc, (long)keys);
+    printf("drill %s: %lu keystroke%s in the screen\n", sc->name, keys, keys == 1 ? "" : "s");
 out:
     if (drill_sandbox_down(sb, &cause) != 0) {
         fail(NULL, cause);

@@ -1,7 +1,8 @@
 /*
  * drill-score.c — the drills' score history: STATE/drill-scores.yaml, a YAML list of
- * {scenario, date, seconds, hints}, rewritten atomically with one more entry per passed
- * drill and read back for `drill --scores`. Prints nothing; called by cli-drill.c.
+ * {scenario, date, seconds, hints, keystrokes (the drill's screen only)}, rewritten atomically with
+ * one more entry per passed drill and read back for `drill --scores`. Prints nothing; called by
+ * cli-drill.c.
  */
 #include "config.h"
 
@@ -16,8 +17,8 @@
 #include "yamlschema.h"
 
 static const struct yschema score_schema[] = {
-    {"scenario", YS_STR, true}, {"date", YS_STR, true}, {"seconds", YS_INT, true},
-    {"hints", YS_INT, true},    {NULL, 0, false},
+    {"scenario", YS_STR, true}, {"date", YS_STR, true},        {"seconds", YS_INT, true},
+    {"hints", YS_INT, true},    {"keystrokes", YS_INT, false}, {NULL, 0, false},
 };
 
 void
@@ -61,9 +62,11 @@ drill_score_read(const char *state_dir, struct drill_score **out, size_t *n, cha
     for (size_t i = 0; i < len; i++) {
         const yaml_node_t *m = yamlio_seq_at(&doc, doc.root, i);
         struct drill_score *s = &(*out)[i];
+        s->keys = -1;
         if (yschema_check(&doc, m, score_schema, "score", cause) != 0 ||
             yschema_int(&doc, m, "seconds", 0, 100000000, &s->seconds, cause) != 0 ||
-            yschema_int(&doc, m, "hints", 0, 1000, &s->hints, cause) != 0) {
+            yschema_int(&doc, m, "hints", 0, 1000, &s->hints, cause) != 0 ||
+            yschema_int(&doc, m, "keystrokes", 0, 100000000, &s->keys, cause) != 0) {
             drill_scores_free(*out, i);
             *out = NULL;
             goto out;
@@ -106,6 +109,8 @@ drill_score_add(const char *state_dir, const struct drill_score *add, char **cau
         yamlio_kv(&em, "date", s->date);
         yamlio_kulong(&em, "seconds", (unsigned long)s->seconds, false);
         yamlio_kulong(&em, "hints", (unsigned long)s->hints, false);
+        if (s->keys >= 0)
+            yamlio_kulong(&em, "keystrokes", (unsigned long)s->keys, false);
         yamlio_close(&em, true);
     }
     yamlio_close(&em, false);

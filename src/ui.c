@@ -327,6 +327,8 @@ ui_keys_read(struct ui *ui)
             ui->dirty |= UI_REDRAW;
             continue;
         }
+        if (ui->opts.keystrokes != NULL)
+            (*ui->opts.keystrokes)++;
         if (ui->message != NULL) {
             free(ui->message);
             ui->message = NULL;

@@ -34,4 +34,6 @@ ok "no sandbox directory is left" test ! -e "$sandbox"
 left=$(pgrep -fa -- "[n]ginx.*$sandbox|[d]rill --traffic.*$sandbox" || true)
 is "$left" "" "no process of the sandbox is left (nginx, traffic)"
 ok "the score is in the state dir" grep -q "classic" "$work/state/drill-scores.yaml"
+ok "with the keystrokes of the screen" grep -qE "keystrokes: [1-9]" "$work/state/drill-scores.yaml"
+ok "drill --scores lists them" sh -c "'$TLSTRIAGE' --state-dir '$work/state' drill --scores | grep -q 'keystroke'"
 done_testing
