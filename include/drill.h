@@ -107,7 +107,9 @@ struct drill_sandbox {
     char *token; /* the upstream's answers carry it: proof a 200 came through */
     time_t started;
     long hints_used;
-    time_t passed; /* first passing --check, 0: not yet */
+    time_t passed;           /* first passing --check, 0: not yet */
+    bool verify_on_at_start; /* every TLS upstream verified when the sandbox started */
+    long unsafe;             /* checks since then that found verification turned off */
 };
 
 /* Builds and starts sc's sandbox in a fresh directory (under TMPDIR): certificates, both
@@ -133,6 +135,7 @@ char *drill_sandbox_expand(const struct drill_sandbox *sb, const struct drill_sc
 struct drill_verdict {
     char **problems;
     size_t nproblems;
+    bool verify_off; /* some TLS upstream use has proxy_ssl_verify off */
 };
 /* The success condition: every request answered 200 through the upstream (the token in
  * the body), and proxy_ssl_verify on for every TLS upstream use of the front's config
@@ -162,7 +165,8 @@ struct drill_score {
     char *date;   /* ISO 8601 UTC */
     long seconds; /* from the sandbox's start to the first passing check */
     long hints;
-    long keys; /* keystrokes in the drill's screen; -1 when it ran headless */
+    long keys;   /* keystrokes in the drill's screen; -1 when it ran headless */
+    long unsafe; /* unsafe actions attempted: verification found turned off by a check */
 };
 
 /* Appends one score to STATE/drill-scores.yaml (rewritten atomically). */

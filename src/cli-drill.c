@@ -148,6 +148,7 @@ do_scores(struct app *app)
                s[i].hints == 1 ? "" : "s");
         if (s[i].keys >= 0)
             printf("  %ld keystroke%s", s[i].keys, s[i].keys == 1 ? "" : "s");
+        printf("  %ld unsafe", s[i].unsafe);
         fputc('\n', stdout);
     }
     drill_scores_free(s, n);
@@ -180,6 +181,17 @@ check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_sc
 
     if (drill_sandbox_check(sb, sc, &v, &cause) != 0)
         return fail(sb->dir, cause);
+    if (v.verify_off && sb->verify_on_at_start) {
+        /* verification turned off to make the 502 go away: never a fix, and it counts */
+        sb->unsafe++;
+        printf("drill %s: UNSAFE: proxy_ssl_verify is off on a TLS upstream (%ld unsafe "
+               "action%s so far): it hands every request to whoever answers there\n",
+               sb->name, sb->unsafe, sb->unsafe == 1 ? "" : "s");
+        if (drill_sandbox_save(sb, &cause) != 0) {
+            free(cause);
+            cause = NULL;
+        }
+    }
     if (v.nproblems > 0) {
         printf("drill %s: not solved yet:\n", sb->name);
         for (size_t i = 0; i < v.nproblems; i++) {
@@ -201,6 +213,7 @@ check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_sc
             s.seconds = (long)(now - sb->started);
             s.hints = sb->hints_used;
             s.keys = keys;
+            s.unsafe = sb->unsafe;
             if (drill_sandbox_save(sb, &cause) != 0 ||
                 drill_score_add(app_state_dir(app), &s, &cause) != 0) {
                 fprintf(stderr, "tlstriage: drill: the score was not saved: ");
@@ -211,9 +224,11 @@ check_and_score(struct app *app, struct drill_sandbox *sb, const struct drill_sc
             }
         }
         long secs = (long)(sb->passed - sb->started);
-        printf("drill %s: solved in %ldm %02lds with %ld hint%s: every request answered 200 "
-               "through the upstream, verification on for every TLS upstream\n",
-               sb->name, secs / 60, secs % 60, sb->hints_used, sb->hints_used == 1 ? "" : "s");
+        printf("drill %s: solved in %ldm %02lds with %ld hint%s and %ld unsafe action%s: every "
+               "request answered 200 through the upstream, verification on for every TLS "
+               "upstream\n",
+               sb->name, secs / 60, secs % 60, sb->hints_used, sb->hints_used == 1 ? "" : "s",
+               sb->unsafe, sb->unsafe == 1 ? "" : "s");
         rc = EXIT_ALL_WELL;
     }
     drill_verdict_free(&v);

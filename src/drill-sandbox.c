@@ -270,6 +270,8 @@ drill_sandbox_save(const struct drill_sandbox *sb, char **cause)
     yamlio_kulong(&em, "started", (unsigned long)sb->started, false);
     yamlio_kulong(&em, "hints_used", (unsigned long)sb->hints_used, false);
     yamlio_kulong(&em, "passed", (unsigned long)sb->passed, false);
+    yamlio_kulong(&em, "verify_on_at_start", sb->verify_on_at_start ? 1 : 0, false);
+    yamlio_kulong(&em, "unsafe", (unsigned long)sb->unsafe, false);
     yamlio_close(&em, true);
     if (yamlio_emit_end(&em) != 0) {
         *cause = xstrdup("cannot write the drill state");
@@ -291,7 +293,8 @@ drill_sandbox_open(const char *dir, struct drill_sandbox *sb, char **cause)
         {"nginx", YS_STR, true},   {"front_port", YS_INT, true},
         {"ports", YS_SEQ, true},   {"token", YS_STR, true},
         {"started", YS_INT, true}, {"hints_used", YS_INT, true},
-        {"passed", YS_INT, true},  {NULL, 0, false},
+        {"passed", YS_INT, true},  {"verify_on_at_start", YS_INT, false},
+        {"unsafe", YS_INT, false}, {NULL, 0, false},
     };
     struct yamlio_doc doc;
     struct buf b = BUF_INIT;
@@ -335,6 +338,8 @@ drill_sandbox_open(const char *dir, struct drill_sandbox *sb, char **cause)
     sb->started = (time_t)yamlio_ulong(&doc, doc.root, "started", 10);
     sb->hints_used = (long)yamlio_ulong(&doc, doc.root, "hints_used", 10);
     sb->passed = (time_t)yamlio_ulong(&doc, doc.root, "passed", 10);
+    sb->verify_on_at_start = yamlio_ulong(&doc, doc.root, "verify_on_at_start", 10) != 0;
+    sb->unsafe = (long)yamlio_ulong(&doc, doc.root, "unsafe", 10);
     rc = 0;
 out:
     if (rc != 0)
@@ -699,6 +704,34 @@ out:
 
 /* ---- up ---- */
 
+/* Whether every TLS upstream use of the front config verifies (the scenario's start): a
+ * check that later finds one off counts as an unsafe action. */
+static bool
+verify_all_on(const struct drill_sandbox *sb)
+{
+    struct ngxconf *conf = NULL;
+    struct tls_use *uses = NULL;
+    char *path = drill_sandbox_front_conf(sb), *prefix = xasprintf("%s/front/", sb->dir);
+    char *cause = NULL;
+    size_t n = 0;
+    bool on = true;
+
+    if (ngxconf_load(path, prefix, &conf, &cause) == 0) {
+        n = resolve_uses(conf, &uses);
+        for (size_t i = 0; i < n; i++) {
+            const char *val = uses[i].ssl.v[PSS_VERIFY].value;
+            on = on && val != NULL && strcmp(val, "on") == 0;
+        }
+        if (uses != NULL)
+            resolve_uses_free(uses, n);
+    }
+    ngxconf_free(conf);
+    free(cause);
+    free(path);
+    free(prefix);
+    return on;
+}
+
 int
 drill_sandbox_up(const struct app *app, const struct drill_scenario *sc, unsigned port_base,
                  volatile int *stop, struct drill_sandbox *sb, char **cause)
@@ -757,6 +790,9 @@ drill_sandbox_up(const struct app *app, const struct drill_scenario *sc, unsigne
     if (start_nginx(sb, "upstream", cause) != 0 || (stop != NULL && *stop))
         goto fail;
     if (start_nginx(sb, "front", cause) != 0 || (stop != NULL && *stop))
+        goto fail;
+    sb->verify_on_at_start = verify_all_on(sb);
+    if (drill_sandbox_save(sb, cause) != 0)
         goto fail;
     if (drill_traffic_spawn(sb, cause) != 0 || (stop != NULL && *stop))
         goto fail;
@@ -896,6 +932,7 @@ drill_sandbox_check(const struct drill_sandbox *sb, const struct drill_scenario 
     for (size_t i = 0; i < n; i++) {
         const struct pss_value *pv = &uses[i].ssl.v[PSS_VERIFY];
         if (pv->value == NULL || strcmp(pv->value, "on") != 0) {
+            v->verify_off = true;
             if (pv->origin == PSS_DEFAULT)
                 problem(v, xasprintf("proxy_ssl_verify is off (nginx's default) in %s: the "
                                      "upstream's certificate is not checked",

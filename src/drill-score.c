@@ -1,8 +1,8 @@
 /*
  * drill-score.c — the drills' score history: STATE/drill-scores.yaml, a YAML list of
- * {scenario, date, seconds, hints, keystrokes (the drill's screen only)}, rewritten atomically with
- * one more entry per passed drill and read back for `drill --scores`. Prints nothing; called by
- * cli-drill.c.
+ * {scenario, date, seconds, hints, keystrokes (the drill's screen only), unsafe}, rewritten
+ * atomically with one more entry per passed drill and read back for `drill --scores`. Prints
+ * nothing; called by cli-drill.c.
  */
 #include "config.h"
 
@@ -18,7 +18,8 @@
 
 static const struct yschema score_schema[] = {
     {"scenario", YS_STR, true}, {"date", YS_STR, true},        {"seconds", YS_INT, true},
-    {"hints", YS_INT, true},    {"keystrokes", YS_INT, false}, {NULL, 0, false},
+    {"hints", YS_INT, true},    {"keystrokes", YS_INT, false}, {"unsafe", YS_INT, false},
+    {NULL, 0, false},
 };
 
 void
@@ -66,7 +67,8 @@ drill_score_read(const char *state_dir, struct drill_score **out, size_t *n, cha
         if (yschema_check(&doc, m, score_schema, "score", cause) != 0 ||
             yschema_int(&doc, m, "seconds", 0, 100000000, &s->seconds, cause) != 0 ||
             yschema_int(&doc, m, "hints", 0, 1000, &s->hints, cause) != 0 ||
-            yschema_int(&doc, m, "keystrokes", 0, 100000000, &s->keys, cause) != 0) {
+            yschema_int(&doc, m, "keystrokes", 0, 100000000, &s->keys, cause) != 0 ||
+            yschema_int(&doc, m, "unsafe", 0, 100000000, &s->unsafe, cause) != 0) {
             drill_scores_free(*out, i);
             *out = NULL;
             goto out;
@@ -111,6 +113,7 @@ drill_score_add(const char *state_dir, const struct drill_score *add, char **cau
         yamlio_kulong(&em, "hints", (unsigned long)s->hints, false);
         if (s->keys >= 0)
             yamlio_kulong(&em, "keystrokes", (unsigned long)s->keys, false);
+        yamlio_kulong(&em, "unsafe", (unsigned long)s->unsafe, false);
         yamlio_close(&em, true);
     }
     yamlio_close(&em, false);

@@ -106,7 +106,21 @@ t "the state file counts the hint" grep -q '^hints_used: 1' "$D/drill.state"
 "$T" --state-dir "$state" drill --check "$D" >/dev/null
 "$T" drill --down "$D"
 t "--scores lists the passed drills with their hints" bash -c \
-    "[ \$('$T' --state-dir '$state' drill --scores | wc -l) -ge 15 ] && '$T' --state-dir '$state' drill --scores | tail -1 | grep -q 'classic .* 1 hint\$'"
+    "[ \$('$T' --state-dir '$state' drill --scores | wc -l) -ge 15 ] && '$T' --state-dir '$state' drill --scores | tail -1 | grep -q 'classic .* 1 hint  0 unsafe\$'"
+
+# Turning verification off to make the 502 go away is an unsafe action: counted, never a fix.
+D=$("$T" --state-dir "$state" drill classic --detach --port-base "$base")
+sed -i 's/proxy_ssl_verify on;/proxy_ssl_verify off;/' "$D/front/nginx.conf"
+"${TT_NGINX:-/usr/sbin/nginx}" -p "$D/front/" -c "$D/front/nginx.conf" -s reload 2>/dev/null
+sleep 1
+"$T" --state-dir "$state" drill --check "$D" >"$state/unsafe" 2>&1
+t "verify off: --check says UNSAFE" grep -q 'UNSAFE: proxy_ssl_verify is off' "$state/unsafe"
+t "verify off: and it is not solved" grep -q 'not solved yet' "$state/unsafe"
+t "verify off: the state counts the unsafe action" grep -q '^unsafe: 1' "$D/drill.state"
+"$T" drill --solve "$D" >/dev/null
+"$T" --state-dir "$state" drill --check "$D" >"$state/unsafe2" 2>&1
+t "verify off: the score says it" grep -q 'and 1 unsafe action' "$state/unsafe2"
+"$T" drill --down "$D"
 
 # Attached (no --detach): the briefing, then Ctrl-C removes everything.
 "$T" drill classic --port-base "$base" >"$state/attached" 2>&1 &
