@@ -295,6 +295,8 @@ void ui_doc_add(struct ui_doc *d, int color, bool raw, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ui_doc_draw(struct ui *ui, const struct ui_doc *d, size_t *scroll, int top, int rows);
 int ui_doc_scroll(const struct ui_doc *d, size_t *scroll, enum ui_action a, int rows);
+/* The runbook of an incident's cause (title and steps, as `tlstriage explain`) into d. */
+void ui_doc_runbook(struct ui *ui, struct ui_doc *d, const struct incident *inc);
 /* The history screen's model: reload the journal. */
 void ui_history_load(struct ui *ui);
 

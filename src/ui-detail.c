@@ -164,8 +164,8 @@ doc_chain(struct ui *ui, struct ui_doc *d, const struct probe_result *r)
 
 /* The runbook of the incident's cause (share/tlstriage/runbooks, as `tlstriage explain`):
  * its title and steps. Keys tried: the verify code, the kind, then the usual names. */
-static void
-doc_runbook(struct ui *ui, struct ui_doc *d, const struct incident *inc)
+void
+ui_doc_runbook(struct ui *ui, struct ui_doc *d, const struct incident *inc)
 {
     char code[16], kind[64], *cause = NULL;
     const char *keys[6];
@@ -229,7 +229,7 @@ detail_build(struct ui *ui)
             incident_explain(inc->kind, inc->verify_code, inc->reason);
         ui_doc_add(d, UI_C_NORMAL, false, "what: %s", e->plain);
         ui_doc_add(d, UI_C_NORMAL, false, "usually: %s", e->means);
-        doc_runbook(ui, d, inc);
+        ui_doc_runbook(ui, d, inc);
         ui_doc_add(d, UI_C_NORMAL, false, "%s", "");
     }
     if (dt->error != NULL) {

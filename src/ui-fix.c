@@ -123,6 +123,10 @@ fix_build_pick(struct ui *ui)
     ui_doc_add(&fx->doc, UI_C_DIM, true, "m: a client certificate and key%s%s%s",
                ui->client_cert != NULL ? " (now " : " (for the mtls fix)",
                ui->client_cert != NULL ? ui->client_cert : "", ui->client_cert != NULL ? ")" : "");
+    if (fix_item(ui)->inc != NULL) {
+        ui_doc_add(&fx->doc, UI_C_DIM, false, "%s", "");
+        ui_doc_runbook(ui, &fx->doc, fix_item(ui)->inc);
+    }
     ui_doc_add(&fx->doc, UI_C_DIM, false, "%s", "");
     ui_doc_add(&fx->doc, UI_C_DIM, false,
                "proxy_ssl_verify off is never offered: it hands every "

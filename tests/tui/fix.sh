@@ -56,6 +56,7 @@ for size in "120 40" "80 24"; do
     ok "$1x$2: and nginx's message from the probe" tui_wait "$S" "self-signed certificate"
     tui_keys "$S" f
     ok "$1x$2: f lists the candidates, verified first" tui_wait "$S" "verified by probe"
+    ok "$1x$2: and the runbook of the cause" tui_wait "$S" "runbook (tlstriage explain verify-18)"
     tui_keys "$S" Enter
     ok "$1x$2: Enter shows the plan with its blast radius" tui_wait "$S" "blast radius"
     tui_keys "$S" End
