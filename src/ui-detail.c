@@ -331,30 +331,22 @@ ui_detail_probe(struct ui *ui)
     ui_detail_refresh(ui);
 }
 
-/* Opens the detail of a use of the config (Enter on Upstreams): no log line, the same probe,
- * what-ifs and fixes. */
-void
-ui_detail_open_use(struct ui *ui, const char *label, const char *host, unsigned port)
+/* Shows Detail for item idx of the triage (placed == 0), or for the error of placing it:
+ * the item is planned in the background unless it was already. */
+static void
+detail_show(struct ui *ui, const struct incident *inc, int placed, size_t idx, char *error)
 {
     struct ui_detail *dt = &ui->detail;
-    char *cause = NULL;
-    size_t idx;
 
     if (dt->job != NULL)
         job_cancel(dt->job);
     dt->job = NULL;
     free(dt->error);
-    dt->error = NULL;
-    dt->inc = NULL;
-    dt->placed = false;
+    dt->error = error;
+    dt->inc = inc;
+    dt->placed = placed == 0;
     dt->scroll = 0;
-    if (!ui->tri_open)
-        dt->error = xasprintf("the config could not be read: %s",
-                              ui->tri_error != NULL ? ui->tri_error : "unknown");
-    else if (triage_place_use(&ui->tri, label, host, port, &idx, &cause) != 0)
-        dt->error = cause;
-    else {
-        dt->placed = true;
+    if (dt->placed) {
         dt->item = idx;
         if (!ui->tri.items[idx].planned)
             ui_detail_probe(ui);
@@ -363,36 +355,44 @@ ui_detail_open_use(struct ui *ui, const char *label, const char *host, unsigned 
     ui_detail_refresh(ui);
 }
 
+static char *
+detail_no_config(const struct ui *ui)
+{
+    return xasprintf("the config could not be read: %s",
+                     ui->tri_error != NULL ? ui->tri_error : "unknown");
+}
+
+/* Opens the detail of a use of the config (Enter on Upstreams): no log line, the same probe,
+ * what-ifs and fixes. */
+void
+ui_detail_open_use(struct ui *ui, const char *label, const char *host, unsigned port)
+{
+    char *cause = NULL;
+    size_t idx = 0;
+
+    if (!ui->tri_open)
+        detail_show(ui, NULL, -1, 0, detail_no_config(ui));
+    else if (triage_place_use(&ui->tri, label, host, port, &idx, &cause) != 0)
+        detail_show(ui, NULL, -1, 0, cause);
+    else
+        detail_show(ui, NULL, 0, idx, NULL);
+}
+
 /* Opens the detail of an incident: place it, then plan it in the background. */
 void
 ui_detail_open(struct ui *ui, const struct incident *inc)
 {
-    struct ui_detail *dt = &ui->detail;
     char *cause = NULL;
-    size_t idx;
+    size_t idx = 0;
 
-    if (dt->job != NULL)
-        job_cancel(dt->job);
-    dt->job = NULL;
-    free(dt->error);
-    dt->error = NULL;
-    dt->inc = inc;
-    dt->placed = false;
-    dt->scroll = 0;
     if (!ui->tri_open)
-        dt->error = xasprintf("the config could not be read: %s",
-                              ui->tri_error != NULL ? ui->tri_error : "unknown");
-    else if (triage_place(&ui->tri, inc, &idx, &cause) != 0)
-        dt->error = xasprintf("not placed in the config: %s", cause != NULL ? cause : "unknown");
-    else {
-        dt->placed = true;
-        dt->item = idx;
-        if (!ui->tri.items[idx].planned)
-            ui_detail_probe(ui);
-    }
-    free(cause);
-    ui_show(ui, &ui_screen_detail);
-    ui_detail_refresh(ui);
+        detail_show(ui, inc, -1, 0, detail_no_config(ui));
+    else if (triage_place(&ui->tri, inc, &idx, &cause) != 0) {
+        detail_show(ui, inc, -1, 0,
+                    xasprintf("not placed in the config: %s", cause != NULL ? cause : "unknown"));
+        free(cause);
+    } else
+        detail_show(ui, inc, 0, idx, NULL);
 }
 
 void
