@@ -25,14 +25,14 @@ struct app {
     const char *config_file; /* --config (tool settings, YAML), NULL if not given */
     bool no_color;           /* --no-color, or NO_COLOR set */
     /* From the settings file (settings.c); a verb's own option overrides each. */
-    const char *cert_dir;     /* where fix writes certificates (NULL: the verb's default) */
-    const char *reload_cmd;   /* the reload command (NULL: automatic) */
-    int probe_timeout_ms;     /* probe time-out (0: the verb's default) */
-    int watch_seconds;        /* fix's watch after the reload, when watch_set */
-    int expiry_days;          /* probe's expiry threshold, when expiry_set */
+    const char *cert_dir;       /* where fix writes certificates (NULL: the verb's default) */
+    const char *reload_cmd;     /* the reload command (NULL: automatic) */
+    int probe_timeout_ms;       /* probe time-out (0: the verb's default) */
+    int watch_seconds;          /* fix's watch after the reload, when watch_set */
+    int expiry_days;            /* probe's expiry threshold, when expiry_set */
     bool watch_set, expiry_set; /* false (a zeroed app): the verb's default */
-    const char *drills_dir;   /* searched before the installed drills (NULL: none) */
-    const char *runbooks_dir; /* searched before the installed runbooks (NULL: none) */
+    const char *drills_dir;     /* searched before the installed drills (NULL: none) */
+    const char *runbooks_dir;   /* searched before the installed runbooks (NULL: none) */
 };
 
 /* The state directory: --state-dir, else /var/lib/tlstriage for root, else

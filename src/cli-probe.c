@@ -343,8 +343,7 @@ cli_probe(struct app *app, int argc, char **argv)
         }
         if (res[i].verdict != PROBE_OK ||
             (all && res[i].nchain > 0 && res[i].chain[0].days_left < warn_days) ||
-            (all && res[i].anchor_not_after != 0 &&
-             res[i].anchor_days_left < warn_days)) {
+            (all && res[i].anchor_not_after != 0 && res[i].anchor_days_left < warn_days)) {
             failed = true;
             nfailed++;
         }

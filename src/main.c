@@ -17,8 +17,16 @@
 #include "settings.h"
 #include "xmalloc.h"
 
-enum { OPT_CONF = 256, OPT_LOG, OPT_NGINX, OPT_PREFIX, OPT_STATE_DIR, OPT_CONFIG, OPT_NO_COLOR,
-       OPT_SHOW_SETTINGS };
+enum {
+    OPT_CONF = 256,
+    OPT_LOG,
+    OPT_NGINX,
+    OPT_PREFIX,
+    OPT_STATE_DIR,
+    OPT_CONFIG,
+    OPT_NO_COLOR,
+    OPT_SHOW_SETTINGS
+};
 
 static const struct option global_options[] = {
     {"conf", required_argument, NULL, OPT_CONF},
