@@ -27,7 +27,18 @@ typedef int (*pemload_pass_fn)(const char *path, unsigned attempt, char *buf, in
 struct pemload_pass {
     pemload_pass_fn fn; /* NULL: no passphrases (an encrypted key fails) */
     void *arg;
+    const char *source; /* what the passphrases come from, for messages
+                           ("proxy_ssl_password_file \"/etc/nginx/pw\""), or NULL */
 };
+
+/*
+ * Reads a password file as nginx's ngx_ssl_read_password_file() does: one passphrase a
+ * line (a trailing CR dropped), tried in turn; an empty file gives one empty passphrase.
+ * Fills *pass (fn, arg, source); release with pemload_pass_free(). Returns 0, or -1 with
+ * nginx's text in *cause: open() "PATH" failed (2: No such file or directory).
+ */
+int pemload_pass_file(const char *path, struct pemload_pass *pass, char **cause);
+void pemload_pass_free(struct pemload_pass *pass);
 
 /*
  * Reads the first certificate of path (PEM_read_bio_X509_AUX, as nginx) into *leaf and,
@@ -43,7 +54,9 @@ int pemload_cert(const char *path, X509 **leaf, STACK_OF(X509) * *chain, char **
  * Reads the private key of path (PEM_read_bio_PrivateKey) into *key, taking passphrases
  * from pass (NULL: none). Never prompts. Returns and reports as pemload_cert, with nginx's
  * "cannot load certificate key" text; an encrypted key with no passphrase gives
- * PEMLOAD_ERR_ENCRYPTED and a message that says so (the queue is cleared then).
+ * PEMLOAD_ERR_ENCRYPTED and a message that says so (the queue is cleared then); when
+ * none of the passphrases decrypts it, PEMLOAD_ERR_READ and nginx's text followed by the
+ * name of pass->source.
  */
 int pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key, char **cause);
 

@@ -17,8 +17,14 @@ enum pss {
     PSS_CERTIFICATE,
     PSS_CERTIFICATE_KEY,
     PSS_SESSION_REUSE,
+    PSS_CRL,           /* listed by the settings printers only when set */
+    PSS_PASSWORD_FILE, /* the same */
     PSS__COUNT
 };
+
+/* Whether a setting is listed even when nginx's default applies (the printers keep the
+ * outputs of configs without proxy_ssl_crl / _password_file as they were). */
+#define PSS_LISTED_WHEN_DEFAULT(k) ((k) != PSS_CRL && (k) != PSS_PASSWORD_FILE)
 
 enum pss_origin {
     PSS_DEFAULT,   /* not set anywhere: nginx's default applies */
@@ -51,8 +57,9 @@ extern const struct pss_def pss_defs[PSS__COUNT];
 
 struct ngxconf;
 
-/* The settings that name files: proxy_ssl_trusted_certificate, _certificate, _key. */
-#define SSLCONF_NPATHS 3
+/* The settings that name files: proxy_ssl_trusted_certificate, _certificate, _key, _crl,
+ * _password_file. */
+#define SSLCONF_NPATHS 5
 
 /* Makes the file paths of s absolute as nginx reads them (a relative one is taken against
  * the config's prefix, ngxconf_full_path); nginx's defaults are left alone. owned[k] gets

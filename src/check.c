@@ -63,6 +63,7 @@ struct trusted_file {
 
 struct keypair {
     char *cert, *key;
+    char *pw; /* proxy_ssl_password_file (full path), or NULL */
     char *problem; /* TT007 message, or NULL */
 };
 
@@ -173,18 +174,23 @@ trusted_load(struct check_state *st, const char *written)
 }
 
 static struct keypair *
-keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
+keypair_load(struct check_state *st, const char *cert_w, const char *key_w, const char *pw_w)
 {
     char *cert = ngxconf_full_path(st->conf, cert_w), *key = ngxconf_full_path(st->conf, key_w);
+    char *pw = pw_w != NULL ? ngxconf_full_path(st->conf, pw_w) : NULL;
+    struct pemload_pass pass = {NULL, NULL, NULL};
     struct keypair *k;
     X509 *x = NULL;
     EVP_PKEY *pk = NULL;
     char *why;
 
     for (size_t i = 0; i < st->nkp; i++) {
-        if (strcmp(st->kp[i].cert, cert) == 0 && strcmp(st->kp[i].key, key) == 0) {
+        if (strcmp(st->kp[i].cert, cert) == 0 && strcmp(st->kp[i].key, key) == 0 &&
+            (pw == NULL ? st->kp[i].pw == NULL
+                        : st->kp[i].pw != NULL && strcmp(st->kp[i].pw, pw) == 0)) {
             free(cert);
             free(key);
+            free(pw);
             return &st->kp[i];
         }
     }
@@ -192,6 +198,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     k = &st->kp[st->nkp++];
     k->cert = cert;
     k->key = key;
+    k->pw = pw;
     k->problem = NULL;
     if ((k->problem = file_problem(cert)) != NULL || (k->problem = file_problem(key)) != NULL)
         return k;
@@ -201,15 +208,27 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
         free(why);
         goto out;
     }
-    switch (pemload_key(key, NULL, &pk, NULL)) {
+    if (pw != NULL && pemload_pass_file(pw, &pass, &why) != 0) {
+        k->problem = xasprintf("proxy_ssl_password_file: %s", why);
+        free(why);
+        goto out;
+    }
+    char *kcause = NULL;
+    int krc = pemload_key(key, &pass, &pk, pw != NULL ? &kcause : NULL);
+    switch (krc) {
     case PEMLOAD_OK:
         break;
     case PEMLOAD_ERR_ENCRYPTED:
-        k->problem = xasprintf("\"%s\" is encrypted with a passphrase: tlstriage does not read "
-                               "proxy_ssl_password_file yet, so it cannot check the pair",
+        free(kcause);
+        k->problem = xasprintf("\"%s\" is encrypted with a passphrase and no "
+                               "proxy_ssl_password_file is set: nginx -t refuses it",
                                key);
         goto out;
     default:
+        if (kcause != NULL) { /* names the password file when a passphrase was tried */
+            k->problem = kcause;
+            goto out;
+        }
         why = tlserr_reason();
         k->problem = xasprintf("\"%s\" holds no readable private key (%s)", key, why);
         free(why);
@@ -218,6 +237,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w)
     if (X509_check_private_key(x, pk) != 1)
         k->problem = xasprintf("the key \"%s\" does not match the certificate \"%s\"", key, cert);
 out:
+    pemload_pass_free(&pass);
     tlserr_clear();
     X509_free(x);
     EVP_PKEY_free(pk);
@@ -396,7 +416,11 @@ check_use(struct check_state *st, const struct tls_use *u)
                 "add \"proxy_ssl_certificate_key FILE;\" naming the client certificate's "
                 "private key");
         } else if (strchr(key->value, '$') == NULL && strncmp(key->value, "data:", 5) != 0) {
-            struct keypair *k = keypair_load(st, cert->value, key->value);
+            const struct pss_value *pwf = &s->v[PSS_PASSWORD_FILE];
+            struct keypair *k = keypair_load(
+                st, cert->value, key->value,
+                pwf->origin != PSS_DEFAULT && strchr(pwf->value, '$') == NULL ? pwf->value
+                                                                              : NULL);
             if (k->problem != NULL)
                 add(st, "TT007", CHECK_ERROR, key->file, key->line, where_block(key, u),
                     xasprintf("proxy_ssl_certificate_key: %s", k->problem),
@@ -488,6 +512,7 @@ check_run(const struct ngxconf *conf, const struct check_opts *opts, struct chec
     for (size_t i = 0; i < st.nkp; i++) {
         free(st.kp[i].cert);
         free(st.kp[i].key);
+        free(st.kp[i].pw);
         free(st.kp[i].problem);
     }
     free(st.kp);

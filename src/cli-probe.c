@@ -35,6 +35,8 @@ enum {
     OPT_CIPHERS,
     OPT_CERT,
     OPT_KEY,
+    OPT_PASSWORD_FILE,
+    OPT_CRL,
     OPT_TIMEOUT,
     OPT_FORMAT,
     OPT_PARALLEL,
@@ -57,6 +59,8 @@ static const struct option probe_options[] = {
     {"ciphers", required_argument, NULL, OPT_CIPHERS},
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"crl", required_argument, NULL, OPT_CRL},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"parallel", required_argument, NULL, OPT_PARALLEL},
@@ -73,7 +77,8 @@ static const struct option probe_options[] = {
 static const char probe_usage[] =
     "usage: tlstriage probe HOST:PORT [HOST:PORT...] [--trusted FILE] [--depth N]\n"
     "         [--name NAME] [--sni|--no-sni] [--protocols \"TLSv1.2 TLSv1.3\"] [--ciphers LIST]\n"
-    "         [--cert FILE --key FILE] [--timeout SECONDS] [--parallel N]\n"
+    "         [--cert FILE --key FILE [--password-file FILE]] [--crl FILE]\n"
+    "         [--timeout SECONDS] [--parallel N]\n"
     "         [--format text|json|prometheus] [--no-what-if]\n"
     "       tlstriage probe --conf PATH (--location-of URL | --server NAME --uri PATH | --all)\n"
     "Handshakes as nginx would (proxy_ssl_verify on) and prints nginx's verdict and message.\n"
@@ -205,6 +210,12 @@ cli_probe(struct app *app, int argc, char **argv)
             break;
         case OPT_KEY:
             base.key = optarg;
+            break;
+        case OPT_PASSWORD_FILE:
+            base.password_file = optarg;
+            break;
+        case OPT_CRL:
+            base.crl = optarg;
             break;
         case OPT_TIMEOUT:
             timeout_given = true;

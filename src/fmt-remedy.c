@@ -30,6 +30,8 @@ fmt_remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
     jw_obj_open(w);
     for (int k = 0; k < PSS__COUNT; k++) {
         const struct pss_value *v = &s->v[k];
+        if (v->origin == PSS_DEFAULT && !PSS_LISTED_WHEN_DEFAULT(k))
+            continue;
         jw_key(w, pss_defs[k].directive);
         jw_obj_open(w);
         jw_kstr(w, "value", v->value);

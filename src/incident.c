@@ -388,14 +388,20 @@ const struct incident_explanation incident_explanations[] = {
      "the upstream must send its intermediate, or the trusted file must hold it"},
     {EV_VERIFY_ERROR, 22, NULL, "the upstream's certificate chain is longer than allowed",
      "raise proxy_ssl_verify_depth (default 1) to cover the intermediates"},
-    {EV_VERIFY_ERROR, 23, NULL, "the upstream's certificate has been revoked",
-     "the upstream must get a new certificate; do not work around a revocation"},
+    {EV_VERIFY_ERROR, 23, NULL,
+     "the upstream's certificate has been revoked (it is listed in the proxy_ssl_crl file)",
+     "the upstream must get a new certificate and key; a revoked certificate is never fixed by "
+     "trusting it differently (pinning it, another CA or chain): do not work around a "
+     "revocation"},
     {EV_VERIFY_ERROR, 26, NULL, "the upstream's certificate is not meant for TLS servers",
      "its extended key usage lacks serverAuth: reissue it"},
-    {EV_VERIFY_ERROR, 3, NULL, "nginx could not load the CRL it was told to check",
-     "check proxy_ssl_crl: the file is missing or does not cover this issuer"},
-    {EV_VERIFY_ERROR, 12, NULL, "the CRL nginx checks has expired",
-     "refresh the proxy_ssl_crl file"},
+    {EV_VERIFY_ERROR, 3, NULL,
+     "the proxy_ssl_crl file holds no CRL for an issuer in the upstream's chain",
+     "nginx checks the CRL of every certificate in the chain: add each issuing CA's current "
+     "CRL to the proxy_ssl_crl file; trusting the certificate differently will not help"},
+    {EV_VERIFY_ERROR, 12, NULL, "the CRL nginx checks (proxy_ssl_crl) has expired",
+     "fetch the issuing CA's current CRL into the proxy_ssl_crl file and reload nginx; "
+     "trusting the certificate differently will not help"},
     {EV_VERIFY_ERROR, -1, NULL, "nginx rejected the upstream's certificate chain",
      "compare the chain the upstream sends with proxy_ssl_trusted_certificate"},
     /* name mismatch */
@@ -460,6 +466,8 @@ const struct incident_explanation incident_explanations[] = {
     {EV_CONFIG_ERROR, -1, "\"proxy_ssl_certificate_key\" is defined",
      "proxy_ssl_certificate is set without proxy_ssl_certificate_key",
      "name the key file of the client certificate next to it"},
+    {EV_CONFIG_ERROR, -1, "X509_LOOKUP_load_file", "nginx cannot load the proxy_ssl_crl file",
+     "the path in proxy_ssl_crl is missing, unreadable or not a PEM CRL"},
     {EV_CONFIG_ERROR, -1, "SSL_CTX_use_PrivateKey",
      "the certificate key does not belong to the certificate (or cannot be used)",
      "pair proxy_ssl_certificate_key (or ssl_certificate_key) with its own certificate"},

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,13 +152,20 @@ pemload_key(const char *path, const struct pemload_pass *pass, EVP_PKEY **key, c
             if (cause != NULL)
                 *cause = xasprintf("cannot load certificate key \"%s\": "
                                    "PEM_read_bio_PrivateKey() failed (the key is encrypted and "
-                                   "no passphrase is configured: tlstriage never prompts for "
-                                   "one, and does not read proxy_ssl_password_file yet)",
-                                   path);
+                                   "%s: tlstriage never prompts for one)",
+                                   path,
+                                   ps->attempt > 0 ? "no passphrase decrypts it"
+                                                   : "no passphrase is configured "
+                                                     "(proxy_ssl_password_file)");
             goto out;
         }
     }
     fail(cause, "cannot load certificate key", path, "PEM_read_bio_PrivateKey");
+    if (cause != NULL && ps->attempt > 0 && pass != NULL && pass->source != NULL) {
+        char *c = xasprintf("%s; no line of %s decrypts it", *cause, pass->source);
+        free(*cause);
+        *cause = c;
+    }
 out:
     OPENSSL_cleanse(ps, sizeof(*ps));
     free(ps);
@@ -165,4 +173,103 @@ out:
     if (rc == PEMLOAD_ERR_OPEN)
         errno = err;
     return rc;
+}
+
+/* ---- password files (proxy_ssl_password_file) ---- */
+
+struct pass_list {
+    char **pw;
+    size_t n;
+    char *source;
+};
+
+static int
+pass_list_next(const char *path, unsigned attempt, char *buf, int size, void *arg)
+{
+    const struct pass_list *l = arg;
+    size_t len;
+
+    (void)path;
+    if (attempt >= l->n || size <= 0)
+        return -1;
+    len = strlen(l->pw[attempt]);
+    if (len > (size_t)size)
+        len = (size_t)size;
+    memcpy(buf, l->pw[attempt], len);
+    return (int)len;
+}
+
+int
+pemload_pass_file(const char *path, struct pemload_pass *pass, char **cause)
+{
+    struct pass_list *l = xcalloc(1, sizeof(*l));
+    FILE *fp;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = -1;
+
+    memset(pass, 0, sizeof(*pass));
+    if ((fp = fopen(path, "r")) == NULL) {
+        int err = errno;
+        *cause = xasprintf("open() \"%s\" failed (%d: %s)", path, err, strerror(err));
+        goto out;
+    }
+    while ((n = getline(&line, &cap, fp)) != -1) {
+        size_t len = (size_t)n;
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        if (len > 0 && line[len - 1] == '\r')
+            len--;
+        if (len > PEMLOAD_PASS_MAX) {
+            *cause = xasprintf("too long line in \"%s\"", path);
+            goto out;
+        }
+        l->pw = xreallocarray(l->pw, l->n + 1, sizeof(*l->pw));
+        l->pw[l->n++] = xstrndup(line, len);
+    }
+    if (ferror(fp)) {
+        int err = errno;
+        *cause = xasprintf("read() \"%s\" failed (%d: %s)", path, err, strerror(err));
+        goto out;
+    }
+    if (l->n == 0) { /* nginx: an empty file is one empty passphrase */
+        l->pw = xcalloc(1, sizeof(*l->pw));
+        l->pw[l->n++] = xstrdup("");
+    }
+    l->source = xasprintf("proxy_ssl_password_file \"%s\"", path);
+    pass->fn = pass_list_next;
+    pass->arg = l;
+    pass->source = l->source;
+    l = NULL;
+    rc = 0;
+out:
+    if (fp != NULL)
+        fclose(fp);
+    if (line != NULL) {
+        OPENSSL_cleanse(line, cap);
+        free(line);
+    }
+    if (l != NULL) {
+        struct pemload_pass tmp = {pass_list_next, l, NULL};
+        pemload_pass_free(&tmp);
+    }
+    return rc;
+}
+
+void
+pemload_pass_free(struct pemload_pass *pass)
+{
+    struct pass_list *l;
+
+    if (pass == NULL || pass->fn != pass_list_next || (l = pass->arg) == NULL)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        OPENSSL_cleanse(l->pw[i], strlen(l->pw[i]));
+        free(l->pw[i]);
+    }
+    free(l->pw);
+    free(l->source);
+    free(l);
+    memset(pass, 0, sizeof(*pass));
 }

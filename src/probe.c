@@ -92,6 +92,8 @@ probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *
     o->ciphers = s->v[PSS_CIPHERS].value;
     o->cert = s->v[PSS_CERTIFICATE].value;
     o->key = s->v[PSS_CERTIFICATE_KEY].value;
+    o->password_file = s->v[PSS_PASSWORD_FILE].value;
+    o->crl = s->v[PSS_CRL].value;
     if (depth != NULL) {
         char *end;
         long d = strtol(depth, &end, 10);
@@ -205,9 +207,10 @@ cert_requested_cb(SSL *ssl, void *arg)
 static char *
 ctx_key(const struct probe_opts *o)
 {
-    return xasprintf("%d|%s|%d|%s|%s|%s|%s", o->verify, o->trusted ? o->trusted : "", o->depth,
-                     o->protocols ? o->protocols : "", o->ciphers ? o->ciphers : "",
-                     o->cert ? o->cert : "", o->key ? o->key : "");
+    return xasprintf("%d|%s|%d|%s|%s|%s|%s|%s|%s", o->verify, o->trusted ? o->trusted : "",
+                     o->depth, o->protocols ? o->protocols : "", o->ciphers ? o->ciphers : "",
+                     o->cert ? o->cert : "", o->key ? o->key : "",
+                     o->password_file ? o->password_file : "", o->crl ? o->crl : "");
 }
 
 static unsigned long
@@ -259,12 +262,17 @@ emerg(const char *fmt, const char *arg)
  * reads as nginx's [emerg]); an encrypted key fails without a prompt. Returns NULL, or the
  * message. */
 static char *
-load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
+load_cert_key(SSL_CTX *ctx, const char *cert, const char *key, const char *password_file)
 {
     STACK_OF(X509) *chain = NULL;
     X509 *x = NULL;
     EVP_PKEY *pk = NULL;
+    struct pemload_pass pass = {NULL, NULL, NULL};
     char *msg = NULL;
+
+    /* nginx reads the password file first (ngx_ssl_read_password_file) */
+    if (password_file != NULL && pemload_pass_file(password_file, &pass, &msg) != 0)
+        goto out;
 
     if (pemload_cert(cert, &x, &chain, &msg) != PEMLOAD_OK)
         goto out;
@@ -281,16 +289,38 @@ load_cert_key(SSL_CTX *ctx, const char *cert, const char *key)
             goto out;
         }
     }
-    if (pemload_key(key, NULL, &pk, &msg) != PEMLOAD_OK)
+    if (pemload_key(key, &pass, &pk, &msg) != PEMLOAD_OK)
         goto out;
     tlserr_clear();
     if (SSL_CTX_use_PrivateKey(ctx, pk) != 1)
         msg = emerg("SSL_CTX_use_PrivateKey(\"%s\") failed", key);
 out:
+    pemload_pass_free(&pass);
     EVP_PKEY_free(pk);
     X509_free(x);
     sk_X509_pop_free(chain, X509_free);
     return msg;
+}
+
+/* proxy_ssl_crl, loaded as ngx_ssl_crl() does whether or not verify is on: every CRL (and
+ * certificate) of the file into the store, then CRL checks for the whole chain, so a
+ * revoked certificate, a missing CRL (3) or an expired one (12) fail as in nginx. Returns
+ * NULL, or nginx's [emerg]. */
+static char *
+load_crl(SSL_CTX *ctx, const char *crl)
+{
+    X509_STORE *store;
+    X509_LOOKUP *lookup;
+
+    tlserr_clear();
+    if ((store = SSL_CTX_get_cert_store(ctx)) == NULL)
+        return tlserr_message("SSL_CTX_get_cert_store() failed", 0);
+    if ((lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file())) == NULL)
+        return tlserr_message("X509_STORE_add_lookup() failed", 0);
+    if (X509_LOOKUP_load_file(lookup, crl, X509_FILETYPE_PEM) == 0)
+        return emerg("X509_LOOKUP_load_file(\"%s\") failed", crl);
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    return NULL;
 }
 
 static void
@@ -333,7 +363,8 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
         return;
     }
     if (o->cert != NULL &&
-        (e->error = load_cert_key(ctx, o->cert, o->key != NULL ? o->key : o->cert)) != NULL)
+        (e->error = load_cert_key(ctx, o->cert, o->key != NULL ? o->key : o->cert,
+                                  o->password_file)) != NULL)
         return;
     if (o->verify) {
         /* ngx_ssl_trusted_certificate(): the verify mode stays as it is (a client verifies
@@ -359,6 +390,8 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
             }
         }
     }
+    if (o->crl != NULL && (e->error = load_crl(ctx, o->crl)) != NULL)
+        return;
     tlserr_clear();
 }
 

@@ -157,7 +157,9 @@ remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned 
         bool leaf_self = r->nchain > 0 && r->chain[0].self_signed;
         if (code == X509_V_ERR_CERT_HAS_EXPIRED || code == X509_V_ERR_CERT_NOT_YET_VALID ||
             code == X509_V_ERR_CERT_REVOKED)
-            return -1; /* only the upstream can fix these */
+            return -1; /* only the upstream can fix these: no pin, CA or chain */
+        if (code == X509_V_ERR_UNABLE_TO_GET_CRL || code == X509_V_ERR_CRL_HAS_EXPIRED)
+            return -1; /* the proxy_ssl_crl file is at fault: trusting differently won't help */
         if (leaf_self && r->chain_total == 1 && CAN(RS_PIN) && !trusted_done)
             return RS_PIN;
         if (w->computed && w->unlimited_depth == PROBE_OK && c->depth < REMEDY_MAX_DEPTH &&
@@ -488,10 +490,12 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
 
 /* Checks that the client certificate and key belong together (the key is never shown). */
 static int
-client_pair_ok(const char *cert, const char *key, char **cause)
+client_pair_ok(const char *cert, const char *key, const char *password_file, char **cause)
 {
     X509 *x = NULL;
     EVP_PKEY *k = NULL;
+    struct pemload_pass pass = {NULL, NULL, NULL};
+    char *why = NULL;
     int rc = -1;
 
     switch (pemload_cert(cert, &x, NULL, NULL)) {
@@ -504,7 +508,13 @@ client_pair_ok(const char *cert, const char *key, char **cause)
         *cause = xasprintf("%s: no PEM certificate", cert);
         goto out;
     }
-    switch (pemload_key(key, NULL, &k, NULL)) {
+    /* the block's proxy_ssl_password_file stays in force for the new key, as in nginx */
+    if (password_file != NULL && pemload_pass_file(password_file, &pass, &why) != 0) {
+        *cause = xasprintf("proxy_ssl_password_file: %s", why);
+        free(why);
+        goto out;
+    }
+    switch (pemload_key(key, &pass, &k, password_file != NULL ? &why : NULL)) {
     case PEMLOAD_OK:
         break;
     case PEMLOAD_ERR_OPEN:
@@ -512,10 +522,15 @@ client_pair_ok(const char *cert, const char *key, char **cause)
         goto out;
     case PEMLOAD_ERR_ENCRYPTED:
         *cause = xasprintf("%s: the key is encrypted with a passphrase, and tlstriage never "
-                           "prompts for one (proxy_ssl_password_file is not read yet)",
+                           "prompts for one (set proxy_ssl_password_file in the block)",
                            key);
         goto out;
     default:
+        if (why != NULL) {
+            *cause = why;
+            why = NULL;
+            goto out;
+        }
         *cause = xasprintf("%s: no PEM private key (or it is encrypted)", key);
         goto out;
     }
@@ -525,6 +540,8 @@ client_pair_ok(const char *cert, const char *key, char **cause)
     }
     rc = 0;
 out:
+    pemload_pass_free(&pass);
+    free(why);
     tlserr_clear();
     EVP_PKEY_free(k);
     X509_free(x);
@@ -774,7 +791,7 @@ map_paths(struct proxy_ssl_settings *s, const struct tmpmap *m, size_t nm)
  * would refuse gives *refused (the probe is then not run). */
 static void
 radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const struct tmpmap *m,
-            size_t nm, const struct remedy_opts *o, struct probe_opts *po, char *own[3],
+            size_t nm, const struct remedy_opts *o, struct probe_opts *po, char *own[SSLCONF_NPATHS],
             char **refused)
 {
     struct proxy_ssl_settings s = u->ssl;
@@ -801,7 +818,7 @@ radius_probe(const struct ngxconf *conf, const struct radius *rad, const struct 
     struct probe_opts *po = xcalloc(2 * rad->n + 1, sizeof(*po));
     struct probe_result *res = xcalloc(2 * rad->n + 1, sizeof(*res));
     size_t *slot = xcalloc(2 * rad->n + 1, sizeof(*slot));
-    char *(*own)[3] = xcalloc(2 * rad->n + 1, sizeof(*own));
+    char *(*own)[SSLCONF_NPATHS] = xcalloc(2 * rad->n + 1, sizeof(*own));
     int rc = -1;
 
     for (size_t i = 0; i < nfiles; i++) {
@@ -850,7 +867,7 @@ out:
         free(m[i].tmp);
     }
     for (size_t k = 0; k < 2 * rad->n; k++) {
-        for (int j = 0; j < 3; j++)
+        for (int j = 0; j < SSLCONF_NPATHS; j++)
             free(own[k][j]);
     }
     if (rp != NULL) {
@@ -1003,7 +1020,7 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
 
     if (ub == eb) {
         const struct pss_value *old = &bu->ssl.v[PSS_TRUSTED_CERTIFICATE];
-        char *own[3] = {NULL, NULL, NULL}, *odata = NULL, *rcause = NULL;
+        char *own[SSLCONF_NPATHS] = {NULL, NULL, NULL}, *odata = NULL, *rcause = NULL;
         size_t olen = 0;
         if ((it->changed & ~trust) != 0 || c->trusted_data == NULL || *unioned ||
             old->origin == PSS_DEFAULT || old->value == NULL) {
@@ -1013,7 +1030,7 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
         struct proxy_ssl_settings s = bu->ssl;
         sslconf_full_paths(conf, &s, own);
         int rr = read_all(s.v[PSS_TRUSTED_CERTIFICATE].value, &odata, &olen, &rcause);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < SSLCONF_NPATHS; k++)
             free(own[k]);
         if (rr != 0) {
             *why = xasprintf("its trusted file cannot be read to keep it: %s", rcause);
@@ -1486,7 +1503,9 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
             *cause = xstrdup("--client-cert and --client-key go together");
             goto out;
         }
-        if (client_pair_ok(o->client_cert, o->client_key, cause) != 0)
+        const struct pss_value *pwf = &base.ssl.v[PSS_PASSWORD_FILE];
+        if (client_pair_ok(o->client_cert, o->client_key,
+                           pwf->origin != PSS_DEFAULT ? pwf->value : NULL, cause) != 0)
             goto out;
         base.pub.have_client = true;
     }
@@ -1684,7 +1703,7 @@ remedy_recheck_radius(const char *conf_path, const char *prefix, const struct re
     struct probe_opts *po = xcalloc(f->naffected + 1, sizeof(*po));
     struct probe_result *res = xcalloc(f->naffected + 1, sizeof(*res));
     size_t *which = xcalloc(f->naffected + 1, sizeof(*which));
-    char *(*own)[3] = xcalloc(f->naffected + 1, sizeof(*own));
+    char *(*own)[SSLCONF_NPATHS] = xcalloc(f->naffected + 1, sizeof(*own));
     struct buf bad = BUF_INIT;
     int rc = -1;
 
@@ -1736,7 +1755,7 @@ out:
     for (size_t i = 0; i < n; i++)
         probe_result_free(&res[i]);
     for (size_t i = 0; i <= f->naffected; i++) {
-        for (int j = 0; j < 3; j++)
+        for (int j = 0; j < SSLCONF_NPATHS; j++)
             free(own[i][j]);
     }
     free(po);

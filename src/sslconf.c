@@ -21,6 +21,8 @@ const struct pss_def pss_defs[PSS__COUNT] = {
     [PSS_CERTIFICATE] = {"proxy_ssl_certificate", NULL},
     [PSS_CERTIFICATE_KEY] = {"proxy_ssl_certificate_key", NULL},
     [PSS_SESSION_REUSE] = {"proxy_ssl_session_reuse", "on"},
+    [PSS_CRL] = {"proxy_ssl_crl", NULL},
+    [PSS_PASSWORD_FILE] = {"proxy_ssl_password_file", NULL},
 };
 
 void
@@ -28,7 +30,8 @@ sslconf_full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s,
                    char *owned[SSLCONF_NPATHS])
 {
     static const enum pss keys[SSLCONF_NPATHS] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
-                                                  PSS_CERTIFICATE_KEY};
+                                                  PSS_CERTIFICATE_KEY, PSS_CRL,
+                                                  PSS_PASSWORD_FILE};
 
     for (int k = 0; k < SSLCONF_NPATHS; k++) {
         owned[k] = NULL;

@@ -256,7 +256,7 @@ passphrases_are_tried_in_turn_as_nginx_does(void **state)
     for (size_t i = 0; i < 2; i++) {
         char *p = path_in(f, names[i]), *cause = NULL;
         struct tries t = {pws, 0};
-        struct pemload_pass pass = {list_pass, &t};
+        struct pemload_pass pass = {list_pass, &t, NULL};
         EVP_PKEY *k = NULL;
         assert_int_equal(pemload_key(p, &pass, &k, &cause), PEMLOAD_OK);
         assert_null(cause);
@@ -268,14 +268,62 @@ passphrases_are_tried_in_turn_as_nginx_does(void **state)
 }
 
 static void
+write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void
+password_file_lines_are_tried_in_turn_and_a_wrong_file_is_named(void **state)
+{
+    struct fx *f = *state;
+    char *key = path_in(f, "enc.key"), *good = path_in(f, "pw-good"), *bad = path_in(f, "pw-bad");
+    char *cause = NULL, *want;
+    struct pemload_pass pass;
+    EVP_PKEY *k = NULL;
+
+    write_text(good, "wrong\r\nsecret\n"); /* CRLF as nginx strips it */
+    write_text(bad, "wrong\nalso-wrong");
+    assert_int_equal(pemload_pass_file(good, &pass, &cause), 0);
+    assert_int_equal(pemload_key(key, &pass, &k, &cause), PEMLOAD_OK);
+    assert_null(cause);
+    assert_int_equal(X509_check_private_key(f->cert, k), 1);
+    EVP_PKEY_free(k);
+    k = NULL;
+    pemload_pass_free(&pass);
+
+    assert_int_equal(pemload_pass_file(bad, &pass, &cause), 0);
+    assert_int_equal(pemload_key(key, &pass, &k, &cause), PEMLOAD_ERR_READ);
+    assert_null(k);
+    want = xasprintf("no line of proxy_ssl_password_file \"%s\" decrypts it", bad);
+    assert_non_null(strstr(cause, want));
+    free(want);
+    free(cause);
+    cause = NULL;
+    pemload_pass_free(&pass);
+
+    assert_int_equal(pemload_pass_file("/nonexistent/pw", &pass, &cause), -1);
+    assert_string_equal(cause, "open() \"/nonexistent/pw\" failed (2: No such file or directory)");
+    free(cause);
+    unlink(good);
+    unlink(bad);
+    free(key);
+    free(good);
+    free(bad);
+}
+
+static void
 only_wrong_passphrases_is_a_read_error_with_openssl_reason(void **state)
 {
     struct fx *f = *state;
     static const char *const pws[] = {"wrong", "also-wrong", NULL};
     char *p = path_in(f, "enc.key"), *cause = NULL, *want;
     struct tries t = {pws, 0};
-    struct pemload_pass pass = {list_pass, &t};
-    struct pemload_pass none = {list_pass, &(struct tries){(const char *const[]){NULL}, 0}};
+    struct pemload_pass pass = {list_pass, &t, NULL};
+    struct pemload_pass none = {list_pass, &(struct tries){(const char *const[]){NULL}, 0}, NULL};
     EVP_PKEY *k = NULL;
 
     assert_int_equal(pemload_key(p, &pass, &k, &cause), PEMLOAD_ERR_READ);
@@ -301,7 +349,7 @@ the_hook_is_not_asked_for_a_key_that_is_not_encrypted(void **state)
     static const char *const pws[] = {"secret", NULL};
     char *p = path_in(f, "plain.key");
     struct tries t = {pws, 0};
-    struct pemload_pass pass = {list_pass, &t};
+    struct pemload_pass pass = {list_pass, &t, NULL};
     EVP_PKEY *k = NULL;
 
     assert_int_equal(pemload_key(p, &pass, &k, NULL), PEMLOAD_OK);
@@ -382,6 +430,7 @@ main(void)
         cmocka_unit_test(plain_key_loads_and_matches_its_certificate),
         cmocka_unit_test(encrypted_key_without_passphrase_fails_cleanly),
         cmocka_unit_test(passphrases_are_tried_in_turn_as_nginx_does),
+        cmocka_unit_test(password_file_lines_are_tried_in_turn_and_a_wrong_file_is_named),
         cmocka_unit_test(only_wrong_passphrases_is_a_read_error_with_openssl_reason),
         cmocka_unit_test(the_hook_is_not_asked_for_a_key_that_is_not_encrypted),
         cmocka_unit_test(missing_key_file_is_nginx_emerg),

@@ -74,6 +74,27 @@ self_signed_leaf_is_pinned(void **state)
     assert_int_equal(remedy_next(&f.r, &c, RS_ALL), RS_PIN);
 }
 
+/* A revoked certificate (or a CRL that is missing or out of date) is never fixed by trusting
+ * the upstream differently: no pin, ca or chain, even where every what-if would pass. */
+static void
+revocation_and_crl_codes_get_no_trust_fix(void **state)
+{
+    static const long codes[] = {X509_V_ERR_CERT_REVOKED, X509_V_ERR_UNABLE_TO_GET_CRL,
+                                 X509_V_ERR_CRL_HAS_EXPIRED};
+    (void)state;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        for (size_t n = 1; n <= 2; n++) {
+            struct fake f;
+            struct remedy_cand c = cand(0);
+            c.have_ca = true;
+            fake_init(&f, PROBE_VERIFY_ERROR, codes[i], n, n == 1, true);
+            f.r.what_if.trust_leaf = f.r.what_if.trust_root = f.r.what_if.add_intermediate =
+                f.r.what_if.system_store = PROBE_OK;
+            assert_int_equal(remedy_next(&f.r, &c, RS_ALL), -1);
+        }
+    }
+}
+
 static void
 ip_literal_after_pin_gets_a_dns_name(void **state)
 {
@@ -322,6 +343,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(self_signed_leaf_is_pinned),
+        cmocka_unit_test(revocation_and_crl_codes_get_no_trust_fix),
         cmocka_unit_test(ip_literal_after_pin_gets_a_dns_name),
         cmocka_unit_test(ip_sans_are_never_offered_as_proxy_ssl_name),
         cmocka_unit_test(names_with_nginx_syntax_are_never_offered),
