@@ -63,7 +63,7 @@ struct trusted_file {
 
 struct keypair {
     char *cert, *key;
-    char *pw; /* proxy_ssl_password_file (full path), or NULL */
+    char *pw;      /* proxy_ssl_password_file (full path), or NULL */
     char *problem; /* TT007 message, or NULL */
 };
 
@@ -419,8 +419,7 @@ check_use(struct check_state *st, const struct tls_use *u)
             const struct pss_value *pwf = &s->v[PSS_PASSWORD_FILE];
             struct keypair *k = keypair_load(
                 st, cert->value, key->value,
-                pwf->origin != PSS_DEFAULT && strchr(pwf->value, '$') == NULL ? pwf->value
-                                                                              : NULL);
+                pwf->origin != PSS_DEFAULT && strchr(pwf->value, '$') == NULL ? pwf->value : NULL);
             if (k->problem != NULL)
                 add(st, "TT007", CHECK_ERROR, key->file, key->line, where_block(key, u),
                     xasprintf("proxy_ssl_certificate_key: %s", k->problem),

@@ -791,8 +791,8 @@ map_paths(struct proxy_ssl_settings *s, const struct tmpmap *m, size_t nm)
  * would refuse gives *refused (the probe is then not run). */
 static void
 radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const struct tmpmap *m,
-            size_t nm, const struct remedy_opts *o, struct probe_opts *po, char *own[SSLCONF_NPATHS],
-            char **refused)
+            size_t nm, const struct remedy_opts *o, struct probe_opts *po,
+            char *own[SSLCONF_NPATHS], char **refused)
 {
     struct proxy_ssl_settings s = u->ssl;
 

@@ -30,8 +30,7 @@ sslconf_full_paths(const struct ngxconf *conf, struct proxy_ssl_settings *s,
                    char *owned[SSLCONF_NPATHS])
 {
     static const enum pss keys[SSLCONF_NPATHS] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE,
-                                                  PSS_CERTIFICATE_KEY, PSS_CRL,
-                                                  PSS_PASSWORD_FILE};
+                                                  PSS_CERTIFICATE_KEY, PSS_CRL, PSS_PASSWORD_FILE};
 
     for (int k = 0; k < SSLCONF_NPATHS; k++) {
         owned[k] = NULL;
