@@ -446,6 +446,11 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
             ui.tri_error = vcause;
         vcause = NULL;
     }
+    /* The signals that end the screen are the loop's before curses changes the terminal:
+     * none can then end the process with the terminal left in curses' modes. */
+    evloop_signal_add(ui.loop, SIGINT, on_signal, &ui);
+    evloop_signal_add(ui.loop, SIGTERM, on_signal, &ui);
+    evloop_signal_add(ui.loop, SIGHUP, on_signal, &ui);
     /* The fatal path restores the terminal first. */
     xmalloc_set_fatal_hook(ui_restore_terminal);
     if (getenv("ESCDELAY") == NULL)
@@ -467,9 +472,6 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
     ui.w = COLS;
     ui.h = LINES;
     evloop_signal_add(ui.loop, SIGWINCH, on_signal, &ui);
-    evloop_signal_add(ui.loop, SIGINT, on_signal, &ui);
-    evloop_signal_add(ui.loop, SIGTERM, on_signal, &ui);
-    evloop_signal_add(ui.loop, SIGHUP, on_signal, &ui);
     evloop_fd_add(ui.loop, STDIN_FILENO, POLLIN, on_stdin, &ui);
 
     /* An unfinished transaction (a dropped session, a kill) is offered first. */

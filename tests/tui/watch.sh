@@ -11,7 +11,7 @@ unset NGINX
 . "$LAB/lab.sh"
 . "$TT_SRCDIR/tests/tui/tui-lib.sh"
 
-lab_init 21300 || bail "lab_init failed"
+lab_init ${TUI_PORT_BASE:-21300} || bail "lab_init failed"
 trap 'tui_cleanup; lab_cleanup' EXIT
 B=$LAB_BASE
 lab_upstream $((B + 10)) selfsigned.pem selfsigned.key
@@ -98,7 +98,14 @@ quit_test() {
     tui_start "sane$n" 100 30 "${ENVV[@]}" bash --norc --noprofile
     tui_keys "sane$n" "stty -a > $LAB_DIR/stty.before.$n; ${TT[*]} watch; stty -a > $LAB_DIR/stty.after.$n; echo DONE$n" Enter
     tui_wait "sane$n" "Incidents" >/dev/null
-    [ -n "$screen_key" ] && tui_keys "sane$n" "$screen_key"
+    if [ -n "$screen_key" ]; then
+        tui_keys "sane$n" "$screen_key"
+        # the screen it asked for is drawn before the way out is taken
+        case $screen_key in
+        H) tui_wait "sane$n" "journal:" >/dev/null ;;
+        "?") tui_wait "sane$n" "Ctrl-L" >/dev/null ;;
+        esac
+    fi
     case $how in
     q) tui_keys "sane$n" q ;;
     C-c) tui_keys "sane$n" C-c ;;
