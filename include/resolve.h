@@ -151,8 +151,15 @@ int resolve_find(const struct ngxconf *conf, const struct resolve_query *q,
 void resolve_result_free(struct resolve_result *res);
 
 /* The effective proxy_ssl_* values in block (a location, if, server, http, stream server):
- * set in it, inherited from the nearest enclosing block setting it, or nginx's default. */
+ * set in it, inherited from the nearest enclosing block setting it, or nginx's default. The
+ * family is the block's (resolve_block_family): grpc_ssl_* in a grpc_pass location. */
 void resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out);
+/* The same for a family given. */
+void resolve_settings_family(const struct ngx_node *block, enum pss_family fam,
+                             struct proxy_ssl_settings *out);
+/* The family of the pass directive in force in block (its own, or that of the location an
+ * if / limit_except is in): PSS_FAM_GRPC under grpc_pass; PSS_FAM_PROXY when none. */
+enum pss_family resolve_block_family(const struct ngx_node *block);
 
 /* Every TLS upstream use in the config, in file order: each location, `if` and
  * `limit_except` block with its own https proxy_pass (a location with if-blocks gives one use

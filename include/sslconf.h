@@ -1,5 +1,6 @@
 /*
- * sslconf.h — the effective proxy_ssl_* settings of one block, each with its origin.
+ * sslconf.h — the effective proxy_ssl_* settings of one block, each with its origin, and the
+ * module family they belong to (proxy_ssl_*, grpc_ssl_*, uwsgi_ssl_*).
  * resolve.c produces them from the config tree; probe.c turns them into a handshake
  * and remedy.c into candidate edits. Shared so those modules need not know each other.
  */
@@ -43,8 +44,19 @@ struct pss_value {
                           "location /api", "stream server 127.0.0.1:8443" */
 };
 
+/* The nginx module that talks TLS to the upstream: each has its own spelling of the same
+ * settings (proxy_ssl_verify, grpc_ssl_verify, uwsgi_ssl_verify) with the same defaults and
+ * the same inheritance (http, server, location, if). The stream module's are proxy_ssl_*. */
+enum pss_family {
+    PSS_FAM_PROXY, /* proxy_pass https:// (http), proxy_pass + proxy_ssl on (stream) */
+    PSS_FAM_GRPC,  /* grpc_pass grpcs:// */
+    PSS_FAM_UWSGI, /* uwsgi_pass suwsgi:// */
+    PSS_FAM__COUNT
+};
+
 struct proxy_ssl_settings {
     struct pss_value v[PSS__COUNT];
+    enum pss_family family; /* whose directives these are (PSS_FAM_PROXY when zeroed) */
 };
 
 struct pss_def {
@@ -52,8 +64,32 @@ struct pss_def {
     const char *default_value; /* nginx's default, NULL when derived */
 };
 
-/* Indexed by enum pss; defaults as in nginx 1.22 (DESIGN.md). */
+/* Indexed by enum pss; defaults as in nginx 1.22 (DESIGN.md). directive is the proxy
+ * spelling: use sslconf_directive() for a use of another family. */
 extern const struct pss_def pss_defs[PSS__COUNT];
+
+/* The directive for setting k in family fam: sslconf_directive(PSS_FAM_GRPC, PSS_VERIFY) is
+ * "grpc_ssl_verify". Static text. */
+const char *sslconf_directive(enum pss_family fam, enum pss k);
+/* "proxy", "grpc", "uwsgi" (the directives' prefix, and the JSON "family" value). */
+const char *sslconf_family_name(enum pss_family fam);
+/* The directive that passes the request: "proxy_pass", "grpc_pass", "uwsgi_pass". */
+const char *sslconf_pass_directive(enum pss_family fam);
+/* The scheme that makes it TLS, as written and as logged: "https://", "grpcs://",
+ * "suwsgi://". */
+const char *sslconf_tls_scheme(enum pss_family fam);
+/* The family whose pass directive is name ("grpc_pass"), or -1. */
+int sslconf_family_of_pass(const char *name);
+/* The setting and family a directive name spells ("uwsgi_ssl_crl" -> PSS_CRL, UWSGI), or -1.
+ * The bare "proxy_ssl" (stream's on/off) is no setting: -1. */
+int sslconf_key_of(const char *directive, enum pss_family *fam);
+/* A static text of tlstriage's own (a cause, a hint) in fam's spelling: "proxy_ssl_" becomes
+ * "grpc_ssl_", "proxy_pass" "grpc_pass", "https://" "grpcs://". Never for text from a config or
+ * log. Caller frees. */
+char *sslconf_respell(enum pss_family fam, const char *text);
+/* The first nginx version that has directive k of fam ("1.13.10" for every grpc_ssl_*), for
+ * messages that depend on the running version; NULL when every supported version has it. */
+const char *sslconf_since(enum pss_family fam, enum pss k);
 
 struct ngxconf;
 

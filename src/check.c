@@ -65,6 +65,7 @@ struct keypair {
     char *cert, *key;
     char *pw;      /* proxy_ssl_password_file (full path), or NULL */
     char *problem; /* TT007 message, or NULL */
+    enum pss_family fam; /* whose directives problem names */
 };
 
 struct check_state {
@@ -78,6 +79,7 @@ struct check_state {
     size_t nkp;
     bool have_version;
     struct nginx_version version;
+    enum pss_family fam; /* of the use being checked: the spelling of the fixes */
 };
 
 static char *
@@ -174,7 +176,8 @@ trusted_load(struct check_state *st, const char *written)
 }
 
 static struct keypair *
-keypair_load(struct check_state *st, const char *cert_w, const char *key_w, const char *pw_w)
+keypair_load(struct check_state *st, enum pss_family fam, const char *cert_w, const char *key_w,
+             const char *pw_w)
 {
     char *cert = ngxconf_full_path(st->conf, cert_w), *key = ngxconf_full_path(st->conf, key_w);
     char *pw = pw_w != NULL ? ngxconf_full_path(st->conf, pw_w) : NULL;
@@ -185,7 +188,8 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w, cons
     char *why;
 
     for (size_t i = 0; i < st->nkp; i++) {
-        if (strcmp(st->kp[i].cert, cert) == 0 && strcmp(st->kp[i].key, key) == 0 &&
+        if (st->kp[i].fam == fam && strcmp(st->kp[i].cert, cert) == 0 &&
+            strcmp(st->kp[i].key, key) == 0 &&
             (pw == NULL ? st->kp[i].pw == NULL
                         : st->kp[i].pw != NULL && strcmp(st->kp[i].pw, pw) == 0)) {
             free(cert);
@@ -200,6 +204,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w, cons
     k->key = key;
     k->pw = pw;
     k->problem = NULL;
+    k->fam = fam;
     if ((k->problem = file_problem(cert)) != NULL || (k->problem = file_problem(key)) != NULL)
         return k;
     if (pemload_cert(cert, &x, NULL, NULL) != PEMLOAD_OK) {
@@ -209,7 +214,7 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w, cons
         goto out;
     }
     if (pw != NULL && pemload_pass_file(pw, &pass, &why) != 0) {
-        k->problem = xasprintf("proxy_ssl_password_file: %s", why);
+        k->problem = xasprintf("%s: %s", sslconf_directive(fam, PSS_PASSWORD_FILE), why);
         free(why);
         goto out;
     }
@@ -221,8 +226,8 @@ keypair_load(struct check_state *st, const char *cert_w, const char *key_w, cons
     case PEMLOAD_ERR_ENCRYPTED:
         free(kcause);
         k->problem = xasprintf("\"%s\" is encrypted with a passphrase and no "
-                               "proxy_ssl_password_file is set: nginx -t refuses it",
-                               key);
+                               "%s is set: nginx -t refuses it",
+                               key, sslconf_directive(fam, PSS_PASSWORD_FILE));
         goto out;
     default:
         if (kcause != NULL) { /* names the password file when a passphrase was tried */
@@ -263,7 +268,7 @@ add(struct check_state *st, const char *rule, enum check_severity sev, const cha
     f->line = line;
     f->context = xstrdup(context != NULL ? context : "");
     f->message = message;
-    f->fix = xstrdup(fix);
+    f->fix = sslconf_respell(st->fam, fix); /* the fixes are written in the proxy spelling */
 }
 
 static bool
@@ -330,26 +335,35 @@ check_use(struct check_state *st, const struct tls_use *u)
     const char *ppfile = u->proxy_pass->file->path;
     unsigned ppline = u->proxy_pass->line;
     char *tg = targets_str(u);
+    enum pss_family fam = s->family;
+    const char *d_verify = sslconf_directive(fam, PSS_VERIFY);
+    const char *d_trusted = sslconf_directive(fam, PSS_TRUSTED_CERTIFICATE);
+    const char *d_name = sslconf_directive(fam, PSS_NAME);
+    const char *d_cert = sslconf_directive(fam, PSS_CERTIFICATE);
+    const char *d_key = sslconf_directive(fam, PSS_CERTIFICATE_KEY);
+    const char *d_sni = sslconf_directive(fam, PSS_SERVER_NAME);
+
+    st->fam = fam;
 
     /* TT001 / TT002 / TT003 */
     if (verify->origin != PSS_DEFAULT && !is_on(verify)) {
         add(st, "TT001", CHECK_ERROR, verify->file, verify->line, where_block(verify, u),
-            xasprintf("proxy_ssl_verify %s for the TLS upstream %s: nginx accepts any "
+            xasprintf("%s %s for the TLS upstream %s: nginx accepts any "
                       "certificate, so whoever answers on that address gets the requests",
-                      verify->value, tg),
+                      d_verify, verify->value, tg),
             "set \"proxy_ssl_verify on;\" with \"proxy_ssl_trusted_certificate\" naming the CA "
             "(or the pinned certificate) that issued the upstream's certificate");
     } else if (verify->origin == PSS_DEFAULT) {
         add(st, "TT002", CHECK_WARNING, ppfile, ppline, u->context,
             xasprintf("the TLS upstream %s is used without certificate verification "
-                      "(proxy_ssl_verify is off by default)",
-                      tg),
+                      "(%s is off by default)",
+                      tg, d_verify),
             "add \"proxy_ssl_verify on;\" and \"proxy_ssl_trusted_certificate FILE;\" with the "
             "CA that issued the upstream's certificate");
     } else if (trusted->origin == PSS_DEFAULT) {
         add(st, "TT003", CHECK_ERROR, verify->file, verify->line, where_block(verify, u),
-            xasprintf("proxy_ssl_verify on without proxy_ssl_trusted_certificate: nginx -t "
-                      "refuses it (\"no proxy_ssl_trusted_certificate for proxy_ssl_verify\")"),
+            xasprintf("%s on without %s: nginx -t refuses it (\"no %s for %s\")", d_verify,
+                      d_trusted, d_trusted, d_verify),
             "add \"proxy_ssl_trusted_certificate FILE;\" naming the CA that issued the "
             "upstream's certificate");
     }
@@ -368,12 +382,11 @@ check_use(struct check_state *st, const struct tls_use *u)
                 add(st, "TT004", CHECK_ERROR, explicit_name ? name->file : ppfile,
                     explicit_name ? name->line : ppline,
                     explicit_name ? where_block(name, u) : u->context,
-                    xasprintf("verification is on and the name checked is the IP literal %s%s: "
+                    xasprintf("verification is on and the name checked is the IP literal %s%s%s): "
                               "nginx %s checks names against DNS SANs only, so the "
                               "handshake will fail with 'upstream SSL certificate does not "
                               "match \"%s\"'",
-                              n, explicit_name ? " (proxy_ssl_name)" : " (no proxy_ssl_name)",
-                              st->version.version, n),
+                              n, explicit_name ? " (" : " (no ", d_name, st->version.version, n),
                     "set \"proxy_ssl_name NAME;\" to a DNS name in the upstream certificate's "
                     "SAN, and \"proxy_ssl_server_name on;\" if the upstream picks its "
                     "certificate by SNI");
@@ -387,7 +400,7 @@ check_use(struct check_state *st, const struct tls_use *u)
         struct trusted_file *t = trusted_load(st, trusted->value);
         if (t->problem != NULL) {
             add(st, "TT005", CHECK_ERROR, trusted->file, trusted->line, where_block(trusted, u),
-                xasprintf("proxy_ssl_trusted_certificate %s", t->problem),
+                xasprintf("%s %s", d_trusted, t->problem),
                 "point proxy_ssl_trusted_certificate at a readable PEM file holding the CA "
                 "that issued the upstream's certificate");
         } else if (t->nexpired > 0) {
@@ -410,19 +423,17 @@ check_use(struct check_state *st, const struct tls_use *u)
         strncmp(cert->value, "data:", 5) != 0) {
         if (key->origin == PSS_DEFAULT) {
             add(st, "TT007", CHECK_ERROR, cert->file, cert->line, where_block(cert, u),
-                xasprintf("proxy_ssl_certificate %s without proxy_ssl_certificate_key: nginx "
-                          "-t refuses it",
-                          cert->value),
+                xasprintf("%s %s without %s: nginx -t refuses it", d_cert, cert->value, d_key),
                 "add \"proxy_ssl_certificate_key FILE;\" naming the client certificate's "
                 "private key");
         } else if (strchr(key->value, '$') == NULL && strncmp(key->value, "data:", 5) != 0) {
             const struct pss_value *pwf = &s->v[PSS_PASSWORD_FILE];
             struct keypair *k = keypair_load(
-                st, cert->value, key->value,
+                st, fam, cert->value, key->value,
                 pwf->origin != PSS_DEFAULT && strchr(pwf->value, '$') == NULL ? pwf->value : NULL);
             if (k->problem != NULL)
                 add(st, "TT007", CHECK_ERROR, key->file, key->line, where_block(key, u),
-                    xasprintf("proxy_ssl_certificate_key: %s", k->problem),
+                    xasprintf("%s: %s", d_key, k->problem),
                     "point proxy_ssl_certificate_key at the private key of the client "
                     "certificate (openssl x509 -noout -pubkey and openssl pkey -pubout must "
                     "agree)");
@@ -433,13 +444,14 @@ check_use(struct check_state *st, const struct tls_use *u)
     if (name->origin != PSS_DEFAULT && name->value != NULL && strchr(name->value, '$') == NULL &&
         !addr_is_ip(name->value) && !is_on(sni)) {
         add(st, "TT008", CHECK_WARNING, name->file, name->line, where_block(name, u),
-            xasprintf("proxy_ssl_name %s is a DNS name but proxy_ssl_server_name is off: the "
+            xasprintf("%s %s is a DNS name but %s is off: the "
                       "name is checked but not sent as SNI, so an upstream that picks its "
                       "certificate by SNI presents its default one",
-                      name->value),
+                      d_name, name->value, d_sni),
             "add \"proxy_ssl_server_name on;\" next to proxy_ssl_name");
     }
     free(tg);
+    st->fam = PSS_FAM_PROXY;
 }
 
 static int

@@ -59,11 +59,11 @@ resolve_context(const struct ngx_node *block)
 
 /* ---- effective settings ---- */
 
-/* The proxy_ssl_* directives in force in one block, and the block each was set in.
- * Computed top-down when walking the whole tree, so a block with thousands of kids
- * (http with 10,000 servers) is scanned once, not once per location. */
+/* The proxy_ssl_* (grpc_ssl_*, uwsgi_ssl_*) directives in force in one block, and the block
+ * each was set in, per family. Computed top-down when walking the whole tree, so a block with
+ * thousands of kids (http with 10,000 servers) is scanned once, not once per location. */
 struct eff {
-    const struct ngx_node *d[PSS__COUNT], *where[PSS__COUNT];
+    const struct ngx_node *d[PSS_FAM__COUNT][PSS__COUNT], *where[PSS_FAM__COUNT][PSS__COUNT];
     const struct ngx_node *ssl, *ssl_where; /* stream: proxy_ssl on|off */
 };
 
@@ -75,11 +75,14 @@ eff_derive(struct eff *e, const struct eff *parent, const struct ngx_node *block
         *e = *parent;
     else
         memset(e, 0, sizeof(*e));
-    bool seen[PSS__COUNT] = {false}, seen_ssl = false;
+    bool seen[PSS_FAM__COUNT][PSS__COUNT] = {{false}}, seen_ssl = false;
     for (const struct ngx_node *k = block->kids; k != NULL; k = k->next) {
-        if (k->block || strncmp(k->name, "proxy_ssl", 9) != 0)
+        if (k->block)
             continue;
-        if (k->name[9] == '\0') {
+        if (strncmp(k->name, "proxy_ssl", 9) != 0 && strncmp(k->name, "grpc_ssl_", 9) != 0 &&
+            strncmp(k->name, "uwsgi_ssl_", 10) != 0)
+            continue;
+        if (streq(k->name, "proxy_ssl")) {
             if (!seen_ssl) {
                 e->ssl = k;
                 e->ssl_where = block;
@@ -87,13 +90,12 @@ eff_derive(struct eff *e, const struct eff *parent, const struct ngx_node *block
             }
             continue;
         }
-        for (int i = 0; i < PSS__COUNT; i++) {
-            if (!seen[i] && strcmp(k->name, pss_defs[i].directive) == 0) {
-                e->d[i] = k;
-                e->where[i] = block;
-                seen[i] = true;
-                break;
-            }
+        enum pss_family f;
+        int i = sslconf_key_of(k->name, &f);
+        if (i >= 0 && !seen[f][i]) {
+            e->d[f][i] = k;
+            e->where[f][i] = block;
+            seen[f][i] = true;
         }
     }
 }
@@ -115,32 +117,72 @@ eff_of(struct eff *e, const struct ngx_node *block)
 }
 
 static void
-eff_settings(const struct eff *e, const struct ngx_node *block, struct proxy_ssl_settings *out)
+eff_settings(const struct eff *e, enum pss_family fam, const struct ngx_node *block,
+             struct proxy_ssl_settings *out)
 {
+    out->family = fam;
     for (int i = 0; i < PSS__COUNT; i++) {
         struct pss_value *v = &out->v[i];
-        if (e->d[i] == NULL) {
+        const struct ngx_node *d = e->d[fam][i], *where = e->where[fam][i];
+        if (d == NULL) {
             v->value = pss_defs[i].default_value;
             v->origin = PSS_DEFAULT;
             v->file = NULL;
             v->line = 0;
             v->block = NULL;
         } else {
-            v->value = e->d[i]->value;
-            v->origin = e->where[i] == block ? PSS_SET : PSS_INHERITED;
-            v->file = e->d[i]->file->path;
-            v->line = e->d[i]->line;
-            v->block = e->where[i]->label;
+            v->value = d->value;
+            v->origin = where == block ? PSS_SET : PSS_INHERITED;
+            v->file = d->file->path;
+            v->line = d->line;
+            v->block = where->label;
         }
     }
+}
+
+/* The pass directive of an http block (location, if, limit_except) and its family: its own
+ * proxy_pass / grpc_pass / uwsgi_pass (nginx allows one), or NULL. */
+static const struct ngx_node *
+pass_find(const struct ngx_node *block, enum pss_family *fam)
+{
+    for (const struct ngx_node *k = block->kids; k != NULL; k = k->next) {
+        int f;
+        if (!k->block && (f = sslconf_family_of_pass(k->name)) >= 0) {
+            *fam = (enum pss_family)f;
+            return k;
+        }
+    }
+    *fam = PSS_FAM_PROXY;
+    return NULL;
+}
+
+enum pss_family
+resolve_block_family(const struct ngx_node *block)
+{
+    enum pss_family fam = PSS_FAM_PROXY;
+
+    for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
+        if (streq(b->name, "server") || streq(b->name, "http") || streq(b->name, "stream"))
+            break;
+        if (pass_find(b, &fam) != NULL)
+            return fam;
+    }
+    return PSS_FAM_PROXY;
 }
 
 void
 resolve_settings(const struct ngx_node *block, struct proxy_ssl_settings *out)
 {
+    resolve_settings_family(block, resolve_block_family(block), out);
+}
+
+void
+resolve_settings_family(const struct ngx_node *block, enum pss_family fam,
+                        struct proxy_ssl_settings *out)
+{
     struct eff e;
     eff_of(&e, block);
-    eff_settings(&e, block, out);
+    eff_settings(&e, fam, block, out);
 }
 
 /* ---- addresses ---- */
@@ -1174,15 +1216,15 @@ static bool
 value_targets(struct tls_use *u, const struct upstreams *ups, const char *value, bool stream,
               const struct ngx_node *origin)
 {
-    const char *hp = value;
+    const char *hp = value, *scheme = sslconf_tls_scheme(u->ssl.family);
     char *hostport;
     struct addr a;
     bool ok = false;
 
     if (!stream) {
-        if (strncasecmp(value, "https://", 8) != 0)
+        if (strncasecmp(value, scheme, strlen(scheme)) != 0)
             return false;
-        hp = value + 8;
+        hp = value + strlen(scheme);
     }
     hostport = xstrndup(hp, strcspn(hp, "/?"));
     const struct ngx_node *up =
@@ -1200,11 +1242,23 @@ value_targets(struct tls_use *u, const struct upstreams *ups, const char *value,
     return ok;
 }
 
-/* Fills u from the proxy_pass pp in block; returns false when it is not a TLS use. */
-static bool
-use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node *pp, bool stream,
-         const struct eff *known, const struct upstreams *known_ups, const struct reqvars *rv)
+/* The plain (not TLS) scheme of a family's pass: a value with it is no TLS use. */
+static const char *
+plain_scheme(enum pss_family fam)
 {
+    return fam == PSS_FAM_GRPC ? "grpc://" : fam == PSS_FAM_UWSGI ? "uwsgi://" : "http://";
+}
+
+/* Fills u from the pass directive pp (proxy_pass, grpc_pass, uwsgi_pass: family fam) in
+ * block; returns false when it is not a TLS use. */
+static bool
+use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node *pp,
+         enum pss_family fam, bool stream, const struct eff *known,
+         const struct upstreams *known_ups, const struct reqvars *rv)
+{
+    const char *scheme = sslconf_tls_scheme(fam);
+    size_t slen = strlen(scheme);
+
     const struct ngx_node *module = ancestor(block, stream ? "stream" : "http");
     const char *url;
     struct eff computed;
@@ -1222,7 +1276,7 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         e = &computed;
     }
     url = pp->args[0];
-    literal_https = strncasecmp(url, "https://", 8) == 0;
+    literal_https = strncasecmp(url, scheme, slen) == 0;
     if (stream) {
         const struct ngx_node *on = e->ssl;
         tls = on != NULL && on->nargs > 0 && streq(on->args[0], "on");
@@ -1234,7 +1288,7 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         if (url[0] == '$') {
             eval_template(block, rv, url, pp, &vs, 0);
             for (size_t i = 0; i < vs.n && !tls; i++)
-                tls = strncasecmp(vs.v[i].s, "https://", 8) == 0;
+                tls = strncasecmp(vs.v[i].s, scheme, slen) == 0;
         }
     }
     if (!tls) {
@@ -1249,11 +1303,12 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
     u->server = ancestor(block, "server");
     u->proxy_pass = pp;
     u->stream = stream;
+    u->ssl.family = stream ? PSS_FAM_PROXY : fam;
     u->location = block;
     while (u->location != NULL &&
            (streq(u->location->name, "if") || streq(u->location->name, "limit_except")))
         u->location = u->location->parent;
-    const char *hp = stream || !literal_https ? url : url + 8;
+    const char *hp = stream || !literal_https ? url : url + slen;
     size_t hl = strcspn(hp, "/?");
     char *hostport = xstrndup(hp, hl);
     if (strchr(url, '$') != NULL) {
@@ -1264,7 +1319,8 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         bool all = !vs.partial && vs.n > 0;
         for (size_t i = 0; i < vs.n; i++) {
             if (!value_targets(u, ups, vs.v[i].s, stream, vs.v[i].origin) &&
-                (stream || strncasecmp(vs.v[i].s, "http://", 7) != 0))
+                (stream || strncasecmp(vs.v[i].s, plain_scheme(fam),
+                                       strlen(plain_scheme(fam))) != 0))
                 all = false; /* a value that is no address: nginx resolves it at run time */
         }
         u->var_static = all && u->ntargets > 0;
@@ -1295,7 +1351,7 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         }
     }
     u->context = resolve_context(block);
-    eff_settings(e, block, &u->ssl);
+    eff_settings(e, u->ssl.family, block, &u->ssl);
     vals_free(&vs);
     free(own.v);
     return true;
@@ -1384,8 +1440,11 @@ walk_http_block(struct use_list *l, const struct ngx_node *b, const struct eff *
     struct tls_use u;
     struct eff e;
 
+    enum pss_family fam;
+    const struct ngx_node *pp = pass_find(b, &fam);
+
     eff_derive(&e, parent, b);
-    if (use_fill(&u, b, ngxconf_find(b, "proxy_pass"), false, &e, ups, NULL))
+    if (use_fill(&u, b, pp, fam, false, &e, ups, NULL))
         use_push(l, &u);
     for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
         if (k->block &&
@@ -1426,7 +1485,8 @@ resolve_uses(const struct ngxconf *conf, struct tls_use **uses)
                 if (!s->block)
                     continue;
                 eff_derive(&es, &em, s);
-                if (use_fill(&u, s, ngxconf_find(s, "proxy_pass"), true, &es, &ups, NULL))
+                if (use_fill(&u, s, ngxconf_find(s, "proxy_pass"), PSS_FAM_PROXY, true, &es,
+                             &ups, NULL))
                     use_push(&l, &u);
             }
         }
@@ -1514,8 +1574,11 @@ location_paths(struct use_list *l, const struct ngx_node *loc, bool stream,
     struct tls_use u;
     struct eff e, ek;
 
+    enum pss_family fam = PSS_FAM_PROXY;
+    const struct ngx_node *pp = stream ? ngxconf_find(loc, "proxy_pass") : pass_find(loc, &fam);
+
     eff_of(&e, loc);
-    if (use_fill(&u, loc, ngxconf_find(loc, "proxy_pass"), stream, &e, NULL, rv))
+    if (use_fill(&u, loc, pp, fam, stream, &e, NULL, rv))
         use_push(l, &u);
     if (stream)
         return;
@@ -1523,7 +1586,8 @@ location_paths(struct use_list *l, const struct ngx_node *loc, bool stream,
         if (!k->block || (!streq(k->name, "if") && !streq(k->name, "limit_except")))
             continue;
         eff_derive(&ek, &e, k);
-        if (use_fill(&u, k, ngxconf_find(k, "proxy_pass"), false, &ek, NULL, rv))
+        pp = pass_find(k, &fam);
+        if (use_fill(&u, k, pp, fam, false, &ek, NULL, rv))
             use_push(l, &u);
     }
 }
