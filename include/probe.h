@@ -14,8 +14,7 @@
 #include <openssl/x509.h>
 
 #include "certinfo.h"
-
-struct proxy_ssl_settings;
+#include "sslconf.h"
 
 #define PROBE_MAX_CHAIN 16 /* certificates of the presented chain kept and shown */
 #define PROBE_DEFAULT_TIMEOUT_MS 5000
@@ -55,6 +54,10 @@ struct probe_opts {
     bool what_if;              /* compute the what-if answers after a verify/name failure */
     const char *location;      /* where the settings come from ("location /api in server x
                                    (nginx.conf:12)"), or NULL for a command-line target */
+    /* The module whose directives these are: grpc sends ALPN "h2" as ngx_http_grpc_module
+     * does for grpcs (an upstream that supports ALPN but not h2 then refuses the handshake
+     * with alert 120); messages and hints name the family's directives. */
+    enum pss_family family;
 };
 
 /* Defaults as nginx 1.22's: verify on (what the probe is for), depth 1, no SNI, 5 s. */
@@ -103,6 +106,12 @@ struct probe_result {
                                 (0: no trusted file) */
     long anchor_days_left;   /* the same in whole days from now */
     long elapsed_ms;
+    enum pss_family family; /* probe_opts.family */
+    char *alpn;             /* the ALPN protocol the upstream selected ("h2"), or NULL */
+    /* What the probe cannot check, or NULL: for grpc, an upstream that selected no ALPN
+     * protocol (nginx then speaks HTTP/2 to it anyway; whether it understands is beyond the
+     * handshake). Owned. */
+    char *unchecked;
 };
 
 struct probe_stats {
@@ -136,8 +145,9 @@ bool probe_sends_sni(const char *name, bool server_name);
  * nginx >= 1.31.0 when check_ip_san. */
 bool probe_name_matches(X509 *cert, const char *name, bool check_ip_san);
 
-/* What a failure without a certificate to judge most likely means, in words (static text),
- * or NULL: "nothing listens on that port", "the port speaks plain HTTP", ... */
-const char *probe_hint(const struct probe_result *r);
+/* What a failure without a certificate to judge most likely means, in words, in the
+ * family's spelling (grpc_ssl_ciphers for a grpc probe), or NULL: "nothing listens on that
+ * port", "the port speaks plain HTTP", ... Caller frees. */
+char *probe_hint(const struct probe_result *r);
 
 #endif

@@ -87,7 +87,12 @@ fmt_probe_json(struct jw *w, const struct probe_result *r)
         jw_kint(w, "verify_code", r->verify_code);
     jw_kstr(w, "nginx_message", r->nginx_message);
     jw_kstr(w, "phase", r->phase);
-    jw_kstr(w, "hint", probe_hint(r));
+    char *hint = probe_hint(r);
+    jw_kstr(w, "hint", hint);
+    free(hint);
+    jw_kstr(w, "family", sslconf_family_name(r->family));
+    jw_kstr(w, "alpn", r->alpn);
+    jw_kstr(w, "unchecked", r->unchecked);
     jw_kstr(w, "protocol", r->protocol);
     jw_kstr(w, "cipher", r->cipher);
     jw_kstr(w, "name_rule", r->name_rule);
@@ -164,7 +169,7 @@ put_sanitized(FILE *fp, const char *label, const char *s)
 /* What a what-if verdict means, in words; name is a proxy_ssl_name that would pass, when
  * the same leaf is kept (so a remaining name mismatch has a fix too). */
 static void
-put_would(FILE *fp, enum probe_verdict v, const char *name)
+put_would(FILE *fp, enum probe_verdict v, const char *name, enum pss_family fam)
 {
     char *n;
 
@@ -179,9 +184,9 @@ put_would(FILE *fp, enum probe_verdict v, const char *name)
         }
         n = sanitize_str(name);
         fprintf(fp,
-                "the chain would verify; with proxy_ssl_name %s as well, nginx would "
+                "the chain would verify; with %s %s as well, nginx would "
                 "succeed\n",
-                n);
+                sslconf_directive(fam, PSS_NAME), n);
         free(n);
         break;
     case PROBE_VERIFY_ERROR:
@@ -219,46 +224,53 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
 
     if (!w->computed || r->verdict == PROBE_OK)
         return;
+    enum pss_family fam = o->family;
+    const char *d_trusted = sslconf_directive(fam, PSS_TRUSTED_CERTIFICATE);
+
     fprintf(fp, "what would change the verdict:\n");
     const char *name = w->nnames > 0 && strchr(w->names[0], '*') == NULL ? w->names[0] : NULL;
     if (w->unlimited_depth != PROBE_NOT_TRIED && r->verdict == PROBE_VERIFY_ERROR) {
-        fprintf(fp, "  - a larger proxy_ssl_verify_depth (now %d): ", o->depth);
-        put_would(fp, w->unlimited_depth, name);
+        fprintf(fp, "  - a larger %s (now %d): ", sslconf_directive(fam, PSS_VERIFY_DEPTH),
+                o->depth);
+        put_would(fp, w->unlimited_depth, name, fam);
     }
     if (w->with_sni != PROBE_NOT_TRIED) {
-        fputs("  - proxy_ssl_server_name on (the upstream may pick its certificate by SNI): ", fp);
-        put_would(fp, w->with_sni, NULL);
+        fprintf(fp, "  - %s on (the upstream may pick its certificate by SNI): ",
+                sslconf_directive(fam, PSS_SERVER_NAME));
+        put_would(fp, w->with_sni, NULL, fam);
     }
     if (w->trust_leaf != PROBE_NOT_TRIED) {
-        fputs("  - pin the presented self-signed certificate in proxy_ssl_trusted_certificate: ",
-              fp);
-        put_would(fp, w->trust_leaf, name);
+        fprintf(fp, "  - pin the presented self-signed certificate in %s: ", d_trusted);
+        put_would(fp, w->trust_leaf, name, fam);
     }
     if (w->trust_root != PROBE_NOT_TRIED) {
-        fputs("  - add the presented root to proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->trust_root, name);
+        fprintf(fp, "  - add the presented root to %s: ", d_trusted);
+        put_would(fp, w->trust_root, name, fam);
     }
     if (w->intermediate_note != NULL)
         put_sanitized(fp, "  - intermediate: ", w->intermediate_note);
     if (w->add_intermediate != PROBE_NOT_TRIED) {
-        fputs("  - add that intermediate to proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->add_intermediate, name);
+        fprintf(fp, "  - add that intermediate to %s: ", d_trusted);
+        put_would(fp, w->add_intermediate, name, fam);
     }
     if (w->system_store != PROBE_NOT_TRIED) {
-        fputs("  - the system CA store as proxy_ssl_trusted_certificate: ", fp);
-        put_would(fp, w->system_store, name);
+        fprintf(fp, "  - the system CA store as %s: ", d_trusted);
+        put_would(fp, w->system_store, name, fam);
     }
     if (r->verdict == PROBE_NAME_MISMATCH || w->nnames > 0) {
         if (w->nnames == 0)
-            fprintf(fp, "  - no name in the certificate would pass as proxy_ssl_name\n");
+            fprintf(fp, "  - no name in the certificate would pass as %s\n",
+                    sslconf_directive(fam, PSS_NAME));
         for (size_t i = 0; i < w->nnames; i++) {
             char *n = sanitize_str(w->names[i]);
-            fprintf(fp, "  - proxy_ssl_name %s; would pass the name check\n", n);
+            fprintf(fp, "  - %s %s; would pass the name check\n", sslconf_directive(fam, PSS_NAME),
+                    n);
             free(n);
         }
     }
-    fprintf(fp, "  (proxy_ssl_verify off is never a fix: it hands every request to whoever "
-                "answers on that address)\n");
+    fprintf(fp, "  (%s off is never a fix: it hands every request to whoever "
+                "answers on that address)\n",
+            sslconf_directive(fam, PSS_VERIFY));
 }
 
 void
@@ -276,8 +288,17 @@ fmt_probe_text(FILE *fp, const struct probe_result *r, const struct probe_opts *
             fprintf(fp, "    ... while %s\n", r->phase);
     } else
         fprintf(fp, "  nginx would complete the handshake and pass the request on\n");
-    if (probe_hint(r) != NULL)
-        fprintf(fp, "  likely: %s\n", probe_hint(r));
+    char *hint = probe_hint(r);
+    if (hint != NULL)
+        fprintf(fp, "  likely: %s\n", hint);
+    free(hint);
+    if (r->alpn != NULL) {
+        char *a = sanitize_str(r->alpn);
+        fprintf(fp, "  ALPN: %s\n", a);
+        free(a);
+    }
+    if (r->unchecked != NULL)
+        fprintf(fp, "  not checked: %s\n", r->unchecked);
     fprintf(fp, "  name \"%s\", SNI %s, depth %d, %s%s%s, %ld ms\n", name,
             r->sni != NULL ? "sent" : "not sent", o->depth,
             r->protocol != NULL ? r->protocol : "no handshake", r->cipher != NULL ? " " : "",
@@ -289,7 +310,9 @@ fmt_probe_text(FILE *fp, const struct probe_result *r, const struct probe_opts *
                 r->anchor_days_left < 0 ? "ago (EXPIRED)" : "away");
     if (o->verify && o->trusted == NULL)
         fprintf(fp, "  note: no trusted file given: nothing is trusted (nginx -t refuses "
-                    "proxy_ssl_verify on without proxy_ssl_trusted_certificate)\n");
+                    "%s on without %s)\n",
+                sslconf_directive(o->family, PSS_VERIFY),
+                sslconf_directive(o->family, PSS_TRUSTED_CERTIFICATE));
     if (r->chain_total > 0) {
         fprintf(fp, "chain as sent (%zu certificate%s%s):\n", r->chain_total,
                 r->chain_total == 1 ? "" : "s",

@@ -167,6 +167,9 @@ probe_wire_put(struct buf *b, const struct probe_result *r)
     wire_put_i64(b, (int64_t)r->anchor_not_after);
     wire_put_i64(b, r->anchor_days_left);
     wire_put_i64(b, r->elapsed_ms);
+    wire_put_i64(b, r->family);
+    wire_put_str(b, r->alpn);
+    wire_put_str(b, r->unchecked);
 }
 
 static enum probe_verdict
@@ -235,6 +238,13 @@ probe_wire_get(struct wire_rd *rd, struct probe_result *r)
     r->anchor_not_after = (time_t)wire_get_i64(rd);
     r->anchor_days_left = (long)wire_get_i64(rd);
     r->elapsed_ms = (long)wire_get_i64(rd);
+    int64_t fam = wire_get_i64(rd);
+    if (fam < 0 || fam >= PSS_FAM__COUNT)
+        rd->bad = true;
+    else
+        r->family = (enum pss_family)fam;
+    r->alpn = wire_get_str(rd);
+    r->unchecked = wire_get_str(rd);
     if (rd->bad) {
         probe_result_free(r);
         return -1;

@@ -94,17 +94,20 @@ probe_opts_from_settings(struct probe_opts *o, const struct proxy_ssl_settings *
     o->key = s->v[PSS_CERTIFICATE_KEY].value;
     o->password_file = s->v[PSS_PASSWORD_FILE].value;
     o->crl = s->v[PSS_CRL].value;
+    o->family = s->family;
     if (depth != NULL) {
         char *end;
         long d = strtol(depth, &end, 10);
         if (*depth == '\0' || *end != '\0' || d < 0 || d > 100) {
-            *cause = xasprintf("invalid proxy_ssl_verify_depth \"%s\"", depth);
+            *cause = xasprintf("invalid %s \"%s\"", sslconf_directive(s->family, PSS_VERIFY_DEPTH),
+                               depth);
             return -1;
         }
         o->depth = (int)d;
     }
     if (o->name != NULL && strchr(o->name, '$') != NULL) {
-        *cause = xasprintf("proxy_ssl_name \"%s\" uses variables: give --name", o->name);
+        *cause = xasprintf("%s \"%s\" uses variables: give --name",
+                           sslconf_directive(s->family, PSS_NAME), o->name);
         return -1;
     }
     return 0;
@@ -207,7 +210,8 @@ cert_requested_cb(SSL *ssl, void *arg)
 static char *
 ctx_key(const struct probe_opts *o)
 {
-    return xasprintf("%d|%s|%d|%s|%s|%s|%s|%s|%s", o->verify, o->trusted ? o->trusted : "",
+    return xasprintf("%d|%d|%s|%d|%s|%s|%s|%s|%s|%s", (int)o->family, o->verify,
+                     o->trusted ? o->trusted : "",
                      o->depth, o->protocols ? o->protocols : "", o->ciphers ? o->ciphers : "",
                      o->cert ? o->cert : "", o->key ? o->key : "",
                      o->password_file ? o->password_file : "", o->crl ? o->crl : "");
@@ -356,6 +360,14 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* fresh handshakes only */
     SSL_CTX_set_cert_cb(ctx, cert_requested_cb, NULL);
+    if (o->family == PSS_FAM_GRPC) {
+        /* ngx_http_grpc_set_ssl(): grpcs offers "h2" and nothing else */
+        static const unsigned char alpn[] = "\x02h2";
+        if (SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
+            e->error = tlserr_message("SSL_CTX_set_alpn_protos() failed", 0);
+            return;
+        }
+    }
 
     tlserr_clear();
     if (SSL_CTX_set_cipher_list(ctx, o->ciphers != NULL ? o->ciphers : "DEFAULT") == 0) {
@@ -483,6 +495,15 @@ collect_chain(struct conn *c)
 
     r->protocol = xstrdup(SSL_get_version(c->ssl));
     r->cipher = xstrdup(SSL_get_cipher_name(c->ssl));
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn != NULL && alpn_len > 0)
+        r->alpn = xstrndup((const char *)alpn, alpn_len);
+    else if (c->o->family == PSS_FAM_GRPC)
+        r->unchecked = xstrdup("the upstream selected no ALPN protocol (it ignores ALPN): nginx "
+                               "speaks HTTP/2 to it anyway, and whether it understands HTTP/2 is "
+                               "beyond the handshake the probe checks");
     if (sk == NULL)
         return;
     r->presented = X509_chain_up_ref(sk);
@@ -732,6 +753,7 @@ result_init(struct probe_result *r, const struct probe_opts *o)
     r->verdict = PROBE_NOT_TRIED;
     r->verify_code = -1;
     r->upstream = xasprintf("%s:%d", o->host, o->port);
+    r->family = o->family;
     r->location = o->location != NULL ? xstrdup(o->location) : NULL;
     r->name = probe_ssl_name(o->name != NULL ? o->name : o->host);
     if (probe_sends_sni(r->name, o->server_name))
@@ -1138,6 +1160,8 @@ probe_result_free(struct probe_result *r)
     free(r->nginx_message);
     free(r->protocol);
     free(r->cipher);
+    free(r->alpn);
+    free(r->unchecked);
     sk_X509_pop_free(r->presented, X509_free);
     certinfo_array_free(r->chain, r->nchain);
     certinfo_array_free(r->verified, r->nverified);
@@ -1152,6 +1176,11 @@ static const struct {
     const char *needle; /* in nginx_message */
     const char *hint;
 } probe_hints[] = {
+    /* written in the proxy spelling: probe_hint() respells them for the family */
+    {"no application protocol",
+     "the upstream's TLS listener supports ALPN but not HTTP/2 (\"h2\"), which grpc_pass "
+     "grpcs:// needs: enable http2 on the upstream's TLS listener (listen ... ssl http2), or "
+     "point grpc_pass at an endpoint that speaks h2; turning verification off changes nothing"},
     {"wrong version number", "the upstream does not speak TLS on this port (plain HTTP?): use "
                              "proxy_pass http:// or the upstream's TLS port"},
     {"packet length too long", "the upstream does not speak TLS on this port"},
@@ -1181,7 +1210,7 @@ static const struct {
                            "but did not complete the handshake within proxy_connect_timeout"},
 };
 
-const char *
+char *
 probe_hint(const struct probe_result *r)
 {
     if (r->nginx_message == NULL ||
@@ -1190,7 +1219,7 @@ probe_hint(const struct probe_result *r)
         return NULL;
     for (size_t i = 0; i < sizeof(probe_hints) / sizeof(probe_hints[0]); i++) {
         if (strstr(r->nginx_message, probe_hints[i].needle) != NULL)
-            return probe_hints[i].hint;
+            return sslconf_respell(r->family, probe_hints[i].hint);
     }
     return NULL;
 }
