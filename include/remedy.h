@@ -53,6 +53,7 @@ struct remedy_opts {
  * in another block: block_label names it). */
 struct remedy_set {
     enum pss key;
+    enum pss_family family; /* the spelling: sslconf_directive(family, key) */
     char *value;
     char *note;        /* "replaces ... at file:line", "overrides ... inherited from ..." */
     char *block_label; /* NULL: the owning block; else "location /n/m/ (file:line)" */

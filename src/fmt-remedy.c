@@ -32,7 +32,7 @@ fmt_remedy_effective_json(struct jw *w, const struct proxy_ssl_settings *s)
         const struct pss_value *v = &s->v[k];
         if (v->origin == PSS_DEFAULT && !PSS_LISTED_WHEN_DEFAULT(k))
             continue;
-        jw_key(w, pss_defs[k].directive);
+        jw_key(w, sslconf_directive(s->family, (enum pss)k));
         jw_obj_open(w);
         jw_kstr(w, "value", v->value);
         jw_kstr(w, "origin", origin_name(v->origin));
@@ -66,7 +66,7 @@ fmt_remedy_fix_json(struct jw *w, const struct remedy_fix *f)
     jw_arr_open(w);
     for (size_t i = 0; i < f->nsets; i++) {
         jw_obj_open(w);
-        jw_kstr(w, "directive", pss_defs[f->sets[i].key].directive);
+        jw_kstr(w, "directive", sslconf_directive(f->sets[i].family, f->sets[i].key));
         jw_kstr(w, "value", f->sets[i].value);
         jw_kstr(w, "note", f->sets[i].note);
         jw_kstr(w, "block", f->sets[i].block_label);
@@ -142,7 +142,7 @@ fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
         if (v->origin == PSS_DEFAULT && k != PSS_VERIFY && k != PSS_NAME && k != PSS_VERIFY_DEPTH &&
             k != PSS_SERVER_NAME)
             continue;
-        fprintf(fp, "    %-30s ", pss_defs[k].directive);
+        fprintf(fp, "    %-30s ", sslconf_directive(c->effective.family, (enum pss)k));
         cli_put_sanitized(fp,
                           v->value != NULL ? v->value : (k == PSS_NAME ? use->proxy_host : "-"));
         fprintf(fp, "  (%s", origin_words(v->origin));

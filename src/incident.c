@@ -422,6 +422,11 @@ const struct incident_explanation incident_explanations[] = {
     {EV_HANDSHAKE_ERROR, -1, "unsupported protocol",
      "nginx and the upstream share no TLS protocol version",
      "compare proxy_ssl_protocols with the versions the upstream accepts"},
+    {EV_HANDSHAKE_ERROR, -1, "no application protocol",
+     "the upstream's TLS listener supports ALPN but not HTTP/2 (\"h2\"), which grpc_pass "
+     "grpcs:// offers and needs",
+     "enable http2 on the upstream's TLS listener (listen ... ssl http2), or point grpc_pass at "
+     "an endpoint that speaks h2; turning verification off changes nothing"},
     {EV_HANDSHAKE_ERROR, -1, "handshake failure", "the upstream refused the handshake",
      "often no common cipher, or the upstream wants SNI (proxy_ssl_server_name on)"},
     {EV_HANDSHAKE_ERROR, -1, "no shared cipher", "nginx and the upstream share no cipher",

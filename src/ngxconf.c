@@ -1070,7 +1070,9 @@ ngxconf_edit_set(const struct ngxconf *conf, const struct ngx_node *block, const
             if (existing == NULL) /* the one in force (nginx refuses a duplicate) */
                 existing = n;
         } else if (!n->block && n->file == block->file && n->included_by == NULL &&
-                   (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0))
+                   (strncmp(n->name, "proxy_ssl_", 10) == 0 || strcmp(n->name, "proxy_pass") == 0 ||
+                    strncmp(n->name, "grpc_ssl_", 9) == 0 || strcmp(n->name, "grpc_pass") == 0 ||
+                    strncmp(n->name, "uwsgi_ssl_", 10) == 0 || strcmp(n->name, "uwsgi_pass") == 0))
             anchor = n;
     }
     buf_adds(&stmt, name);

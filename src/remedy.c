@@ -449,14 +449,16 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         c->ssl.v[PSS_VERIFY_DEPTH].value = c->depth;
         free(c->why[s]);
         c->why[s] = xasprintf("depth: the chain has %zu certificate(s) below the trusted root, "
-                              "more than proxy_ssl_verify_depth allows; set it to %d",
-                              r->chain_total, want);
+                              "more than %s allows; set it to %d",
+                              r->chain_total, sslconf_directive(c->ssl.family, PSS_VERIFY_DEPTH),
+                              want);
         break;
     }
     case RS_SNI:
         c->ssl.v[PSS_SERVER_NAME].value = "on";
-        c->why[s] = xstrdup("sni: the upstream picks its certificate by SNI and nginx sends "
-                            "none; turn proxy_ssl_server_name on");
+        c->why[s] = xasprintf("sni: the upstream picks its certificate by SNI and nginx sends "
+                              "none; turn %s on",
+                              sslconf_directive(c->ssl.family, PSS_SERVER_NAME));
         break;
     case RS_MTLS:
         c->ssl.v[PSS_CERTIFICATE].value = o->client_cert;
@@ -622,6 +624,7 @@ bpath_find(const struct ngx_node *root, const struct bpath *p)
 struct pending {
     const struct ngx_node *block;
     enum pss key;
+    enum pss_family fam; /* the spelling written */
     const char *value;
 };
 
@@ -646,7 +649,8 @@ edits_apply(const struct ngxconf *conf, const struct pending *ed, size_t n,
         struct bpath bp;
 
         if (ed[i].key == PSS_VERIFY && strcmp(ed[i].value, "on") != 0) {
-            *cause = xstrdup("refusing to set proxy_ssl_verify to anything but on");
+            *cause = xasprintf("refusing to set %s to anything but on",
+                               sslconf_directive(ed[i].fam, PSS_VERIFY));
             goto out;
         }
         if (cur != NULL) {
@@ -656,8 +660,8 @@ edits_apply(const struct ngxconf *conf, const struct pending *ed, size_t n,
                 goto out;
             }
         }
-        if (ngxconf_edit_set(cur != NULL ? cur : conf, b, pss_defs[ed[i].key].directive, args, 1,
-                             &f, &text, &len, cause) != 0)
+        if (ngxconf_edit_set(cur != NULL ? cur : conf, b, sslconf_directive(ed[i].fam, ed[i].key),
+                             args, 1, &f, &text, &len, cause) != 0)
             goto out;
         size_t k;
         for (k = 0; k < nout && strcmp(out[k].path, f->path) != 0; k++)
@@ -711,6 +715,7 @@ remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const stru
     for (size_t i = 0; i < nsets; i++) {
         ed[i].block = block;
         ed[i].key = sets[i].key;
+        ed[i].fam = sets[i].family;
         ed[i].value = sets[i].value;
     }
     rc = edits_apply(conf, ed, nsets, files, nfiles, cause);
@@ -724,7 +729,7 @@ static void
 add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key, const char *value)
 {
     const struct pss_value *v = &eff->v[key];
-    const char *d = pss_defs[key].directive;
+    const char *d = sslconf_directive(eff->family, key);
     struct remedy_set *s;
 
     if (v->value != NULL && v->origin != PSS_DEFAULT && strcmp(v->value, value) == 0)
@@ -733,6 +738,7 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
     s = &f->sets[f->nsets++];
     memset(s, 0, sizeof(*s));
     s->key = key;
+    s->family = eff->family;
     s->value = xstrdup(value);
     if (v->origin == PSS_SET)
         s->note = xasprintf("%s %s; replaces \"%s %s\" at %s:%u", d, value, d, v->value, v->file,
@@ -744,7 +750,10 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                       d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
     else
         s->note = xasprintf("%s %s; (new here; nginx's default is %s)", d, value,
-                            v->value != NULL ? v->value : "the proxy_pass host");
+                            v->value != NULL ? v->value
+                            : eff->family == PSS_FAM_GRPC ? "the grpc_pass host"
+                            : eff->family == PSS_FAM_UWSGI ? "the uwsgi_pass host"
+                                                           : "the proxy_pass host");
 }
 
 static bool
@@ -924,10 +933,11 @@ struct plan_edits {
 };
 
 static void
-plan_add(struct plan_edits *pe, const struct ngx_node *block, enum pss key, const char *value)
+plan_add(struct plan_edits *pe, const struct ngx_node *block, enum pss_family fam, enum pss key,
+         const char *value)
 {
     for (size_t i = 0; i < pe->n; i++) {
-        if (pe->v[i].block == block && pe->v[i].key == key) {
+        if (pe->v[i].block == block && pe->v[i].key == key && pe->v[i].fam == fam) {
             free(pe->owned[i]);
             pe->owned[i] = xstrdup(value);
             pe->v[i].value = pe->owned[i];
@@ -939,6 +949,7 @@ plan_add(struct plan_edits *pe, const struct ngx_node *block, enum pss key, cons
     pe->owned[pe->n] = xstrdup(value);
     pe->v[pe->n].block = block;
     pe->v[pe->n].key = key;
+    pe->v[pe->n].fam = fam;
     pe->v[pe->n].value = pe->owned[pe->n];
     pe->n++;
 }
@@ -1051,16 +1062,16 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
         *tpath = xasprintf("%s/trusted-%s.pem", o->cert_dir, h);
         free(h);
         *unioned = true;
-        plan_add(pe, eb, PSS_TRUSTED_CERTIFICATE, *tpath);
+        plan_add(pe, eb, bu->ssl.family, PSS_TRUSTED_CERTIFICATE, *tpath);
         for (size_t i = 0; i < f->nsets; i++) {
             if (f->sets[i].key == PSS_TRUSTED_CERTIFICATE && f->sets[i].block_label == NULL) {
                 free(f->sets[i].value);
                 f->sets[i].value = xstrdup(*tpath);
                 free(f->sets[i].note);
                 f->sets[i].note = xasprintf(
-                    "proxy_ssl_trusted_certificate %s; holds the trust of \"%s\" (kept for %s) "
-                    "plus the new certificate",
-                    *tpath, old->value, bu->context);
+                    "%s %s; holds the trust of \"%s\" (kept for %s) plus the new certificate",
+                    sslconf_directive(bu->ssl.family, PSS_TRUSTED_CERTIFICATE), *tpath,
+                    old->value, bu->context);
             }
         }
         return 0;
@@ -1080,11 +1091,12 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
         if (k == PSS_NAME && old->origin == PSS_DEFAULT)
             value = bu->proxy_host;
         if (value == NULL || (k == PSS_VERIFY && strcmp(value, "on") != 0)) {
-            *why = xasprintf("%s cannot be kept %s there", pss_defs[k].directive,
+            *why = xasprintf("%s cannot be kept %s there",
+                             sslconf_directive(bu->ssl.family, (enum pss)k),
                              value == NULL ? "unset" : "off");
             return -1;
         }
-        plan_add(pe, ub, (enum pss)k, value);
+        plan_add(pe, ub, bu->ssl.family, (enum pss)k, value);
         bool listed = false;
         for (size_t i = 0; i < f->nsets; i++) {
             listed |= f->sets[i].block_label != NULL && f->sets[i].key == (enum pss)k &&
@@ -1096,11 +1108,12 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
         f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
         struct remedy_set *rs = &f->sets[f->nsets++];
         rs->key = (enum pss)k;
+        rs->family = bu->ssl.family;
         rs->value = xstrdup(value);
         rs->block_label = xasprintf("%s (%s:%u)", bu->context, ub->file->path, ub->line);
         rs->note = xasprintf("%s %s; keeps the value it has today (%s), so the fix does not "
                              "change it",
-                             pss_defs[k].directive, value,
+                             sslconf_directive(bu->ssl.family, (enum pss)k), value,
                              old->origin == PSS_DEFAULT ? "nginx's default" : "inherited");
     }
     return 0;
@@ -1168,7 +1181,7 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     }
     const struct ngx_node *eb = edit_block(use->block);
     for (size_t i = 0; i < f->nsets; i++)
-        plan_add(&pe, eb, f->sets[i].key, f->sets[i].value);
+        plan_add(&pe, eb, f->sets[i].family, f->sets[i].key, f->sets[i].value);
     if (c->trusted_write && c->trusted_data != NULL) {
         tdata = xstrndup(c->trusted_data, c->trusted_len);
         tlen = c->trusted_len;
@@ -1294,9 +1307,10 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
             buf_addf(&sum, "%s\n", c->why[s]);
     }
     if (verification_disabled)
-        buf_adds(&sum,
-                 "verify: proxy_ssl_verify off (unsafe) hands every request to whoever answers on "
-                 "that address; turn verification on\n");
+        buf_addf(&sum,
+                 "verify: %s off (unsafe) hands every request to whoever answers on "
+                 "that address; turn verification on\n",
+                 sslconf_directive(use->ssl.family, PSS_VERIFY));
     if (unioned)
         buf_addf(&sum,
                  "keep: the new certificate alone would break what shares this block; the "
@@ -1317,9 +1331,9 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     }
     if (eb != use->block)
         buf_addf(&sum,
-                 "in the location enclosing %s (%s:%u; proxy_ssl_* is not allowed in "
+                 "in the location enclosing %s (%s:%u; %s_ssl_* is not allowed in "
                  "\"if\"):\n",
-                 use->context, eb->file->path, eb->line);
+                 use->context, eb->file->path, eb->line, sslconf_family_name(use->ssl.family));
     else
         buf_addf(&sum, "in %s (%s:%u):\n", use->context, eb->file->path, eb->line);
     for (size_t i = 0; i < f->nsets; i++) {
@@ -1372,15 +1386,17 @@ verdict_kind(enum probe_verdict v)
 }
 
 static char *
-cause_text(const struct probe_result *r, bool verification_disabled, const struct pss_value *vv)
+cause_text(const struct probe_result *r, bool verification_disabled, enum pss_family fam,
+           const struct pss_value *vv)
 {
     struct buf b = {0};
+    const char *d_verify = sslconf_directive(fam, PSS_VERIFY);
 
     if (verification_disabled) {
         if (vv->origin == PSS_DEFAULT)
-            buf_adds(&b, "proxy_ssl_verify is off (nginx's default): ");
+            buf_addf(&b, "%s is off (nginx's default): ", d_verify);
         else
-            buf_addf(&b, "proxy_ssl_verify is off (%s:%u): ", vv->file, vv->line);
+            buf_addf(&b, "%s is off (%s:%u): ", d_verify, vv->file, vv->line);
         buf_adds(&b, "nginx does not check who answers on that address (the vulnerability). ");
         if (r->verdict == PROBE_OK) {
             buf_adds(&b, "With verification on the handshake would pass as configured.");
@@ -1394,10 +1410,13 @@ cause_text(const struct probe_result *r, bool verification_disabled, const struc
     }
     const struct incident_explanation *e =
         incident_explain(verdict_kind(r->verdict), (int)r->verify_code, r->nginx_message);
+    char *plain = sslconf_respell(fam, e->plain), *means = sslconf_respell(fam, e->means);
     buf_addf(&b, "nginx says \"%s\": %s", r->nginx_message != NULL ? r->nginx_message : "?",
-             e->plain != NULL ? e->plain : "");
-    if (e->means != NULL)
-        buf_addf(&b, " (%s)", e->means);
+             plain != NULL ? plain : "");
+    if (means != NULL)
+        buf_addf(&b, " (%s)", means);
+    free(plain);
+    free(means);
     buf_addc(&b, '.');
     if (r->what_if.intermediate_note != NULL)
         buf_addf(&b, " About the intermediate: %s.", r->what_if.intermediate_note);
@@ -1516,13 +1535,14 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     if (out->verification_disabled) {
         base.ssl.v[PSS_VERIFY].value = "on";
         base.pub.applied |= RS_MASK(RS_VERIFY);
-        progress(o, "probing %s with proxy_ssl_verify on", out->upstream);
+        progress(o, "probing %s with verification on", out->upstream);
         if (probe_cand(&base, use, ti, o, &po, &r0, cause) != 0)
             goto out;
         have_r0 = true;
     }
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
-    out->cause = cause_text(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
+    out->cause =
+        cause_text(ev, out->verification_disabled, use->ssl.family, &use->ssl.v[PSS_VERIFY]);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;
@@ -1662,7 +1682,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     if (probe_opts_from_settings(&po, &s, c->host, c->port, cause) != 0)
         goto out;
     if (po.name == NULL) {
-        const struct ngx_node *pp = ngxconf_find(b, "proxy_pass");
+        const struct ngx_node *pp = ngxconf_find(b, sslconf_pass_directive(s.family));
         if (pp == NULL || pp->nargs < 1)
             po.name = c->host;
         else {
@@ -1675,7 +1695,7 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     if (probe_run(&po, &r, cause) != 0)
         goto out;
     if (!po.verify) {
-        *cause = xstrdup("proxy_ssl_verify is still off");
+        *cause = xasprintf("%s is still off", sslconf_directive(s.family, PSS_VERIFY));
         goto out;
     }
     if (r.verdict != PROBE_OK) {
