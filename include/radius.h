@@ -56,6 +56,8 @@ unsigned radius_diff_settings(const struct proxy_ssl_settings *a,
 
 /* "proxy_ssl_verify, proxy_ssl_trusted_certificate" for a mask. Caller frees. */
 char *radius_mask_names(unsigned changed);
+/* The same in the spelling of family fam ("grpc_ssl_verify, ..."). Caller frees. */
+char *radius_mask_names_family(unsigned changed, enum pss_family fam);
 
 /* The index of the use in uses whose block and proxy_pass are those of u (pointers into
  * the same tree), or (size_t)-1. */

@@ -62,13 +62,19 @@ radius_diff_settings(const struct proxy_ssl_settings *a, const struct proxy_ssl_
 char *
 radius_mask_names(unsigned changed)
 {
+    return radius_mask_names_family(changed, PSS_FAM_PROXY);
+}
+
+char *
+radius_mask_names_family(unsigned changed, enum pss_family fam)
+{
     struct buf b = BUF_INIT;
 
     for (int k = 0; k < PSS__COUNT; k++) {
         if (changed & (1u << k)) {
             if (b.len > 0)
                 buf_adds(&b, ", ");
-            buf_adds(&b, pss_defs[k].directive);
+            buf_adds(&b, sslconf_directive(fam, (enum pss)k));
         }
     }
     if (b.len == 0)

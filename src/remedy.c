@@ -1276,7 +1276,7 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
         a->file = xstrdup(bu->block->file->path);
         a->line = bu->block->line;
         a->upstream = xasprintf("%s:%u", bu->targets[it->ti].host, bu->targets[it->ti].port);
-        a->changed = radius_mask_names(it->changed);
+        a->changed = radius_mask_names_family(it->changed, bu->ssl.family);
         a->target = it->use == tu && it->ti == ti;
         a->probed = rp[i].probed;
         a->before = rp[i].before.verdict;

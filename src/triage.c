@@ -255,7 +255,8 @@ unresolved_reason(struct triage *t, const struct tls_use *use, const char *upstr
     size_t nc = 0;
 
     ensure_uses(t);
-    buf_addf(&b, "proxy_pass %s: cannot resolve statically; candidates: ",
+    buf_addf(&b, "%s %s: cannot resolve statically; candidates: ",
+             use->proxy_pass != NULL ? use->proxy_pass->name : "proxy_pass",
              use->proxy_pass != NULL ? use->proxy_pass->value : "?");
     for (size_t u = 0; upstream != NULL && u < t->nuses; u++) {
         if (t->uses[u].kind == RESOLVE_VARIABLE)
@@ -960,7 +961,7 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
         return -1;
     }
     if (p->rr.use.kind == RESOLVE_VARIABLE) {
-        *cause = xstrdup("proxy_pass uses a variable: give HOST:PORT");
+        *cause = xasprintf("%s uses a variable: give HOST:PORT", p->rr.use.proxy_pass->name);
         return -1;
     }
     plan_add_use(p, &p->rr.use, base, q->timeout_given);
