@@ -52,8 +52,7 @@ struct remedy_opts {
 /* A directive the fix sets in the owning block (or, to keep a use in its radius as it is,
  * in another block: block_label names it). */
 struct remedy_set {
-    enum pss key;
-    enum pss_family family; /* the spelling: sslconf_directive(family, key) */
+    enum pss key; /* spelled in the fix's family: sslconf_directive(fix->family, key) */
     char *value;
     char *note;        /* "replaces ... at file:line", "overrides ... inherited from ..." */
     char *block_label; /* NULL: the owning block; else "location /n/m/ (file:line)" */
@@ -98,6 +97,9 @@ struct remedy_fix {
     struct remedy_affected *affected; /* the blast radius (the target included) */
     size_t naffected;
     bool radius_whole; /* no use of the radius that passes today fails under the fix */
+    /* The target use's family: every set is its directive (an edit of grpc_ssl_* changes
+     * only the grpc uses that inherit it, so the bystanders kept are of the same family). */
+    enum pss_family family;
 };
 
 struct remedy_case {

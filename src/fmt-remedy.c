@@ -66,7 +66,7 @@ fmt_remedy_fix_json(struct jw *w, const struct remedy_fix *f)
     jw_arr_open(w);
     for (size_t i = 0; i < f->nsets; i++) {
         jw_obj_open(w);
-        jw_kstr(w, "directive", sslconf_directive(f->sets[i].family, f->sets[i].key));
+        jw_kstr(w, "directive", sslconf_directive(f->family, f->sets[i].key));
         jw_kstr(w, "value", f->sets[i].value);
         jw_kstr(w, "note", f->sets[i].note);
         jw_kstr(w, "block", f->sets[i].block_label);

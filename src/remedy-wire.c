@@ -27,7 +27,7 @@ put_fix(struct buf *b, const struct remedy_fix *f)
     wire_put_str(b, f->verdict_note);
     wire_put_u32(b, (uint32_t)f->nsets);
     for (size_t i = 0; i < f->nsets; i++) {
-        wire_put_u32(b, (uint32_t)f->sets[i].key | (uint32_t)f->sets[i].family << 8);
+        wire_put_u32(b, f->sets[i].key);
         wire_put_str(b, f->sets[i].value);
         wire_put_str(b, f->sets[i].note);
         wire_put_str(b, f->sets[i].block_label);
@@ -50,6 +50,7 @@ put_fix(struct buf *b, const struct remedy_fix *f)
     /* the blast radius */
     wire_put_str(b, f->diff_root);
     wire_put_bool(b, f->radius_whole);
+    wire_put_u32(b, f->family);
     wire_put_u32(b, (uint32_t)f->naffected);
     for (size_t i = 0; i < f->naffected; i++) {
         const struct remedy_affected *a = &f->affected[i];
@@ -80,12 +81,10 @@ get_fix(struct wire_rd *rd, struct remedy_fix *f)
     if (f->nsets > 0)
         f->sets = xcalloc(f->nsets, sizeof(*f->sets));
     for (size_t i = 0; i < f->nsets; i++) {
-        uint32_t k = wire_get_u32(rd), fam = k >> 8;
-        k &= 0xff;
-        if (k >= PSS__COUNT || fam >= PSS_FAM__COUNT)
+        uint32_t k = wire_get_u32(rd);
+        if (k >= PSS__COUNT)
             rd->bad = true;
         f->sets[i].key = k < PSS__COUNT ? (enum pss)k : PSS_VERIFY;
-        f->sets[i].family = fam < PSS_FAM__COUNT ? (enum pss_family)fam : PSS_FAM_PROXY;
         f->sets[i].value = wire_get_str(rd);
         f->sets[i].note = wire_get_str(rd);
         f->sets[i].block_label = wire_get_str(rd);
@@ -108,6 +107,10 @@ get_fix(struct wire_rd *rd, struct remedy_fix *f)
     }
     f->diff_root = wire_get_str(rd);
     f->radius_whole = wire_get_bool(rd);
+    uint32_t fam = wire_get_u32(rd);
+    if (fam >= PSS_FAM__COUNT)
+        rd->bad = true;
+    f->family = fam < PSS_FAM__COUNT ? (enum pss_family)fam : PSS_FAM_PROXY;
     f->naffected = wire_get_count(rd, 20);
     if (f->naffected > 0)
         f->affected = xcalloc(f->naffected, sizeof(*f->affected));

@@ -715,7 +715,7 @@ remedy_edit(const struct ngxconf *conf, const struct ngx_node *block, const stru
     for (size_t i = 0; i < nsets; i++) {
         ed[i].block = block;
         ed[i].key = sets[i].key;
-        ed[i].fam = sets[i].family;
+        ed[i].fam = resolve_block_family(block);
         ed[i].value = sets[i].value;
     }
     rc = edits_apply(conf, ed, nsets, files, nfiles, cause);
@@ -738,7 +738,6 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
     s = &f->sets[f->nsets++];
     memset(s, 0, sizeof(*s));
     s->key = key;
-    s->family = eff->family;
     s->value = xstrdup(value);
     if (v->origin == PSS_SET)
         s->note = xasprintf("%s %s; replaces \"%s %s\" at %s:%u", d, value, d, v->value, v->file,
@@ -1108,7 +1107,6 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
         f->sets = xreallocarray(f->sets, f->nsets + 1, sizeof(*f->sets));
         struct remedy_set *rs = &f->sets[f->nsets++];
         rs->key = (enum pss)k;
-        rs->family = bu->ssl.family;
         rs->value = xstrdup(value);
         rs->block_label = xasprintf("%s (%s:%u)", bu->context, ub->file->path, ub->line);
         rs->note = xasprintf("%s %s; keeps the value it has today (%s), so the fix does not "
@@ -1160,6 +1158,7 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     int rc = -1;
 
     f->strategies = c->pub.applied;
+    f->family = use->ssl.family;
     f->id = remedy_mask_name(c->pub.applied);
     if (verification_disabled)
         add_set(f, eff, PSS_VERIFY, "on");
@@ -1181,7 +1180,7 @@ fix_build(struct remedy_fix *f, const struct ngxconf *conf, const struct tls_use
     }
     const struct ngx_node *eb = edit_block(use->block);
     for (size_t i = 0; i < f->nsets; i++)
-        plan_add(&pe, eb, f->sets[i].family, f->sets[i].key, f->sets[i].value);
+        plan_add(&pe, eb, use->ssl.family, f->sets[i].key, f->sets[i].value);
     if (c->trusted_write && c->trusted_data != NULL) {
         tdata = xstrndup(c->trusted_data, c->trusted_len);
         tlen = c->trusted_len;
