@@ -111,8 +111,8 @@ char *ngxconf_full_path(const struct ngxconf *conf, const char *path);
  * The edit helper for remediation: sets directive name to args (nargs words, quoted if
  * they need it) in block. An existing directive of that name among the block's own kids
  * (even one brought in by an include) is replaced on its lines; otherwise a new line is
- * inserted after the block's last proxy_ssl_ or proxy_pass line (grpc_ and uwsgi_ alike;
- * else after the '{'), with that line's indentation. Pure: no I/O. Sets *file to the file that changes and
+ * inserted after the block's last proxy_ssl_/proxy_pass (grpc_, uwsgi_) line (else the '{'),
+ * with that line's indentation. Pure: no I/O. Sets *file to the file that changes and
  * the new bytes (*newtext, *newlen) to its complete text (caller frees *newtext). Returns 0, or -1
  * with *cause (e.g. the existing directive shares its line with another one).
  */

@@ -63,8 +63,8 @@ struct trusted_file {
 
 struct keypair {
     char *cert, *key;
-    char *pw;      /* proxy_ssl_password_file (full path), or NULL */
-    char *problem; /* TT007 message, or NULL */
+    char *pw;            /* proxy_ssl_password_file (full path), or NULL */
+    char *problem;       /* TT007 message, or NULL */
     enum pss_family fam; /* whose directives problem names */
 };
 

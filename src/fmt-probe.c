@@ -268,8 +268,9 @@ print_fixes(FILE *fp, const struct probe_result *r, const struct probe_opts *o)
             free(n);
         }
     }
-    fprintf(fp, "  (%s off is never a fix: it hands every request to whoever "
-                "answers on that address)\n",
+    fprintf(fp,
+            "  (%s off is never a fix: it hands every request to whoever "
+            "answers on that address)\n",
             sslconf_directive(fam, PSS_VERIFY));
 }
 
@@ -309,8 +310,9 @@ fmt_probe_text(FILE *fp, const struct probe_result *r, const struct probe_opts *
                 r->anchor_days_left < 0 ? -r->anchor_days_left : r->anchor_days_left,
                 r->anchor_days_left < 0 ? "ago (EXPIRED)" : "away");
     if (o->verify && o->trusted == NULL)
-        fprintf(fp, "  note: no trusted file given: nothing is trusted (nginx -t refuses "
-                    "%s on without %s)\n",
+        fprintf(fp,
+                "  note: no trusted file given: nothing is trusted (nginx -t refuses "
+                "%s on without %s)\n",
                 sslconf_directive(o->family, PSS_VERIFY),
                 sslconf_directive(o->family, PSS_TRUSTED_CERTIFICATE));
     if (r->chain_total > 0) {

@@ -211,9 +211,8 @@ static char *
 ctx_key(const struct probe_opts *o)
 {
     return xasprintf("%d|%d|%s|%d|%s|%s|%s|%s|%s|%s", (int)o->family, o->verify,
-                     o->trusted ? o->trusted : "",
-                     o->depth, o->protocols ? o->protocols : "", o->ciphers ? o->ciphers : "",
-                     o->cert ? o->cert : "", o->key ? o->key : "",
+                     o->trusted ? o->trusted : "", o->depth, o->protocols ? o->protocols : "",
+                     o->ciphers ? o->ciphers : "", o->cert ? o->cert : "", o->key ? o->key : "",
                      o->password_file ? o->password_file : "", o->crl ? o->crl : "");
 }
 

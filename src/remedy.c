@@ -448,10 +448,10 @@ cand_apply(struct cand *c, int s, const struct probe_result *r, const struct rem
         c->depth = xasprintf("%d", want);
         c->ssl.v[PSS_VERIFY_DEPTH].value = c->depth;
         free(c->why[s]);
-        c->why[s] = xasprintf("depth: the chain has %zu certificate(s) below the trusted root, "
-                              "more than %s allows; set it to %d",
-                              r->chain_total, sslconf_directive(c->ssl.family, PSS_VERIFY_DEPTH),
-                              want);
+        c->why[s] =
+            xasprintf("depth: the chain has %zu certificate(s) below the trusted root, "
+                      "more than %s allows; set it to %d",
+                      r->chain_total, sslconf_directive(c->ssl.family, PSS_VERIFY_DEPTH), want);
         break;
     }
     case RS_SNI:
@@ -749,8 +749,8 @@ add_set(struct remedy_fix *f, const struct proxy_ssl_settings *eff, enum pss key
                       d, value, d, v->value, v->block != NULL ? v->block : "?", v->file, v->line);
     else
         s->note = xasprintf("%s %s; (new here; nginx's default is %s)", d, value,
-                            v->value != NULL ? v->value
-                            : eff->family == PSS_FAM_GRPC ? "the grpc_pass host"
+                            v->value != NULL               ? v->value
+                            : eff->family == PSS_FAM_GRPC  ? "the grpc_pass host"
                             : eff->family == PSS_FAM_UWSGI ? "the uwsgi_pass host"
                                                            : "the proxy_pass host");
 }
@@ -1069,8 +1069,8 @@ keep_whole(struct remedy_fix *f, struct plan_edits *pe, const struct ngx_node *e
                 free(f->sets[i].note);
                 f->sets[i].note = xasprintf(
                     "%s %s; holds the trust of \"%s\" (kept for %s) plus the new certificate",
-                    sslconf_directive(bu->ssl.family, PSS_TRUSTED_CERTIFICATE), *tpath,
-                    old->value, bu->context);
+                    sslconf_directive(bu->ssl.family, PSS_TRUSTED_CERTIFICATE), *tpath, old->value,
+                    bu->context);
             }
         }
         return 0;

@@ -1319,8 +1319,8 @@ use_fill(struct tls_use *u, const struct ngx_node *block, const struct ngx_node 
         bool all = !vs.partial && vs.n > 0;
         for (size_t i = 0; i < vs.n; i++) {
             if (!value_targets(u, ups, vs.v[i].s, stream, vs.v[i].origin) &&
-                (stream || strncasecmp(vs.v[i].s, plain_scheme(fam),
-                                       strlen(plain_scheme(fam))) != 0))
+                (stream ||
+                 strncasecmp(vs.v[i].s, plain_scheme(fam), strlen(plain_scheme(fam))) != 0))
                 all = false; /* a value that is no address: nginx resolves it at run time */
         }
         u->var_static = all && u->ntargets > 0;
@@ -1485,8 +1485,8 @@ resolve_uses(const struct ngxconf *conf, struct tls_use **uses)
                 if (!s->block)
                     continue;
                 eff_derive(&es, &em, s);
-                if (use_fill(&u, s, ngxconf_find(s, "proxy_pass"), PSS_FAM_PROXY, true, &es,
-                             &ups, NULL))
+                if (use_fill(&u, s, ngxconf_find(s, "proxy_pass"), PSS_FAM_PROXY, true, &es, &ups,
+                             NULL))
                     use_push(&l, &u);
             }
         }

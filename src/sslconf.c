@@ -1,7 +1,8 @@
 /*
  * sslconf.c — the table of proxy_ssl_* directives tlstriage tracks and nginx's defaults
- * for them, their grpc_ssl_* / uwsgi_ssl_* spellings, and their file paths made absolute as nginx reads them (for probe's and
- * remedy's handshakes). The values themselves are computed by resolve.c.
+ * for them, their grpc_ssl_* / uwsgi_ssl_* spellings, and their file paths made absolute as nginx
+ * reads them (for probe's and remedy's handshakes). The values themselves are computed by
+ * resolve.c.
  */
 #include "config.h"
 
@@ -182,8 +183,7 @@ sslconf_since(enum pss_family fam, enum pss k)
          * certificate, key, password_file in 1.7.8 */
         if (k == PSS_CERTIFICATE || k == PSS_CERTIFICATE_KEY || k == PSS_PASSWORD_FILE)
             return "1.7.8";
-        return k == PSS_PROTOCOLS || k == PSS_CIPHERS || k == PSS_SESSION_REUSE ? "1.5.8"
-                                                                                : "1.7.0";
+        return k == PSS_PROTOCOLS || k == PSS_CIPHERS || k == PSS_SESSION_REUSE ? "1.5.8" : "1.7.0";
     default:
         return NULL;
     }

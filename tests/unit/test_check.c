@@ -413,6 +413,48 @@ edit_helper_fix_for_tt003_is_accepted_by_nginx(void **state)
     free(nginx);
 }
 
+static void
+grpc_and_uwsgi_findings_name_their_own_directives(void **state)
+{
+    const char *t = "http { server { listen 8080;\n"
+                    "location /g/ { grpc_pass grpcs://10.0.0.1:9441; grpc_ssl_verify on; }\n"
+                    "location /u/ { uwsgi_pass suwsgi://svc.internal:9442; uwsgi_ssl_verify off;\n"
+                    "  uwsgi_ssl_name svc.internal; }\n"
+                    "location /p/ { grpc_pass grpc://10.0.0.1:9000; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+    (void)state;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nuses, 2); /* grpc:// is plain */
+    assert_int_equal(rep.nfindings, 4);
+    /* line 2: TT003 and TT004 for the grpc location, in grpc's words */
+    assert_string_equal(rep.findings[0].rule, "TT003");
+    assert_non_null(
+        strstr(rep.findings[0].message, "grpc_ssl_verify on without grpc_ssl_trusted_certificate"));
+    assert_non_null(
+        strstr(rep.findings[0].message, "no grpc_ssl_trusted_certificate for grpc_ssl_verify"));
+    assert_non_null(strstr(rep.findings[0].fix, "add \"grpc_ssl_trusted_certificate FILE;\""));
+    assert_string_equal(rep.findings[1].rule, "TT004");
+    assert_non_null(strstr(rep.findings[1].message, "(no grpc_ssl_name)"));
+    assert_non_null(strstr(rep.findings[1].fix, "\"grpc_ssl_name NAME;\""));
+    assert_non_null(strstr(rep.findings[1].fix, "\"grpc_ssl_server_name on;\""));
+    /* line 3: TT001 for uwsgi; line 4: TT008 */
+    assert_string_equal(rep.findings[2].rule, "TT001");
+    assert_non_null(strstr(rep.findings[2].message, "uwsgi_ssl_verify off for the TLS upstream"));
+    assert_non_null(strstr(rep.findings[2].fix, "set \"uwsgi_ssl_verify on;\""));
+    assert_string_equal(rep.findings[3].rule, "TT008");
+    assert_non_null(strstr(rep.findings[3].message,
+                           "uwsgi_ssl_name svc.internal is a DNS name but uwsgi_ssl_server_name"));
+    for (size_t i = 0; i < rep.nfindings; i++) {
+        assert_null(strstr(rep.findings[i].message, "proxy_ssl"));
+        assert_null(strstr(rep.findings[i].fix, "proxy_ssl"));
+    }
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
 int
 main(void)
 {
@@ -431,6 +473,7 @@ main(void)
         cmocka_unit_test(json_and_sarif_carry_every_field),
         cmocka_unit_test(text_output_escapes_control_bytes_from_the_config),
         cmocka_unit_test(edit_helper_fix_for_tt003_is_accepted_by_nginx),
+        cmocka_unit_test(grpc_and_uwsgi_findings_name_their_own_directives),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

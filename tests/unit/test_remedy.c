@@ -338,6 +338,55 @@ verify_off_is_never_written(void **state)
     ngxconf_free(c);
 }
 
+static void
+edits_in_a_grpc_location_write_grpc_ssl_directives(void **state)
+{
+    const char *t = "http {\n"
+                    "    server {\n"
+                    "        location /pkg.Svc/ {\n"
+                    "            grpc_pass grpcs://10.0.0.5:9441;\n"
+                    "            grpc_ssl_verify on;\n"
+                    "        }\n"
+                    "    }\n"
+                    "}\n";
+    struct ngxconf *c = ngxconf_parse_mem("/etc/nginx/nginx.conf", t, strlen(t));
+    const struct ngx_node *loc =
+        ngxconf_find(ngxconf_find(ngxconf_find(c->root, "http"), "server"), "location");
+    struct remedy_set sets[2] = {
+        {PSS_TRUSTED_CERTIFICATE, (char *)"/etc/nginx/certs/ca-0011.pem", NULL, NULL},
+        {PSS_NAME, (char *)"svc.internal", NULL, NULL},
+    };
+    struct remedy_file *files = NULL;
+    size_t n = 0;
+    char *cause = NULL;
+    (void)state;
+
+    assert_int_equal(remedy_edit(c, loc, sets, 2, &files, &n, &cause), 0);
+    assert_int_equal(n, 1);
+    const char *want = "http {\n"
+                       "    server {\n"
+                       "        location /pkg.Svc/ {\n"
+                       "            grpc_pass grpcs://10.0.0.5:9441;\n"
+                       "            grpc_ssl_verify on;\n"
+                       "            grpc_ssl_trusted_certificate /etc/nginx/certs/ca-0011.pem;\n"
+                       "            grpc_ssl_name svc.internal;\n"
+                       "        }\n"
+                       "    }\n"
+                       "}\n";
+    assert_int_equal(files[0].len, strlen(want));
+    assert_memory_equal(files[0].data, want, strlen(want));
+    free(files[0].path);
+    free(files[0].data);
+    free(files);
+
+    /* and grpc_ssl_verify is never set to off */
+    struct remedy_set off[1] = {{PSS_VERIFY, (char *)"off", NULL, NULL}};
+    assert_int_equal(remedy_edit(c, loc, off, 1, &files, &n, &cause), -1);
+    assert_non_null(strstr(cause, "refusing to set grpc_ssl_verify"));
+    free(cause);
+    ngxconf_free(c);
+}
+
 int
 main(void)
 {
@@ -359,6 +408,7 @@ main(void)
         cmocka_unit_test(edits_replace_in_place_and_override_inherited_values_in_the_block),
         cmocka_unit_test(setting_an_existing_directive_again_does_not_duplicate_it),
         cmocka_unit_test(verify_off_is_never_written),
+        cmocka_unit_test(edits_in_a_grpc_location_write_grpc_ssl_directives),
     };
     procenv_init(); /* SIGPIPE ignored, as in tlstriage */
     return cmocka_run_group_tests(tests, NULL, NULL);

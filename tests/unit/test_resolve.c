@@ -866,6 +866,175 @@ every_line_real_nginx_logged_for_shapes_is_placed_where_it_was_served(void **sta
     assert_int_equal(unnamed, 4); /* `server: ,` lines, placed by the host's port */
 }
 
+/* ---- the grpc and uwsgi families ---- */
+
+static const char family_conf[] =
+    "http {\n"
+    "    grpc_ssl_verify on;\n"
+    "    proxy_ssl_verify off;\n"
+    "    upstream gpool { server 10.0.0.7:9443; }\n"
+    "    server {\n"
+    "        listen 127.0.0.1:8080;\n"
+    "        grpc_ssl_trusted_certificate /etc/nginx/ca.pem;\n"
+    "        uwsgi_ssl_name app.internal;\n"
+    "        location /pkg.Svc/ { grpc_pass grpcs://127.0.0.1:9441; }\n"
+    "        location /plain/ { grpc_pass grpc://127.0.0.1:9000; }\n"
+    "        location /bare/ { grpc_pass 127.0.0.1:9001; }\n"
+    "        location /pool/ { grpc_pass grpcs://gpool; grpc_ssl_name svc.internal; }\n"
+    "        location /var/ { set $g grpcs://10.0.0.9:9445; grpc_pass $g; }\n"
+    "        location /app/ { uwsgi_pass suwsgi://127.0.0.1:9442; uwsgi_ssl_verify on; }\n"
+    "        location /uplain/ { uwsgi_pass uwsgi://127.0.0.1:9002; }\n"
+    "        location /web/ { proxy_pass https://127.0.0.1:9443; }\n"
+    "    }\n"
+    "}\n";
+
+static const struct tls_use *
+use_at(const struct tls_use *uses, size_t n, const char *context_prefix)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(uses[i].context, context_prefix, strlen(context_prefix)) == 0)
+            return &uses[i];
+    }
+    fail_msg("no use in %s", context_prefix);
+    return NULL;
+}
+
+static void
+grpcs_and_suwsgi_are_tls_uses_with_their_family_settings(void **state)
+{
+    struct ngxconf *c =
+        ngxconf_parse_mem("/etc/nginx/nginx.conf", family_conf, sizeof(family_conf) - 1);
+    struct tls_use *uses;
+    size_t n = resolve_uses(c, &uses);
+    (void)state;
+
+    /* grpc:// and a bare grpc_pass, uwsgi:// are plain: not TLS uses */
+    assert_int_equal(n, 5);
+    const struct tls_use *g = use_at(uses, n, "location /pkg.Svc/");
+    assert_int_equal(g->ssl.family, PSS_FAM_GRPC);
+    assert_string_equal(g->proxy_pass->name, "grpc_pass");
+    assert_int_equal(g->kind, RESOLVE_LITERAL);
+    assert_string_equal(g->proxy_host, "127.0.0.1");
+    assert_int_equal(g->targets[0].port, 9441);
+    /* grpc_ssl_verify from http, the trusted file from the server; proxy_ssl_verify off in
+     * http is another module's and does not reach a grpc location */
+    assert_string_equal(g->ssl.v[PSS_VERIFY].value, "on");
+    assert_int_equal(g->ssl.v[PSS_VERIFY].origin, PSS_INHERITED);
+    assert_int_equal(g->ssl.v[PSS_VERIFY].line, 2);
+    assert_string_equal(g->ssl.v[PSS_TRUSTED_CERTIFICATE].value, "/etc/nginx/ca.pem");
+    assert_int_equal(g->ssl.v[PSS_TRUSTED_CERTIFICATE].line, 7);
+    assert_int_equal(g->ssl.v[PSS_NAME].origin, PSS_DEFAULT); /* the grpc_pass host */
+    assert_string_equal(resolve_ssl_name(g), "127.0.0.1");
+    assert_string_equal(g->ssl.v[PSS_SERVER_NAME].value, "off");
+
+    const struct tls_use *p = use_at(uses, n, "location /pool/");
+    assert_int_equal(p->kind, RESOLVE_UPSTREAM);
+    assert_string_equal(p->proxy_host, "gpool");
+    assert_int_equal(p->ntargets, 1);
+    assert_int_equal(p->targets[0].port, 9443);
+    assert_string_equal(resolve_ssl_name(p), "svc.internal");
+
+    const struct tls_use *v = use_at(uses, n, "location /var/");
+    assert_int_equal(v->kind, RESOLVE_VARIABLE);
+    assert_true(v->var_static);
+    assert_string_equal(v->targets[0].host, "10.0.0.9");
+    assert_int_equal(v->targets[0].port, 9445);
+
+    const struct tls_use *u = use_at(uses, n, "location /app/");
+    assert_int_equal(u->ssl.family, PSS_FAM_UWSGI);
+    assert_string_equal(u->ssl.v[PSS_VERIFY].value, "on");
+    assert_int_equal(u->ssl.v[PSS_VERIFY].origin, PSS_SET);
+    assert_string_equal(resolve_ssl_name(u), "app.internal");
+    /* grpc_ssl_verify on in http is not uwsgi's */
+    assert_null(u->ssl.v[PSS_TRUSTED_CERTIFICATE].value);
+
+    const struct tls_use *w = use_at(uses, n, "location /web/");
+    assert_int_equal(w->ssl.family, PSS_FAM_PROXY);
+    assert_string_equal(w->ssl.v[PSS_VERIFY].value, "off");
+
+    /* resolve_settings on a grpc location gives the grpc family and its values */
+    struct proxy_ssl_settings s;
+    resolve_settings(g->block, &s);
+    assert_int_equal(s.family, PSS_FAM_GRPC);
+    assert_string_equal(s.v[PSS_VERIFY].value, "on");
+    resolve_settings_family(g->block, PSS_FAM_PROXY, &s);
+    assert_string_equal(s.v[PSS_VERIFY].value, "off");
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+}
+
+static void
+a_grpcs_or_suwsgi_event_is_placed_on_its_location(void **state)
+{
+    struct ngxconf *c =
+        ngxconf_parse_mem("/etc/nginx/nginx.conf", family_conf, sizeof(family_conf) - 1);
+    struct resolve_query q;
+    struct resolve_result r;
+    char *cause = NULL, *ctx;
+    (void)state;
+
+    memset(&q, 0, sizeof(q));
+    q.server = "";
+    q.listen = "127.0.0.1:8080";
+    q.uri = "/pkg.Svc/Call";
+    q.upstream = "grpcs://127.0.0.1:9441";
+    assert_int_equal(resolve_find(c, &q, &r, &cause), 0);
+    assert_true(r.has_use);
+    assert_true(r.upstream_matches);
+    assert_int_equal(r.use.ssl.family, PSS_FAM_GRPC);
+    ctx = resolve_context(r.block);
+    assert_string_equal(ctx, "location /pkg.Svc/ in server (listen 127.0.0.1:8080)");
+    free(ctx);
+    resolve_result_free(&r);
+
+    q.uri = "/app/x";
+    q.upstream = "suwsgi://127.0.0.1:9442";
+    assert_int_equal(resolve_find(c, &q, &r, &cause), 0);
+    assert_true(r.has_use);
+    assert_true(r.upstream_matches);
+    assert_int_equal(r.use.ssl.family, PSS_FAM_UWSGI);
+    resolve_result_free(&r);
+
+    /* from the upstream alone (no server, no URI) */
+    memset(&q, 0, sizeof(q));
+    q.upstream = "grpcs://127.0.0.1:9441";
+    assert_int_equal(resolve_find(c, &q, &r, &cause), 0);
+    assert_true(r.has_use);
+    assert_string_equal(r.use.proxy_pass->name, "grpc_pass");
+    resolve_result_free(&r);
+
+    /* a plain grpc:// location is no TLS use */
+    memset(&q, 0, sizeof(q));
+    q.server = "";
+    q.listen = "127.0.0.1:8080";
+    q.uri = "/plain/x";
+    assert_int_equal(resolve_find(c, &q, &r, &cause), 0);
+    assert_false(r.has_use);
+    resolve_result_free(&r);
+    ngxconf_free(c);
+}
+
+static void
+an_if_with_its_own_grpc_pass_is_a_grpc_use(void **state)
+{
+    const char t[] = "http { grpc_ssl_name n.internal; server { listen 8080;\n"
+                     " location /a/ { if ($arg_x) { grpc_pass grpcs://10.0.0.1:9000; }\n"
+                     "  proxy_pass https://10.0.0.2:9443; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, sizeof(t) - 1);
+    struct tls_use *uses;
+    size_t n = resolve_uses(c, &uses);
+    (void)state;
+
+    assert_int_equal(n, 2);
+    assert_int_equal(uses[0].ssl.family, PSS_FAM_PROXY);
+    assert_int_equal(uses[1].ssl.family, PSS_FAM_GRPC);
+    assert_string_equal(uses[1].block->name, "if");
+    assert_string_equal(resolve_ssl_name(&uses[1]), "n.internal");
+    assert_string_equal(resolve_ssl_name(&uses[0]), "10.0.0.2");
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+}
+
 int
 main(void)
 {
@@ -946,6 +1115,9 @@ main(void)
         cmocka_unit_test(every_case_of_regex_expect_is_placed_as_nginx_answers_it),
         cmocka_unit_test(named_and_numbered_captures_are_those_of_the_matching_regex),
         cmocka_unit_test(a_context_keeps_its_compiled_regexes_across_queries),
+        cmocka_unit_test(grpcs_and_suwsgi_are_tls_uses_with_their_family_settings),
+        cmocka_unit_test(a_grpcs_or_suwsgi_event_is_placed_on_its_location),
+        cmocka_unit_test(an_if_with_its_own_grpc_pass_is_a_grpc_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
