@@ -56,6 +56,8 @@ struct incident {
     unsigned long line; /* its line number */
     bool ambiguous;     /* some event of this incident had forged-looking field markers */
     unsigned long long ambiguous_count;
+    char *scheme; /* the upstream's scheme as first logged ("https", "grpcs", "suwsgi"), or NULL
+                     (stream, config errors): which module's directives apply */
 };
 
 struct incident_store {

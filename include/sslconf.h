@@ -78,6 +78,8 @@ const char *sslconf_pass_directive(enum pss_family fam);
 /* The scheme that makes it TLS, as written and as logged: "https://", "grpcs://",
  * "suwsgi://". */
 const char *sslconf_tls_scheme(enum pss_family fam);
+/* The family of a logged upstream's scheme ("grpcs" grpc, "suwsgi" uwsgi, else proxy). */
+enum pss_family sslconf_family_of_scheme(const char *scheme);
 /* The family whose pass directive is name ("grpc_pass"), or -1. */
 int sslconf_family_of_pass(const char *name);
 /* The setting and family a directive name spells ("uwsgi_ssl_crl" -> PSS_CRL, UWSGI), or -1.

@@ -132,6 +132,7 @@ static void
 incident_free(struct incident *inc)
 {
     free(inc->upstream);
+    free(inc->scheme);
     free(inc->reason);
     free(inc->server);
     free(inc->name);
@@ -256,6 +257,7 @@ incident_store_add(struct incident_store *st, const struct ls_event *ev, const c
         }
         inc = xcalloc(1, sizeof(*inc));
         inc->upstream = ev->upstream.p != NULL ? span_dup(ev->upstream) : xstrdup("");
+        inc->scheme = ev->scheme.p != NULL ? span_dup(ev->scheme) : NULL;
         inc->kind = ev->kind;
         inc->verify_code = ev->verify_code;
         inc->reason = span_dup(ev->reason);

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "sanitize.h"
 #include "scanout.h"
+#include "sslconf.h"
 
 /* ---- one event as one JSON line ----
  * Two renderers give the same bytes. jsonl_line_ref builds the line with the core JSON
@@ -651,8 +652,13 @@ scanout_incidents_text(struct buf *out, const struct incident_store *st,
                  inc->last_time[0] ? inc->last_time : "?");
         buf_addf(out, "%s%zu client%s\n", inc->clients_overflow ? "more than " : "", inc->nclients,
                  inc->nclients == 1 ? "" : "s");
-        buf_addf(out, "  what: %s\n", e->plain);
-        buf_addf(out, "  usually: %s\n", e->means);
+        /* the explanations name proxy_ssl_*: a grpcs:// or suwsgi:// upstream is another family */
+        enum pss_family fam = sslconf_family_of_scheme(inc->scheme);
+        char *plain = sslconf_respell(fam, e->plain), *means = sslconf_respell(fam, e->means);
+        buf_addf(out, "  what: %s\n", plain);
+        buf_addf(out, "  usually: %s\n", means);
+        free(plain);
+        free(means);
         if (inc->name != NULL) {
             buf_adds(out, "  expected name: ");
             add_s(out, inc->name);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "ngxconf.h"
@@ -117,6 +118,17 @@ const char *
 sslconf_tls_scheme(enum pss_family fam)
 {
     return families[fam_ok(fam)].scheme;
+}
+
+enum pss_family
+sslconf_family_of_scheme(const char *scheme)
+{
+    for (int f = 0; scheme != NULL && f < PSS_FAM__COUNT; f++) {
+        size_t n = strlen(families[f].scheme) - 3; /* without "://" */
+        if (strlen(scheme) == n && strncasecmp(scheme, families[f].scheme, n) == 0)
+            return (enum pss_family)f;
+    }
+    return PSS_FAM_PROXY;
 }
 
 int

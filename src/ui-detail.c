@@ -20,6 +20,7 @@
 #include "logscan.h"
 #include "remedy-wire.h"
 #include "runbook.h"
+#include "sslconf.h"
 #include "triage.h"
 #include "ui-draw.h"
 #include "ui-keys.h"
@@ -227,8 +228,12 @@ detail_build(struct ui *ui)
             ui_doc_add(d, UI_C_NORMAL, true, "  %s", raw);
         const struct incident_explanation *e =
             incident_explain(inc->kind, inc->verify_code, inc->reason);
-        ui_doc_add(d, UI_C_NORMAL, false, "what: %s", e->plain);
-        ui_doc_add(d, UI_C_NORMAL, false, "usually: %s", e->means);
+        enum pss_family fam = sslconf_family_of_scheme(inc->scheme); /* grpcs: grpc_ssl_* */
+        char *plain = sslconf_respell(fam, e->plain), *means = sslconf_respell(fam, e->means);
+        ui_doc_add(d, UI_C_NORMAL, false, "what: %s", plain);
+        ui_doc_add(d, UI_C_NORMAL, false, "usually: %s", means);
+        free(plain);
+        free(means);
         ui_doc_runbook(ui, d, inc);
         ui_doc_add(d, UI_C_NORMAL, false, "%s", "");
     }

@@ -223,6 +223,10 @@ ok "ok: probe JSON says family grpc and ALPN h2" \
 out=$("$TLSTRIAGE" probe "127.0.0.1:$((B + 13))" --trusted "$C/root.pem" --name grpc.lab.test)
 ok "a command-line probe (proxy family) sends no ALPN" bash -c '! grep -q "ALPN" <<< "$1"' _ "$out"
 
+out=$("$TLSTRIAGE" scan "$T/error.log")
+ok "scan explains alert 120 on a grpcs upstream: enable http2 on the upstream" \
+    grep -q "usually: enable http2 on the upstream's TLS listener" <<< "$out"
+
 # ---- check ----
 out=$(tt check)
 ok "check counts the 12 grpcs/suwsgi uses (not the plain grpc:// one)" \

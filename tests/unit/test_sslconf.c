@@ -83,6 +83,10 @@ each_family_spells_each_setting_its_own_way(void **state)
     assert_string_equal(sslconf_tls_scheme(PSS_FAM_UWSGI), "suwsgi://");
     assert_int_equal(sslconf_family_of_pass("grpc_pass"), PSS_FAM_GRPC);
     assert_int_equal(sslconf_family_of_pass("fastcgi_pass"), -1);
+    assert_int_equal(sslconf_family_of_scheme("grpcs"), PSS_FAM_GRPC);
+    assert_int_equal(sslconf_family_of_scheme("suwsgi"), PSS_FAM_UWSGI);
+    assert_int_equal(sslconf_family_of_scheme("https"), PSS_FAM_PROXY);
+    assert_int_equal(sslconf_family_of_scheme(NULL), PSS_FAM_PROXY);
     assert_string_equal(sslconf_since(PSS_FAM_GRPC, PSS_VERIFY), "1.13.10");
     assert_null(sslconf_since(PSS_FAM_PROXY, PSS_VERIFY));
 
