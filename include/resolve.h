@@ -132,6 +132,20 @@ struct resolve_result {
     size_t ncaptures;
 };
 
+/* A request named as a URL (probe --location-of): "http://NAME:PORT/uri" and "https://..."
+ * (port 80 / 443 when none is written) are a request to PORT with NAME as its Host header,
+ * so nginx picks the server by server_name among those listening on that port (exact,
+ * wildcards, regexes, else the socket's default); an IP literal (or localhost, taken as
+ * 127.0.0.1) also names the address connected to. "tcp://ADDR:PORT" (or "stream://") names
+ * the stream server listening on ADDR:PORT. q borrows the owned strings. */
+struct resolve_url {
+    struct resolve_query q;
+    char *host, *listen, *uri; /* owned */
+};
+/* Returns 0 (free with resolve_url_free), or -1 with *cause naming the URL. */
+int resolve_url_parse(const char *url, struct resolve_url *u, char **cause);
+void resolve_url_free(struct resolve_url *u);
+
 /* A resolver for one config: keeps the regexes it compiled (per config node), so placing
  * many events costs one compile per regex. Holds a pointer to conf, which must outlive it. */
 struct resolve_ctx;

@@ -167,9 +167,10 @@ void triage_changes(const struct triage_item *it, const struct remedy_fix *f,
 
 struct triage_probe_query {
     bool all;                /* every TLS use */
-    const char *location_of; /* "https://host:port/path" */
-    const char *server;      /* with uri */
+    const char *location_of; /* "https://host:port/path", "tcp://addr:port" (resolve_url) */
+    const char *server;      /* with uri; with stream: the stream server's "addr:port" */
     const char *uri;
+    bool stream;        /* server names a stream server by its listen address */
     bool timeout_given; /* base->timeout_ms overrides proxy_connect_timeout */
 };
 

@@ -904,34 +904,12 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
     }
 }
 
-/* "https://host:port/path" or "host/path" into server, listen ("host:port", the scheme's
- * port when none is written) and uri, all owned by the plan. */
-static void
-split_url(struct triage_probe_plan *p, const char *url, const char **server, const char **listen,
-          const char **uri)
-{
-    const char *h = strstr(url, "://");
-    int dport = strncmp(url, "https://", 8) == 0 ? 443 : 80;
-    size_t hl, nl;
-
-    h = h != NULL ? h + 3 : url;
-    hl = strcspn(h, "/?#");
-    nl = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']') : strcspn(h, ":/?#");
-    if (nl > hl)
-        nl = hl;
-    *server = plan_keep(p, xstrndup(h, nl));
-    if (nl < hl && h[nl] == ':')
-        *listen = plan_keep(p, xstrndup(h, hl));
-    else
-        *listen = plan_keep(p, xasprintf("%.*s:%d", (int)nl, h, dport));
-    *uri = plan_keep(p, xstrdup(h[hl] == '/' ? h + hl : "/"));
-}
-
 int
 triage_probe_plan(const char *conf, const char *prefix, const struct triage_probe_query *q,
                   const struct probe_opts *base, struct triage_probe_plan *p, char **cause)
 {
     struct resolve_query rq;
+    struct resolve_url url;
 
     memset(p, 0, sizeof(*p));
     if (ngxconf_load(conf, prefix, &p->conf, cause) != 0)
@@ -944,13 +922,23 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
         return 0;
     }
     memset(&rq, 0, sizeof(rq));
-    if (q->location_of != NULL)
-        split_url(p, q->location_of, &rq.server, &rq.listen, &rq.uri);
-    else {
+    memset(&url, 0, sizeof(url));
+    if (q->location_of != NULL || (q->stream && q->server != NULL)) {
+        /* a URL as a request names it (Host header and port), or a stream listen address */
+        char *s =
+            q->location_of != NULL ? xstrdup(q->location_of) : xasprintf("tcp://%s", q->server);
+        int urc = resolve_url_parse(s, &url, cause);
+        free(s);
+        if (urc != 0)
+            return -1;
+        rq = url.q;
+    } else {
         rq.server = q->server;
         rq.uri = q->uri != NULL ? q->uri : "/";
     }
-    if (resolve_find(p->conf, &rq, &p->rr, cause) != 0)
+    int frc = resolve_find(p->conf, &rq, &p->rr, cause);
+    resolve_url_free(&url);
+    if (frc != 0)
         return -1;
     p->have_rr = true;
     if (!p->rr.has_use) {

@@ -866,6 +866,127 @@ every_line_real_nginx_logged_for_shapes_is_placed_where_it_was_served(void **sta
     assert_int_equal(unnamed, 4); /* `server: ,` lines, placed by the host's port */
 }
 
+/* ---- picking a server as a request URL names it (probe --location-of, --stream) ---- */
+
+/* The upstream port the use found for url proxies to (0: none, -1: no block matched). */
+static int
+picked_port(struct ngxconf *c, const char *url)
+{
+    struct resolve_url u;
+    struct resolve_result r;
+    char *cause = NULL;
+    int port = 0;
+
+    assert_int_equal(resolve_url_parse(url, &u, &cause), 0);
+    if (resolve_find(c, &u.q, &r, &cause) != 0) {
+        free(cause);
+        resolve_url_free(&u);
+        return -1;
+    }
+    if (r.has_use && r.use.ntargets > 0)
+        port = (int)r.use.targets[0].port;
+    resolve_result_free(&r);
+    resolve_url_free(&u);
+    return port;
+}
+
+static void
+url_host_picks_the_name_based_server_on_that_port(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://good.pick.test:22110/"), 22120);
+    assert_int_equal(picked_port(c, "http://bad.pick.test:22110/x"), 22121);
+    assert_int_equal(picked_port(c, "http://GOOD.Pick.Test:22110/"), 22120);  /* caseless */
+    assert_int_equal(picked_port(c, "http://good.pick.test.:22110/"), 22120); /* trailing dot */
+    ngxconf_free(c);
+}
+
+static void
+url_host_matches_wildcards_suffixes_and_regexes(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://a.wild.pick.test:22110/"), 22122);
+    assert_int_equal(picked_port(c, "http://suffix.pick.test:22110/"), 22123);
+    assert_int_equal(picked_port(c, "http://x.y.suffix.pick.test:22110/"), 22123);
+    assert_int_equal(picked_port(c, "http://api7.re.pick.test:22110/"), 22124);
+    assert_int_equal(picked_port(c, "http://apix.re.pick.test:22110/"), 22125); /* no match */
+    ngxconf_free(c);
+}
+
+static void
+url_host_nobody_names_goes_to_the_default_server(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://nobody.pick.test:22110/"), 22125);
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22110/"), 22125);
+    /* the only server on a port, without server_name, takes every name */
+    assert_int_equal(picked_port(c, "http://whatever.test:22111/"), 22126);
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22111/"), 22126);
+    ngxconf_free(c);
+}
+
+static void
+listen_port_without_address_accepts_an_ip_literal_url(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22112/api/v1"), 22127);
+    assert_int_equal(picked_port(c, "http://localhost:22112/api/"), 22127);
+    assert_int_equal(picked_port(c, "http://anyaddr.pick.test:22112/api/"), 22127);
+    assert_int_equal(picked_port(c, "http://anyaddr.pick.test:22112/"), 0); /* no location */
+    /* https:// without a port is port 443; http:// is 80, where nothing listens */
+    assert_int_equal(picked_port(c, "https://secure.pick.test/"), 22128);
+    assert_int_equal(picked_port(c, "http://secure.pick.test/"), -1);
+    ngxconf_free(c);
+}
+
+static void
+tcp_url_picks_the_stream_server_by_its_listen_address(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+    struct resolve_url u;
+    struct resolve_result r;
+    char *cause = NULL;
+
+    (void)state;
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22113"), 22129);
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22114"), 22130); /* listen 22114 */
+    assert_int_equal(picked_port(c, "tcp://localhost:22114"), 22130);
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22199"), -1);
+    assert_int_equal(resolve_url_parse("tcp://127.0.0.1:22113", &u, &cause), 0);
+    assert_true(u.q.stream);
+    assert_int_equal(resolve_find(c, &u.q, &r, &cause), 0);
+    assert_true(r.use.stream);
+    assert_string_equal(r.use.context, "stream server 127.0.0.1:22113");
+    assert_string_equal(resolve_ssl_name(&r.use), "127.0.0.1"); /* the proxy_pass host */
+    resolve_result_free(&r);
+    resolve_url_free(&u);
+    ngxconf_free(c);
+}
+
+static void
+urls_that_name_no_request_are_refused_with_the_url(void **state)
+{
+    static const char *bad[] = {"ftp://x:1/", "tcp://name.test:22113", "tcp://127.0.0.1",
+                                "http://[::1/", "http://:80/"};
+    struct resolve_url u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *cause = NULL;
+        assert_int_equal(resolve_url_parse(bad[i], &u, &cause), -1);
+        assert_non_null(strstr(cause, bad[i]));
+        free(cause);
+    }
+}
+
 int
 main(void)
 {
@@ -946,6 +1067,12 @@ main(void)
         cmocka_unit_test(every_case_of_regex_expect_is_placed_as_nginx_answers_it),
         cmocka_unit_test(named_and_numbered_captures_are_those_of_the_matching_regex),
         cmocka_unit_test(a_context_keeps_its_compiled_regexes_across_queries),
+        cmocka_unit_test(url_host_picks_the_name_based_server_on_that_port),
+        cmocka_unit_test(url_host_matches_wildcards_suffixes_and_regexes),
+        cmocka_unit_test(url_host_nobody_names_goes_to_the_default_server),
+        cmocka_unit_test(listen_port_without_address_accepts_an_ip_literal_url),
+        cmocka_unit_test(tcp_url_picks_the_stream_server_by_its_listen_address),
+        cmocka_unit_test(urls_that_name_no_request_are_refused_with_the_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
