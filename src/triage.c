@@ -336,8 +336,15 @@ place_incident(struct triage *t, const struct incident *inc, const char *want, s
     int frc = resolve_find(t->conf, &q, &rr, why);
     free(uri);
     if (frc != 0 || !rr.has_use) {
-        if (frc == 0)
+        if (frc == 0) {
+            /* a block took the request but proxies to no TLS upstream that fits the line */
+            char *ctx = rr.block != NULL ? resolve_context(rr.block) : NULL;
+            *why = rr.note != NULL ? xstrdup(rr.note)
+                   : ctx != NULL   ? xasprintf("%s does not proxy to a TLS upstream", ctx)
+                                   : NULL;
+            free(ctx);
             resolve_result_free(&rr);
+        }
         return -1;
     }
     bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
@@ -528,11 +535,10 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
         if (hostport != NULL && strcmp(inc->upstream, hostport) != 0)
             continue;
         if (place_incident(t, inc, at != NULL ? o->upstream : NULL, &idx, &why) < 0) {
-            char *what = xasprintf("%s (%s): no TLS upstream block found", inc->upstream,
-                                   logscan_kind_name(inc->kind));
-            warn_add(&t->warnings, TW_UNPLACED, NULL, 0, what, why);
-            free(what);
-            free(why);
+            t->unplaced = xreallocarray(t->unplaced, t->nunplaced + 1, sizeof(*t->unplaced));
+            t->unplaced[t->nunplaced].inc = inc;
+            t->unplaced[t->nunplaced++].reason =
+                why != NULL ? why : xstrdup("no TLS upstream block matches its server and request");
             why = NULL;
         }
     }
@@ -633,6 +639,9 @@ triage_free(struct triage *t)
         free(t->refs[i].context);
     }
     free(t->refs);
+    for (size_t i = 0; i < t->nunplaced; i++)
+        free(t->unplaced[i].reason);
+    free(t->unplaced);
     if (t->uses != NULL)
         resolve_uses_free(t->uses, t->nuses);
     incident_store_free(&t->store);
