@@ -42,6 +42,9 @@ struct remedy_opts {
     unsigned allowed;    /* mask of strategies (0: all) */
     int timeout_ms;      /* per probe (0: 5000) */
     bool check_ip_san;   /* nginx >= 1.31.0 rule */
+    /* nginx's default proxy_ssl_protocols for the running version (nginxbin), for settings
+     * the config leaves at the default; NULL: 1.22's. */
+    const char *default_protocols;
     /* Called before each probe of remedy_plan ("probing candidate 3 of at most 24: pin+name");
      * NULL: none. The text holds config bytes (sanitize before showing). The job form
      * (remedy-wire.c) sends these as progress records. */

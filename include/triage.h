@@ -182,6 +182,9 @@ struct triage_probe_query {
     const char *uri;
     bool stream;        /* server names a stream server by its listen address */
     bool timeout_given; /* base->timeout_ms overrides proxy_connect_timeout */
+    /* nginx's default proxy_ssl_protocols for the running version (nginxbin), for uses that
+     * leave it at the default; NULL: 1.22's */
+    const char *default_protocols;
 };
 
 struct triage_probe_plan {

@@ -268,6 +268,16 @@ cli_probe(struct app *app, int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
+    /* The nginx version decides the IP-SAN rule and the default proxy_ssl_protocols. */
+    struct nginx_version nv;
+    bool have_nv = false;
+    if (app->nginx != NULL) {
+        char *why = NULL;
+        have_nv = nginxbin_version(app->nginx, &nv, &why) == 0;
+        free(why); /* no nginx: the 1.22 rules, said in name_rule */
+    }
+    if (have_nv && base.protocols == NULL)
+        base.protocols = nginxbin_default_protocols(&nv);
     from_conf = location_of != NULL || server != NULL || all;
     if (from_conf) {
         if (optind < argc)
@@ -285,6 +295,7 @@ cli_probe(struct app *app, int argc, char **argv)
         q.server = server;
         q.uri = uri;
         q.timeout_given = timeout_given;
+        q.default_protocols = have_nv ? nginxbin_default_protocols(&nv) : NULL;
         int prc = triage_probe_plan(app->conf, app->prefix, &q, &base, &plan, &cause);
         print_plan_warnings(&plan.warnings, app->conf);
         if (prc != 0) {
@@ -333,21 +344,11 @@ cli_probe(struct app *app, int argc, char **argv)
     }
     res = xcalloc(n, sizeof(*res));
 
-    /* The IP-SAN rule depends on the nginx version; ask nginx only when a name is an IP. */
-    struct nginx_version nv;
-    {
-        bool need = false;
-        for (size_t i = 0; i < n; i++)
-            need = need || needs_nginx_rule(&opts[i]);
-        if (need && app->nginx != NULL) {
-            char *why = NULL;
-            if (nginxbin_version(app->nginx, &nv, &why) == 0) {
-                for (size_t i = 0; i < n; i++) {
-                    opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
-                    opts[i].nginx_version = nv.version;
-                }
-            }
-            free(why); /* no nginx: the 1.22 rule, said in name_rule */
+    /* The IP-SAN rule of that version, said where a name is an IP literal. */
+    for (size_t i = 0; have_nv && i < n; i++) {
+        if (needs_nginx_rule(&opts[i])) {
+            opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
+            opts[i].nginx_version = nv.version;
         }
     }
 

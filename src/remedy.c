@@ -484,6 +484,8 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
         po->name = use->proxy_host;
     po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po->check_ip_san = o->check_ip_san;
+    if (c->ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po->protocols = o->default_protocols; /* the running version's default */
     po->what_if = true;
     return probe_run(po, r, cause);
 }
@@ -804,6 +806,8 @@ radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const
         po->name = u->proxy_host;
     po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po->check_ip_san = o->check_ip_san;
+    if (s.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po->protocols = o->default_protocols; /* the running version's default */
     po->what_if = false;
 }
 
@@ -1672,6 +1676,8 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     }
     po.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po.check_ip_san = o->check_ip_san;
+    if (s.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po.protocols = o->default_protocols; /* the running version's default */
     if (probe_run(&po, &r, cause) != 0)
         goto out;
     if (!po.verify) {

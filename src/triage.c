@@ -239,11 +239,23 @@ add_item(struct triage *t)
     return &t->items[t->n++];
 }
 
+/* The running nginx's defaults (nginx -V) in the settings of u that the config leaves
+ * at the default: what the settings printers show and the probes use. */
+static void
+use_defaults(const struct triage *t, struct tls_use *u)
+{
+    if (t->ro.default_protocols != NULL && u->ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT)
+        u->ssl.v[PSS_PROTOCOLS].value = t->ro.default_protocols;
+}
+
 static void
 ensure_uses(struct triage *t)
 {
-    if (t->uses == NULL && t->nuses == 0)
+    if (t->uses == NULL && t->nuses == 0) {
         t->nuses = resolve_uses(t->conf, &t->uses);
+        for (size_t i = 0; i < t->nuses; i++)
+            use_defaults(t, &t->uses[i]);
+    }
 }
 
 /* Why use (a variable proxy_pass, or one without targets) cannot be planned for upstream:
@@ -347,6 +359,9 @@ place_incident(struct triage *t, const struct incident *inc, const char *want, s
         }
         return -1;
     }
+    use_defaults(t, &rr.use);
+    for (size_t i = 0; i < rr.ncandidates; i++)
+        use_defaults(t, &rr.candidates[i]);
     bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
     size_t ti = resolved ? target_index(&rr.use, inc->upstream) : 0;
     char *spelling = triage_use_spelling(&rr.use, ti);
@@ -404,8 +419,10 @@ open_conf(const struct triage_opts *o, struct triage *t, char **cause)
     t->ro = o->ro;
     cert_dir_of(t, o->ro.cert_dir);
     t->ro.cert_dir = t->cert_dir;
-    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0)
+    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0) {
         t->ro.check_ip_san = nginxbin_checks_ip_san(&v);
+        t->ro.default_protocols = nginxbin_default_protocols(&v);
+    }
     free(why);
     return 0;
 }
@@ -872,7 +889,7 @@ conf_connect_timeout(const struct ngx_node *block)
 /* Adds one probe per target of use; labels[i] says where the settings come from. */
 static void
 plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struct probe_opts *base,
-             bool timeout_given)
+             const struct triage_probe_query *q)
 {
     if (use->kind == RESOLVE_VARIABLE)
         return; /* proxy_pass with a variable: nothing to probe statically */
@@ -895,8 +912,10 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
             continue;
         }
         o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
+        if (ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && q->default_protocols != NULL)
+            o.protocols = q->default_protocols; /* the running version's default */
         o.timeout_ms = base->timeout_ms;
-        if (!timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
+        if (!q->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
             long ms = conf_connect_timeout(use->block);
             if (ms > 0)
                 o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
@@ -927,7 +946,7 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
     if (q->all) {
         p->nuses = resolve_uses(p->conf, &p->uses);
         for (size_t i = 0; i < p->nuses; i++)
-            plan_add_use(p, &p->uses[i], base, q->timeout_given);
+            plan_add_use(p, &p->uses[i], base, q);
         return 0;
     }
     memset(&rq, 0, sizeof(rq));
@@ -960,7 +979,7 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
         *cause = xstrdup("proxy_pass uses a variable: give HOST:PORT");
         return -1;
     }
-    plan_add_use(p, &p->rr.use, base, q->timeout_given);
+    plan_add_use(p, &p->rr.use, base, q);
     *cause = NULL;
     return p->n > 0 ? 0 : -1;
 }

@@ -5,7 +5,9 @@
 # servers with proxy_ssl on. Each request goes through the real front (curl with a Host
 # header or --resolve, or a plain connection to the stream port); what nginx answers and logs
 # must be what `probe --location-of URL` / `probe --server ADDR:PORT --stream` says, and the
-# settings it used must be those of the server nginx named in its log line.
+# settings it used must be those of the server nginx named in its log line. And the default
+# proxy_ssl_protocols follows the nginx version (TLSv1.3 from 1.23.4) against a TLSv1.3-only
+# upstream: real nginx for its own version, stub `nginx -V`s for the others.
 # Ports 22150-22169, 127.0.0.1 only.
 . "$TT_SRCDIR/tests/tap.sh"
 . "${LAB:-$TT_SRCDIR/tests/lab}/lab.sh" # lab_ports_busy
@@ -47,14 +49,17 @@ ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
     -subj "/CN=good.pick.test" -addext "subjectAltName=DNS:good.pick.test" \
     -keyout "$C/rogue.key" -out "$C/rogue.pem"
 
-srv() { # PORT CERT KEY
-    openssl s_server -quiet -www -accept "127.0.0.1:$1" -cert "$2" -key "$3" >/dev/null 2>&1 &
+srv() { # PORT CERT KEY [s_server options]
+    openssl s_server -quiet -www -accept "127.0.0.1:$1" -cert "$2" -key "$3" "${@:4}" \
+        >/dev/null 2>&1 &
     PIDS+=($!)
 }
 GOOD=$((B + 1))
 ROGUE=$((B + 2))
+TLS13=$((B + 3)) # speaks TLSv1.3 only
 srv $GOOD "$C/good.pem" "$C/good.key"
 srv $ROGUE "$C/rogue.pem" "$C/rogue.key"
+srv $TLS13 "$C/good.pem" "$C/good.key" -tls1_3
 
 FRONT=$B          # two name-based servers
 ANY=$((B + 4))    # `listen PORT` (no address), no server_name
@@ -90,6 +95,8 @@ http {
     server {
         listen $ANY;
         location / { proxy_pass https://127.0.0.1:$ROGUE; }
+        # default proxy_ssl_protocols: nginx 1.22's has no TLSv1.3 (NGINX VERSIONS)
+        location /tls13/ { proxy_pass https://127.0.0.1:$TLS13; }
     }
 }
 stream {
@@ -107,7 +114,7 @@ CONF
 listening() {
     grep -qiE "^ *[0-9]+: (0100007F|00000000):$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp
 }
-for port in $GOOD $ROGUE; do
+for port in $GOOD $ROGUE $TLS13; do
     for i in $(seq 100); do listening "$port" && break; sleep 0.05; done
     listening "$port" || bail "s_server on $port did not start"
 done
@@ -203,6 +210,41 @@ for c in "${SCASES[@]}"; do
         is "$(probe_says "$out")" "$said" "stream $port: probe says what nginx logs"
     fi
 done
+
+# ---- the default proxy_ssl_protocols follows nginx -V (TLSv1.3 from 1.23.4) ----
+version=$("$NGINX_BIN" -V 2>&1 | sed -n 's|^nginx version: nginx/||p')
+off=$(stat -c %s "$T/error.log")
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$ANY/tls13/")
+case $version in
+1.2[4-9].* | 1.[3-9][0-9].* | 1.23.[4-9]* | 1.23.[1-9][0-9]*) want_code=200 ;;
+*) want_code=502 ;;
+esac
+is "$code" "$want_code" "nginx $version with the default proxy_ssl_protocols answers $want_code from a TLSv1.3-only upstream"
+out=$("$TLSTRIAGE" --nginx "$NGINX_BIN" probe --conf "$T/nginx.conf" --location-of "http://127.0.0.1:$ANY/tls13/")
+rc=$?
+if [ "$want_code" = 502 ]; then
+    said=$(nginx_said "$off")
+    ok "nginx $version logged the failure" test -n "$said"
+    is "$(probe_says "$out")" "$said" "probe under nginx $version's default says what nginx logs"
+    is "$rc" 1 "and exits 1"
+else
+    is "$rc" 0 "probe under nginx $version's default passes, as nginx does"
+fi
+printf '#!/bin/sh\necho "nginx version: nginx/1.24.0" >&2\n' > "$T/nginx-1.24"
+printf '#!/bin/sh\necho "nginx version: nginx/1.23.3" >&2\n' > "$T/nginx-1.23.3"
+chmod +x "$T/nginx-1.24" "$T/nginx-1.23.3"
+"$TLSTRIAGE" --nginx "$T/nginx-1.24" probe --conf "$T/nginx.conf" \
+    --location-of "http://127.0.0.1:$ANY/tls13/" >/dev/null
+is $? 0 "under nginx 1.24.0 (TLSv1.3 by default) the same block passes"
+"$TLSTRIAGE" --nginx "$T/nginx-1.23.3" probe --conf "$T/nginx.conf" \
+    --location-of "http://127.0.0.1:$ANY/tls13/" >/dev/null
+is $? 1 "under nginx 1.23.3 it fails"
+"$TLSTRIAGE" --nginx "$T/nginx-1.24" probe "127.0.0.1:$TLS13" --trusted "$C/root.pem" \
+    --name good.pick.test >/dev/null
+is $? 0 "probe HOST:PORT without --protocols takes nginx 1.24.0's default"
+"$TLSTRIAGE" --nginx "$T/nginx-1.24" probe "127.0.0.1:$TLS13" --trusted "$C/root.pem" \
+    --name good.pick.test --protocols "TLSv1.2" >/dev/null
+is $? 1 "and --protocols still overrides it"
 
 # ---- usage ----
 "$TLSTRIAGE" probe --conf "$T/nginx.conf" --stream >/dev/null 2>&1
