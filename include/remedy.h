@@ -141,6 +141,12 @@ struct remedy_cand {
  */
 int remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned allowed);
 
+/* The cause in plain words for probe result r: nginx's message, what it means, and what is
+ * known that bears on it (the missing intermediate only for an issuer that was not found).
+ * verify is the block's proxy_ssl_verify (for "verification is off"). Allocated. */
+char *remedy_cause(const struct probe_result *r, bool verification_disabled,
+                   const struct pss_value *verify);
+
 /*
  * Plans the fixes for the upstream target ti of use: probes under the current settings,
  * then builds candidates step by step (each step probed) and keeps the verified ones, the

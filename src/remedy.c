@@ -1375,8 +1375,18 @@ verdict_kind(enum probe_verdict v)
     }
 }
 
-static char *
-cause_text(const struct probe_result *r, bool verification_disabled, const struct pss_value *vv)
+/* Whether code is about a certificate's issuer that could not be found: the only codes the
+ * note about the missing intermediate explains (not a revoked, expired or mis-named one). */
+static bool
+issuer_missing(long code)
+{
+    return code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+char *
+remedy_cause(const struct probe_result *r, bool verification_disabled, const struct pss_value *vv)
 {
     struct buf b = {0};
 
@@ -1403,7 +1413,8 @@ cause_text(const struct probe_result *r, bool verification_disabled, const struc
     if (e->means != NULL)
         buf_addf(&b, " (%s)", e->means);
     buf_addc(&b, '.');
-    if (r->what_if.intermediate_note != NULL)
+    if (r->what_if.intermediate_note != NULL && r->verdict == PROBE_VERIFY_ERROR &&
+        issuer_missing(r->verify_code))
         buf_addf(&b, " About the intermediate: %s.", r->what_if.intermediate_note);
     if (r->verify_code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
         buf_adds(&b, " The right fix is on the upstream: send the leaf followed by its "
@@ -1526,7 +1537,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
         have_r0 = true;
     }
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
-    out->cause = cause_text(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
+    out->cause = remedy_cause(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;
