@@ -487,7 +487,12 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
     if (c->ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
         po->protocols = o->default_protocols; /* the running version's default */
     po->what_if = true;
-    return probe_run(po, r, cause);
+    char *cc = resolve_conf_commands(use->block); /* proxy_ssl_conf_command, as nginx */
+    po->conf_commands = cc;
+    int rc = probe_run(po, r, cause);
+    po->conf_commands = NULL;
+    free(cc);
+    return rc;
 }
 
 /* Checks that the client certificate and key belong together (the key is never shown). */

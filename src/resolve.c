@@ -1872,3 +1872,23 @@ resolve_url_free(struct resolve_url *u)
     free(u->uri);
     memset(u, 0, sizeof(*u));
 }
+
+/* ---- proxy_ssl_conf_command (an array directive: the nearest level that has any) ---- */
+
+char *
+resolve_conf_commands(const struct ngx_node *block)
+{
+    for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
+        struct buf out = BUF_INIT;
+        for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+            if (k->block || !streq(k->name, "proxy_ssl_conf_command") || k->nargs < 1)
+                continue;
+            buf_addf(&out, "%s%s %s", out.len > 0 ? "\n" : "", k->args[0],
+                     k->nargs > 1 ? k->args[1] : "");
+        }
+        if (out.len > 0)
+            return buf_detach(&out);
+        buf_free(&out);
+    }
+    return NULL;
+}

@@ -912,6 +912,10 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
             continue;
         }
         o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
+        {
+            char *cc = resolve_conf_commands(use->block);
+            o.conf_commands = cc != NULL ? plan_keep(p, cc) : NULL;
+        }
         if (ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && q->default_protocols != NULL)
             o.protocols = q->default_protocols; /* the running version's default */
         o.timeout_ms = base->timeout_ms;

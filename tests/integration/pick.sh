@@ -7,7 +7,8 @@
 # must be what `probe --location-of URL` / `probe --server ADDR:PORT --stream` says, and the
 # settings it used must be those of the server nginx named in its log line. And the default
 # proxy_ssl_protocols follows the nginx version (TLSv1.3 from 1.23.4) against a TLSv1.3-only
-# upstream: real nginx for its own version, stub `nginx -V`s for the others.
+# upstream: real nginx for its own version, stub `nginx -V`s for the others. Stream spellings:
+# an upstream block's name as the default proxy_ssl_name, proxy_ssl_conf_command.
 # Ports 22150-22169, 127.0.0.1 only.
 . "$TT_SRCDIR/tests/tap.sh"
 . "${LAB:-$TT_SRCDIR/tests/lab}/lab.sh" # lab_ports_busy
@@ -65,6 +66,8 @@ FRONT=$B          # two name-based servers
 ANY=$((B + 4))    # `listen PORT` (no address), no server_name
 S_GOOD=$((B + 5)) # stream servers
 S_ROGUE=$((B + 6))
+S_GROUP=$((B + 7))
+S_CC=$((B + 8))
 {
     [ "$(id -u)" = 0 ] && echo "user root;"
     cat <<CONF
@@ -103,10 +106,21 @@ stream {
     proxy_ssl on;
     proxy_ssl_verify on;
     proxy_ssl_trusted_certificate $C/root.pem;
-    proxy_ssl_name good.pick.test;
     proxy_ssl_session_reuse off;
-    server { listen 127.0.0.1:$S_GOOD; proxy_pass 127.0.0.1:$GOOD; }
-    server { listen $S_ROGUE; proxy_pass 127.0.0.1:$ROGUE; }
+    upstream sgrp { server 127.0.0.1:$GOOD; }
+    server { listen 127.0.0.1:$S_GOOD; proxy_ssl_name good.pick.test; proxy_pass 127.0.0.1:$GOOD; }
+    server { listen $S_ROGUE; proxy_ssl_name good.pick.test; proxy_pass 127.0.0.1:$ROGUE; }
+    # an upstream block: the name checked is the group's name (no URI in stream)
+    server { listen 127.0.0.1:$S_GROUP; proxy_pass sgrp; }
+    # proxy_ssl_conf_command is applied after proxy_ssl_protocols, as nginx does
+    server {
+        listen 127.0.0.1:$S_CC;
+        proxy_ssl_name good.pick.test;
+        proxy_ssl_server_name on;
+        proxy_ssl_protocols TLSv1.2 TLSv1.3;
+        proxy_ssl_conf_command MaxProtocol TLSv1.2;
+        proxy_pass 127.0.0.1:$TLS13;
+    }
 }
 CONF
 } > "$T/nginx.conf"
@@ -120,7 +134,7 @@ for port in $GOOD $ROGUE $TLS13; do
 done
 "$NGINX_BIN" -p "$T" -c "$T/nginx.conf" -e "$T/error.log" 2>"$T/start.err" ||
     bail "nginx did not start: $(cat "$T/start.err")"
-for port in $FRONT $ANY $S_GOOD $S_ROGUE; do
+for port in $FRONT $ANY $S_GOOD $S_ROGUE $S_GROUP $S_CC; do
     for i in $(seq 50); do listening "$port" && break; sleep 0.1; done
 done
 
@@ -188,6 +202,8 @@ SCASES=(
 "$S_ROGUE|--server 127.0.0.1:$S_ROGUE --stream|1"
 "$S_GOOD|--server 127.0.0.1:$S_GOOD --stream|0"
 "$S_ROGUE|--location-of tcp://localhost:$S_ROGUE|1"
+"$S_GROUP|--server 127.0.0.1:$S_GROUP --stream|1"
+"$S_CC|--server 127.0.0.1:$S_CC --stream|1"
 )
 for c in "${SCASES[@]}"; do
     IFS='|' read -r port pargs want_rc <<< "$c"
@@ -245,6 +261,21 @@ is $? 0 "probe HOST:PORT without --protocols takes nginx 1.24.0's default"
 "$TLSTRIAGE" --nginx "$T/nginx-1.24" probe "127.0.0.1:$TLS13" --trusted "$C/root.pem" \
     --name good.pick.test --protocols "TLSv1.2" >/dev/null
 is $? 1 "and --protocols still overrides it"
+
+ok "stream upstream block: nginx checks the group's name" \
+    grep -q 'upstream SSL certificate does not match "sgrp"' "$T/error.log"
+
+# ---- proxy_ssl_conf_command: the probe applies it; one OpenSSL refuses is nginx's [emerg] ----
+sed "s|proxy_ssl_conf_command MaxProtocol TLSv1.2;|proxy_ssl_conf_command NoSuchCommand x;|" \
+    "$T/nginx.conf" | sed "s|^pid .*|pid $T/t.pid;|" > "$T/badcc.conf"
+"$NGINX_BIN" -t -p "$T" -c "$T/badcc.conf" -e "$T/t.log" > "$T/t.out" 2>&1
+ok "nginx -t refuses an unknown proxy_ssl_conf_command" test $? -ne 0
+emerg=$(grep -a -o 'SSL_CONF_cmd("NoSuchCommand", "x") failed[^[]*' "$T/t.out" | head -1 |
+    sed -E 's/ in [^ ]*:[0-9]+$//; s/[[:space:]]+$//')
+ok "nginx -t names SSL_CONF_cmd" test -n "$emerg"
+out=$("$TLSTRIAGE" probe --conf "$T/badcc.conf" --server "127.0.0.1:$S_CC" --stream 2>/dev/null)
+is $? 2 "probe of that block exits 2 (settings nginx refuses)"
+is "$(probe_says "$out")" "$emerg" "and says what nginx -t says"
 
 # ---- usage ----
 "$TLSTRIAGE" probe --conf "$T/nginx.conf" --stream >/dev/null 2>&1

@@ -971,6 +971,44 @@ tcp_url_picks_the_stream_server_by_its_listen_address(void **state)
     ngxconf_free(c);
 }
 
+/* Stream spellings: proxy_pass to an upstream block names the group (the default
+ * proxy_ssl_name, no URI in stream); proxy_ssl_conf_command is an array directive: the
+ * nearest level that has any gives all of its lines, in order (http and stream alike). */
+static void
+stream_upstream_block_and_conf_commands_are_read_as_nginx_merges_them(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+    const char *urls[] = {"tcp://127.0.0.1:22115", "http://good.pick.test:22110/own/x",
+                          "http://good.pick.test:22110/x", "tcp://127.0.0.1:22113"};
+    const char *want[] = {"MinProtocol TLSv1.3",
+                          "MaxProtocol TLSv1.2\nCiphersuites TLS_AES_128_GCM_SHA256",
+                          "Options -SessionTicket", NULL};
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        struct resolve_url u;
+        struct resolve_result r;
+        char *cause = NULL, *cc;
+        assert_int_equal(resolve_url_parse(urls[i], &u, &cause), 0);
+        assert_int_equal(resolve_find(c, &u.q, &r, &cause), 0);
+        assert_true(r.has_use);
+        cc = resolve_conf_commands(r.use.block);
+        if (want[i] == NULL)
+            assert_null(cc);
+        else
+            assert_string_equal(cc, want[i]);
+        if (i == 0) {
+            assert_int_equal(r.use.kind, RESOLVE_UPSTREAM);
+            assert_string_equal(resolve_ssl_name(&r.use), "sgrp");
+            assert_int_equal(r.use.ntargets, 1);
+            assert_int_equal(r.use.targets[0].port, 22131);
+        }
+        free(cc);
+        resolve_result_free(&r);
+        resolve_url_free(&u);
+    }
+    ngxconf_free(c);
+}
+
 static void
 urls_that_name_no_request_are_refused_with_the_url(void **state)
 {
@@ -1073,6 +1111,7 @@ main(void)
         cmocka_unit_test(listen_port_without_address_accepts_an_ip_literal_url),
         cmocka_unit_test(tcp_url_picks_the_stream_server_by_its_listen_address),
         cmocka_unit_test(urls_that_name_no_request_are_refused_with_the_url),
+        cmocka_unit_test(stream_upstream_block_and_conf_commands_are_read_as_nginx_merges_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
