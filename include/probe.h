@@ -47,6 +47,9 @@ struct probe_opts {
     const char *key;           /* proxy_ssl_certificate_key */
     const char *password_file; /* proxy_ssl_password_file: passphrases of an encrypted key */
     const char *crl;           /* proxy_ssl_crl: CRLs checked for every certificate */
+    /* proxy_ssl_conf_command: "Name value" lines applied with SSL_CONF_cmd() after the rest,
+     * as nginx (1.19.4+) does; NULL: none. */
+    const char *conf_commands;
     int timeout_ms;            /* proxy_connect_timeout: for the connect, then for the handshake */
     bool check_ip_san;         /* nginx >= 1.31.0: an IP-literal name is checked against IP SANs */
     const char *nginx_version; /* "1.22.1" as read from nginx -V (it sets check_ip_san), or

@@ -42,6 +42,9 @@ struct remedy_opts {
     unsigned allowed;    /* mask of strategies (0: all) */
     int timeout_ms;      /* per probe (0: 5000) */
     bool check_ip_san;   /* nginx >= 1.31.0 rule */
+    /* nginx's default proxy_ssl_protocols for the running version (nginxbin), for settings
+     * the config leaves at the default; NULL: 1.22's. */
+    const char *default_protocols;
     /* Called before each probe of remedy_plan ("probing candidate 3 of at most 24: pin+name");
      * NULL: none. The text holds config bytes (sanitize before showing). The job form
      * (remedy-wire.c) sends these as progress records. */
@@ -140,6 +143,13 @@ struct remedy_cand {
  * allowed is a mask. Pure: decides from the verdict, verify code, chain and what-if answers.
  */
 int remedy_next(const struct probe_result *r, const struct remedy_cand *c, unsigned allowed);
+
+/* The cause in plain words for probe result r: nginx's message, what it means, and what is
+ * known that bears on it (the missing intermediate only for an issuer that was not found).
+ * verify is the block's proxy_ssl_verify (for "verification is off"); fam spells the
+ * directives named (grpc_ssl_* in a grpc location). Allocated. */
+char *remedy_cause(const struct probe_result *r, bool verification_disabled, enum pss_family fam,
+                   const struct pss_value *verify);
 
 /*
  * Plans the fixes for the upstream target ti of use: probes under the current settings,

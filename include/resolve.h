@@ -132,6 +132,20 @@ struct resolve_result {
     size_t ncaptures;
 };
 
+/* A request named as a URL (probe --location-of): "http://NAME:PORT/uri" and "https://..."
+ * (port 80 / 443 when none is written) are a request to PORT with NAME as its Host header,
+ * so nginx picks the server by server_name among those listening on that port (exact,
+ * wildcards, regexes, else the socket's default); an IP literal (or localhost, taken as
+ * 127.0.0.1) also names the address connected to. "tcp://ADDR:PORT" (or "stream://") names
+ * the stream server listening on ADDR:PORT. q borrows the owned strings. */
+struct resolve_url {
+    struct resolve_query q;
+    char *host, *listen, *uri; /* owned */
+};
+/* Returns 0 (free with resolve_url_free), or -1 with *cause naming the URL. */
+int resolve_url_parse(const char *url, struct resolve_url *u, char **cause);
+void resolve_url_free(struct resolve_url *u);
+
 /* A resolver for one config: keeps the regexes it compiled (per config node), so placing
  * many events costs one compile per regex. Holds a pointer to conf, which must outlive it. */
 struct resolve_ctx;
@@ -177,6 +191,11 @@ const char *resolve_ssl_name(const struct tls_use *use);
 /* The same for target ti of use: for a resolved variable the host its value gives (not the
  * "$backend" text of proxy_pass). ti must be below use->ntargets. */
 const char *resolve_target_ssl_name(const struct tls_use *use, size_t ti);
+
+/* The proxy_ssl_conf_command directives in force in block, as nginx merges an array
+ * directive: all of those of the nearest block (itself or enclosing, up to http / stream)
+ * that has any, in order, as "Name value" lines. NULL when none. Caller frees. */
+char *resolve_conf_commands(const struct ngx_node *block);
 
 /* "location /api in server api.example" for a block. Caller frees. */
 char *resolve_context(const struct ngx_node *block);

@@ -28,7 +28,6 @@ struct evloop;
 enum triage_warning_kind {
     TW_CONFIG,       /* a parse problem in the config (file, line, message) */
     TW_LOG,          /* a log file named by the config could not be read (file, message) */
-    TW_UNPLACED,     /* an incident with no TLS upstream block (subject "H:P (kind)") */
     TW_PROBE_SKIPPED /* a use whose settings cannot be probed (subject: its context) */
 };
 
@@ -38,7 +37,7 @@ struct triage_warning {
     char *file;    /* the config or log file it is about, or NULL */
     unsigned line; /* 0 when none */
     char *subject; /* what it is about (see the kinds), or NULL */
-    char *message; /* the reason, or NULL (TW_UNPLACED without one) */
+    char *message; /* the reason, or NULL */
 };
 
 struct triage_warnings {
@@ -85,6 +84,14 @@ struct triage_opts {
     struct remedy_opts ro; /* cert_dir NULL: certs/ next to the config */
 };
 
+/* An upstream TLS failure the log shows that the config cannot place (no TLS upstream block
+ * matches its server, request and upstream): a finding in the verb's output, never only a
+ * warning, so that an output never says "no incident" while the log has one. */
+struct triage_unplaced {
+    const struct incident *inc; /* in the triage's store */
+    char *reason;               /* why it could not be placed */
+};
+
 struct triage {
     struct ngxconf *conf;
     struct incident_store store;
@@ -99,12 +106,15 @@ struct triage {
      * than one means --upstream H:P does not name one use (triage_ambiguous). */
     struct triage_use_ref *refs;
     size_t nrefs;
-    bool upstream_has_use; /* the upstream names a use ('@' given) */
+    bool upstream_has_use;            /* the upstream names a use ('@' given) */
+    struct triage_unplaced *unplaced; /* the log's incidents no block matches, log order */
+    size_t nunplaced;
     struct triage_warnings warnings;
 };
 
 /* Loads the config, reads the logs and places each upstream TLS incident in its block (or,
- * with o->upstream and no incident for it, every use of it in the config). Plans nothing.
+ * with o->upstream and no incident for it, every use of it in the config); an incident no
+ * block matches goes to t->unplaced with the reason. Plans nothing.
  * A --log that is missing, a directory, a FIFO or not a regular file is an error. Returns
  * 0 (free with triage_free, also after an error), or -1 with *cause (config unreadable,
  * bad --log, malformed --upstream). Blocks only on reading the files and nginx -V. */
@@ -167,10 +177,14 @@ void triage_changes(const struct triage_item *it, const struct remedy_fix *f,
 
 struct triage_probe_query {
     bool all;                /* every TLS use */
-    const char *location_of; /* "https://host:port/path" */
-    const char *server;      /* with uri */
+    const char *location_of; /* "https://host:port/path", "tcp://addr:port" (resolve_url) */
+    const char *server;      /* with uri; with stream: the stream server's "addr:port" */
     const char *uri;
+    bool stream;        /* server names a stream server by its listen address */
     bool timeout_given; /* base->timeout_ms overrides proxy_connect_timeout */
+    /* nginx's default proxy_ssl_protocols for the running version (nginxbin), for uses that
+     * leave it at the default; NULL: 1.22's */
+    const char *default_protocols;
 };
 
 struct triage_probe_plan {

@@ -3,7 +3,8 @@
  * incident in the error log, the block nginx used (file:line), the effective proxy_ssl_*
  * values with their origin, a probe under those settings, the cause in plain words and the
  * candidate fixes, each proven by a probe (remedy.c), all found by triage.c and printed
- * through fmt-remedy.c. Also what the fix verb shares (cli.h): the warnings. Exit 0 when
+ * through fmt-remedy.c; an incident the config cannot place is one of them ("not placed in
+ * the config" and why). Also what the fix verb shares (cli.h): the warnings. Exit 0 when
  * the log holds no upstream TLS incident, else 1.
  */
 #include "config.h"
@@ -45,7 +46,6 @@ cli_triage_warnings(const char *verb, const struct triage_warnings *w)
         case TW_LOG:
             warn(verb, x->file, x->message);
             break;
-        case TW_UNPLACED:
         case TW_PROBE_SKIPPED:
             warn(verb, x->subject, x->message);
             break;
@@ -90,7 +90,9 @@ static const char diagnose_help[] =
     "For each upstream TLS incident in the error log (--log, default: the config's\n"
     "error_log): the block and file:line, the effective proxy_ssl_* values, a probe, the\n"
     "cause and the candidate fixes, each proven by a probe under the changed settings.\n"
-    "Exit status: 0 no incident, 1 incidents found, 2 usage or input error.\n";
+    "An incident no block of the config matches is listed as \"not placed in the config\"\n"
+    "with the reason.\n"
+    "Exit status: 0 no incident, 1 incidents found (placed or not), 2 usage or input error.\n";
 
 enum { OPT_FORMAT = 256, OPT_UPSTREAM, OPT_CERT_DIR, OPT_CA, OPT_CCERT, OPT_CKEY, OPT_HELP };
 
@@ -153,7 +155,7 @@ cli_diagnose(struct app *app, int argc, char **argv)
     triage_plan(&r);
     if (fmt == FMT_JSON)
         fmt_remedy_json(stdout, &r);
-    else if (r.n == 0)
+    else if (r.n == 0 && r.nunplaced == 0)
         puts("no upstream TLS incident in the log");
     else {
         for (size_t i = 0; i < r.n; i++) {
@@ -161,8 +163,13 @@ cli_diagnose(struct app *app, int argc, char **argv)
                 fputc('\n', stdout);
             fmt_remedy_text(stdout, &r.items[i], false);
         }
+        for (size_t i = 0; i < r.nunplaced; i++) {
+            if (i > 0 || r.n > 0)
+                fputc('\n', stdout);
+            fmt_remedy_unplaced_text(stdout, &r.unplaced[i]);
+        }
     }
-    rc = r.n > 0 ? EXIT_FINDINGS : EXIT_ALL_WELL;
+    rc = r.n > 0 || r.nunplaced > 0 ? EXIT_FINDINGS : EXIT_ALL_WELL;
     triage_free(&r);
     return rc;
 }

@@ -5,7 +5,9 @@
  * after the reload as the verify hook, then the watch). Never applies an unverified fix.
  * The choice and the change list come from triage.c; a config nginx -t refuses already
  * and an upstream used in several places (without @SERVER/LOCATION) get no plan.
- * Exit 0 fixed or nothing to fix, 1 failure (rolled back), 2 usage.
+ * Incidents of the log the config cannot place are printed with the plan ("not placed in
+ * the config"); when they are all there is, nothing is planned and the exit is 1.
+ * Exit 0 fixed or nothing to fix, 1 failure (rolled back) or only unplaced incidents, 2 usage.
  */
 #include "config.h"
 
@@ -35,7 +37,8 @@ static const char fix_help[] =
     "pin ca chain name depth sni mtls (combine with '+': pin+name). --apply backs up,\n"
     "writes atomically, runs nginx -t, reloads, confirms, re-probes and watches the log;\n"
     "any failure restores the old bytes. proxy_ssl_verify off is never a fix.\n"
-    "Exit status: 0 fixed (or nothing to fix), 1 failure, 2 usage error.\n";
+    "Exit status: 0 fixed (or nothing to fix), 1 failure (or the log's incidents are not\n"
+    "placed in the config: listed with the reason), 2 usage error.\n";
 
 enum {
     OPT_UPSTREAM = 256,
@@ -96,6 +99,21 @@ absolute(const char *path)
     if (realpath(path, rp) != NULL)
         return xstrdup(rp);
     return xstrdup(path);
+}
+
+/* The log's incidents the config cannot place, on stdout with the plan (one output). */
+static void
+print_unplaced(const struct triage *r, bool before_plan)
+{
+    for (size_t i = 0; i < r->nunplaced; i++) {
+        if (i > 0)
+            fputc('\n', stdout);
+        fmt_remedy_unplaced_text(stdout, &r->unplaced[i]);
+    }
+    if (before_plan && r->nunplaced > 0)
+        fputs("\n(not placed, so not fixed here; the plan below is for the incident that "
+              "is)\n\n",
+              stdout);
 }
 
 int
@@ -215,6 +233,15 @@ cli_fix(struct app *app, int argc, char **argv)
     const struct remedy_fix *f = NULL;
     size_t nfailing = 0;
     enum triage_choice choice = triage_choose(&r, want, &nfailing, &it, &f);
+    if (choice == TC_NOTHING && r.nunplaced > 0) {
+        /* the log has failures; that the config cannot place them is the answer */
+        print_unplaced(&r, false);
+        printf("fix: nothing can be planned: %zu incident%s of the log %s not placed in the "
+               "config\n",
+               r.nunplaced, r.nunplaced == 1 ? "" : "s", r.nunplaced == 1 ? "is" : "are");
+        rc = EXIT_FINDINGS;
+        goto out;
+    }
     if (choice == TC_NOTHING) {
         printf("fix: nothing to fix%s%s\n", upstream != NULL ? " for " : "",
                upstream != NULL ? upstream : "");
@@ -252,6 +279,7 @@ cli_fix(struct app *app, int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    print_unplaced(&r, true);
     fmt_remedy_text(stdout, it, false);
     if (choice == TC_NO_FIX) {
         char *m = remedy_mask_name(want);

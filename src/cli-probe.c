@@ -45,6 +45,7 @@ enum {
     OPT_SERVER,
     OPT_URI,
     OPT_ALL,
+    OPT_STREAM,
     OPT_NO_WHATIF,
     OPT_HELP,
 };
@@ -69,6 +70,7 @@ static const struct option probe_options[] = {
     {"server", required_argument, NULL, OPT_SERVER},
     {"uri", required_argument, NULL, OPT_URI},
     {"all", no_argument, NULL, OPT_ALL},
+    {"stream", no_argument, NULL, OPT_STREAM},
     {"no-what-if", no_argument, NULL, OPT_NO_WHATIF},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -81,6 +83,8 @@ static const char probe_usage[] =
     "         [--timeout SECONDS] [--parallel N]\n"
     "         [--format text|json|prometheus] [--no-what-if]\n"
     "       tlstriage probe --conf PATH (--location-of URL | --server NAME --uri PATH | --all)\n"
+    "       tlstriage probe --conf PATH (--location-of tcp://ADDR:PORT | --server ADDR:PORT "
+    "--stream)\n"
     "Handshakes as nginx would (proxy_ssl_verify on) and prints nginx's verdict and message.\n"
     "Exit status: 0 nginx would succeed, 1 it would fail, 2 usage or input error.\n";
 
@@ -157,7 +161,7 @@ cli_probe(struct app *app, int argc, char **argv)
     struct probe_result *res = NULL;
     enum cli_format fmt = FMT_TEXT;
     const char *location_of = NULL, *server = NULL, *uri = NULL;
-    bool all = false, failed = false;
+    bool all = false, stream = false, failed = false;
     char **hosts = NULL, *cause = NULL;
     size_t n = 0, nfailed = 0;
     struct triage_probe_plan plan;
@@ -249,6 +253,9 @@ cli_probe(struct app *app, int argc, char **argv)
         case OPT_ALL:
             all = true;
             break;
+        case OPT_STREAM:
+            stream = true;
+            break;
         case OPT_NO_WHATIF:
             base.what_if = false;
             break;
@@ -261,6 +268,16 @@ cli_probe(struct app *app, int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
+    /* The nginx version decides the IP-SAN rule and the default proxy_ssl_protocols. */
+    struct nginx_version nv;
+    bool have_nv = false;
+    if (app->nginx != NULL) {
+        char *why = NULL;
+        have_nv = nginxbin_version(app->nginx, &nv, &why) == 0;
+        free(why); /* no nginx: the 1.22 rules, said in name_rule */
+    }
+    if (have_nv && base.protocols == NULL)
+        base.protocols = nginxbin_default_protocols(&nv);
     from_conf = location_of != NULL || server != NULL || all;
     if (from_conf) {
         if (optind < argc)
@@ -268,11 +285,17 @@ cli_probe(struct app *app, int argc, char **argv)
                                          "not both");
         if ((location_of != NULL) + (server != NULL) + all > 1)
             return cli_usage_error(verb, "--location-of, --server and --all exclude each other");
+        if (stream && server == NULL)
+            return cli_usage_error(verb, "--stream goes with --server ADDR:PORT");
+        if (stream && uri != NULL)
+            return cli_usage_error(verb, "--uri is for http servers, not with --stream");
         q.all = all;
+        q.stream = stream;
         q.location_of = location_of;
         q.server = server;
         q.uri = uri;
         q.timeout_given = timeout_given;
+        q.default_protocols = have_nv ? nginxbin_default_protocols(&nv) : NULL;
         int prc = triage_probe_plan(app->conf, app->prefix, &q, &base, &plan, &cause);
         print_plan_warnings(&plan.warnings, app->conf);
         if (prc != 0) {
@@ -301,6 +324,8 @@ cli_probe(struct app *app, int argc, char **argv)
     } else {
         if (uri != NULL)
             return cli_usage_error(verb, "--uri goes with --server");
+        if (stream)
+            return cli_usage_error(verb, "--stream goes with --server ADDR:PORT");
         if (optind >= argc)
             return cli_usage_error(verb, "give at least one HOST:PORT (see probe --help)");
         if ((base.cert == NULL) != (base.key == NULL))
@@ -319,21 +344,11 @@ cli_probe(struct app *app, int argc, char **argv)
     }
     res = xcalloc(n, sizeof(*res));
 
-    /* The IP-SAN rule depends on the nginx version; ask nginx only when a name is an IP. */
-    struct nginx_version nv;
-    {
-        bool need = false;
-        for (size_t i = 0; i < n; i++)
-            need = need || needs_nginx_rule(&opts[i]);
-        if (need && app->nginx != NULL) {
-            char *why = NULL;
-            if (nginxbin_version(app->nginx, &nv, &why) == 0) {
-                for (size_t i = 0; i < n; i++) {
-                    opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
-                    opts[i].nginx_version = nv.version;
-                }
-            }
-            free(why); /* no nginx: the 1.22 rule, said in name_rule */
+    /* The IP-SAN rule of that version, said where a name is an IP literal. */
+    for (size_t i = 0; have_nv && i < n; i++) {
+        if (needs_nginx_rule(&opts[i])) {
+            opts[i].check_ip_san = nginxbin_checks_ip_san(&nv);
+            opts[i].nginx_version = nv.version;
         }
     }
 

@@ -15,6 +15,7 @@
 #include "fmt-probe.h"
 #include "fmt-remedy.h"
 #include "json.h"
+#include "logscan.h"
 #include "remedy.h"
 #include "xmalloc.h"
 
@@ -107,6 +108,54 @@ static const char *
 origin_words(enum pss_origin o)
 {
     return o == PSS_SET ? "set here" : o == PSS_INHERITED ? "inherited" : "nginx's default";
+}
+
+/* The cause of an incident the config cannot place: what the log says and why. */
+static char *
+unplaced_cause(const struct triage_unplaced *u)
+{
+    return xasprintf("not placed in the config: %s; nginx logged it for %s %s%s%s", u->reason,
+                     u->inc->stream ? "stream server" : "server",
+                     u->inc->server == NULL      ? "(none named)"
+                     : u->inc->server[0] == '\0' ? "\"\" (no server_name)"
+                                                 : u->inc->server,
+                     u->inc->nsamples > 0 ? ", request " : "",
+                     u->inc->nsamples > 0 ? u->inc->samples[0] : "");
+}
+
+void
+fmt_remedy_unplaced_text(FILE *fp, const struct triage_unplaced *u)
+{
+    const struct incident *inc = u->inc;
+
+    fputs("upstream ", fp);
+    cli_put_sanitized(fp, inc->upstream);
+    fputs(" — ", fp);
+    cli_put_sanitized(fp, logscan_kind_name(inc->kind));
+    fprintf(fp, " (%llu event%s, last ", inc->count, inc->count == 1 ? "" : "s");
+    cli_put_sanitized(fp, inc->last_time);
+    fputs(")\n  where:  not placed in the config: ", fp);
+    cli_put_sanitized(fp, u->reason);
+    fputs("\n  log:    ", fp);
+    if (inc->stream)
+        fputs("stream server ", fp);
+    else
+        fputs("server ", fp);
+    cli_put_sanitized(fp, inc->server == NULL      ? "(none named)"
+                          : inc->server[0] == '\0' ? "\"\" (no server_name)"
+                                                   : inc->server);
+    if (inc->nsamples > 0) {
+        fputs(", request ", fp);
+        cli_put_sanitized(fp, inc->samples[0]);
+    }
+    if (inc->file != NULL) {
+        fputs(" (", fp);
+        cli_put_sanitized(fp, inc->file);
+        fprintf(fp, ":%lu)", inc->line);
+    }
+    fputs("\n  fixes:  none: the block nginx used must be found first (check --conf names the "
+          "config nginx runs, and the server and upstream in the log line)\n",
+          fp);
 }
 
 void
@@ -228,6 +277,8 @@ fmt_remedy_json(FILE *fp, const struct triage *r)
             jw_kint(&w, "count", (long long)it->inc->count);
         else
             jw_knull(&w, "count");
+        jw_kbool(&w, "placed", true);
+        jw_knull(&w, "not_placed_because");
         jw_key(&w, "location");
         jw_obj_open(&w);
         jw_kstr(&w, "file", it->use->block->file->path);
@@ -255,6 +306,26 @@ fmt_remedy_json(FILE *fp, const struct triage *r)
             jw_arr_close(&w);
         }
         jw_obj_close(&w);
+    }
+    for (size_t i = 0; i < r->nunplaced; i++) {
+        const struct triage_unplaced *u = &r->unplaced[i];
+        char *cause = unplaced_cause(u);
+        jw_obj_open(&w);
+        jw_kstr(&w, "upstream", u->inc->upstream);
+        jw_kstr(&w, "kind", logscan_kind_name(u->inc->kind));
+        jw_kint(&w, "count", (long long)u->inc->count);
+        jw_kbool(&w, "placed", false);
+        jw_kstr(&w, "not_placed_because", u->reason);
+        jw_knull(&w, "location");
+        jw_knull(&w, "effective");
+        jw_knull(&w, "probe");
+        jw_kstr(&w, "cause", cause);
+        jw_kbool(&w, "verification_disabled", false);
+        jw_key(&w, "fixes");
+        jw_arr_open(&w);
+        jw_arr_close(&w);
+        jw_obj_close(&w);
+        free(cause);
     }
     jw_arr_close(&w);
     jw_obj_close(&w);

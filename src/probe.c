@@ -210,10 +210,11 @@ cert_requested_cb(SSL *ssl, void *arg)
 static char *
 ctx_key(const struct probe_opts *o)
 {
-    return xasprintf("%d|%d|%s|%d|%s|%s|%s|%s|%s|%s", (int)o->family, o->verify,
+    return xasprintf("%d|%d|%s|%d|%s|%s|%s|%s|%s|%s|%s", (int)o->family, o->verify,
                      o->trusted ? o->trusted : "", o->depth, o->protocols ? o->protocols : "",
                      o->ciphers ? o->ciphers : "", o->cert ? o->cert : "", o->key ? o->key : "",
-                     o->password_file ? o->password_file : "", o->crl ? o->crl : "");
+                     o->password_file ? o->password_file : "", o->crl ? o->crl : "",
+                     o->conf_commands ? o->conf_commands : "");
 }
 
 static unsigned long
@@ -326,6 +327,43 @@ load_crl(SSL_CTX *ctx, const char *crl)
     return NULL;
 }
 
+/* proxy_ssl_conf_command, applied last as ngx_ssl_conf_commands() does: an SSL_CONF_CTX
+ * for a file, client and server, with certificates, on the context. Returns NULL, or
+ * nginx's [emerg] for a command OpenSSL refuses. */
+static char *
+conf_commands(SSL_CTX *ctx, const char *lines)
+{
+    SSL_CONF_CTX *cctx = SSL_CONF_CTX_new();
+    char *copy = xstrdup(lines), *save = NULL, *msg = NULL;
+
+    if (cctx == NULL) {
+        free(copy);
+        return tlserr_message("SSL_CONF_CTX_new() failed", 0);
+    }
+    SSL_CONF_CTX_set_flags(cctx, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER | SSL_CONF_FLAG_CLIENT |
+                                     SSL_CONF_FLAG_CERTIFICATE | SSL_CONF_FLAG_SHOW_ERRORS);
+    SSL_CONF_CTX_set_ssl_ctx(cctx, ctx);
+    for (char *l = strtok_r(copy, "\n", &save); l != NULL && msg == NULL;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(l, ' ');
+        const char *value = sp != NULL ? sp + 1 : "";
+        if (sp != NULL)
+            *sp = '\0';
+        tlserr_clear();
+        if (SSL_CONF_cmd(cctx, l, value) <= 0) {
+            char *what = xasprintf("SSL_CONF_cmd(\"%s\", \"%s\") failed", l, value);
+            msg = tlserr_message(what, 0);
+            free(what);
+        }
+    }
+    tlserr_clear();
+    if (msg == NULL && SSL_CONF_CTX_finish(cctx) != 1)
+        msg = tlserr_message("SSL_CONF_finish() failed", 0);
+    SSL_CONF_CTX_free(cctx);
+    free(copy);
+    return msg;
+}
+
 static void
 ctx_build(struct ctx_entry *e, const struct probe_opts *o)
 {
@@ -402,6 +440,8 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
         }
     }
     if (o->crl != NULL && (e->error = load_crl(ctx, o->crl)) != NULL)
+        return;
+    if (o->conf_commands != NULL && (e->error = conf_commands(ctx, o->conf_commands)) != NULL)
         return;
     tlserr_clear();
 }

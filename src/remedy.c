@@ -486,8 +486,15 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
         po->name = use->proxy_host;
     po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po->check_ip_san = o->check_ip_san;
+    if (c->ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po->protocols = o->default_protocols; /* the running version's default */
     po->what_if = true;
-    return probe_run(po, r, cause);
+    char *cc = resolve_conf_commands(use->block); /* proxy_ssl_conf_command, as nginx */
+    po->conf_commands = cc;
+    int rc = probe_run(po, r, cause);
+    po->conf_commands = NULL;
+    free(cc);
+    return rc;
 }
 
 /* Checks that the client certificate and key belong together (the key is never shown). */
@@ -812,6 +819,8 @@ radius_opts(const struct ngxconf *conf, const struct tls_use *u, size_t t, const
         po->name = u->proxy_host;
     po->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po->check_ip_san = o->check_ip_san;
+    if (s.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po->protocols = o->default_protocols; /* the running version's default */
     po->what_if = false;
 }
 
@@ -1384,9 +1393,19 @@ verdict_kind(enum probe_verdict v)
     }
 }
 
-static char *
-cause_text(const struct probe_result *r, bool verification_disabled, enum pss_family fam,
-           const struct pss_value *vv)
+/* Whether code is about a certificate's issuer that could not be found: the only codes the
+ * note about the missing intermediate explains (not a revoked, expired or mis-named one). */
+static bool
+issuer_missing(long code)
+{
+    return code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+char *
+remedy_cause(const struct probe_result *r, bool verification_disabled, enum pss_family fam,
+             const struct pss_value *vv)
 {
     struct buf b = {0};
     const char *d_verify = sslconf_directive(fam, PSS_VERIFY);
@@ -1417,7 +1436,8 @@ cause_text(const struct probe_result *r, bool verification_disabled, enum pss_fa
     free(plain);
     free(means);
     buf_addc(&b, '.');
-    if (r->what_if.intermediate_note != NULL)
+    if (r->what_if.intermediate_note != NULL && r->verdict == PROBE_VERIFY_ERROR &&
+        issuer_missing(r->verify_code))
         buf_addf(&b, " About the intermediate: %s.", r->what_if.intermediate_note);
     if (r->verify_code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)
         buf_adds(&b, " The right fix is on the upstream: send the leaf followed by its "
@@ -1541,7 +1561,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     }
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
     out->cause =
-        cause_text(ev, out->verification_disabled, use->ssl.family, &use->ssl.v[PSS_VERIFY]);
+        remedy_cause(ev, out->verification_disabled, use->ssl.family, &use->ssl.v[PSS_VERIFY]);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;
@@ -1691,6 +1711,8 @@ remedy_recheck(const char *conf_path, const char *prefix, const struct remedy_ca
     }
     po.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
     po.check_ip_san = o->check_ip_san;
+    if (s.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && o->default_protocols != NULL)
+        po.protocols = o->default_protocols; /* the running version's default */
     if (probe_run(&po, &r, cause) != 0)
         goto out;
     if (!po.verify) {

@@ -1856,3 +1856,103 @@ resolve_result_free(struct resolve_result *res)
     free(res->note);
     memset(res, 0, sizeof(*res));
 }
+
+/* ---- a request named as a URL (probe --location-of) ---- */
+
+int
+resolve_url_parse(const char *url, struct resolve_url *u, char **cause)
+{
+    static const struct {
+        const char *scheme;
+        unsigned port; /* 0: the port must be written */
+        bool stream;
+    } schemes[] = {{"http://", 80, false},
+                   {"https://", 443, false},
+                   {"tcp://", 0, true},
+                   {"stream://", 0, true}};
+    const char *h = NULL;
+    char *host = NULL;
+    unsigned port, dport = 80;
+    bool stream = false;
+    size_t hl;
+
+    memset(u, 0, sizeof(*u));
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncasecmp(url, schemes[i].scheme, strlen(schemes[i].scheme)) == 0) {
+            h = url + strlen(schemes[i].scheme);
+            dport = schemes[i].port;
+            stream = schemes[i].stream;
+            break;
+        }
+    }
+    if (h == NULL && strstr(url, "://") != NULL) {
+        *cause = xasprintf("%s: the scheme is not http://, https:// or tcp://", url);
+        return -1;
+    }
+    if (h == NULL)
+        h = url; /* "name:port/path": as http:// */
+    hl = strcspn(h, "/?#");
+    if (addr_split(h, hl, dport, &host, &port) != 0 || host[0] == '\0' || port == 0) {
+        *cause = xasprintf(
+            stream ? "%s: not tcp://ADDRESS:PORT" : "%s: not http(s)://NAME[:PORT]/PATH", url);
+        free(host);
+        return -1;
+    }
+    for (char *p = host; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    /* the address connected to: an IP literal, or localhost's */
+    const char *addr = addr_is_ip(host) ? host : streq(host, "localhost") ? "127.0.0.1" : NULL;
+    u->q.stream = stream;
+    if (stream) {
+        if (addr == NULL) {
+            *cause = xasprintf("%s: a stream server is named by its listen address "
+                               "(tcp://127.0.0.1:PORT), not by a host name",
+                               url);
+            free(host);
+            return -1;
+        }
+        u->listen = xasprintf("%s:%u", addr, port);
+        u->q.listen = u->listen;
+        free(host);
+        return 0;
+    }
+    if (addr != NULL) {
+        u->listen = xasprintf("%s:%u", addr, port);
+        u->q.listen = u->listen;
+    }
+    u->host = xasprintf("%s:%u", host, port); /* the Host header; its port is the listen port */
+    u->q.host = u->host;
+    u->uri = xstrdup(h[hl] == '/' ? h + hl : "/");
+    u->q.uri = u->uri;
+    free(host);
+    return 0;
+}
+
+void
+resolve_url_free(struct resolve_url *u)
+{
+    free(u->host);
+    free(u->listen);
+    free(u->uri);
+    memset(u, 0, sizeof(*u));
+}
+
+/* ---- proxy_ssl_conf_command (an array directive: the nearest level that has any) ---- */
+
+char *
+resolve_conf_commands(const struct ngx_node *block)
+{
+    for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
+        struct buf out = BUF_INIT;
+        for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+            if (k->block || !streq(k->name, "proxy_ssl_conf_command") || k->nargs < 1)
+                continue;
+            buf_addf(&out, "%s%s %s", out.len > 0 ? "\n" : "", k->args[0],
+                     k->nargs > 1 ? k->args[1] : "");
+        }
+        if (out.len > 0)
+            return buf_detach(&out);
+        buf_free(&out);
+    }
+    return NULL;
+}

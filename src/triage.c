@@ -239,11 +239,23 @@ add_item(struct triage *t)
     return &t->items[t->n++];
 }
 
+/* The running nginx's defaults (nginx -V) in the settings of u that the config leaves
+ * at the default: what the settings printers show and the probes use. */
+static void
+use_defaults(const struct triage *t, struct tls_use *u)
+{
+    if (t->ro.default_protocols != NULL && u->ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT)
+        u->ssl.v[PSS_PROTOCOLS].value = t->ro.default_protocols;
+}
+
 static void
 ensure_uses(struct triage *t)
 {
-    if (t->uses == NULL && t->nuses == 0)
+    if (t->uses == NULL && t->nuses == 0) {
         t->nuses = resolve_uses(t->conf, &t->uses);
+        for (size_t i = 0; i < t->nuses; i++)
+            use_defaults(t, &t->uses[i]);
+    }
 }
 
 /* Why use (a variable proxy_pass, or one without targets) cannot be planned for upstream:
@@ -337,10 +349,20 @@ place_incident(struct triage *t, const struct incident *inc, const char *want, s
     int frc = resolve_find(t->conf, &q, &rr, why);
     free(uri);
     if (frc != 0 || !rr.has_use) {
-        if (frc == 0)
+        if (frc == 0) {
+            /* a block took the request but proxies to no TLS upstream that fits the line */
+            char *ctx = rr.block != NULL ? resolve_context(rr.block) : NULL;
+            *why = rr.note != NULL ? xstrdup(rr.note)
+                   : ctx != NULL   ? xasprintf("%s does not proxy to a TLS upstream", ctx)
+                                   : NULL;
+            free(ctx);
             resolve_result_free(&rr);
+        }
         return -1;
     }
+    use_defaults(t, &rr.use);
+    for (size_t i = 0; i < rr.ncandidates; i++)
+        use_defaults(t, &rr.candidates[i]);
     bool resolved = rr.use.kind != RESOLVE_VARIABLE && rr.use.ntargets > 0;
     size_t ti = resolved ? target_index(&rr.use, inc->upstream) : 0;
     char *spelling = triage_use_spelling(&rr.use, ti);
@@ -398,8 +420,10 @@ open_conf(const struct triage_opts *o, struct triage *t, char **cause)
     t->ro = o->ro;
     cert_dir_of(t, o->ro.cert_dir);
     t->ro.cert_dir = t->cert_dir;
-    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0)
+    if (o->nginx != NULL && nginxbin_version(o->nginx, &v, &why) == 0) {
         t->ro.check_ip_san = nginxbin_checks_ip_san(&v);
+        t->ro.default_protocols = nginxbin_default_protocols(&v);
+    }
     free(why);
     return 0;
 }
@@ -529,11 +553,10 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
         if (hostport != NULL && strcmp(inc->upstream, hostport) != 0)
             continue;
         if (place_incident(t, inc, at != NULL ? o->upstream : NULL, &idx, &why) < 0) {
-            char *what = xasprintf("%s (%s): no TLS upstream block found", inc->upstream,
-                                   logscan_kind_name(inc->kind));
-            warn_add(&t->warnings, TW_UNPLACED, NULL, 0, what, why);
-            free(what);
-            free(why);
+            t->unplaced = xreallocarray(t->unplaced, t->nunplaced + 1, sizeof(*t->unplaced));
+            t->unplaced[t->nunplaced].inc = inc;
+            t->unplaced[t->nunplaced++].reason =
+                why != NULL ? why : xstrdup("no TLS upstream block matches its server and request");
             why = NULL;
         }
     }
@@ -634,6 +657,9 @@ triage_free(struct triage *t)
         free(t->refs[i].context);
     }
     free(t->refs);
+    for (size_t i = 0; i < t->nunplaced; i++)
+        free(t->unplaced[i].reason);
+    free(t->unplaced);
     if (t->uses != NULL)
         resolve_uses_free(t->uses, t->nuses);
     incident_store_free(&t->store);
@@ -864,7 +890,7 @@ conf_connect_timeout(const struct ngx_node *block)
 /* Adds one probe per target of use; labels[i] says where the settings come from. */
 static void
 plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struct probe_opts *base,
-             bool timeout_given)
+             const struct triage_probe_query *q)
 {
     if (use->kind == RESOLVE_VARIABLE)
         return; /* proxy_pass with a variable: nothing to probe statically */
@@ -887,8 +913,14 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
             continue;
         }
         o.name = resolve_ssl_name(use); /* proxy_ssl_name, else $proxy_host as nginx */
+        {
+            char *cc = resolve_conf_commands(use->block);
+            o.conf_commands = cc != NULL ? plan_keep(p, cc) : NULL;
+        }
+        if (ssl.v[PSS_PROTOCOLS].origin == PSS_DEFAULT && q->default_protocols != NULL)
+            o.protocols = q->default_protocols; /* the running version's default */
         o.timeout_ms = base->timeout_ms;
-        if (!timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
+        if (!q->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
             long ms = conf_connect_timeout(use->block);
             if (ms > 0)
                 o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
@@ -905,34 +937,12 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
     }
 }
 
-/* "https://host:port/path" or "host/path" into server, listen ("host:port", the scheme's
- * port when none is written) and uri, all owned by the plan. */
-static void
-split_url(struct triage_probe_plan *p, const char *url, const char **server, const char **listen,
-          const char **uri)
-{
-    const char *h = strstr(url, "://");
-    int dport = strncmp(url, "https://", 8) == 0 ? 443 : 80;
-    size_t hl, nl;
-
-    h = h != NULL ? h + 3 : url;
-    hl = strcspn(h, "/?#");
-    nl = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']') : strcspn(h, ":/?#");
-    if (nl > hl)
-        nl = hl;
-    *server = plan_keep(p, xstrndup(h, nl));
-    if (nl < hl && h[nl] == ':')
-        *listen = plan_keep(p, xstrndup(h, hl));
-    else
-        *listen = plan_keep(p, xasprintf("%.*s:%d", (int)nl, h, dport));
-    *uri = plan_keep(p, xstrdup(h[hl] == '/' ? h + hl : "/"));
-}
-
 int
 triage_probe_plan(const char *conf, const char *prefix, const struct triage_probe_query *q,
                   const struct probe_opts *base, struct triage_probe_plan *p, char **cause)
 {
     struct resolve_query rq;
+    struct resolve_url url;
 
     memset(p, 0, sizeof(*p));
     if (ngxconf_load(conf, prefix, &p->conf, cause) != 0)
@@ -941,17 +951,27 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
     if (q->all) {
         p->nuses = resolve_uses(p->conf, &p->uses);
         for (size_t i = 0; i < p->nuses; i++)
-            plan_add_use(p, &p->uses[i], base, q->timeout_given);
+            plan_add_use(p, &p->uses[i], base, q);
         return 0;
     }
     memset(&rq, 0, sizeof(rq));
-    if (q->location_of != NULL)
-        split_url(p, q->location_of, &rq.server, &rq.listen, &rq.uri);
-    else {
+    memset(&url, 0, sizeof(url));
+    if (q->location_of != NULL || (q->stream && q->server != NULL)) {
+        /* a URL as a request names it (Host header and port), or a stream listen address */
+        char *s =
+            q->location_of != NULL ? xstrdup(q->location_of) : xasprintf("tcp://%s", q->server);
+        int urc = resolve_url_parse(s, &url, cause);
+        free(s);
+        if (urc != 0)
+            return -1;
+        rq = url.q;
+    } else {
         rq.server = q->server;
         rq.uri = q->uri != NULL ? q->uri : "/";
     }
-    if (resolve_find(p->conf, &rq, &p->rr, cause) != 0)
+    int frc = resolve_find(p->conf, &rq, &p->rr, cause);
+    resolve_url_free(&url);
+    if (frc != 0)
         return -1;
     p->have_rr = true;
     if (!p->rr.has_use) {
@@ -964,7 +984,7 @@ triage_probe_plan(const char *conf, const char *prefix, const struct triage_prob
         *cause = xasprintf("%s uses a variable: give HOST:PORT", p->rr.use.proxy_pass->name);
         return -1;
     }
-    plan_add_use(p, &p->rr.use, base, q->timeout_given);
+    plan_add_use(p, &p->rr.use, base, q);
     *cause = NULL;
     return p->n > 0 ? 0 : -1;
 }

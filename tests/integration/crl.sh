@@ -205,6 +205,8 @@ ok "diagnose explains the revocation and does not offer a trust fix" \
     grep -q "never fixed by trusting it differently" <<< "$out"
 ok "diagnose offers no pin/ca/chain fix for the revoked upstream" \
     bash -c '! grep -qiE "strategy: *(pin|ca|chain)|\[(pin|ca|chain)\]" <<< "$1"' _ "$out"
+ok "the revocation's cause says nothing about an intermediate (the chain is complete)" \
+    bash -c '! grep -q "intermediate" <<< "$1"' _ "$(grep -A8 "^upstream 127.0.0.1:$((B + 11)) " <<< "$out")"
 
 # A CRL file nginx cannot load: nginx -t's [emerg] is the probe's config_error.
 sed "s|proxy_ssl_crl $C/crl.pem;|proxy_ssl_crl $C/crl-garbage.pem;|" "$T/nginx.conf" |

@@ -92,8 +92,12 @@ print(i["kind"], i["location"]["context"], i["effective"]["proxy_ssl_verify"]["o
 is "$(py_json 'import json,sys
 d=json.load(open(sys.argv[1]))
 print(sorted(set(k for x in d["incidents"] for k in x)))')" \
-    "['cause', 'count', 'effective', 'fixes', 'kind', 'location', 'probe', 'upstream', 'verification_disabled']" \
-    "every incident carries upstream, kind, location, effective, probe, cause, fixes"
+    "['cause', 'count', 'effective', 'fixes', 'kind', 'location', 'not_placed_because', 'placed', 'probe', 'upstream', 'verification_disabled']" \
+    "every incident carries upstream, kind, placed, not_placed_because, location, effective, probe, cause, fixes"
+is "$(py_json 'import json,sys
+d=json.load(open(sys.argv[1]))
+print(all(x["placed"] is True and x["not_placed_because"] is None for x in d["incidents"]))')" \
+    "True" "every incident of the lab's log is placed in the config"
 ok "no diagnose fix ever says proxy_ssl_verify off" \
     py_json 'import json,sys
 d=json.load(open(sys.argv[1]))

@@ -3,7 +3,8 @@
 # an upstream used by a snippet that two servers include makes `fix --upstream H:P` exit 2
 # listing both H:P@server/location spellings, and one spelling picks one use; a --log that
 # is missing, a directory or a FIFO is exit 2 for scan, diagnose and fix (never blocks); a
-# config nginx -t refuses gets no plan, exit 2, and the file keeps its bytes.
+# config nginx -t refuses gets no plan, exit 2, and the file keeps its bytes; an incident
+# the config cannot place is in diagnose's and fix's output as "not placed", exit 1.
 . "$TT_SRCDIR/tests/tap.sh"
 command -v curl >/dev/null || skip_all "no curl"
 NGINX_BIN=${TT_NGINX:-/usr/sbin/nginx}
@@ -87,6 +88,46 @@ is "$(grep -c '^upstream ' "$LAB_DIR/pick.out")" 1 "exactly one case in the plan
 ok "the plan changed no byte" cmp -s "$SNIPPET" "$LAB_DIR/orig.inc"
 tt diagnose --upstream "127.0.0.1:$((B + 11))" >"$LAB_DIR/d11.out" 2>&1
 is "$(grep -c '^upstream ' "$LAB_DIR/d11.out")" 2 "diagnose --upstream H:P shows each of the two uses once"
+
+# --- an incident the config cannot place: one answer, in the output itself, exit 1 ---
+# The config changed after the incidents (drift): /v/ now proxies elsewhere, and no block
+# proxies to the upstream the log names. Not "no incident" on stdout with a warning on stderr.
+sed "s|set \$backend 127.0.0.1:$((B + 10));|set \$backend 127.0.0.1:$((B + 13));|" "$CONF" \
+    >"$LAB_DIR/front/drift.conf"
+ok "the drifted config no longer names 127.0.0.1:$((B + 10))" \
+    bash -c '! grep -q "127.0.0.1:$1" "$2"' _ $((B + 10)) "$LAB_DIR/front/drift.conf"
+dt() {
+    "$TLSTRIAGE" --nginx "$NGINX_BIN" --conf "$LAB_DIR/front/drift.conf" \
+        --prefix "$LAB_DIR/front/" --log "$(lab_error_log)" --state-dir "$STATE" "$@" </dev/null
+}
+dt diagnose >"$LAB_DIR/un.out" 2>"$LAB_DIR/un.err"
+is "$?" 1 "diagnose exits 1 when the log has an incident the config cannot place"
+ok "diagnose lists it on stdout as not placed, with the reason" \
+    grep -q "^  where:  not placed in the config: location /v/ in server front.lab does not proxy to 127.0.0.1:$((B + 10))" "$LAB_DIR/un.out"
+ok "under its upstream and kind" grep -q "^upstream 127.0.0.1:$((B + 10)) — verify_error" "$LAB_DIR/un.out"
+ok "stdout never says there is no incident" bash -c '! grep -q "no upstream TLS incident" "$1"' _ "$LAB_DIR/un.out"
+ok "and stderr gives no second answer about it" \
+    bash -c '! grep -q "127.0.0.1:$1" "$2"' _ $((B + 10)) "$LAB_DIR/un.err"
+dt diagnose --format json >"$LAB_DIR/un.json" 2>/dev/null
+is "$?" 1 "diagnose --format json exits 1 too"
+ok "the JSON lists it with placed false and the reason" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1]))
+u=[x for x in d["incidents"] if x["upstream"] == sys.argv[2]]
+sys.exit(not (len(u) == 1 and u[0]["placed"] is False and u[0]["location"] is None
+         and "does not proxy to " + sys.argv[2] in u[0]["not_placed_because"]
+         and u[0]["cause"].startswith("not placed in the config: ")
+         and all(x["placed"] for x in d["incidents"] if x is not u[0])))' \
+    "$LAB_DIR/un.json" "127.0.0.1:$((B + 10))"
+dt fix --plan --upstream "127.0.0.1:$((B + 10))" >"$LAB_DIR/unfix.out" 2>"$LAB_DIR/unfix.err"
+is "$?" 1 "fix --plan exits 1 when the upstream's only incident cannot be placed"
+ok "fix --plan says so on stdout, with the reason" \
+    grep -q "^  where:  not placed in the config: location /v/ in server front.lab" "$LAB_DIR/unfix.out"
+ok "and that nothing can be planned" \
+    grep -q "^fix: nothing can be planned: 1 incident of the log is not placed in the config$" "$LAB_DIR/unfix.out"
+ok "fix --plan says nothing contradicting it (no 'nothing to fix', empty stderr)" \
+    bash -c '! grep -q "nothing to fix" "$1" && test ! -s "$2"' _ "$LAB_DIR/unfix.out" "$LAB_DIR/unfix.err"
+rm -f "$LAB_DIR/front/drift.conf"
 
 # --- a --log that is not a readable regular file: exit 2 for every verb, at once ---
 mkfifo "$LAB_DIR/fifo.log"

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,102 @@ nginx_version_and_openssl_are_read_from_nginx_V(void **state)
     free(cause);
 }
 
+static struct nginx_version
+version(const char *v)
+{
+    struct nginx_version nv;
+    char *text = xasprintf("nginx version: nginx/%s\n", v), *cause = NULL;
+
+    assert_int_equal(nginxbin_parse_version(text, &nv, &cause), 0);
+    free(text);
+    return nv;
+}
+
+static void
+default_proxy_ssl_protocols_add_tlsv13_from_nginx_1_23_4(void **state)
+{
+    static const char *old[] = {"1.22.1", "1.23.3", "1.19.10", "0.99.99"};
+    static const char *new[] = {"1.23.4", "1.23.10", "1.24.0", "1.31.0", "2.0.0"};
+    (void)state;
+    for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+        struct nginx_version v = version(old[i]);
+        assert_string_equal(nginxbin_default_protocols(&v), "TLSv1 TLSv1.1 TLSv1.2");
+    }
+    for (size_t i = 0; i < sizeof(new) / sizeof(new[0]); i++) {
+        struct nginx_version v = version(new[i]);
+        assert_string_equal(nginxbin_default_protocols(&v), "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3");
+    }
+    /* the version not known: 1.22's, as the settings table says */
+    assert_string_equal(nginxbin_default_protocols(NULL), pss_defs[PSS_PROTOCOLS].default_value);
+}
+
+static void
+version_defaults_replace_only_what_the_config_leaves_at_the_default(void **state)
+{
+    struct nginx_version v = version("1.24.0");
+    struct proxy_ssl_settings s;
+    (void)state;
+    memset(&s, 0, sizeof(s));
+    s.v[PSS_PROTOCOLS].origin = PSS_DEFAULT;
+    s.v[PSS_PROTOCOLS].value = pss_defs[PSS_PROTOCOLS].default_value;
+    nginxbin_settings_defaults(&v, &s);
+    assert_string_equal(s.v[PSS_PROTOCOLS].value, "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3");
+    s.v[PSS_PROTOCOLS].origin = PSS_SET;
+    s.v[PSS_PROTOCOLS].value = "TLSv1.2";
+    nginxbin_settings_defaults(&v, &s);
+    assert_string_equal(s.v[PSS_PROTOCOLS].value, "TLSv1.2");
+}
+
+static void
+directives_exist_from_the_version_that_brought_them(void **state)
+{
+    struct nginx_version v1193 = version("1.19.3"), v1194 = version("1.19.4");
+    struct nginx_version v1139 = version("1.13.9"), v11310 = version("1.13.10");
+    (void)state;
+    assert_false(nginxbin_has_directive(&v1193, "proxy_ssl_conf_command"));
+    assert_true(nginxbin_has_directive(&v1194, "proxy_ssl_conf_command"));
+    assert_false(nginxbin_has_directive(&v1193, "grpc_ssl_conf_command"));
+    assert_true(nginxbin_has_directive(&v1194, "uwsgi_ssl_conf_command"));
+    assert_false(nginxbin_has_directive(&v1139, "grpc_ssl_verify"));
+    assert_true(nginxbin_has_directive(&v11310, "grpc_ssl_verify"));
+    assert_string_equal(nginxbin_directive_since("uwsgi_ssl_verify"), "1.5.8");
+    assert_string_equal(nginxbin_directive_since("uwsgi_ssl_password_file"), "1.7.8");
+    assert_string_equal(nginxbin_directive_since("proxy_ssl_certificate_key"), "1.7.8");
+    assert_null(nginxbin_directive_since("proxy_ssl_verify")); /* older than any in use */
+    assert_true(nginxbin_has_directive(&v1139, "proxy_ssl_verify"));
+    assert_true(nginxbin_has_directive(NULL, "grpc_ssl_verify")); /* version not known */
+}
+
+/* The man page's NGINX VERSIONS table lists every version-dependent rule of nginxbin. */
+static void
+man_page_lists_every_version_rule(void **state)
+{
+    const char *src = getenv("TT_SRCDIR");
+    char *path = xasprintf("%s/share/man/tlstriage.1", src != NULL ? src : ".");
+    FILE *fp = fopen(path, "r");
+    struct buf b = BUF_INIT;
+    char line[1024];
+    (void)state;
+
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL)
+        buf_adds(&b, line);
+    fclose(fp);
+    const char *sec = strstr(buf_str(&b), ".SH NGINX VERSIONS");
+    assert_non_null(sec);
+    const char *end = strstr(sec + 1, "\n.SH ");
+    assert_true(nginxbin_nrules >= 6);
+    for (size_t i = 0; i < nginxbin_nrules; i++) {
+        char *want = xasprintf("\n%s\t", nginxbin_rules[i].since);
+        const char *at = strstr(sec, want);
+        if (at == NULL || (end != NULL && at > end))
+            fail_msg("NGINX VERSIONS has no row for %s", nginxbin_rules[i].since);
+        free(want);
+    }
+    buf_free(&b);
+    free(path);
+}
+
 static void
 spawn_captures_output_and_status_without_a_shell(void **state)
 {
@@ -196,6 +293,10 @@ main(void)
         cmocka_unit_test(json_writer_produces_nested_objects_with_commas),
         cmocka_unit_test(json_strings_are_valid_for_any_bytes),
         cmocka_unit_test(nginx_version_and_openssl_are_read_from_nginx_V),
+        cmocka_unit_test(default_proxy_ssl_protocols_add_tlsv13_from_nginx_1_23_4),
+        cmocka_unit_test(version_defaults_replace_only_what_the_config_leaves_at_the_default),
+        cmocka_unit_test(directives_exist_from_the_version_that_brought_them),
+        cmocka_unit_test(man_page_lists_every_version_rule),
         cmocka_unit_test(spawn_captures_output_and_status_without_a_shell),
         cmocka_unit_test(spawn_kills_a_program_past_its_deadline),
         cmocka_unit_test(spawn_reports_a_missing_program),

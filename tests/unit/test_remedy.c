@@ -95,6 +95,42 @@ revocation_and_crl_codes_get_no_trust_fix(void **state)
     }
 }
 
+/* A revoked upstream certificate whose issuer is in the trusted file: the cause says it is
+ * revoked and what to do, and nothing about an intermediate (the chain is complete). */
+static void
+revoked_cause_has_no_note_about_an_intermediate(void **state)
+{
+    struct fake f;
+    struct pss_value verify = {"on", PSS_SET, "nginx.conf", 12, "location /"};
+    char *cause;
+    (void)state;
+    fake_init(&f, PROBE_VERIFY_ERROR, X509_V_ERR_CERT_REVOKED, 1, false, false);
+    f.r.nginx_message = (char *)"upstream SSL certificate verify error: (23:certificate revoked)";
+    f.r.what_if.intermediate_note =
+        (char *)"the issuer of the last certificate sent (CN = Root) is in the trusted file";
+    cause = remedy_cause(&f.r, false, PSS_FAM_PROXY, &verify);
+    assert_non_null(strstr(cause, "(23:certificate revoked)"));
+    assert_non_null(strstr(cause, "revoked"));
+    assert_null(strstr(cause, "intermediate"));
+    free(cause);
+    /* the same note stays where it explains the failure: an issuer not found (20) */
+    fake_init(&f, PROBE_VERIFY_ERROR, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 1, false,
+              false);
+    f.r.nginx_message = (char *)"upstream SSL certificate verify error: (20:unable to get local "
+                                "issuer certificate)";
+    f.r.what_if.intermediate_note = (char *)"the upstream did not send the issuer";
+    cause = remedy_cause(&f.r, false, PSS_FAM_PROXY, &verify);
+    assert_non_null(strstr(cause, "About the intermediate: the upstream did not send the issuer"));
+    free(cause);
+    /* nor for a name mismatch */
+    fake_init(&f, PROBE_NAME_MISMATCH, 0, 1, false, false);
+    f.r.nginx_message = (char *)"upstream SSL certificate does not match \"x\"";
+    f.r.what_if.intermediate_note = (char *)"the issuer of the last certificate sent is in it";
+    cause = remedy_cause(&f.r, false, PSS_FAM_PROXY, &verify);
+    assert_null(strstr(cause, "intermediate"));
+    free(cause);
+}
+
 static void
 ip_literal_after_pin_gets_a_dns_name(void **state)
 {
@@ -393,6 +429,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(self_signed_leaf_is_pinned),
         cmocka_unit_test(revocation_and_crl_codes_get_no_trust_fix),
+        cmocka_unit_test(revoked_cause_has_no_note_about_an_intermediate),
         cmocka_unit_test(ip_literal_after_pin_gets_a_dns_name),
         cmocka_unit_test(ip_sans_are_never_offered_as_proxy_ssl_name),
         cmocka_unit_test(names_with_nginx_syntax_are_never_offered),

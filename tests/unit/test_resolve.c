@@ -1035,6 +1035,165 @@ an_if_with_its_own_grpc_pass_is_a_grpc_use(void **state)
     ngxconf_free(c);
 }
 
+/* ---- picking a server as a request URL names it (probe --location-of, --stream) ---- */
+
+/* The upstream port the use found for url proxies to (0: none, -1: no block matched). */
+static int
+picked_port(struct ngxconf *c, const char *url)
+{
+    struct resolve_url u;
+    struct resolve_result r;
+    char *cause = NULL;
+    int port = 0;
+
+    assert_int_equal(resolve_url_parse(url, &u, &cause), 0);
+    if (resolve_find(c, &u.q, &r, &cause) != 0) {
+        free(cause);
+        resolve_url_free(&u);
+        return -1;
+    }
+    if (r.has_use && r.use.ntargets > 0)
+        port = (int)r.use.targets[0].port;
+    resolve_result_free(&r);
+    resolve_url_free(&u);
+    return port;
+}
+
+static void
+url_host_picks_the_name_based_server_on_that_port(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://good.pick.test:22110/"), 22120);
+    assert_int_equal(picked_port(c, "http://bad.pick.test:22110/x"), 22121);
+    assert_int_equal(picked_port(c, "http://GOOD.Pick.Test:22110/"), 22120);  /* caseless */
+    assert_int_equal(picked_port(c, "http://good.pick.test.:22110/"), 22120); /* trailing dot */
+    ngxconf_free(c);
+}
+
+static void
+url_host_matches_wildcards_suffixes_and_regexes(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://a.wild.pick.test:22110/"), 22122);
+    assert_int_equal(picked_port(c, "http://suffix.pick.test:22110/"), 22123);
+    assert_int_equal(picked_port(c, "http://x.y.suffix.pick.test:22110/"), 22123);
+    assert_int_equal(picked_port(c, "http://api7.re.pick.test:22110/"), 22124);
+    assert_int_equal(picked_port(c, "http://apix.re.pick.test:22110/"), 22125); /* no match */
+    ngxconf_free(c);
+}
+
+static void
+url_host_nobody_names_goes_to_the_default_server(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://nobody.pick.test:22110/"), 22125);
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22110/"), 22125);
+    /* the only server on a port, without server_name, takes every name */
+    assert_int_equal(picked_port(c, "http://whatever.test:22111/"), 22126);
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22111/"), 22126);
+    ngxconf_free(c);
+}
+
+static void
+listen_port_without_address_accepts_an_ip_literal_url(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+
+    (void)state;
+    assert_int_equal(picked_port(c, "http://127.0.0.1:22112/api/v1"), 22127);
+    assert_int_equal(picked_port(c, "http://localhost:22112/api/"), 22127);
+    assert_int_equal(picked_port(c, "http://anyaddr.pick.test:22112/api/"), 22127);
+    assert_int_equal(picked_port(c, "http://anyaddr.pick.test:22112/"), 0); /* no location */
+    /* https:// without a port is port 443; http:// is 80, where nothing listens */
+    assert_int_equal(picked_port(c, "https://secure.pick.test/"), 22128);
+    assert_int_equal(picked_port(c, "http://secure.pick.test/"), -1);
+    ngxconf_free(c);
+}
+
+static void
+tcp_url_picks_the_stream_server_by_its_listen_address(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+    struct resolve_url u;
+    struct resolve_result r;
+    char *cause = NULL;
+
+    (void)state;
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22113"), 22129);
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22114"), 22130); /* listen 22114 */
+    assert_int_equal(picked_port(c, "tcp://localhost:22114"), 22130);
+    assert_int_equal(picked_port(c, "tcp://127.0.0.1:22199"), -1);
+    assert_int_equal(resolve_url_parse("tcp://127.0.0.1:22113", &u, &cause), 0);
+    assert_true(u.q.stream);
+    assert_int_equal(resolve_find(c, &u.q, &r, &cause), 0);
+    assert_true(r.use.stream);
+    assert_string_equal(r.use.context, "stream server 127.0.0.1:22113");
+    assert_string_equal(resolve_ssl_name(&r.use), "127.0.0.1"); /* the proxy_pass host */
+    resolve_result_free(&r);
+    resolve_url_free(&u);
+    ngxconf_free(c);
+}
+
+/* Stream spellings: proxy_pass to an upstream block names the group (the default
+ * proxy_ssl_name, no URI in stream); proxy_ssl_conf_command is an array directive: the
+ * nearest level that has any gives all of its lines, in order (http and stream alike). */
+static void
+stream_upstream_block_and_conf_commands_are_read_as_nginx_merges_them(void **state)
+{
+    struct ngxconf *c = load("pick.conf");
+    const char *urls[] = {"tcp://127.0.0.1:22115", "http://good.pick.test:22110/own/x",
+                          "http://good.pick.test:22110/x", "tcp://127.0.0.1:22113"};
+    const char *want[] = {"MinProtocol TLSv1.3",
+                          "MaxProtocol TLSv1.2\nCiphersuites TLS_AES_128_GCM_SHA256",
+                          "Options -SessionTicket", NULL};
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        struct resolve_url u;
+        struct resolve_result r;
+        char *cause = NULL, *cc;
+        assert_int_equal(resolve_url_parse(urls[i], &u, &cause), 0);
+        assert_int_equal(resolve_find(c, &u.q, &r, &cause), 0);
+        assert_true(r.has_use);
+        cc = resolve_conf_commands(r.use.block);
+        if (want[i] == NULL)
+            assert_null(cc);
+        else
+            assert_string_equal(cc, want[i]);
+        if (i == 0) {
+            assert_int_equal(r.use.kind, RESOLVE_UPSTREAM);
+            assert_string_equal(resolve_ssl_name(&r.use), "sgrp");
+            assert_int_equal(r.use.ntargets, 1);
+            assert_int_equal(r.use.targets[0].port, 22131);
+        }
+        free(cc);
+        resolve_result_free(&r);
+        resolve_url_free(&u);
+    }
+    ngxconf_free(c);
+}
+
+static void
+urls_that_name_no_request_are_refused_with_the_url(void **state)
+{
+    static const char *bad[] = {"ftp://x:1/", "tcp://name.test:22113", "tcp://127.0.0.1",
+                                "http://[::1/", "http://:80/"};
+    struct resolve_url u;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *cause = NULL;
+        assert_int_equal(resolve_url_parse(bad[i], &u, &cause), -1);
+        assert_non_null(strstr(cause, bad[i]));
+        free(cause);
+    }
+}
+
 int
 main(void)
 {
@@ -1118,6 +1277,13 @@ main(void)
         cmocka_unit_test(grpcs_and_suwsgi_are_tls_uses_with_their_family_settings),
         cmocka_unit_test(a_grpcs_or_suwsgi_event_is_placed_on_its_location),
         cmocka_unit_test(an_if_with_its_own_grpc_pass_is_a_grpc_use),
+        cmocka_unit_test(url_host_picks_the_name_based_server_on_that_port),
+        cmocka_unit_test(url_host_matches_wildcards_suffixes_and_regexes),
+        cmocka_unit_test(url_host_nobody_names_goes_to_the_default_server),
+        cmocka_unit_test(listen_port_without_address_accepts_an_ip_literal_url),
+        cmocka_unit_test(tcp_url_picks_the_stream_server_by_its_listen_address),
+        cmocka_unit_test(urls_that_name_no_request_are_refused_with_the_url),
+        cmocka_unit_test(stream_upstream_block_and_conf_commands_are_read_as_nginx_merges_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,7 +171,7 @@ log_that_is_missing_a_directory_or_a_fifo_is_refused_without_blocking(void **sta
 }
 
 static void
-unplaced_incident_is_a_warning_not_an_error(void **state)
+unplaced_incident_is_a_finding_with_its_reason_not_a_warning(void **state)
 {
     struct triage t;
     char *cause = NULL;
@@ -181,10 +181,12 @@ unplaced_incident_is_a_warning_not_an_error(void **state)
      * not in it either */
     assert_int_equal(collect("triage-snippet.conf", "triage.errlog", NULL, &t, &cause), 0);
     assert_int_equal(t.n, 0);
-    assert_int_equal(t.warnings.n, 1);
-    assert_int_equal(t.warnings.v[0].kind, TW_UNPLACED);
-    assert_string_equal(t.warnings.v[0].subject,
-                        "127.0.0.1:20992 (verify_error): no TLS upstream block found");
+    assert_int_equal(t.warnings.n, 0);
+    assert_int_equal(t.nunplaced, 1);
+    assert_string_equal(t.unplaced[0].inc->upstream, "127.0.0.1:20992");
+    assert_int_equal(t.unplaced[0].inc->kind, EV_VERIFY_ERROR);
+    /* the reason names what did not match: the server the line names */
+    assert_non_null(strstr(t.unplaced[0].reason, "no server or location matches back.lab /v/x"));
     triage_free(&t);
 }
 
@@ -402,7 +404,7 @@ main(void)
         cmocka_unit_test(spelling_with_server_and_location_picks_one_use),
         cmocka_unit_test(malformed_upstream_is_an_error),
         cmocka_unit_test(log_that_is_missing_a_directory_or_a_fifo_is_refused_without_blocking),
-        cmocka_unit_test(unplaced_incident_is_a_warning_not_an_error),
+        cmocka_unit_test(unplaced_incident_is_a_finding_with_its_reason_not_a_warning),
         cmocka_unit_test(choice_counts_failing_items_and_wants_the_strategies),
         cmocka_unit_test(changes_borrow_the_fix_files_and_name_the_use),
         cmocka_unit_test(preflight_passes_what_nginx_accepts_and_quotes_nginx_when_it_refuses),
