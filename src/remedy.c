@@ -22,6 +22,7 @@
 #include "atomicfile.h"
 #include "buf.h"
 #include "certinfo.h"
+#include "check.h"
 #include "diff.h"
 #include "incident.h"
 #include "pemload.h"
@@ -1411,6 +1412,35 @@ cause_text(const struct probe_result *r, bool verification_disabled, const struc
     return buf_detach(&b);
 }
 
+/* TT009 in the cause: a trust failure (2, 18, 19, 20, 21) or a chain too long (22) where the
+ * use's scope sets the ssl_* twin (nginx's own TLS server's) of the proxy_ssl_* directive
+ * that would have helped, and not the directive itself. Appends to *cause. */
+static void
+twin_cause(char **cause, const struct probe_result *r, const struct tls_use *use)
+{
+    enum pss k = r->verify_code == X509_V_ERR_CERT_CHAIN_TOO_LONG ? PSS_VERIFY_DEPTH
+                                                                   : PSS_TRUSTED_CERTIFICATE;
+    const struct ngx_node *d;
+    char *s;
+
+    if (r->verdict != PROBE_VERIFY_ERROR ||
+        (r->verify_code != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT &&
+         r->verify_code != X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT &&
+         r->verify_code != X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN &&
+         r->verify_code != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
+         r->verify_code != X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE &&
+         r->verify_code != X509_V_ERR_CERT_CHAIN_TOO_LONG) ||
+        (d = check_server_twin(use, k)) == NULL)
+        return;
+    s = xasprintf("%s The %s %s at %s:%u is for nginx's own TLS server (its clients), not for "
+                  "the upstream: nginx checks the upstream with %s, which is not set here; "
+                  "write \"%s %s;\" instead (check rule TT009).",
+                  *cause, d->name, d->value, d->file->path, d->line, pss_defs[k].directive,
+                  pss_defs[k].directive, d->value);
+    free(*cause);
+    *cause = s;
+}
+
 static void
 fix_free(struct remedy_fix *f)
 {
@@ -1523,6 +1553,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     }
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
     out->cause = cause_text(ev, out->verification_disabled, &use->ssl.v[PSS_VERIFY]);
+    twin_cause(&out->cause, ev, use);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;
