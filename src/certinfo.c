@@ -315,9 +315,9 @@ const char *
 certinfo_crl_reason(long code)
 {
     static const char *const names[] = {
-        "unspecified",          "keyCompromise",  "cACompromise",       "affiliationChanged",
-        "superseded",           "cessationOfOperation", "certificateHold", "unknown",
-        "removeFromCRL",        "privilegeWithdrawn",   "aACompromise",
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", "unknown",
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
     };
     if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
         return "unknown";

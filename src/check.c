@@ -1,7 +1,7 @@
 /*
  * check.c — the config rules TT001–TT010 over every TLS upstream use, loading each
- * certificate and CRL file once (OpenSSL). It renders nothing (fmt-check.c does) and decides nothing
- * about exit codes or where output goes: cli-check.c does.
+ * certificate and CRL file once (OpenSSL). It renders nothing (fmt-check.c does) and decides
+ * nothing about exit codes or where output goes: cli-check.c does.
  */
 #include "config.h"
 
@@ -590,9 +590,8 @@ check_twins(struct check_state *st, const struct tls_use *u)
         const struct ngx_node *d = scope_find(u->block, twins[i].ssl);
         const struct pss_value *v = &u->ssl.v[twins[i].k];
         const char *proxy = pss_defs[twins[i].k].directive;
-        const char *where = d != NULL && d->parent != NULL && d->parent->label != NULL
-                                ? d->parent->label
-                                : "main";
+        const char *where =
+            d != NULL && d->parent != NULL && d->parent->label != NULL ? d->parent->label : "main";
         char *tg, *msg, *fix;
 
         if (d == NULL || v->origin != PSS_DEFAULT)
@@ -603,8 +602,7 @@ check_twins(struct check_state *st, const struct tls_use *u)
                 continue;
             break;
         case TWIN_CLIENT_VERIFY:
-            if (!verifies || clients ||
-                (stapling && twins[i].k == PSS_TRUSTED_CERTIFICATE))
+            if (!verifies || clients || (stapling && twins[i].k == PSS_TRUSTED_CERTIFICATE))
                 continue;
             break;
         case TWIN_SERVER:
@@ -631,8 +629,8 @@ check_twins(struct check_state *st, const struct tls_use *u)
                                          : xstrdup("");
             msg = xasprintf("%s (%s:%u, in %s) sets %s, not the upstream connection: %s "
                             "verifies %s with proxy_ssl_verify on, and no %s applies to it%s",
-                            d->name, d->file->path, d->line, where, twins[i].does, u->context,
-                            tg, proxy, after);
+                            d->name, d->file->path, d->line, where, twins[i].does, u->context, tg,
+                            proxy, after);
             fix = xasprintf("write \"%s %s;\" instead (next to proxy_ssl_verify, or in %s to "
                             "cover every location below it); keep %s only for nginx's own "
                             "clients",
@@ -728,19 +726,22 @@ check_crl(struct check_state *st, const struct tls_use *u)
         char *t;
         if (last != NULL && X509_cmp_time(last, &st->now) > 0) {
             t = asn1_time_str(last);
-            buf_addf(&err, "%sthe CRL from %s is not valid before %s: handshakes through a "
+            buf_addf(&err,
+                     "%sthe CRL from %s is not valid before %s: handshakes through a "
                      "certificate it covers fail with (11:CRL is not yet valid)",
                      err.len ? "; " : "", iss, t);
             free(t);
         } else if (next != NULL && X509_cmp_time(next, &st->now) < 0) {
             t = asn1_time_str(next);
-            buf_addf(&err, "%sthe CRL from %s expired %s (its next update): every handshake "
+            buf_addf(&err,
+                     "%sthe CRL from %s expired %s (its next update): every handshake "
                      "through a certificate it covers fails with (12:CRL has expired)",
                      err.len ? "; " : "", iss, t);
             free(t);
         } else if (next != NULL && X509_cmp_time(next, &soon) < 0) {
             t = asn1_time_str(next);
-            buf_addf(&warn, "%sthe CRL from %s expires %s (its next update), within %d days: "
+            buf_addf(&warn,
+                     "%sthe CRL from %s expires %s (its next update), within %d days: "
                      "then every handshake through a certificate it covers fails with "
                      "(12:CRL has expired)",
                      warn.len ? "; " : "", iss, t, CRL_SOON_DAYS);
@@ -750,7 +751,8 @@ check_crl(struct check_state *st, const struct tls_use *u)
     }
     if (tr->origin != PSS_DEFAULT && tr->value != NULL && strchr(tr->value, '$') == NULL &&
         crl_from_trusted(st, f->crls, tr->value) == 0)
-        buf_addf(&err, "%s\"%s\" holds no CRL issued by a CA of the trusted file \"%s\": nginx "
+        buf_addf(&err,
+                 "%s\"%s\" holds no CRL issued by a CA of the trusted file \"%s\": nginx "
                  "checks the CRL of every certificate in the chain, so every handshake fails "
                  "with (3:unable to get certificate CRL)",
                  err.len ? "; " : "", f->path, tr->value);

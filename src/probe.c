@@ -176,8 +176,9 @@ struct ctx_entry {
     SSL_CTX *ctx;
     STACK_OF(X509) * anchors; /* the trusted file's certificates, from the store */
     time_t anchor_not_after;  /* the earliest expiry among them, 0 when none */
-    STACK_OF(X509_CRL) * crls; /* proxy_ssl_crl's CRLs (NULL: none configured) */
     char *error;              /* the [emerg] nginx would print for these settings */
+    /* proxy_ssl_crl's CRLs (NULL: none configured, or verify off: nginx loads none) */
+    STACK_OF(X509_CRL) * crls;
     struct ctx_entry *next;
 };
 
@@ -486,7 +487,7 @@ conn_finish(struct conn *c, enum probe_verdict v, char *message)
 static X509 *
 issuer_of(X509 *x, STACK_OF(X509) * sk, STACK_OF(X509) * anchors)
 {
-    STACK_OF(X509) *where[2] = {sk, anchors};
+    STACK_OF(X509) * where[2] = {sk, anchors};
 
     for (int w = 0; w < 2; w++) {
         for (int i = 0; where[w] != NULL && i < sk_X509_num(where[w]); i++) {

@@ -1412,33 +1412,40 @@ cause_text(const struct probe_result *r, bool verification_disabled, const struc
     return buf_detach(&b);
 }
 
-/* TT009 in the cause: a trust failure (2, 18, 19, 20, 21) or a chain too long (22) where the
+/* TT009 in the cause: a trust failure (2, 18, 19, 20, 21) or a chain too long (22; OpenSSL 3
+ * reports a chain deeper than the depth allows as 20, measured with nginx 1.22.1) where the
  * use's scope sets the ssl_* twin (nginx's own TLS server's) of the proxy_ssl_* directive
  * that would have helped, and not the directive itself. Appends to *cause. */
 static void
 twin_cause(char **cause, const struct probe_result *r, const struct tls_use *use)
 {
-    enum pss k = r->verify_code == X509_V_ERR_CERT_CHAIN_TOO_LONG ? PSS_VERIFY_DEPTH
-                                                                   : PSS_TRUSTED_CERTIFICATE;
-    const struct ngx_node *d;
-    char *s;
+    static const enum pss ks[] = {PSS_TRUSTED_CERTIFICATE, PSS_VERIFY_DEPTH};
+    long c = r->verify_code;
+    bool trust = c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                 c == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+                 c == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                 c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                 c == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+    bool depth = c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                 c == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+                 c == X509_V_ERR_CERT_CHAIN_TOO_LONG;
 
-    if (r->verdict != PROBE_VERIFY_ERROR ||
-        (r->verify_code != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT &&
-         r->verify_code != X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT &&
-         r->verify_code != X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN &&
-         r->verify_code != X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY &&
-         r->verify_code != X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE &&
-         r->verify_code != X509_V_ERR_CERT_CHAIN_TOO_LONG) ||
-        (d = check_server_twin(use, k)) == NULL)
+    if (r->verdict != PROBE_VERIFY_ERROR)
         return;
-    s = xasprintf("%s The %s %s at %s:%u is for nginx's own TLS server (its clients), not for "
-                  "the upstream: nginx checks the upstream with %s, which is not set here; "
-                  "write \"%s %s;\" instead (check rule TT009).",
-                  *cause, d->name, d->value, d->file->path, d->line, pss_defs[k].directive,
-                  pss_defs[k].directive, d->value);
-    free(*cause);
-    *cause = s;
+    for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+        const struct ngx_node *d;
+        char *s;
+        if (!(ks[i] == PSS_TRUSTED_CERTIFICATE ? trust : depth) ||
+            (d = check_server_twin(use, ks[i])) == NULL)
+            continue;
+        s = xasprintf("%s The %s %s at %s:%u is for nginx's own TLS server (its clients), not "
+                      "for the upstream: nginx checks the upstream with %s, which is not set "
+                      "here; write \"%s %s;\" instead (check rule TT009).",
+                      *cause, d->name, d->value, d->file->path, d->line, pss_defs[ks[i]].directive,
+                      pss_defs[ks[i]].directive, d->value);
+        free(*cause);
+        *cause = s;
+    }
 }
 
 static void
