@@ -436,6 +436,34 @@ tt009_twin_is_none_when_the_proxy_directive_is_set(void **state)
     ngxconf_free(c);
 }
 
+static void
+tt009_applies_to_stream_servers_too(void **state)
+{
+    const char *t = "stream {\n ssl_verify_depth 3;\n"
+                    " server { listen 9000; proxy_pass 127.0.0.1:9441; proxy_ssl on;\n"
+                    "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
+                    "  proxy_ssl_name a.internal; proxy_ssl_server_name on; }\n"
+                    " server { listen 9001 ssl; ssl_certificate /x/c.pem;\n"
+                    "  ssl_certificate_key /x/c.key; ssl_verify_client on;\n"
+                    "  proxy_pass 127.0.0.1:9442; proxy_ssl on;\n"
+                    "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
+                    "  proxy_ssl_name a.internal; proxy_ssl_server_name on; } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nuses, 2);
+    /* the trusted file does not exist (TT005 twice); TT009 for the plain stream server only */
+    assert_int_equal(rep.nfindings, 3);
+    assert_string_equal(rep.findings[0].rule, "TT009");
+    assert_int_equal(rep.findings[0].line, 2);
+    assert_string_equal(rep.findings[0].context, "stream");
+    assert_non_null(strstr(rep.findings[0].message, "server 9000"));
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
 /* Runs check on one location with proxy_ssl_crl CRL (in certs/) and the trusted file ca.pem. */
 static void
 crl_check(const char *crl, const char *verify, struct check_report *rep)
@@ -682,6 +710,7 @@ main(void)
         cmocka_unit_test(tt009_reports_a_snippet_once_and_not_where_it_serves_clients),
         cmocka_unit_test(tt009_ssl_verify_client_in_a_plain_server_does_not_verify_the_upstream),
         cmocka_unit_test(tt009_twin_is_none_when_the_proxy_directive_is_set),
+        cmocka_unit_test(tt009_applies_to_stream_servers_too),
         cmocka_unit_test(tt010_is_quiet_for_a_current_crl_from_the_trusted_ca),
         cmocka_unit_test(tt010_an_expired_crl_fails_every_handshake_with_code_12),
         cmocka_unit_test(tt010_a_crl_not_yet_valid_is_an_error),
