@@ -527,16 +527,21 @@ scope_find(const struct ngx_node *block, const char *name)
     return NULL;
 }
 
-/* Whether the use's server is itself a TLS server (listen ... ssl, or ssl on). */
 static bool
-server_is_tls(const struct tls_use *u)
+value_on(const struct ngx_node *d)
 {
-    const struct ngx_node *srv = u->server != NULL ? u->server : u->location;
+    return d != NULL && strcmp(d->value, "off") != 0;
+}
+
+/* Whether server block srv is a TLS server (listen ... ssl, or ssl on in force). */
+static bool
+server_is_tls(const struct ngx_node *srv)
+{
     const struct ngx_node *ssl = scope_find(srv, "ssl");
 
     if (ssl != NULL && strcmp(ssl->value, "on") == 0)
         return true;
-    for (const struct ngx_node *l = srv != NULL ? ngxconf_find(srv, "listen") : NULL; l != NULL;
+    for (const struct ngx_node *l = ngxconf_find(srv, "listen"); l != NULL;
          l = ngxconf_find_next(l)) {
         for (size_t i = 0; i < l->nargs; i++) {
             if (strcmp(l->args[i], "ssl") == 0)
@@ -546,10 +551,37 @@ server_is_tls(const struct tls_use *u)
     return false;
 }
 
+/* Whether the ssl_* directive d, in force in server srv, does something for it there: srv
+ * is a TLS server and, for the client-verification directives, verifies its clients (or
+ * OCSP responses, for ssl_trusted_certificate). */
 static bool
-value_on(const struct ngx_node *d)
+serves_server(const struct ngx_node *srv, const struct ngx_node *d, enum twin_kind kind)
 {
-    return d != NULL && strcmp(d->value, "off") != 0;
+    if (scope_find(srv, d->name) != d || !server_is_tls(srv))
+        return false;
+    if (kind != TWIN_CLIENT_VERIFY || value_on(scope_find(srv, "ssl_verify_client")))
+        return true;
+    return strcmp(d->name, "ssl_trusted_certificate") == 0 &&
+           value_on(scope_find(srv, "ssl_stapling_verify"));
+}
+
+/* Whether d serves nginx's own TLS server anywhere: its own server, or, set at http / stream
+ * level, any server there that inherits it. Then it is no confusion (a shared http-level
+ * ssl_certificate of the TLS servers is not meant for an upstream). */
+static bool
+serves_own_server(const struct ngx_node *d, enum twin_kind kind)
+{
+    const struct ngx_node *p = d->parent;
+
+    if (p == NULL)
+        return false;
+    if (strcmp(p->name, "server") == 0)
+        return serves_server(p, d, kind);
+    for (const struct ngx_node *k = p->kids; k != NULL; k = k->next) {
+        if (k->block && strcmp(k->name, "server") == 0 && serves_server(k, d, kind))
+            return true;
+    }
+    return false;
 }
 
 const struct ngx_node *
@@ -582,9 +614,7 @@ static void
 check_twins(struct check_state *st, const struct tls_use *u)
 {
     const struct pss_value *verify = &u->ssl.v[PSS_VERIFY];
-    bool verifies = is_on(verify), tls = server_is_tls(u);
-    bool clients = tls && value_on(scope_find(u->block, "ssl_verify_client"));
-    bool stapling = tls && value_on(scope_find(u->block, "ssl_stapling_verify"));
+    bool verifies = is_on(verify);
 
     for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
         const struct ngx_node *d = scope_find(u->block, twins[i].ssl);
@@ -594,22 +624,11 @@ check_twins(struct check_state *st, const struct tls_use *u)
             d != NULL && d->parent != NULL && d->parent->label != NULL ? d->parent->label : "main";
         char *tg, *msg, *fix;
 
-        if (d == NULL || v->origin != PSS_DEFAULT)
+        if (d == NULL || v->origin != PSS_DEFAULT || serves_own_server(d, twins[i].kind))
             continue;
-        switch (twins[i].kind) {
-        case TWIN_VERIFY: /* verification never turned on, in a server with no TLS clients */
-            if (tls || !value_on(d))
-                continue;
-            break;
-        case TWIN_CLIENT_VERIFY:
-            if (!verifies || clients || (stapling && twins[i].k == PSS_TRUSTED_CERTIFICATE))
-                continue;
-            break;
-        case TWIN_SERVER:
-            if (!verifies || tls)
-                continue;
-            break;
-        }
+        /* ssl_verify_client: verification never turned on; the others: verification on */
+        if (twins[i].kind == TWIN_VERIFY ? !value_on(d) : !verifies)
+            continue;
         tg = targets_str(u);
         if (twins[i].kind == TWIN_VERIFY) {
             msg = xasprintf("%s %s (%s:%u, in %s) sets %s, not the upstream's: %s proxies to %s "

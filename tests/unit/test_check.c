@@ -437,6 +437,40 @@ tt009_twin_is_none_when_the_proxy_directive_is_set(void **state)
 }
 
 static void
+tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone(void **state)
+{
+    const char *shared = "http {\n ssl_certificate /x/c.pem; ssl_certificate_key /x/c.key;\n"
+                         " server { listen 443 ssl; }\n"
+                         " server { listen 80; location / { proxy_ssl_verify on;\n"
+                         "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
+                         "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
+    const char *alone = "http {\n ssl_certificate /x/c.pem;\n ssl_certificate_key /x/c.key;\n"
+                        " server { listen 80; location / { proxy_ssl_verify on;\n"
+                        "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
+                        "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", shared, strlen(shared));
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 1); /* TT005: /x/ca.pem does not exist */
+    assert_string_equal(rep.findings[0].rule, "TT005");
+    check_report_free(&rep);
+    ngxconf_free(c);
+    /* no TLS server: the certificate and key serve nobody, the upstream gets no client cert */
+    c = ngxconf_parse_mem("/x/nginx.conf", alone, strlen(alone));
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 3);
+    assert_string_equal(rep.findings[0].rule, "TT009");
+    assert_int_equal(rep.findings[0].severity, CHECK_WARNING);
+    assert_non_null(strstr(rep.findings[0].message, "no proxy_ssl_certificate applies"));
+    assert_string_equal(rep.findings[1].rule, "TT009");
+    assert_non_null(strstr(rep.findings[1].fix, "\"proxy_ssl_certificate_key /x/c.key;\""));
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+static void
 tt009_applies_to_stream_servers_too(void **state)
 {
     const char *t = "stream {\n ssl_verify_depth 3;\n"
@@ -444,7 +478,7 @@ tt009_applies_to_stream_servers_too(void **state)
                     "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
                     "  proxy_ssl_name a.internal; proxy_ssl_server_name on; }\n"
                     " server { listen 9001 ssl; ssl_certificate /x/c.pem;\n"
-                    "  ssl_certificate_key /x/c.key; ssl_verify_client on;\n"
+                    "  ssl_certificate_key /x/c.key; ssl_verify_client on; ssl_verify_depth 2;\n"
                     "  proxy_pass 127.0.0.1:9442; proxy_ssl on;\n"
                     "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
                     "  proxy_ssl_name a.internal; proxy_ssl_server_name on; } }\n";
@@ -454,7 +488,8 @@ tt009_applies_to_stream_servers_too(void **state)
 
     check_run(c, &o, &rep);
     assert_int_equal(rep.nuses, 2);
-    /* the trusted file does not exist (TT005 twice); TT009 for the plain stream server only */
+    /* the trusted file does not exist (TT005 twice); TT009 for the stream-level
+     * ssl_verify_depth (the mTLS server has its own), not for the mTLS server's */
     assert_int_equal(rep.nfindings, 3);
     assert_string_equal(rep.findings[0].rule, "TT009");
     assert_int_equal(rep.findings[0].line, 2);
@@ -711,6 +746,7 @@ main(void)
         cmocka_unit_test(tt009_ssl_verify_client_in_a_plain_server_does_not_verify_the_upstream),
         cmocka_unit_test(tt009_twin_is_none_when_the_proxy_directive_is_set),
         cmocka_unit_test(tt009_applies_to_stream_servers_too),
+        cmocka_unit_test(tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone),
         cmocka_unit_test(tt010_is_quiet_for_a_current_crl_from_the_trusted_ca),
         cmocka_unit_test(tt010_an_expired_crl_fails_every_handshake_with_code_12),
         cmocka_unit_test(tt010_a_crl_not_yet_valid_is_an_error),
