@@ -17,6 +17,14 @@
 
 enum cert_san_type { SAN_DNS, SAN_IP };
 
+/* Revocation status of one certificate against the configured CRLs (proxy_ssl_crl). */
+enum cert_revocation {
+    CERT_REV_UNCHECKED = 0, /* no CRL configured: nothing to show */
+    CERT_REV_GOOD,          /* the issuer's CRL does not list it */
+    CERT_REV_REVOKED,       /* the issuer's CRL lists it */
+    CERT_REV_NO_CRL,        /* no CRL from its issuer (nginx: 3, unable to get CRL) */
+};
+
 struct cert_san {
     enum cert_san_type type;
     char *value; /* "api.example", "10.0.2.88", "::1" */
@@ -38,6 +46,12 @@ struct cert_info {
     bool is_ca;       /* basicConstraints CA:TRUE */
     bool self_signed; /* subject == issuer and its own key verifies its signature */
     bool trusted;     /* the same certificate is in the trusted file */
+    /* Revocation (certinfo_revocation), CERT_REV_UNCHECKED unless a CRL is configured. */
+    enum cert_revocation revocation;
+    char revoked_at[32];      /* CERT_REV_REVOKED: the revocation date */
+    char *revoked_reason;     /* CERT_REV_REVOKED: "keyCompromise", or NULL (none given) */
+    char *crl_issuer;         /* GOOD / REVOKED: the issuer of the CRL checked */
+    char crl_next_update[32]; /* GOOD / REVOKED: that CRL's nextUpdate ("none" if absent) */
 };
 
 /* Fills *ci from x; trusted (may be NULL) is the trusted file's certificates, now the time
@@ -55,5 +69,22 @@ X509 *certinfo_system_issuer(X509 *x);
 /* Loads every certificate of a PEM file. Returns 0 and *out (caller frees with
  * sk_X509_pop_free(.., X509_free)), or -1 with *cause naming the file. */
 int certinfo_load_pem(const char *path, STACK_OF(X509) * *out, char **cause);
+
+/* Loads a CRL file as nginx's ngx_ssl_crl() does (X509_LOOKUP_load_file, PEM: every CRL and
+ * certificate in it; a file with neither fails). Returns 0 and *crls (its CRLs, possibly
+ * none; free with sk_X509_CRL_pop_free(.., X509_CRL_free)), or -1 with nginx's [emerg] text
+ * in *cause: X509_LOOKUP_load_file("PATH") failed (SSL: ...). */
+int certinfo_load_crl(const char *path, STACK_OF(X509_CRL) * *crls, char **cause);
+
+/* The CRLs held by store, each up-referenced (free as above); NULL when it holds none. */
+STACK_OF(X509_CRL) * certinfo_store_crls(X509_STORE *store);
+
+/* Fills ci's revocation fields for x from crls (NULL: nothing is configured, the fields stay
+ * CERT_REV_UNCHECKED). issuer, when known, is x's issuer certificate: a CRL whose signature
+ * its key verifies is preferred; among the rest the latest lastUpdate wins. */
+void certinfo_revocation(X509 *x, X509 *issuer, STACK_OF(X509_CRL) * crls, struct cert_info *ci);
+
+/* The text of a CRL reason code ("keyCompromise"), or "unknown". */
+const char *certinfo_crl_reason(long code);
 
 #endif

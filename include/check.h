@@ -1,6 +1,6 @@
 /*
- * check.h — the config rules TT001–TT008 run over every TLS upstream use (resolve.h), with
- * the certificate files they name loaded once each. fmt-check.h renders the findings as
+ * check.h — the config rules TT001–TT010 run over every TLS upstream use (resolve.h), with
+ * the certificate and CRL files they name loaded once each. fmt-check.h renders the findings as
  * text, JSON or SARIF 2.1.0; cli-check.c drives it; the TUI may show the same findings.
  */
 #ifndef TT_CHECK_H
@@ -11,6 +11,9 @@
 #include <time.h>
 
 #include "ngxconf.h"
+#include "sslconf.h"
+
+struct tls_use;
 
 enum check_severity { CHECK_WARNING, CHECK_ERROR };
 
@@ -51,5 +54,11 @@ struct check_report {
 /* Runs every rule. Never fails: unreadable files are findings. */
 void check_run(const struct ngxconf *conf, const struct check_opts *opts, struct check_report *r);
 void check_report_free(struct check_report *r);
+
+/* TT009's question for one setting of a use: when proxy_ssl_* setting k is not set for u,
+ * the ssl_* twin (nginx's own TLS server's: ssl_trusted_certificate or ssl_client_certificate
+ * for PSS_TRUSTED_CERTIFICATE, ssl_verify_depth, ...) in force in u's scope, else NULL.
+ * Diagnose's cause text names it too (remedy.c). */
+const struct ngx_node *check_server_twin(const struct tls_use *u, enum pss k);
 
 #endif

@@ -17,6 +17,10 @@ struct jw;
 /* "DNS:a.example, IP:10.0.0.1" (allocated, raw bytes: sanitize before printing). */
 char *fmt_probe_san_text(const struct cert_info *ci);
 
+/* "revoked at TIME (reason)", "not revoked (CRL from ISSUER, next update TIME)", "no CRL
+ * from its issuer", or NULL when no CRL is configured (allocated, raw: sanitize it). */
+char *fmt_probe_revocation_text(const struct cert_info *ci);
+
 /* Writes ci as one JSON object with the probe schema's chain-entry keys. */
 void fmt_probe_cert_json(struct jw *w, const struct cert_info *ci);
 

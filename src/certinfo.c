@@ -216,6 +216,8 @@ certinfo_free(struct cert_info *ci)
     free(ci->san);
     free(ci->key);
     free(ci->sig_alg);
+    free(ci->revoked_reason);
+    free(ci->crl_issuer);
     memset(ci, 0, sizeof(*ci));
 }
 
@@ -259,4 +261,114 @@ certinfo_system_issuer(X509 *x)
     X509_STORE_free(st);
     tlserr_clear();
     return issuer;
+}
+
+/* ---- revocation (proxy_ssl_crl) ---- */
+
+int
+certinfo_load_crl(const char *path, STACK_OF(X509_CRL) * *crls, char **cause)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_LOOKUP *lookup;
+    int rc = -1;
+
+    *crls = NULL;
+    tlserr_clear();
+    if (store == NULL || (lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file())) == NULL) {
+        *cause = tlserr_message("X509_STORE_add_lookup() failed", 0);
+        goto out;
+    }
+    if (X509_LOOKUP_load_file(lookup, path, X509_FILETYPE_PEM) == 0) {
+        char *text = xasprintf("X509_LOOKUP_load_file(\"%s\") failed", path);
+        *cause = tlserr_message(text, 0);
+        free(text);
+        goto out;
+    }
+    *crls = certinfo_store_crls(store);
+    if (*crls == NULL)
+        *crls = sk_X509_CRL_new_null();
+    rc = 0;
+out:
+    X509_STORE_free(store);
+    tlserr_clear();
+    return rc;
+}
+
+STACK_OF(X509_CRL) * certinfo_store_crls(X509_STORE *store)
+{
+    STACK_OF(X509_OBJECT) *objs = store != NULL ? X509_STORE_get0_objects(store) : NULL;
+    STACK_OF(X509_CRL) *out = NULL;
+
+    for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs); i++) {
+        X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+        if (crl == NULL)
+            continue;
+        if (out == NULL)
+            out = sk_X509_CRL_new_null();
+        X509_CRL_up_ref(crl);
+        sk_X509_CRL_push(out, crl);
+    }
+    return out;
+}
+
+const char *
+certinfo_crl_reason(long code)
+{
+    static const char *const names[] = {
+        "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+        "superseded",    "cessationOfOperation", "certificateHold", "unknown",
+        "removeFromCRL", "privilegeWithdrawn",   "aACompromise",
+    };
+    if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
+        return "unknown";
+    return names[code];
+}
+
+void
+certinfo_revocation(X509 *x, X509 *issuer, STACK_OF(X509_CRL) * crls, struct cert_info *ci)
+{
+    X509_CRL *best = NULL;
+    bool best_signed = false;
+    X509_REVOKED *rev = NULL;
+    time_t unused;
+
+    if (crls == NULL)
+        return;
+    ci->revocation = CERT_REV_NO_CRL;
+    for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(crls, i);
+        bool sig;
+        if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(x)) != 0)
+            continue;
+        sig = issuer != NULL && X509_get0_pubkey(issuer) != NULL &&
+              X509_CRL_verify(c, X509_get0_pubkey(issuer)) == 1;
+        if (best == NULL || (sig && !best_signed) ||
+            (sig == best_signed &&
+             ASN1_TIME_compare(X509_CRL_get0_lastUpdate(c), X509_CRL_get0_lastUpdate(best)) > 0)) {
+            best = c;
+            best_signed = sig;
+        }
+    }
+    tlserr_clear();
+    if (best == NULL)
+        return;
+    ci->crl_issuer = name_text(X509_CRL_get_issuer(best));
+    if (X509_CRL_get0_nextUpdate(best) != NULL)
+        time_text(X509_CRL_get0_nextUpdate(best), &unused, ci->crl_next_update,
+                  sizeof(ci->crl_next_update));
+    else
+        snprintf(ci->crl_next_update, sizeof(ci->crl_next_update), "none");
+    if (X509_CRL_get0_by_cert(best, &rev, x) == 1 && rev != NULL) {
+        ASN1_ENUMERATED *reason;
+        ci->revocation = CERT_REV_REVOKED;
+        time_text(X509_REVOKED_get0_revocationDate(rev), &unused, ci->revoked_at,
+                  sizeof(ci->revoked_at));
+        reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+        if (reason != NULL) {
+            ci->revoked_reason = xstrdup(certinfo_crl_reason(ASN1_ENUMERATED_get(reason)));
+            ASN1_ENUMERATED_free(reason);
+        }
+    } else
+        ci->revocation = CERT_REV_GOOD;
+    tlserr_clear();
 }

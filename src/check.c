@@ -1,7 +1,7 @@
 /*
- * check.c — the config rules TT001–TT008 over every TLS upstream use, loading each
- * certificate file once (OpenSSL). It renders nothing (fmt-check.c does) and decides nothing
- * about exit codes or where output goes: cli-check.c does.
+ * check.c — the config rules TT001–TT010 over every TLS upstream use, loading each
+ * certificate and CRL file once (OpenSSL). It renders nothing (fmt-check.c does) and decides
+ * nothing about exit codes or where output goes: cli-check.c does.
  */
 #include "config.h"
 
@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "certinfo.h"
 #include "check.h"
 #include "nginxbin.h"
 #include "pemload.h"
@@ -48,6 +49,16 @@ const struct check_rule check_rules[] = {
      "proxy_ssl_name set to a DNS name but proxy_ssl_server_name off: "
      "upstreams that pick their certificate by SNI will present the wrong "
      "one"},
+    {"TT009", "warning/error",
+     "an ssl_* directive of nginx's own TLS server (ssl_trusted_certificate, "
+     "ssl_verify_depth, ssl_client_certificate, ssl_verify_client, ssl_certificate, ...) "
+     "where a use verifies its upstream and the proxy_ssl_* twin is not set: it does not "
+     "apply to the upstream (error when it stands in for a missing "
+     "proxy_ssl_trusted_certificate)"},
+    {"TT010", "warning/error",
+     "proxy_ssl_crl file nginx cannot load, a CRL expired or not yet valid, or none issued "
+     "by a CA of the trusted file (error); a CRL whose next update is within 3 days "
+     "(warning)"},
 };
 const size_t check_nrules = sizeof(check_rules) / sizeof(check_rules[0]);
 
@@ -68,6 +79,14 @@ struct keypair {
     enum pss_family fam; /* whose directives problem names */
 };
 
+/* A proxy_ssl_crl file, loaded as nginx loads it; with the trusted file it was last judged
+ * against (TT010's issuer test depends on both). */
+struct crl_file {
+    char *path;
+    char *problem;             /* nginx's [emerg], or NULL */
+    STACK_OF(X509_CRL) * crls; /* NULL when problem */
+};
+
 struct check_state {
     const struct ngxconf *conf;
     const struct check_opts *opts;
@@ -77,6 +96,8 @@ struct check_state {
     size_t ntf;
     struct keypair *kp;
     size_t nkp;
+    struct crl_file *cf;
+    size_t ncf;
     bool have_version;
     struct nginx_version version;
     enum pss_family fam; /* of the use being checked: the spelling of the fixes */
@@ -87,6 +108,14 @@ subject_of(X509 *x)
 {
     char tmp[256];
     X509_NAME_oneline(X509_get_subject_name(x), tmp, sizeof(tmp));
+    return xstrdup(tmp);
+}
+
+static char *
+subject_of_name(const X509_NAME *n)
+{
+    char tmp[256];
+    X509_NAME_oneline(n, tmp, sizeof(tmp));
     return xstrdup(tmp);
 }
 
@@ -271,6 +300,18 @@ add(struct check_state *st, const char *rule, enum check_severity sev, const cha
     f->fix = sslconf_respell(st->fam, fix); /* the fixes are written in the proxy spelling */
 }
 
+/* add() for the rules written in the proxy_ssl_* spelling (TT009, TT010): the message and
+ * the fix name the directives of the use's family (st->fam). */
+static void
+add_fam(struct check_state *st, const char *rule, enum check_severity sev, const char *file,
+        unsigned line, const char *context, char *message, const char *fix)
+{
+    char *m = sslconf_respell(st->fam, message);
+
+    free(message);
+    add(st, rule, sev, file, line, context, m, fix);
+}
+
 static bool
 is_on(const struct pss_value *v)
 {
@@ -325,6 +366,8 @@ ip_rule(struct check_state *st)
     free(cause);
 }
 
+static char *twin_hint(const struct tls_use *u);
+
 static void
 check_use(struct check_state *st, const struct tls_use *u)
 {
@@ -361,11 +404,13 @@ check_use(struct check_state *st, const struct tls_use *u)
             "add \"proxy_ssl_verify on;\" and \"proxy_ssl_trusted_certificate FILE;\" with the "
             "CA that issued the upstream's certificate");
     } else if (trusted->origin == PSS_DEFAULT) {
+        char *hint = twin_hint(u);
         add(st, "TT003", CHECK_ERROR, verify->file, verify->line, where_block(verify, u),
-            xasprintf("%s on without %s: nginx -t refuses it (\"no %s for %s\")", d_verify,
-                      d_trusted, d_trusted, d_verify),
+            xasprintf("%s on without %s: nginx -t refuses it (\"no %s for %s\")%s", d_verify,
+                      d_trusted, d_trusted, d_verify, hint),
             "add \"proxy_ssl_trusted_certificate FILE;\" naming the CA that issued the "
             "upstream's certificate");
+        free(hint);
     }
 
     /* TT004 */
@@ -454,6 +499,324 @@ check_use(struct check_state *st, const struct tls_use *u)
     st->fam = PSS_FAM_PROXY;
 }
 
+/* ---- TT009: nginx's own TLS server directives taken for the upstream's ---- */
+
+enum twin_kind {
+    TWIN_CLIENT_VERIFY, /* serves nginx's own server only while it verifies its clients */
+    TWIN_SERVER,        /* serves nginx's own TLS server (a listen ... ssl) */
+    TWIN_VERIFY,        /* ssl_verify_client: verifies clients, never the upstream */
+};
+
+static const struct {
+    enum pss k;
+    const char *ssl;
+    enum twin_kind kind;
+    const char *does; /* what the ssl_* directive sets */
+} twins[] = {
+    {PSS_TRUSTED_CERTIFICATE, "ssl_trusted_certificate", TWIN_CLIENT_VERIFY,
+     "the CA certificates nginx's own TLS server checks its clients' certificates (and OCSP "
+     "responses) with"},
+    {PSS_TRUSTED_CERTIFICATE, "ssl_client_certificate", TWIN_CLIENT_VERIFY,
+     "the CA certificates nginx's own TLS server checks its clients' certificates with"},
+    {PSS_VERIFY_DEPTH, "ssl_verify_depth", TWIN_CLIENT_VERIFY,
+     "how deep nginx's own TLS server checks its clients' certificate chains"},
+    {PSS_CRL, "ssl_crl", TWIN_CLIENT_VERIFY,
+     "the CRL nginx's own TLS server checks its clients' certificates against"},
+    {PSS_VERIFY, "ssl_verify_client", TWIN_VERIFY,
+     "whether nginx's own TLS server checks its clients' certificates"},
+    {PSS_CERTIFICATE, "ssl_certificate", TWIN_SERVER,
+     "the certificate nginx's own TLS server presents to its clients"},
+    {PSS_CERTIFICATE_KEY, "ssl_certificate_key", TWIN_SERVER,
+     "the key of the certificate nginx's own TLS server presents"},
+    {PSS_PASSWORD_FILE, "ssl_password_file", TWIN_SERVER,
+     "the passphrases of nginx's own TLS server keys"},
+    {PSS_PROTOCOLS, "ssl_protocols", TWIN_SERVER,
+     "the protocols nginx's own TLS server accepts from its clients"},
+    {PSS_CIPHERS, "ssl_ciphers", TWIN_SERVER,
+     "the ciphers nginx's own TLS server accepts from its clients"},
+};
+
+/* The directive name in force at block: set in it or the nearest enclosing block (nginx's
+ * inheritance; included files are transparent), or NULL. */
+static const struct ngx_node *
+scope_find(const struct ngx_node *block, const char *name)
+{
+    for (const struct ngx_node *b = block; b != NULL; b = b->parent) {
+        for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
+            if (!k->block && strcmp(k->name, name) == 0)
+                return k;
+        }
+    }
+    return NULL;
+}
+
+static bool
+value_on(const struct ngx_node *d)
+{
+    return d != NULL && strcmp(d->value, "off") != 0;
+}
+
+/* Whether server block srv is a TLS server (listen ... ssl, or ssl on in force). */
+static bool
+server_is_tls(const struct ngx_node *srv)
+{
+    const struct ngx_node *ssl = scope_find(srv, "ssl");
+
+    if (ssl != NULL && strcmp(ssl->value, "on") == 0)
+        return true;
+    for (const struct ngx_node *l = ngxconf_find(srv, "listen"); l != NULL;
+         l = ngxconf_find_next(l)) {
+        for (size_t i = 0; i < l->nargs; i++) {
+            if (strcmp(l->args[i], "ssl") == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Whether the ssl_* directive d, in force in server srv, does something for it there: srv
+ * is a TLS server and, for the client-verification directives, verifies its clients (or
+ * OCSP responses, for ssl_trusted_certificate). */
+static bool
+serves_server(const struct ngx_node *srv, const struct ngx_node *d, enum twin_kind kind)
+{
+    if (scope_find(srv, d->name) != d || !server_is_tls(srv))
+        return false;
+    if (kind != TWIN_CLIENT_VERIFY || value_on(scope_find(srv, "ssl_verify_client")))
+        return true;
+    return strcmp(d->name, "ssl_trusted_certificate") == 0 &&
+           value_on(scope_find(srv, "ssl_stapling_verify"));
+}
+
+/* Whether d serves nginx's own TLS server anywhere: its own server, or, set at http / stream
+ * level, any server there that inherits it. Then it is no confusion (a shared http-level
+ * ssl_certificate of the TLS servers is not meant for an upstream). */
+static bool
+serves_own_server(const struct ngx_node *d, enum twin_kind kind)
+{
+    const struct ngx_node *p = d->parent;
+
+    if (p == NULL)
+        return false;
+    if (strcmp(p->name, "server") == 0)
+        return serves_server(p, d, kind);
+    for (const struct ngx_node *k = p->kids; k != NULL; k = k->next) {
+        if (k->block && strcmp(k->name, "server") == 0 && serves_server(k, d, kind))
+            return true;
+    }
+    return false;
+}
+
+const struct ngx_node *
+check_server_twin(const struct tls_use *u, enum pss k)
+{
+    if (k < 0 || k >= PSS__COUNT || u->ssl.v[k].origin != PSS_DEFAULT)
+        return NULL;
+    for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
+        const struct ngx_node *d;
+        if (twins[i].k == k && (d = scope_find(u->block, twins[i].ssl)) != NULL)
+            return d;
+    }
+    return NULL;
+}
+
+/* " ssl_trusted_certificate (FILE:LINE) ..." for TT003's message, or "". Caller frees. */
+static char *
+twin_hint(const struct tls_use *u)
+{
+    const struct ngx_node *d = check_server_twin(u, PSS_TRUSTED_CERTIFICATE);
+
+    if (d == NULL)
+        return xstrdup("");
+    return xasprintf("; the %s at %s:%u applies to nginx's own clients, not to the upstream: "
+                     "write \"%s %s;\" (TT009)",
+                     d->name, d->file->path, d->line,
+                     sslconf_directive(u->ssl.family, PSS_TRUSTED_CERTIFICATE), d->value);
+}
+
+static void
+check_twins(struct check_state *st, const struct tls_use *u)
+{
+    const struct pss_value *verify = &u->ssl.v[PSS_VERIFY];
+    bool verifies = is_on(verify);
+
+    st->fam = u->ssl.family;
+
+    for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
+        const struct ngx_node *d = scope_find(u->block, twins[i].ssl);
+        const struct pss_value *v = &u->ssl.v[twins[i].k];
+        const char *proxy = pss_defs[twins[i].k].directive;
+        const char *where =
+            d != NULL && d->parent != NULL && d->parent->label != NULL ? d->parent->label : "main";
+        char *tg, *msg, *fix;
+
+        if (d == NULL || v->origin != PSS_DEFAULT || serves_own_server(d, twins[i].kind))
+            continue;
+        /* ssl_verify_client: verification never turned on; the others: verification on */
+        if (twins[i].kind == TWIN_VERIFY ? !value_on(d) : !verifies)
+            continue;
+        tg = targets_str(u);
+        if (twins[i].kind == TWIN_VERIFY) {
+            msg = xasprintf("%s %s (%s:%u, in %s) sets %s, not the upstream's: %s proxies to %s "
+                            "with proxy_ssl_verify off (nginx's default), so the upstream's "
+                            "certificate is never checked",
+                            d->name, d->value, d->file->path, d->line, where, twins[i].does,
+                            u->context, tg);
+            fix = xstrdup("add \"proxy_ssl_verify on;\" and \"proxy_ssl_trusted_certificate "
+                          "FILE;\" (the CA of the upstream's certificate) where the proxy_pass "
+                          "is");
+        } else {
+            const char *dflt = pss_defs[twins[i].k].default_value;
+            char *after = twins[i].k == PSS_TRUSTED_CERTIFICATE
+                              ? xstrdup(": nginx -t refuses it (\"no "
+                                        "proxy_ssl_trusted_certificate for proxy_ssl_verify\")")
+                          : dflt != NULL ? xasprintf(": nginx's default %s %s applies", proxy, dflt)
+                                         : xstrdup("");
+            msg = xasprintf("%s (%s:%u, in %s) sets %s, not the upstream connection: %s "
+                            "verifies %s with proxy_ssl_verify on, and no %s applies to it%s",
+                            d->name, d->file->path, d->line, where, twins[i].does, u->context, tg,
+                            proxy, after);
+            fix = xasprintf("write \"%s %s;\" instead (next to proxy_ssl_verify, or in %s to "
+                            "cover every location below it); keep %s only for nginx's own "
+                            "clients",
+                            proxy, d->value, where, d->name);
+            free(after);
+        }
+        add_fam(st, "TT009",
+                twins[i].k == PSS_TRUSTED_CERTIFICATE && verifies ? CHECK_ERROR : CHECK_WARNING,
+                d->file->path, d->line, where, msg, fix);
+        free(fix);
+        free(tg);
+    }
+}
+
+/* ---- TT010: the proxy_ssl_crl file ---- */
+
+#define CRL_SOON_DAYS 3
+
+static struct crl_file *
+crl_load(struct check_state *st, const char *written)
+{
+    char *path = ngxconf_full_path(st->conf, written);
+    struct crl_file *f;
+
+    for (size_t i = 0; i < st->ncf; i++) {
+        if (strcmp(st->cf[i].path, path) == 0) {
+            free(path);
+            return &st->cf[i];
+        }
+    }
+    st->cf = xreallocarray(st->cf, st->ncf + 1, sizeof(*st->cf));
+    f = &st->cf[st->ncf++];
+    memset(f, 0, sizeof(*f));
+    f->path = path;
+    if (certinfo_load_crl(path, &f->crls, &f->problem) != 0)
+        f->crls = NULL;
+    return f;
+}
+
+/* Whether some CRL of crls is issued by (names, and is signed by) a certificate of the
+ * trusted file: -1 when the trusted file cannot be read (TT005 says why). */
+static int
+crl_from_trusted(const struct check_state *st, STACK_OF(X509_CRL) * crls, const char *trusted_w)
+{
+    char *path = ngxconf_full_path(st->conf, trusted_w), *cause = NULL;
+    STACK_OF(X509) *sk = NULL;
+    int found = 0;
+
+    if (certinfo_load_pem(path, &sk, &cause) != 0 || sk_X509_num(sk) == 0) {
+        free(cause);
+        free(path);
+        sk_X509_pop_free(sk, X509_free);
+        return -1;
+    }
+    for (int i = 0; !found && i < sk_X509_num(sk); i++) {
+        X509 *t = sk_X509_value(sk, i);
+        for (int j = 0; !found && j < sk_X509_CRL_num(crls); j++) {
+            X509_CRL *c = sk_X509_CRL_value(crls, j);
+            found = X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_subject_name(t)) == 0 &&
+                    X509_get0_pubkey(t) != NULL && X509_CRL_verify(c, X509_get0_pubkey(t)) == 1;
+        }
+    }
+    tlserr_clear();
+    sk_X509_pop_free(sk, X509_free);
+    free(path);
+    return found;
+}
+
+static void
+check_crl(struct check_state *st, const struct tls_use *u)
+{
+    const struct pss_value *crl = &u->ssl.v[PSS_CRL], *tr = &u->ssl.v[PSS_TRUSTED_CERTIFICATE];
+    struct buf err = BUF_INIT, warn = BUF_INIT;
+    struct crl_file *f;
+    time_t soon = st->now + (time_t)CRL_SOON_DAYS * 86400;
+
+    st->fam = u->ssl.family;
+
+    /* nginx loads proxy_ssl_crl only under proxy_ssl_verify on (and checks nothing else) */
+    if (!is_on(&u->ssl.v[PSS_VERIFY]) || crl->origin == PSS_DEFAULT || crl->value == NULL ||
+        strchr(crl->value, '$') != NULL)
+        return;
+    f = crl_load(st, crl->value);
+    if (f->problem != NULL) {
+        add_fam(st, "TT010", CHECK_ERROR, crl->file, crl->line, where_block(crl, u),
+                xasprintf("proxy_ssl_crl: nginx -t refuses it: %s", f->problem),
+                "point proxy_ssl_crl at a PEM file holding the current CRL of each CA in the "
+                "upstream's chain");
+        return;
+    }
+    for (int i = 0; i < sk_X509_CRL_num(f->crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(f->crls, i);
+        const ASN1_TIME *last = X509_CRL_get0_lastUpdate(c), *next = X509_CRL_get0_nextUpdate(c);
+        char *iss = subject_of_name(X509_CRL_get_issuer(c));
+        char *t;
+        if (last != NULL && X509_cmp_time(last, &st->now) > 0) {
+            t = asn1_time_str(last);
+            buf_addf(&err,
+                     "%sthe CRL from %s is not valid before %s: handshakes through a "
+                     "certificate it covers fail with (11:CRL is not yet valid)",
+                     err.len ? "; " : "", iss, t);
+            free(t);
+        } else if (next != NULL && X509_cmp_time(next, &st->now) < 0) {
+            t = asn1_time_str(next);
+            buf_addf(&err,
+                     "%sthe CRL from %s expired %s (its next update): every handshake "
+                     "through a certificate it covers fails with (12:CRL has expired)",
+                     err.len ? "; " : "", iss, t);
+            free(t);
+        } else if (next != NULL && X509_cmp_time(next, &soon) < 0) {
+            t = asn1_time_str(next);
+            buf_addf(&warn,
+                     "%sthe CRL from %s expires %s (its next update), within %d days: "
+                     "then every handshake through a certificate it covers fails with "
+                     "(12:CRL has expired)",
+                     warn.len ? "; " : "", iss, t, CRL_SOON_DAYS);
+            free(t);
+        }
+        free(iss);
+    }
+    if (tr->origin != PSS_DEFAULT && tr->value != NULL && strchr(tr->value, '$') == NULL &&
+        crl_from_trusted(st, f->crls, tr->value) == 0)
+        buf_addf(&err,
+                 "%s\"%s\" holds no CRL issued by a CA of the trusted file \"%s\": nginx "
+                 "checks the CRL of every certificate in the chain, so every handshake fails "
+                 "with (3:unable to get certificate CRL)",
+                 err.len ? "; " : "", f->path, tr->value);
+    if (err.len > 0)
+        add_fam(st, "TT010", CHECK_ERROR, crl->file, crl->line, where_block(crl, u),
+                xasprintf("proxy_ssl_crl: %s", buf_str(&err)),
+                "put the current CRL of each CA in the upstream's chain (the CA's latest one, "
+                "fetched before its next update) into the proxy_ssl_crl file, then reload nginx");
+    else if (warn.len > 0)
+        add_fam(st, "TT010", CHECK_WARNING, crl->file, crl->line, where_block(crl, u),
+                xasprintf("proxy_ssl_crl: %s", buf_str(&warn)),
+                "fetch the CA's next CRL into the proxy_ssl_crl file and reload nginx before the "
+                "current one expires (automate it: a cron job or the PKI's CRL distribution)");
+    buf_free(&err);
+    buf_free(&warn);
+}
+
 static int
 finding_cmp(const void *a, const void *b)
 {
@@ -493,8 +856,11 @@ check_run(const struct ngxconf *conf, const struct check_opts *opts, struct chec
     st.now = opts->now != 0 ? opts->now : time(NULL);
     n = resolve_uses(conf, &uses);
     r->nuses = n;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         check_use(&st, &uses[i]);
+        check_twins(&st, &uses[i]);
+        check_crl(&st, &uses[i]);
+    }
     resolve_uses_free(uses, n);
 
     /* one finding per rule and place: inherited settings reach many locations */
@@ -527,6 +893,12 @@ check_run(const struct ngxconf *conf, const struct check_opts *opts, struct chec
         free(st.kp[i].problem);
     }
     free(st.kp);
+    for (size_t i = 0; i < st.ncf; i++) {
+        free(st.cf[i].path);
+        free(st.cf[i].problem);
+        sk_X509_CRL_pop_free(st.cf[i].crls, X509_CRL_free);
+    }
+    free(st.cf);
 }
 
 void

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "probe.h"
 #include "sanitize.h"
+#include "xmalloc.h"
 
 char *
 fmt_probe_san_text(const struct cert_info *ci)
@@ -58,7 +59,42 @@ fmt_probe_cert_json(struct jw *w, const struct cert_info *ci)
     jw_kbool(w, "is_ca", ci->is_ca);
     jw_kbool(w, "self_signed", ci->self_signed);
     jw_kbool(w, "trusted", ci->trusted);
+    if (ci->revocation != CERT_REV_UNCHECKED) { /* only when a CRL is configured */
+        static const char *const status[] = {NULL, "not_revoked", "revoked", "no_crl"};
+        jw_key(w, "revocation");
+        jw_obj_open(w);
+        jw_kstr(w, "status", status[ci->revocation]);
+        if (ci->revocation == CERT_REV_REVOKED) {
+            jw_kstr(w, "revoked_at", ci->revoked_at);
+            if (ci->revoked_reason != NULL)
+                jw_kstr(w, "reason", ci->revoked_reason);
+            else
+                jw_knull(w, "reason");
+        }
+        if (ci->crl_issuer != NULL) {
+            jw_kstr(w, "crl_issuer", ci->crl_issuer);
+            jw_kstr(w, "crl_next_update", ci->crl_next_update);
+        }
+        jw_obj_close(w);
+    }
     jw_obj_close(w);
+}
+
+char *
+fmt_probe_revocation_text(const struct cert_info *ci)
+{
+    switch (ci->revocation) {
+    case CERT_REV_REVOKED:
+        return xasprintf("revoked at %s (%s)", ci->revoked_at,
+                         ci->revoked_reason != NULL ? ci->revoked_reason : "no reason given");
+    case CERT_REV_GOOD:
+        return xasprintf("not revoked (CRL from %s, next update %s)", ci->crl_issuer,
+                         ci->crl_next_update);
+    case CERT_REV_NO_CRL:
+        return xstrdup("no CRL from its issuer");
+    default:
+        return NULL;
+    }
 }
 
 static void
@@ -214,6 +250,10 @@ print_cert(FILE *fp, size_t i, const struct cert_info *ci)
     fprintf(fp, "      sha256:  %s\n", ci->sha256);
     fprintf(fp, "      CA: %s, self-signed: %s, in the trusted file: %s\n",
             ci->is_ca ? "yes" : "no", ci->self_signed ? "yes" : "no", ci->trusted ? "yes" : "no");
+    char *rev = fmt_probe_revocation_text(ci);
+    if (rev != NULL)
+        put_sanitized(fp, "      revocation: ", rev);
+    free(rev);
     free(san);
 }
 

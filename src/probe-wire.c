@@ -49,6 +49,11 @@ put_cert(struct buf *b, const struct cert_info *ci)
     wire_put_bool(b, ci->is_ca);
     wire_put_bool(b, ci->self_signed);
     wire_put_bool(b, ci->trusted);
+    wire_put_u8(b, (uint8_t)ci->revocation);
+    wire_put_str(b, ci->revoked_at);
+    wire_put_str(b, ci->revoked_reason);
+    wire_put_str(b, ci->crl_issuer);
+    wire_put_str(b, ci->crl_next_update);
 }
 
 /* A string into a fixed array (bad when it does not fit). */
@@ -93,6 +98,14 @@ get_cert(struct wire_rd *rd, struct cert_info *ci)
     ci->is_ca = wire_get_bool(rd);
     ci->self_signed = wire_get_bool(rd);
     ci->trusted = wire_get_bool(rd);
+    unsigned rev = wire_get_u8(rd);
+    if (rev > CERT_REV_NO_CRL)
+        rd->bad = true;
+    ci->revocation = rev <= CERT_REV_NO_CRL ? (enum cert_revocation)rev : CERT_REV_UNCHECKED;
+    get_into(rd, ci->revoked_at, sizeof(ci->revoked_at));
+    ci->revoked_reason = wire_get_str(rd);
+    ci->crl_issuer = wire_get_str(rd);
+    get_into(rd, ci->crl_next_update, sizeof(ci->crl_next_update));
 }
 
 static void

@@ -180,6 +180,8 @@ struct ctx_entry {
     STACK_OF(X509) * anchors; /* the trusted file's certificates, from the store */
     time_t anchor_not_after;  /* the earliest expiry among them, 0 when none */
     char *error;              /* the [emerg] nginx would print for these settings */
+    /* proxy_ssl_crl's CRLs (NULL: none configured, or verify off: nginx loads none) */
+    STACK_OF(X509_CRL) * crls;
     struct ctx_entry *next;
 };
 
@@ -306,7 +308,7 @@ out:
     return msg;
 }
 
-/* proxy_ssl_crl, loaded as ngx_ssl_crl() does whether or not verify is on: every CRL (and
+/* proxy_ssl_crl, loaded as ngx_ssl_crl() does (under proxy_ssl_verify on): every CRL (and
  * certificate) of the file into the store, then CRL checks for the whole chain, so a
  * revoked certificate, a missing CRL (3) or an expired one (12) fail as in nginx. Returns
  * NULL, or nginx's [emerg]. */
@@ -439,8 +441,15 @@ ctx_build(struct ctx_entry *e, const struct probe_opts *o)
             }
         }
     }
-    if (o->crl != NULL && (e->error = load_crl(ctx, o->crl)) != NULL)
-        return;
+    /* ngx_http_proxy_set_ssl() loads the CRL only under proxy_ssl_verify on (measured: nginx
+     * 1.22.1 -t accepts an unloadable CRL file with verify off) */
+    if (o->verify && o->crl != NULL) {
+        if ((e->error = load_crl(ctx, o->crl)) != NULL)
+            return;
+        e->crls = certinfo_store_crls(SSL_CTX_get_cert_store(ctx));
+        if (e->crls == NULL)
+            e->crls = sk_X509_CRL_new_null();
+    }
     if (o->conf_commands != NULL && (e->error = conf_commands(ctx, o->conf_commands)) != NULL)
         return;
     tlserr_clear();
@@ -475,6 +484,7 @@ ctx_free_all(struct ctx_entry *e)
         struct ctx_entry *next = e->next;
         SSL_CTX_free(e->ctx);
         sk_X509_pop_free(e->anchors, X509_free);
+        sk_X509_CRL_pop_free(e->crls, X509_CRL_free);
         free(e->error);
         free(e->key);
         free(e);
@@ -524,6 +534,24 @@ conn_finish(struct conn *c, enum probe_verdict v, char *message)
     c->state = CS_DONE;
 }
 
+/* x's issuer among the chain sent and the trusted file's certificates, or NULL. */
+static X509 *
+issuer_of(X509 *x, STACK_OF(X509) * sk, STACK_OF(X509) * anchors)
+{
+    STACK_OF(X509) * where[2] = {sk, anchors};
+
+    for (int w = 0; w < 2; w++) {
+        for (int i = 0; where[w] != NULL && i < sk_X509_num(where[w]); i++) {
+            X509 *y = sk_X509_value(where[w], i);
+            if (y != x && X509_check_issued(y, x) == X509_V_OK)
+                return y;
+        }
+    }
+    if (X509_check_issued(x, x) == X509_V_OK)
+        return x;
+    return NULL;
+}
+
 static void
 collect_chain(struct conn *c)
 {
@@ -549,8 +577,11 @@ collect_chain(struct conn *c)
     r->chain_total = (size_t)sk_X509_num(sk);
     r->nchain = r->chain_total < PROBE_MAX_CHAIN ? r->chain_total : PROBE_MAX_CHAIN;
     r->chain = xcalloc(r->nchain ? r->nchain : 1, sizeof(*r->chain));
-    for (size_t i = 0; i < r->nchain; i++)
-        certinfo_from_x509(sk_X509_value(sk, (int)i), anchors, now, &r->chain[i]);
+    for (size_t i = 0; i < r->nchain; i++) {
+        X509 *x = sk_X509_value(sk, (int)i);
+        certinfo_from_x509(x, anchors, now, &r->chain[i]);
+        certinfo_revocation(x, issuer_of(x, sk, anchors), c->ce->crls, &r->chain[i]);
+    }
 }
 
 static void
@@ -567,8 +598,11 @@ collect_verified(struct conn *c)
         return;
     r->verified = xcalloc((size_t)n, sizeof(*r->verified));
     r->nverified = (size_t)n;
-    for (int i = 0; i < n; i++)
-        certinfo_from_x509(sk_X509_value(vc, i), c->ce->anchors, now, &r->verified[i]);
+    for (int i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(vc, i);
+        certinfo_from_x509(x, c->ce->anchors, now, &r->verified[i]);
+        certinfo_revocation(x, issuer_of(x, vc, c->ce->anchors), c->ce->crls, &r->verified[i]);
+    }
 }
 
 /* After the handshake: the checks of ngx_http_upstream_ssl_handshake(), in its order. */

@@ -22,6 +22,7 @@
 #include "atomicfile.h"
 #include "buf.h"
 #include "certinfo.h"
+#include "check.h"
 #include "diff.h"
 #include "incident.h"
 #include "pemload.h"
@@ -1449,6 +1450,43 @@ remedy_cause(const struct probe_result *r, bool verification_disabled, enum pss_
     return buf_detach(&b);
 }
 
+/* TT009 in the cause: a trust failure (2, 18, 19, 20, 21) or a chain too long (22; OpenSSL 3
+ * reports a chain deeper than the depth allows as 20, measured with nginx 1.22.1) where the
+ * use's scope sets the ssl_* twin (nginx's own TLS server's) of the proxy_ssl_* directive
+ * that would have helped, and not the directive itself. Appends to *cause. */
+static void
+twin_cause(char **cause, const struct probe_result *r, const struct tls_use *use)
+{
+    static const enum pss ks[] = {PSS_TRUSTED_CERTIFICATE, PSS_VERIFY_DEPTH};
+    long c = r->verify_code;
+    bool trust = c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+                 c == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+                 c == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                 c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                 c == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+    bool depth = c == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+                 c == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+                 c == X509_V_ERR_CERT_CHAIN_TOO_LONG;
+
+    if (r->verdict != PROBE_VERIFY_ERROR)
+        return;
+    for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+        const struct ngx_node *d;
+        char *s;
+        if (!(ks[i] == PSS_TRUSTED_CERTIFICATE ? trust : depth) ||
+            (d = check_server_twin(use, ks[i])) == NULL)
+            continue;
+        s = xasprintf("%s The %s %s at %s:%u is for nginx's own TLS server (its clients), not "
+                      "for the upstream: nginx checks the upstream with %s, which is not set "
+                      "here; write \"%s %s;\" instead (check rule TT009).",
+                      *cause, d->name, d->value, d->file->path, d->line,
+                      sslconf_directive(use->ssl.family, ks[i]),
+                      sslconf_directive(use->ssl.family, ks[i]), d->value);
+        free(*cause);
+        *cause = s;
+    }
+}
+
 static void
 fix_free(struct remedy_fix *f)
 {
@@ -1562,6 +1600,7 @@ remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
     const struct probe_result *ev = have_r0 ? &r0 : &out->probe;
     out->cause =
         remedy_cause(ev, out->verification_disabled, use->ssl.family, &use->ssl.v[PSS_VERIFY]);
+    twin_cause(&out->cause, ev, use);
 
     for (int alt = 0; alt < 3; alt++) {
         unsigned a = allowed & ~excluded;

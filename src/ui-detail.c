@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fmt-probe.h"
 #include "fmt-remedy.h"
 #include "job.h"
 #include "logscan.h"
@@ -152,6 +153,11 @@ doc_chain(struct ui *ui, struct ui_doc *d, const struct probe_result *r)
                    ci->days_left < 0 ? -ci->days_left : ci->days_left,
                    ci->days_left < 0 ? "ago: EXPIRED" : "left", ci->trusted ? "yes" : "no",
                    ci->self_signed ? ", self-signed" : "");
+        char *rev = fmt_probe_revocation_text(ci);
+        if (rev != NULL)
+            ui_doc_add(d, ci->revocation == CERT_REV_GOOD ? UI_C_NORMAL : UI_C_BAD, true,
+                       "      revocation: %s", rev);
+        free(rev);
         if (bad)
             ui_doc_add(d, UI_C_BAD, false, "      %s verification breaks here",
                        ui->utf8 ? "✗" : "X");

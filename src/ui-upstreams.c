@@ -261,6 +261,6 @@ const struct ui_screen ui_screen_upstreams = {
     upstreams_action,
     "Every TLS upstream of the config (probe --all's set) with its live verdict, the days to "
     "expiry of the leaf (LEAF) and of the trusted file's earliest certificate (TRUST), and the "
-    "check rule it trips (CHECK, TT001-TT008): the outage that has not happened yet. Probes "
+    "check rule it trips (CHECK, TT001-TT010): the outage that has not happened yet. Probes "
     "run in the background, 32 in flight; the list fills in as they answer. p probes again.",
 };

@@ -72,6 +72,21 @@ for r in 1 2 3 4 5 7 8; do
     is "$(rules_of "$tmp/conf/tt00$r.conf")" "TT00$r" "check fires TT00$r alone on tt00$r.conf"
 done
 is "$(rules_of "$tmp/conf/tt006.conf")" "TT006 TT006" "check warns TT006 for trusted certificates valid 1 and 10 more days"
+# TT009: nginx's own TLS server directives taken for the upstream's.
+is "$(rules_of "$tmp/conf/tt009.conf")" "TT003 TT009 TT009" \
+    "check names http-level ssl_trusted_certificate and ssl_verify_depth (TT009) beside TT003"
+is "$(rules_of "$tmp/conf/tt009-depth.conf")" "TT009" "check fires TT009 alone in one-line blocks"
+is "$(rules_of "$tmp/conf/tt009-clean.conf")" "" \
+    "no TT009 for an mTLS server with its own proxy_ssl_trusted_certificate"
+is "$(rules_of "$tmp/conf/tt009-snippet.conf")" "TT009" \
+    "TT009 once for a snippet included by three servers"
+# TT010: the CRL file nginx -t refuses, in nginx's own words.
+is "$(rules_of "$tmp/conf/tt010.conf")" "TT010" "check fires TT010 alone on tt010.conf"
+want=$("$nginx_bin" -t -q -p "$tmp/" -e stderr -c "$tmp/conf/tt010.conf" 2>&1 |
+       sed -n 's/.*\[emerg\] [0-9#]*: //p' | head -1)
+got=$("$TLSTRIAGE" check --format json --conf "$tmp/conf/tt010.conf" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["findings"][0]["message"])')
+is "$got" "proxy_ssl_crl: nginx -t refuses it: $want" "TT010 quotes nginx -t's [emerg] for the CRL"
 "$TLSTRIAGE" check --conf "$tmp/conf/tt001.conf" >/dev/null
 is $? 1 "check exits 1 on an error finding"
 "$TLSTRIAGE" check --conf "$tmp/conf/tt002.conf" >/dev/null

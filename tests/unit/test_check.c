@@ -1,5 +1,6 @@
-/* test_check.c — each rule TT001–TT008 fires once on its fixture, the clean config has no
- * finding, and the renderings hold the fields. Certificates are made here with exact dates. */
+/* test_check.c — each rule TT001–TT010 fires once on its fixture, the clean config has no
+ * finding, and the renderings hold the fields. Certificates and CRLs are made here with exact
+ * dates. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -74,6 +75,44 @@ make_cert(const char *name, long days_left, EVP_PKEY *key)
     X509_free(x);
 }
 
+/* Writes certs/NAME.pem: a CRL issued by CN=issuer (signed with key), lastUpdate and
+ * nextUpdate that many days from now, revoking serial 7. */
+static void
+make_crl(const char *name, const char *issuer, EVP_PKEY *key, long last_days, long next_days)
+{
+    X509_CRL *crl = X509_CRL_new();
+    X509_NAME *n = X509_NAME_new();
+    X509_REVOKED *rev = X509_REVOKED_new();
+    ASN1_INTEGER *serial = ASN1_INTEGER_new();
+    ASN1_TIME *t = ASN1_TIME_new();
+    char *path;
+    FILE *fp;
+
+    X509_CRL_set_version(crl, 1);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)issuer, -1, -1, 0);
+    X509_CRL_set_issuer_name(crl, n);
+    X509_gmtime_adj(t, last_days * 86400);
+    X509_CRL_set1_lastUpdate(crl, t);
+    X509_gmtime_adj(t, next_days * 86400);
+    X509_CRL_set1_nextUpdate(crl, t);
+    ASN1_INTEGER_set(serial, 7);
+    X509_REVOKED_set_serialNumber(rev, serial);
+    X509_gmtime_adj(t, -86400);
+    X509_REVOKED_set_revocationDate(rev, t);
+    X509_CRL_add0_revoked(crl, rev);
+    X509_CRL_sort(crl);
+    assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+    path = xasprintf("%s/conf/certs/%s.pem", tmpdir, name);
+    assert_non_null(fp = fopen(path, "w"));
+    PEM_write_X509_CRL(fp, crl);
+    fclose(fp);
+    free(path);
+    ASN1_TIME_free(t);
+    ASN1_INTEGER_free(serial);
+    X509_NAME_free(n);
+    X509_CRL_free(crl);
+}
+
 static int
 run(const char *a0, const char *a1, const char *a2, const char *a3)
 {
@@ -113,6 +152,11 @@ setup(void **state)
     make_cert("other", 3650, k2);
     make_cert("expired", -1, k2);
     make_cert("soon", 10, k2);
+    make_crl("crl-ok", "ca", k1, -1, 7);
+    make_crl("crl-expired", "ca", k1, -10, -1);
+    make_crl("crl-soon", "ca", k1, -6, 1);
+    make_crl("crl-future", "ca", k1, 1, 8);
+    make_crl("crl-foreign", "other", k2, -1, 7);
     empty = xasprintf("%s/empty.pem", certs);
     FILE *fp = fopen(empty, "w");
     if (fp == NULL)
@@ -289,6 +333,274 @@ static void
 tt008_warns_on_a_name_not_sent_as_sni(void **state)
 {
     assert_rules("tt008.conf", "TT008");
+}
+
+static void
+tt009_names_http_level_ssl_directives_meant_for_the_upstream(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt009.conf", &rep);
+
+    assert_string_equal(got, "TT009 TT009 TT003");
+    /* ssl_trusted_certificate stands in for the missing proxy_ssl_trusted_certificate */
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_int_equal(rep.findings[0].line, 8);
+    assert_string_equal(rep.findings[0].context, "http");
+    assert_non_null(strstr(rep.findings[0].message, "ssl_trusted_certificate ("));
+    assert_non_null(strstr(rep.findings[0].message, "tt009.conf:8, in http"));
+    assert_non_null(strstr(rep.findings[0].message, "no proxy_ssl_trusted_certificate applies"));
+    assert_non_null(strstr(rep.findings[0].fix, "\"proxy_ssl_trusted_certificate certs/ca.pem;\""));
+    /* ssl_verify_depth: a warning, with the default that applies instead */
+    assert_int_equal(rep.findings[1].severity, CHECK_WARNING);
+    assert_int_equal(rep.findings[1].line, 9);
+    assert_non_null(strstr(rep.findings[1].message, "proxy_ssl_verify_depth 1 applies"));
+    assert_non_null(strstr(rep.findings[1].fix, "\"proxy_ssl_verify_depth 3;\""));
+    /* TT003 says why nginx -t refuses it */
+    assert_non_null(strstr(rep.findings[2].message, "the ssl_trusted_certificate at "));
+    assert_non_null(strstr(rep.findings[2].message, "tt009.conf:8 applies to nginx's own clients"));
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt009_fires_in_one_line_blocks(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt009-depth.conf", &rep);
+
+    assert_string_equal(got, "TT009");
+    assert_int_equal(rep.findings[0].line, 5);
+    assert_int_equal(rep.nerrors, 0);
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt009_leaves_a_tls_server_that_verifies_its_clients_alone(void **state)
+{
+    assert_rules("tt009-clean.conf", "");
+}
+
+static void
+tt009_reports_a_snippet_once_and_not_where_it_serves_clients(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt009-snippet.conf", &rep);
+
+    assert_string_equal(got, "TT009");
+    assert_int_equal(rep.nuses, 3);
+    assert_non_null(strstr(rep.findings[0].file, "inc/tt009-api.inc"));
+    assert_int_equal(rep.findings[0].line, 2);
+    free(got);
+    check_report_free(&rep);
+}
+
+static void
+tt009_ssl_verify_client_in_a_plain_server_does_not_verify_the_upstream(void **state)
+{
+    const char *t = "http {\n ssl_verify_client on;\n ssl_client_certificate /x/ca.pem;\n"
+                    " server { listen 80;\n"
+                    "  location / { proxy_pass https://a.internal; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 2);
+    assert_string_equal(rep.findings[0].rule, "TT009");
+    assert_int_equal(rep.findings[0].line, 2);
+    assert_non_null(strstr(rep.findings[0].message, "proxy_ssl_verify off (nginx's default)"));
+    assert_non_null(strstr(rep.findings[0].fix, "proxy_ssl_verify on"));
+    assert_string_equal(rep.findings[1].rule, "TT002");
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+static void
+tt009_twin_is_none_when_the_proxy_directive_is_set(void **state)
+{
+    const char *t = "http { ssl_trusted_certificate /x/a.pem;\n"
+                    " server { location / { proxy_ssl_verify on;\n"
+                    " proxy_ssl_trusted_certificate /x/b.pem; proxy_pass https://a.internal; }\n"
+                    " location /b { proxy_pass https://b.internal; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct tls_use *uses;
+    size_t n = resolve_uses(c, &uses);
+
+    assert_int_equal(n, 2);
+    assert_null(check_server_twin(&uses[0], PSS_TRUSTED_CERTIFICATE));
+    assert_non_null(check_server_twin(&uses[1], PSS_TRUSTED_CERTIFICATE));
+    assert_int_equal(check_server_twin(&uses[1], PSS_TRUSTED_CERTIFICATE)->line, 1);
+    assert_null(check_server_twin(&uses[1], PSS_VERIFY_DEPTH));
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+}
+
+static void
+tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone(void **state)
+{
+    const char *shared = "http {\n ssl_certificate /x/c.pem; ssl_certificate_key /x/c.key;\n"
+                         " server { listen 443 ssl; }\n"
+                         " server { listen 80; location / { proxy_ssl_verify on;\n"
+                         "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
+                         "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
+    const char *alone = "http {\n ssl_certificate /x/c.pem;\n ssl_certificate_key /x/c.key;\n"
+                        " server { listen 80; location / { proxy_ssl_verify on;\n"
+                        "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
+                        "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", shared, strlen(shared));
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 1); /* TT005: /x/ca.pem does not exist */
+    assert_string_equal(rep.findings[0].rule, "TT005");
+    check_report_free(&rep);
+    ngxconf_free(c);
+    /* no TLS server: the certificate and key serve nobody, the upstream gets no client cert */
+    c = ngxconf_parse_mem("/x/nginx.conf", alone, strlen(alone));
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nfindings, 3);
+    assert_string_equal(rep.findings[0].rule, "TT009");
+    assert_int_equal(rep.findings[0].severity, CHECK_WARNING);
+    assert_non_null(strstr(rep.findings[0].message, "no proxy_ssl_certificate applies"));
+    assert_string_equal(rep.findings[1].rule, "TT009");
+    assert_non_null(strstr(rep.findings[1].fix, "\"proxy_ssl_certificate_key /x/c.key;\""));
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+static void
+tt009_applies_to_stream_servers_too(void **state)
+{
+    const char *t = "stream {\n ssl_verify_depth 3;\n"
+                    " server { listen 9000; proxy_pass 127.0.0.1:9441; proxy_ssl on;\n"
+                    "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
+                    "  proxy_ssl_name a.internal; proxy_ssl_server_name on; }\n"
+                    " server { listen 9001 ssl; ssl_certificate /x/c.pem;\n"
+                    "  ssl_certificate_key /x/c.key; ssl_verify_client on; ssl_verify_depth 2;\n"
+                    "  proxy_pass 127.0.0.1:9442; proxy_ssl on;\n"
+                    "  proxy_ssl_verify on; proxy_ssl_trusted_certificate /x/ca.pem;\n"
+                    "  proxy_ssl_name a.internal; proxy_ssl_server_name on; } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+    struct check_report rep;
+
+    check_run(c, &o, &rep);
+    assert_int_equal(rep.nuses, 2);
+    /* the trusted file does not exist (TT005 twice); TT009 for the stream-level
+     * ssl_verify_depth (the mTLS server has its own), not for the mTLS server's */
+    assert_int_equal(rep.nfindings, 3);
+    assert_string_equal(rep.findings[0].rule, "TT009");
+    assert_int_equal(rep.findings[0].line, 2);
+    assert_string_equal(rep.findings[0].context, "stream");
+    assert_non_null(strstr(rep.findings[0].message, "server 9000"));
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
+/* Runs check on one location with proxy_ssl_crl CRL (in certs/) and the trusted file ca.pem. */
+static void
+crl_check(const char *crl, const char *verify, struct check_report *rep)
+{
+    char *t = xasprintf("http { server { location / { proxy_ssl_verify %s;\n"
+                        "proxy_ssl_trusted_certificate %s/conf/certs/ca.pem;\n"
+                        "proxy_ssl_crl %s/conf/certs/%s;\n"
+                        "proxy_ssl_name a.internal; proxy_ssl_server_name on;\n"
+                        "proxy_pass https://a.internal; } } }\n",
+                        verify, tmpdir, tmpdir, crl);
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    struct check_opts o = {NULL, 0, 0};
+
+    check_run(c, &o, rep);
+    ngxconf_free(c);
+    free(t);
+}
+
+static void
+tt010_is_quiet_for_a_current_crl_from_the_trusted_ca(void **state)
+{
+    struct check_report rep;
+
+    crl_check("crl-ok.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 0);
+    check_report_free(&rep);
+}
+
+static void
+tt010_an_expired_crl_fails_every_handshake_with_code_12(void **state)
+{
+    struct check_report rep;
+
+    crl_check("crl-expired.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_string_equal(rep.findings[0].rule, "TT010");
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_int_equal(rep.findings[0].line, 3);
+    assert_non_null(strstr(rep.findings[0].message, "(12:CRL has expired)"));
+    assert_non_null(strstr(rep.findings[0].message, "CN=ca"));
+    check_report_free(&rep);
+}
+
+static void
+tt010_a_crl_not_yet_valid_is_an_error(void **state)
+{
+    struct check_report rep;
+
+    crl_check("crl-future.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_non_null(strstr(rep.findings[0].message, "(11:CRL is not yet valid)"));
+    check_report_free(&rep);
+}
+
+static void
+tt010_a_crl_expiring_within_3_days_is_a_warning(void **state)
+{
+    struct check_report rep;
+
+    crl_check("crl-soon.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_int_equal(rep.findings[0].severity, CHECK_WARNING);
+    assert_non_null(strstr(rep.findings[0].message, "within 3 days"));
+    check_report_free(&rep);
+}
+
+static void
+tt010_a_crl_from_another_ca_gives_code_3(void **state)
+{
+    struct check_report rep;
+
+    crl_check("crl-foreign.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_int_equal(rep.findings[0].severity, CHECK_ERROR);
+    assert_non_null(strstr(rep.findings[0].message, "holds no CRL issued by a CA of the trusted"));
+    assert_non_null(strstr(rep.findings[0].message, "(3:unable to get certificate CRL)"));
+    check_report_free(&rep);
+}
+
+static void
+tt010_an_unloadable_crl_reads_as_nginx_emerg(void **state)
+{
+    struct check_report rep;
+    char *got = rules_of("tt010.conf", &rep);
+
+    assert_string_equal(got, "TT010");
+    assert_int_equal(rep.findings[0].line, 13);
+    assert_non_null(strstr(rep.findings[0].message, "X509_LOOKUP_load_file(\""));
+    assert_non_null(strstr(rep.findings[0].message, "certs/empty.pem\") failed (SSL: "));
+    assert_non_null(strstr(rep.findings[0].message, "no certificate or crl found"));
+    free(got);
+    check_report_free(&rep);
+    /* nginx loads proxy_ssl_crl only under proxy_ssl_verify on */
+    crl_check("empty.pem", "off", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_string_equal(rep.findings[0].rule, "TT001");
+    check_report_free(&rep);
+    crl_check("no-such.pem", "on", &rep);
+    assert_int_equal(rep.nfindings, 1);
+    assert_non_null(strstr(rep.findings[0].message, "No such file or directory"));
+    check_report_free(&rep);
 }
 
 static void
@@ -469,6 +781,20 @@ main(void)
         cmocka_unit_test(tt007_fires_when_the_key_does_not_match),
         cmocka_unit_test(tt007_fires_when_the_key_is_missing),
         cmocka_unit_test(tt008_warns_on_a_name_not_sent_as_sni),
+        cmocka_unit_test(tt009_names_http_level_ssl_directives_meant_for_the_upstream),
+        cmocka_unit_test(tt009_fires_in_one_line_blocks),
+        cmocka_unit_test(tt009_leaves_a_tls_server_that_verifies_its_clients_alone),
+        cmocka_unit_test(tt009_reports_a_snippet_once_and_not_where_it_serves_clients),
+        cmocka_unit_test(tt009_ssl_verify_client_in_a_plain_server_does_not_verify_the_upstream),
+        cmocka_unit_test(tt009_twin_is_none_when_the_proxy_directive_is_set),
+        cmocka_unit_test(tt009_applies_to_stream_servers_too),
+        cmocka_unit_test(tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone),
+        cmocka_unit_test(tt010_is_quiet_for_a_current_crl_from_the_trusted_ca),
+        cmocka_unit_test(tt010_an_expired_crl_fails_every_handshake_with_code_12),
+        cmocka_unit_test(tt010_a_crl_not_yet_valid_is_an_error),
+        cmocka_unit_test(tt010_a_crl_expiring_within_3_days_is_a_warning),
+        cmocka_unit_test(tt010_a_crl_from_another_ca_gives_code_3),
+        cmocka_unit_test(tt010_an_unloadable_crl_reads_as_nginx_emerg),
         cmocka_unit_test(an_inherited_setting_is_reported_once_for_many_locations),
         cmocka_unit_test(json_and_sarif_carry_every_field),
         cmocka_unit_test(text_output_escapes_control_bytes_from_the_config),
