@@ -615,6 +615,7 @@ check_twins(struct check_state *st, const struct tls_use *u)
 {
     const struct pss_value *verify = &u->ssl.v[PSS_VERIFY];
     bool verifies = is_on(verify);
+    size_t first = st->r->nfindings; /* this use's TT009 findings start here */
 
     for (size_t i = 0; i < sizeof(twins) / sizeof(twins[0]); i++) {
         const struct ngx_node *d = scope_find(u->block, twins[i].ssl);
@@ -656,9 +657,27 @@ check_twins(struct check_state *st, const struct tls_use *u)
                             proxy, d->value, where, d->name);
             free(after);
         }
-        add(st, "TT009",
-            twins[i].k == PSS_TRUSTED_CERTIFICATE && verifies ? CHECK_ERROR : CHECK_WARNING,
-            d->file->path, d->line, where, msg, fix);
+        enum check_severity sev =
+            twins[i].k == PSS_TRUSTED_CERTIFICATE && verifies ? CHECK_ERROR : CHECK_WARNING;
+        /* one finding per file:line (findings are kept one per rule and place): directives
+         * sharing a line (one-line blocks) are joined into it */
+        struct check_finding *f = NULL;
+        for (size_t j = first; j < st->r->nfindings; j++) {
+            if (st->r->findings[j].line == d->line &&
+                strcmp(st->r->findings[j].file, d->file->path) == 0)
+                f = &st->r->findings[j];
+        }
+        if (f != NULL) {
+            char *m = xasprintf("%s; %s", f->message, msg), *x = xasprintf("%s; %s", f->fix, fix);
+            free(f->message);
+            free(f->fix);
+            f->message = m;
+            f->fix = x;
+            if (sev == CHECK_ERROR)
+                f->severity = sev;
+            free(msg);
+        } else
+            add(st, "TT009", sev, d->file->path, d->line, where, msg, fix);
         free(fix);
         free(tg);
     }
