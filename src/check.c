@@ -639,6 +639,7 @@ check_twins(struct check_state *st, const struct tls_use *u)
 {
     const struct pss_value *verify = &u->ssl.v[PSS_VERIFY];
     bool verifies = is_on(verify);
+    size_t first = st->r->nfindings; /* this use's TT009 findings start here */
 
     st->fam = u->ssl.family;
 
@@ -682,9 +683,32 @@ check_twins(struct check_state *st, const struct tls_use *u)
                             proxy, d->value, where, d->name);
             free(after);
         }
-        add_fam(st, "TT009",
-                twins[i].k == PSS_TRUSTED_CERTIFICATE && verifies ? CHECK_ERROR : CHECK_WARNING,
-                d->file->path, d->line, where, msg, fix);
+        char *respelled = sslconf_respell(st->fam, msg); /* grpc_ssl_* in a grpc use */
+        free(msg);
+        msg = respelled;
+        enum check_severity sev =
+            twins[i].k == PSS_TRUSTED_CERTIFICATE && verifies ? CHECK_ERROR : CHECK_WARNING;
+        /* one finding per file:line (findings are kept one per rule and place): directives
+         * sharing a line (one-line blocks) are joined into it */
+        struct check_finding *f = NULL;
+        for (size_t j = first; j < st->r->nfindings; j++) {
+            if (st->r->findings[j].line == d->line &&
+                strcmp(st->r->findings[j].file, d->file->path) == 0)
+                f = &st->r->findings[j];
+        }
+        if (f != NULL) {
+            char *ff = sslconf_respell(st->fam, fix);
+            char *m = xasprintf("%s; %s", f->message, msg), *x = xasprintf("%s; %s", f->fix, ff);
+            free(ff);
+            free(f->message);
+            free(f->fix);
+            f->message = m;
+            f->fix = x;
+            if (sev == CHECK_ERROR)
+                f->severity = sev;
+            free(msg);
+        } else
+            add(st, "TT009", sev, d->file->path, d->line, where, msg, fix);
         free(fix);
         free(tg);
     }

@@ -369,8 +369,12 @@ tt009_fires_in_one_line_blocks(void **state)
     char *got = rules_of("tt009-depth.conf", &rep);
 
     assert_string_equal(got, "TT009");
-    assert_int_equal(rep.findings[0].line, 5);
+    assert_int_equal(rep.findings[0].line, 6);
     assert_int_equal(rep.nerrors, 0);
+    /* two directives on one line: one finding naming both */
+    assert_non_null(strstr(rep.findings[0].message, "ssl_verify_depth ("));
+    assert_non_null(strstr(rep.findings[0].message, "; ssl_protocols ("));
+    assert_non_null(strstr(rep.findings[0].fix, "\"proxy_ssl_protocols TLSv1.2;\""));
     free(got);
     check_report_free(&rep);
 }
@@ -444,7 +448,7 @@ tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone(void **state)
                          " server { listen 80; location / { proxy_ssl_verify on;\n"
                          "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
                          "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
-    const char *alone = "http {\n ssl_certificate /x/c.pem;\n ssl_certificate_key /x/c.key;\n"
+    const char *alone = "http {\n ssl_certificate /x/c.pem; ssl_certificate_key /x/c.key;\n"
                         " server { listen 80; location / { proxy_ssl_verify on;\n"
                         "  proxy_ssl_trusted_certificate /x/ca.pem; proxy_ssl_name a.internal;\n"
                         "  proxy_ssl_server_name on; proxy_pass https://a.internal; } } }\n";
@@ -460,12 +464,12 @@ tt009_leaves_an_http_level_certificate_of_the_tls_servers_alone(void **state)
     /* no TLS server: the certificate and key serve nobody, the upstream gets no client cert */
     c = ngxconf_parse_mem("/x/nginx.conf", alone, strlen(alone));
     check_run(c, &o, &rep);
-    assert_int_equal(rep.nfindings, 3);
+    assert_int_equal(rep.nfindings, 2); /* both directives of line 2 in one TT009 */
     assert_string_equal(rep.findings[0].rule, "TT009");
     assert_int_equal(rep.findings[0].severity, CHECK_WARNING);
     assert_non_null(strstr(rep.findings[0].message, "no proxy_ssl_certificate applies"));
-    assert_string_equal(rep.findings[1].rule, "TT009");
-    assert_non_null(strstr(rep.findings[1].fix, "\"proxy_ssl_certificate_key /x/c.key;\""));
+    assert_non_null(strstr(rep.findings[0].fix, "\"proxy_ssl_certificate_key /x/c.key;\""));
+    assert_string_equal(rep.findings[1].rule, "TT005");
     check_report_free(&rep);
     ngxconf_free(c);
 }
