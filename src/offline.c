@@ -15,6 +15,7 @@
 
 #include <openssl/pem.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "diff.h"
 #include "incident.h"
@@ -426,7 +427,10 @@ plan_blind(const struct offline_block *b, struct offline_item *it, const struct 
                   e != NULL && e->plain != NULL ? e->plain : "");
     if (ev->kind == EV_NAME_MISMATCH) {
         const struct pss_value *sn = &u->ssl.v[PSS_SERVER_NAME];
-        if (sn->value == NULL || strcmp(sn->value, "on") != 0) {
+        char *name = probe_ssl_name(resolve_target_ssl_name(u, it->ti));
+        bool ip = addr_is_ip(name); /* nginx sends no SNI for an IP literal */
+        free(name);
+        if (!ip && (sn->value == NULL || strcmp(sn->value, "on") != 0)) {
             set.key = PSS_SERVER_NAME;
             set.value = xstrdup("on");
             strategy = RS_SNI;
