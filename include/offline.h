@@ -59,8 +59,8 @@ struct offline_fix {
 struct offline_item {
     const struct tls_use *use;
     size_t ti;
-    char *upstream; /* "host:port" */
-    bool judged;    /* a chain was given: rc.probe is the offline verdict */
+    char *upstream;  /* "host:port" */
+    bool judged;     /* a chain was given: rc.probe is the offline verdict */
     char *judgement; /* without a chain: what the log line says, or that nothing was judged */
     struct remedy_case rc;
     bool planned;

@@ -133,7 +133,7 @@ cli_check(struct app *app, int argc, char **argv)
 
     memset(&opts, 0, sizeof(opts));
     opts.nginx = block != NULL ? NULL : app->nginx; /* --block: no nginx run */
-    if (app->expiry_set) /* settings file */
+    if (app->expiry_set)                            /* settings file */
         opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
     if (fmt == FMT_JSON)

@@ -113,8 +113,7 @@ put_text(const struct offline_block *b, const struct offline_result *res, size_t
             continue;
         }
         if (it->rc.nfixes == 0)
-            puts(it->judged && it->rc.probe.verdict == PROBE_OK ? "  nothing to fix"
-                                                                 : "  no fix");
+            puts(it->judged && it->rc.probe.verdict == PROBE_OK ? "  nothing to fix" : "  no fix");
         for (size_t k = 0; k < it->rc.nfixes; k++) {
             const struct remedy_fix *f = &it->rc.fixes[k];
             fputs("  fix ", stdout);

@@ -85,8 +85,8 @@ offline_read_chain(const char *name, const char *text, size_t len, STACK_OF(X509
             break;
         const char *e = memmem(b, (size_t)(lim - b), end, sizeof(end) - 1);
         if (e == NULL) {
-            *cause = xasprintf("%s:%u: a PEM certificate without its END line", name,
-                               line_of(text, b));
+            *cause =
+                xasprintf("%s:%u: a PEM certificate without its END line", name, line_of(text, b));
             goto out;
         }
         e += sizeof(end) - 1;
@@ -420,11 +420,9 @@ plan_blind(const struct offline_block *b, struct offline_item *it, const struct 
                                 "FILE, the output of openssl s_client -showcerts)");
         return;
     }
-    const struct incident_explanation *e =
-        incident_explain(ev->kind, ev->verify_code, NULL);
-    it->judgement =
-        xasprintf("the log line says \"%.*s\": %s", (int)ev->message.len, ev->message.p,
-                  e != NULL && e->plain != NULL ? e->plain : "");
+    const struct incident_explanation *e = incident_explain(ev->kind, ev->verify_code, NULL);
+    it->judgement = xasprintf("the log line says \"%.*s\": %s", (int)ev->message.len, ev->message.p,
+                              e != NULL && e->plain != NULL ? e->plain : "");
     if (ev->kind == EV_NAME_MISMATCH) {
         const struct pss_value *sn = &u->ssl.v[PSS_SERVER_NAME];
         char *name = probe_ssl_name(resolve_target_ssl_name(u, it->ti));
@@ -472,8 +470,8 @@ plan_blind(const struct offline_block *b, struct offline_item *it, const struct 
         eb = eb->parent;
     if (remedy_edit(b->conf, eb, f.sets, 1, &f.files, &f.nfiles, &cause) != 0) {
         free(f.verdict_note);
-        f.verdict_note = xasprintf("not verified: no chain given; the edit cannot be made: %s",
-                                   cause);
+        f.verdict_note =
+            xasprintf("not verified: no chain given; the edit cannot be made: %s", cause);
         free(cause);
     }
     rc->fixes = xcalloc(1, sizeof(*rc->fixes));

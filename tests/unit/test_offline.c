@@ -167,7 +167,8 @@ a_broken_certificate_names_its_line(void **state)
 static void
 a_location_keeps_the_lines_of_the_input_and_its_crlf(void **state)
 {
-    const char *t = "# pasted\r\nlocation /api/ {\r\n    proxy_pass https://10.0.0.1:8443;\r\n}\r\n";
+    const char *t =
+        "# pasted\r\nlocation /api/ {\r\n    proxy_pass https://10.0.0.1:8443;\r\n}\r\n";
     struct offline_block b;
     struct tls_use *uses = NULL;
     char *cause = NULL;
