@@ -132,8 +132,9 @@ cli_check(struct app *app, int argc, char **argv)
     }
 
     memset(&opts, 0, sizeof(opts));
-    opts.nginx = block != NULL ? NULL : app->nginx; /* --block: no nginx run */
-    if (app->expiry_set)                            /* settings file */
+    /* --block runs no nginx (nginx -V would read the version of one that may not be it) */
+    opts.nginx = block != NULL ? NULL : app->nginx;
+    if (app->expiry_set) /* settings file */
         opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
     if (fmt == FMT_JSON)
