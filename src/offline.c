@@ -381,7 +381,7 @@ item_views(const struct offline_block *b, struct offline_item *it)
 {
     it->fixes = xcalloc(it->rc.nfixes + 1, sizeof(*it->fixes));
     for (size_t i = 0; i < it->rc.nfixes; i++) {
-        const struct remedy_fix *f = &it->rc.fixes[i];
+        struct remedy_fix *f = &it->rc.fixes[i];
         for (size_t k = 0; k < f->nfiles; k++) {
             const struct remedy_file *rf = &f->files[k];
             if (!rf->config || strcmp(rf->path, b->file->path) != 0)
@@ -399,6 +399,18 @@ item_views(const struct offline_block *b, struct offline_item *it)
             it->fixes[i].diff = d.p != NULL ? buf_detach(&d) : xstrdup("");
             it->fixes[i].block = out.p != NULL ? buf_detach(&out) : xstrdup("");
         }
+        /* remedy's diff read the files by their paths on this machine: the input's diff
+         * and the new files' instead */
+        struct buf all = BUF_INIT;
+        buf_adds(&all, it->fixes[i].diff != NULL ? it->fixes[i].diff : "");
+        for (size_t k = 0; k < f->nfiles; k++) {
+            if (!f->files[k].config)
+                diff_unified(&all, f->files[k].path, NULL, 0, f->files[k].data, f->files[k].len);
+        }
+        free(f->diff);
+        free(f->diff_root);
+        f->diff = all.p != NULL ? buf_detach(&all) : xstrdup("");
+        f->diff_root = NULL;
     }
 }
 
