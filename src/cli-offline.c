@@ -81,7 +81,10 @@ put_text(const struct offline_block *b, const struct offline_result *res, size_t
         putchar('\n');
     } else
         puts("chain: none given (--peer-chain FILE): nothing can be verified");
-    if (res->n == 0)
+    if (res->n == 0 && strcmp(b->kind, "upstream") == 0)
+        puts("no TLS upstream use in it: proxy_ssl_* go in the location or server that "
+             "proxies to an upstream block; paste that block with it");
+    else if (res->n == 0)
         puts("no TLS upstream use in it (no proxy_pass to https:// or with proxy_ssl on)");
     for (size_t i = 0; i < res->n; i++) {
         const struct offline_item *it = &res->items[i];

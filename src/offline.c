@@ -259,7 +259,12 @@ offline_block_load(const char *name, const char *text, size_t len, struct offlin
         goto out;
     if (b->conf->nerrors > 0) {
         const struct ngx_error *e = &b->conf->errors[0];
-        *cause = xasprintf("%s:%u: %s", e->file != NULL ? e->file : name, e->line, e->message);
+        if (strstr(e->message, "not in the nginx -T output") != NULL)
+            *cause = xasprintf("%s:%u: the file this include names is not in the input (paste "
+                               "its blocks in place of the include)",
+                               e->file != NULL ? e->file : name, e->line);
+        else
+            *cause = xasprintf("%s:%u: %s", e->file != NULL ? e->file : name, e->line, e->message);
         goto out;
     }
     for (size_t i = 0; i < b->conf->nfiles; i++) {

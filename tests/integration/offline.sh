@@ -181,6 +181,19 @@ like "$(cat "$W/missing.txt")" "/nonexistent/ca-bundle.pem ($W/missing.conf:5): 
 like "$(cat "$W/missing.txt")" "judged as trusting nothing" "... and judged as trusting nothing"
 like "$(cat "$W/missing.txt")" "would create $CD/pin-" "... and the pin creates a new trust file (shown)"
 
+printf 'upstream pool {\n    server 127.0.0.1:%s;\n}\n' $((B + 10)) >"$W/up.conf"
+out=$(off fix --block "$W/up.conf" --peer-chain "$W/classic.chain")
+rc=$?
+like "$out" "read as upstream block(s) inside http { ... }" "an upstream block alone is read in http"
+like "$out" "paste that block with it" "... and it says the proxy_ssl_* go in the block that proxies to it"
+is "$rc" 0 "... exit 0 (nothing fails)"
+printf 'upstream pool {\n    server 127.0.0.1:%s;\n}\n' $((B + 10)) | cat - "$W/classic.conf" |
+    sed 's#proxy_pass https://127.0.0.1:[0-9]*;#proxy_pass https://pool;#' >"$W/pool.conf"
+off fix --block "$W/pool.conf" --peer-chain "$W/classic.chain" --cert-dir "$CD" --format json >"$W/pool.json"
+is "$(json "u=d['uses'][0]; print(d['read_as'], u['upstream'], u['line'], u['fixes'][0]['fix']['id'], u['fixes'][0]['fix']['verified'])" <"$W/pool.json")" \
+    "location 127.0.0.1:$((B + 10)) 4 pin+name True" \
+    "an upstream block pasted with its location: the group's server judged, the location fixed"
+
 # --- bad input ---
 printf 'location /x {\n    proxy_pass https://127.0.0.1:%s;\n    }\n}\n' $((B + 10)) >"$W/broken.conf"
 err=$(off fix --block "$W/broken.conf" 2>&1 >/dev/null)

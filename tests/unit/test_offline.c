@@ -218,6 +218,20 @@ a_broken_block_names_the_line_of_the_input(void **state)
     free(cause);
 }
 
+static void
+an_include_in_a_whole_file_is_named_as_not_in_the_input(void **state)
+{
+    const char *t = "events {}\nhttp {\n    include snippets/api.conf;\n}\n";
+    struct offline_block b;
+    char *cause = NULL;
+
+    (void)state;
+    assert_int_equal(offline_block_load("nginx.conf", t, strlen(t), &b, &cause), -1);
+    assert_string_equal(cause, "nginx.conf:3: the file this include names is not in the input "
+                               "(paste its blocks in place of the include)");
+    free(cause);
+}
+
 /* probe_verify_chain: the verdicts nginx would reach, with no connection */
 static void
 verify_chain_gives_nginx_s_verdicts_for_a_self_signed_certificate(void **state)
@@ -282,6 +296,7 @@ main(void)
         cmocka_unit_test(a_location_keeps_the_lines_of_the_input_and_its_crlf),
         cmocka_unit_test(a_server_with_proxy_ssl_on_and_host_port_is_a_stream_server),
         cmocka_unit_test(a_broken_block_names_the_line_of_the_input),
+        cmocka_unit_test(an_include_in_a_whole_file_is_named_as_not_in_the_input),
         cmocka_unit_test(verify_chain_gives_nginx_s_verdicts_for_a_self_signed_certificate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
