@@ -194,6 +194,11 @@ is "$(json "u=d['uses'][0]; print(d['read_as'], u['upstream'], u['line'], u['fix
     "location 127.0.0.1:$((B + 10)) 4 pin+name True" \
     "an upstream block pasted with its location: the group's server judged, the location fixed"
 
+printf 'location /\033[31mred {\n    proxy_pass https://127.0.0.1:%s;\n    proxy_ssl_verify on;\n}\n' $((B + 10)) >"$W/esc.conf"
+out=$(off fix --block "$W/esc.conf" --peer-chain "$W/classic.chain" --cert-dir "$CD"; off check --block "$W/esc.conf")
+ok "control bytes of the block are shown escaped, never sent raw" test "${out//$'\033'/}" = "$out"
+like "$out" '/\x1b[31mred' "... as \\x1b"
+
 # --- bad input ---
 printf 'location /x {\n    proxy_pass https://127.0.0.1:%s;\n    }\n}\n' $((B + 10)) >"$W/broken.conf"
 err=$(off fix --block "$W/broken.conf" 2>&1 >/dev/null)
