@@ -131,6 +131,15 @@ int probe_run(const struct probe_opts *o, struct probe_result *r, char **cause);
 int probe_run_many(const struct probe_opts *opts, size_t n, struct probe_result *res, int parallel,
                    struct probe_stats *stats, char **cause);
 
+/* The same judgement without a connection: chain (leaf first, as an upstream sends it) is
+ * verified with o's trusted file, depth, CRL and name rule by the SSL_CTX a probe builds
+ * and OpenSSL's verification of a server chain, then judged as after a handshake. Fills *r
+ * as probe_run does (what-if answers when o->what_if, with_sni never: that takes a second
+ * handshake); protocols, ciphers and the upstream's demands cannot be judged. Opens no
+ * connection. Returns 0, or -1 with *cause (an empty chain). */
+int probe_verify_chain(const struct probe_opts *o, STACK_OF(X509) * chain, struct probe_result *r,
+                       char **cause);
+
 void probe_result_free(struct probe_result *r);
 
 /* "ok", "verify_error", ... as in the JSON output; NULL for PROBE_NOT_TRIED. */

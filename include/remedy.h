@@ -50,6 +50,12 @@ struct remedy_opts {
      * (remedy-wire.c) sends these as progress records. */
     void (*progress)(void *arg, const char *msg);
     void *progress_arg;
+    /* The probes of the plan (NULL: probe_run_many, over the network). The offline path
+     * (offline.c) judges a given chain instead, with probe_verify_chain. */
+    int (*run)(void *arg, const struct probe_opts *opts, size_t n, struct probe_result *res,
+               char **cause);
+    void *run_arg;
+    bool tmp_in_memory; /* candidate files for the probes in memfds: nothing on disk */
 };
 
 /* A directive the fix sets in the owning block (or, to keep a use in its radius as it is,

@@ -15,9 +15,11 @@
 #include "app.h"
 #include "buf.h"
 #include "check.h"
+#include "cli-offline.h"
 #include "cli.h"
 #include "fmt-check.h"
 #include "ngxconf.h"
+#include "offline.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -29,14 +31,17 @@ static const char check_help[] =
     "  --format F          text (default), json or sarif (SARIF 2.1.0)\n"
     "  --conf PATH         the main nginx config (as the global --conf)\n"
     "  --from-nginx-T F    read the output of `nginx -T` from F, or stdin with -\n"
+    "  --block F           a pasted location/server/upstream block (or stdin with -), read\n"
+    "                      in the context nginx gives it; findings name F's own lines\n"
     "Exit status: 0 no error finding, 1 an error finding, 2 a parse or usage error.\n";
 
-enum { OPT_FORMAT = 256, OPT_CONF, OPT_FROM_T, OPT_HELP };
+enum { OPT_FORMAT = 256, OPT_CONF, OPT_FROM_T, OPT_BLOCK, OPT_HELP };
 
 static const struct option check_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"conf", required_argument, NULL, OPT_CONF},
     {"from-nginx-T", required_argument, NULL, OPT_FROM_T},
+    {"block", required_argument, NULL, OPT_BLOCK},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -70,8 +75,9 @@ int
 cli_check(struct app *app, int argc, char **argv)
 {
     enum cli_format fmt = FMT_TEXT;
-    const char *conf_path = app->conf, *from_t = NULL;
+    const char *conf_path = app->conf, *from_t = NULL, *block = NULL;
     struct ngxconf *conf = NULL;
+    struct offline_block ob = {0};
     struct check_report rep;
     struct check_opts opts;
     struct buf out = BUF_INIT;
@@ -92,6 +98,9 @@ cli_check(struct app *app, int argc, char **argv)
         case OPT_FROM_T:
             from_t = optarg;
             break;
+        case OPT_BLOCK:
+            block = optarg;
+            break;
         case OPT_HELP:
             fputs(check_help, stdout);
             return EXIT_ALL_WELL;
@@ -103,7 +112,15 @@ cli_check(struct app *app, int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("check", "unexpected argument '%s'", argv[optind]);
 
-    if (from_t != NULL) {
+    if (block != NULL && from_t != NULL)
+        return cli_usage_error("check", "give --block or --from-nginx-T, not both");
+    if (block != NULL) {
+        int lrc = cli_offline_load("check", block, &ob);
+        if (lrc != 0)
+            return lrc;
+        conf = ob.conf;
+        ob.conf = NULL; /* freed below with the rest */
+    } else if (from_t != NULL) {
         struct buf in = BUF_INIT;
         if (read_input(from_t, &in, &cause) < 0 ||
             ngxconf_load_nginx_T(from_t, in.p, in.len, app->prefix, &conf, &cause) < 0) {
@@ -116,7 +133,8 @@ cli_check(struct app *app, int argc, char **argv)
     }
 
     memset(&opts, 0, sizeof(opts));
-    opts.nginx = app->nginx;
+    /* --block runs no nginx (nginx -V would read the version of one that may not be it) */
+    opts.nginx = block != NULL ? NULL : app->nginx;
     if (app->expiry_set) /* settings file */
         opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
@@ -140,6 +158,7 @@ cli_check(struct app *app, int argc, char **argv)
     check_report_free(&rep);
     buf_free(&out);
     ngxconf_free(conf);
+    offline_block_free(&ob);
     return rc;
 
 fail : {

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "app.h"
+#include "cli-offline.h"
 #include "cli-rollback.h"
 #include "cli.h"
 #include "fmt-remedy.h"
@@ -33,10 +34,15 @@ static const char fix_help[] =
     "                 [--plan | --apply]\n"
     "                 [--yes] [--cert-dir DIR] [--ca FILE] [--client-cert FILE --client-key FILE]\n"
     "                 [--reload-cmd CMD] [--watch SECONDS]\n"
+    "       tlstriage fix --block FILE|- [--peer-chain FILE] [--log-line TEXT]\n"
+    "                 [--format text|json] [--strategy S] [--cert-dir DIR] [--ca FILE]\n"
     "Plans (default) or applies the verified fix of a failing TLS upstream. Strategies:\n"
     "pin ca chain name depth sni mtls (combine with '+': pin+name). --apply backs up,\n"
     "writes atomically, runs nginx -t, reloads, confirms, re-probes and watches the log;\n"
     "any failure restores the old bytes. proxy_ssl_verify off is never a fix.\n"
+    "--block: offline, for a pasted location/server/upstream block (or a whole file): the\n"
+    "corrected block and its diff, verified against --peer-chain (PEM, or openssl s_client\n"
+    "-showcerts output as is); no nginx run, no connection, nothing written.\n"
     "Exit status: 0 fixed (or nothing to fix), 1 failure (or the log's incidents are not\n"
     "placed in the config: listed with the reason), 2 usage error.\n";
 
@@ -52,6 +58,10 @@ enum {
     OPT_CKEY,
     OPT_RELOAD_CMD,
     OPT_WATCH,
+    OPT_BLOCK,
+    OPT_PEER_CHAIN,
+    OPT_LOG_LINE,
+    OPT_FORMAT,
     OPT_HELP
 };
 
@@ -67,6 +77,10 @@ static const struct option fix_options[] = {
     {"client-key", required_argument, NULL, OPT_CKEY},
     {"reload-cmd", required_argument, NULL, OPT_RELOAD_CMD},
     {"watch", required_argument, NULL, OPT_WATCH},
+    {"block", required_argument, NULL, OPT_BLOCK},
+    {"peer-chain", required_argument, NULL, OPT_PEER_CHAIN},
+    {"log-line", required_argument, NULL, OPT_LOG_LINE},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -126,7 +140,8 @@ cli_fix(struct app *app, int argc, char **argv)
     struct remedy_opts ro;
     struct triage r;
     char *ca = NULL, *ccert = NULL, *ckey = NULL, *cause = NULL;
-    bool collected = false;
+    bool collected = false, format_given = false;
+    struct cli_offline_args off = {NULL, NULL, NULL, FMT_TEXT};
 
     memset(&ro, 0, sizeof(ro));
     if (app->watch_set)
@@ -179,6 +194,22 @@ cli_fix(struct app *app, int argc, char **argv)
             watch = (int)w;
             break;
         }
+        case OPT_BLOCK:
+            off.block = optarg;
+            break;
+        case OPT_PEER_CHAIN:
+            off.peer_chain = optarg;
+            break;
+        case OPT_LOG_LINE:
+            off.log_line = optarg;
+            break;
+        case OPT_FORMAT:
+            if (cli_parse_format(argv[0], optarg, FMT_TEXT | FMT_JSON, &off.fmt) < 0) {
+                rc = EXIT_USAGE;
+                goto out;
+            }
+            format_given = true;
+            break;
         case OPT_HELP:
             fputs(fix_help, stdout);
             rc = EXIT_ALL_WELL;
@@ -207,6 +238,19 @@ cli_fix(struct app *app, int argc, char **argv)
     if (want != 0) {
         unsigned trust = RS_MASK(RS_PIN) | RS_MASK(RS_CA) | RS_MASK(RS_CHAIN);
         ro.allowed = (want & trust) != 0 ? (want | (RS_ALL & ~trust)) : RS_ALL;
+    }
+    if (off.block == NULL && (off.peer_chain != NULL || off.log_line != NULL || format_given)) {
+        rc = cli_usage_error(argv[0], "--peer-chain, --log-line and --format go with --block");
+        goto out;
+    }
+    if (off.block != NULL) {
+        if (apply || upstream != NULL || reload_cmd != NULL) {
+            rc = cli_usage_error(argv[0], "--block plans offline: no --apply, --upstream or "
+                                          "--reload-cmd with it");
+            goto out;
+        }
+        rc = cli_fix_offline(app, argv[0], &off, &ro);
+        goto out;
     }
     rc = cli_triage_collect(app, argv[0], upstream, &ro, &r);
     if (rc != 0)

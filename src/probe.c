@@ -552,13 +552,30 @@ issuer_of(X509 *x, STACK_OF(X509) * sk, STACK_OF(X509) * anchors)
     return NULL;
 }
 
+/* The facts of the chain as sent (leaf first), with each certificate's revocation status
+ * under crls (may be NULL): shared by the live probe and the offline check. */
+static void
+fill_chain(struct probe_result *r, STACK_OF(X509) * sk, STACK_OF(X509) * anchors,
+           STACK_OF(X509_CRL) * crls)
+{
+    time_t now = time(NULL);
+
+    r->presented = X509_chain_up_ref(sk);
+    r->chain_total = (size_t)sk_X509_num(sk);
+    r->nchain = r->chain_total < PROBE_MAX_CHAIN ? r->chain_total : PROBE_MAX_CHAIN;
+    r->chain = xcalloc(r->nchain ? r->nchain : 1, sizeof(*r->chain));
+    for (size_t i = 0; i < r->nchain; i++) {
+        X509 *x = sk_X509_value(sk, (int)i);
+        certinfo_from_x509(x, anchors, now, &r->chain[i]);
+        certinfo_revocation(x, issuer_of(x, sk, anchors), crls, &r->chain[i]);
+    }
+}
+
 static void
 collect_chain(struct conn *c)
 {
     struct probe_result *r = c->r;
     STACK_OF(X509) *sk = SSL_get_peer_cert_chain(c->ssl);
-    STACK_OF(X509) *anchors = c->ce->anchors;
-    time_t now = time(NULL);
 
     r->protocol = xstrdup(SSL_get_version(c->ssl));
     r->cipher = xstrdup(SSL_get_cipher_name(c->ssl));
@@ -573,22 +590,14 @@ collect_chain(struct conn *c)
                                "beyond the handshake the probe checks");
     if (sk == NULL)
         return;
-    r->presented = X509_chain_up_ref(sk);
-    r->chain_total = (size_t)sk_X509_num(sk);
-    r->nchain = r->chain_total < PROBE_MAX_CHAIN ? r->chain_total : PROBE_MAX_CHAIN;
-    r->chain = xcalloc(r->nchain ? r->nchain : 1, sizeof(*r->chain));
-    for (size_t i = 0; i < r->nchain; i++) {
-        X509 *x = sk_X509_value(sk, (int)i);
-        certinfo_from_x509(x, anchors, now, &r->chain[i]);
-        certinfo_revocation(x, issuer_of(x, sk, anchors), c->ce->crls, &r->chain[i]);
-    }
+    fill_chain(r, sk, c->ce->anchors, c->ce->crls);
 }
 
+/* The verified chain's facts (vc: leaf first). */
 static void
-collect_verified(struct conn *c)
+fill_verified(struct probe_result *r, STACK_OF(X509) * vc, STACK_OF(X509) * anchors,
+              STACK_OF(X509_CRL) * crls)
 {
-    STACK_OF(X509) *vc = SSL_get0_verified_chain(c->ssl);
-    struct probe_result *r = c->r;
     time_t now = time(NULL);
     int n = vc != NULL ? sk_X509_num(vc) : 0;
 
@@ -600,9 +609,35 @@ collect_verified(struct conn *c)
     r->nverified = (size_t)n;
     for (int i = 0; i < n; i++) {
         X509 *x = sk_X509_value(vc, i);
-        certinfo_from_x509(x, c->ce->anchors, now, &r->verified[i]);
-        certinfo_revocation(x, issuer_of(x, vc, c->ce->anchors), c->ce->crls, &r->verified[i]);
+        certinfo_from_x509(x, anchors, now, &r->verified[i]);
+        certinfo_revocation(x, issuer_of(x, vc, anchors), crls, &r->verified[i]);
     }
+}
+
+static void
+collect_verified(struct conn *c)
+{
+    fill_verified(c->r, SSL_get0_verified_chain(c->ssl), c->ce->anchors, c->ce->crls);
+}
+
+/* nginx's judgement once OpenSSL's verification has run (r->verify_code set): with
+ * proxy_ssl_verify on, the verify result, then the name of peer. PROBE_OK or the failure
+ * with *message (nginx's text). Shared by the live probe and probe_verify_chain. */
+static enum probe_verdict
+judge(const struct probe_opts *o, const struct probe_result *r, X509 *peer, char **message)
+{
+    *message = NULL;
+    if (!o->verify) /* proxy_ssl_verify off: nginx checks neither chain nor name */
+        return PROBE_OK;
+    if (r->verify_code != X509_V_OK) {
+        *message = probe_msg_verify_error(r->verify_code);
+        return PROBE_VERIFY_ERROR;
+    }
+    if (peer == NULL || !probe_name_matches(peer, r->name, o->check_ip_san)) {
+        *message = probe_msg_name_mismatch(r->name);
+        return PROBE_NAME_MISMATCH;
+    }
+    return PROBE_OK;
 }
 
 /* After the handshake: the checks of ngx_http_upstream_ssl_handshake(), in its order. */
@@ -611,20 +646,17 @@ conn_judge(struct conn *c)
 {
     struct probe_result *r = c->r;
     X509 *peer;
+    enum probe_verdict v;
+    char *message;
 
     collect_chain(c);
     r->verify_code = SSL_get_verify_result(c->ssl);
-    if (c->o->verify) { /* proxy_ssl_verify off: nginx checks neither chain nor name */
-        if (r->verify_code != X509_V_OK) {
-            conn_finish(c, PROBE_VERIFY_ERROR, probe_msg_verify_error(r->verify_code));
-            return;
-        }
+    if (c->o->verify && r->verify_code == X509_V_OK)
         collect_verified(c);
-        peer = SSL_get0_peer_certificate(c->ssl);
-        if (peer == NULL || !probe_name_matches(peer, r->name, c->o->check_ip_san)) {
-            conn_finish(c, PROBE_NAME_MISMATCH, probe_msg_name_mismatch(r->name));
-            return;
-        }
+    peer = SSL_get0_peer_certificate(c->ssl);
+    if ((v = judge(c->o, r, peer, &message)) != PROBE_OK) {
+        conn_finish(c, v, message);
+        return;
     }
     if (SSL_get_app_data(c->ssl) != NULL && SSL_version(c->ssl) >= TLS1_3_VERSION) {
         /* TLS 1.3 with a client-certificate request: the upstream judges our certificate
@@ -1212,6 +1244,74 @@ int
 probe_run(const struct probe_opts *o, struct probe_result *r, char **cause)
 {
     return probe_run_many(o, 1, r, 1, NULL, cause);
+}
+
+/*
+ * The judgement of a handshake without the handshake: the SSL_CTX nginx would build from o
+ * (ctx_build: trusted file, depth, CRL, security level), the chain verified by OpenSSL as
+ * ssl_verify_cert_chain() verifies a server's chain, then judge() as after a live handshake.
+ */
+int
+probe_verify_chain(const struct probe_opts *o, STACK_OF(X509) * chain, struct probe_result *r,
+                   char **cause)
+{
+    struct ctx_entry *cache = NULL, *ce;
+    SSL *ssl = NULL;
+    X509_STORE_CTX *sctx = NULL;
+    STACK_OF(X509) *vc = NULL;
+    char *message = NULL;
+    int rc = -1;
+
+    result_init(r, o);
+    if (chain == NULL || sk_X509_num(chain) == 0) {
+        *cause = xasprintf("%s:%d: no certificate to verify", o->host, o->port);
+        return -1;
+    }
+    ce = ctx_get(&cache, o, NULL);
+    if (ce->error != NULL) { /* nginx would not load these settings */
+        r->verdict = PROBE_CONFIG_ERROR;
+        r->nginx_message = xstrdup(ce->error);
+        rc = 0;
+        goto out;
+    }
+    fill_chain(r, chain, ce->anchors, ce->crls);
+    if (ce->anchor_not_after != 0) {
+        double secs = difftime(ce->anchor_not_after, time(NULL));
+        r->anchor_not_after = ce->anchor_not_after;
+        r->anchor_days_left = (long)(secs / 86400) - (secs < 0 ? 1 : 0);
+    }
+    tlserr_clear();
+    if ((ssl = SSL_new(ce->ctx)) == NULL || (sctx = X509_STORE_CTX_new()) == NULL ||
+        X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ce->ctx), sk_X509_value(chain, 0),
+                            chain) != 1) {
+        *cause = tlserr_message("X509_STORE_CTX_init() failed", 0);
+        goto out;
+    }
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(sctx);
+    X509_STORE_CTX_set_default(sctx, "ssl_server");
+    X509_VERIFY_PARAM_set_auth_level(param, SSL_get_security_level(ssl));
+    X509_VERIFY_PARAM_set1(param, SSL_get0_param(ssl)); /* the depth set by ctx_build */
+    X509_STORE_CTX_set_verify_cb(sctx, verify_callback);
+    X509_verify_cert(sctx);
+    r->verify_code = X509_STORE_CTX_get_error(sctx);
+    if (o->verify && r->verify_code == X509_V_OK) {
+        vc = X509_STORE_CTX_get1_chain(sctx);
+        fill_verified(r, vc, ce->anchors, ce->crls);
+    }
+    r->verdict = judge(o, r, sk_X509_value(chain, 0), &message);
+    r->nginx_message = message;
+    r->phase = message != NULL ? "SSL handshaking to upstream" : NULL;
+    if (o->what_if && (r->verdict == PROBE_VERIFY_ERROR || r->verdict == PROBE_NAME_MISMATCH ||
+                       r->verdict == PROBE_OK))
+        whatif_compute(r, o, ce); /* with_sni stays "not tried": that takes a second handshake */
+    rc = 0;
+out:
+    sk_X509_pop_free(vc, X509_free);
+    X509_STORE_CTX_free(sctx);
+    SSL_free(ssl);
+    ctx_free_all(cache);
+    tlserr_clear();
+    return rc;
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
@@ -205,13 +206,14 @@ struct cand {
     char *why[RS__COUNT]; /* one line per strategy for the summary */
 };
 
+static void tmp_drop(const char *path);
+
 static void
 cand_free(struct cand *c)
 {
     free(c->trusted_data);
     free(c->trusted_path);
-    if (c->tmp_path != NULL)
-        unlink(c->tmp_path);
+    tmp_drop(c->tmp_path);
     free(c->tmp_path);
     free(c->name);
     free(c->depth);
@@ -267,25 +269,64 @@ read_all(const char *path, char **data, size_t *len, char **cause)
     return 0;
 }
 
+#define REMEDY_MEMFD_PREFIX "/proc/self/fd/"
+
+/* A candidate file for the probes: in $TMPDIR, or (o->tmp_in_memory) in a memfd that
+ * /proc/self/fd/N names, so nothing reaches a disk. tmp_drop removes either. */
 static int
 write_tmp(const struct remedy_opts *o, const char *data, size_t len, char **path, char **cause)
 {
     const char *dir = o->tmp_dir != NULL ? o->tmp_dir : getenv("TMPDIR");
-    char *p = xasprintf("%s/tlstriage-cand-XXXXXX", dir != NULL && *dir != '\0' ? dir : "/tmp");
-    int fd = mkstemp(p);
+    char *p;
+    int fd;
 
+    if (o->tmp_in_memory) {
+        p = xstrdup("memfd:tlstriage-cand");
+        fd = memfd_create("tlstriage-cand", MFD_CLOEXEC);
+    } else {
+        p = xasprintf("%s/tlstriage-cand-XXXXXX", dir != NULL && *dir != '\0' ? dir : "/tmp");
+        fd = mkstemp(p);
+    }
     if (fd == -1 || write(fd, data, len) != (ssize_t)len) {
         *cause = xasprintf("%s: %s", p, strerror(errno));
         if (fd != -1) {
             close(fd);
-            unlink(p);
+            if (!o->tmp_in_memory)
+                unlink(p);
         }
         free(p);
         return -1;
     }
-    close(fd);
+    if (o->tmp_in_memory) {
+        free(p);
+        p = xasprintf(REMEDY_MEMFD_PREFIX "%d", fd);
+    } else
+        close(fd);
     *path = p;
     return 0;
+}
+
+static void
+tmp_drop(const char *path)
+{
+    size_t n = strlen(REMEDY_MEMFD_PREFIX);
+
+    if (path == NULL)
+        return;
+    if (strncmp(path, REMEDY_MEMFD_PREFIX, n) == 0)
+        close(atoi(path + n));
+    else
+        unlink(path);
+}
+
+/* The probes of opts, through o->run when set (the offline path judges a given chain). */
+static int
+run_probes(const struct remedy_opts *o, const struct probe_opts *opts, size_t n,
+           struct probe_result *res, char **cause)
+{
+    if (o->run != NULL)
+        return o->run(o->run_arg, opts, n, res, cause);
+    return probe_run_many(opts, n, res, 8, NULL, cause);
 }
 
 /* Sets the candidate's trusted file to data, named DIR/PREFIX-FP.pem. */
@@ -295,8 +336,7 @@ cand_trust(struct cand *c, const struct remedy_opts *o, char *data, size_t len, 
 {
     free(c->trusted_data);
     free(c->trusted_path);
-    if (c->tmp_path != NULL)
-        unlink(c->tmp_path);
+    tmp_drop(c->tmp_path);
     free(c->tmp_path);
     c->tmp_path = NULL;
     c->trusted_data = data;
@@ -492,7 +532,7 @@ probe_cand(const struct cand *c, const struct tls_use *use, size_t ti, const str
     po->what_if = true;
     char *cc = resolve_conf_commands(use->block); /* proxy_ssl_conf_command, as nginx */
     po->conf_commands = cc;
-    int rc = probe_run(po, r, cause);
+    int rc = run_probes(o, po, 1, r, cause);
     po->conf_commands = NULL;
     free(cc);
     return rc;
@@ -867,7 +907,7 @@ radius_probe(const struct ngxconf *conf, const struct radius *rad, const struct 
             slot[n++] = 2 * i + (size_t)after;
         }
     }
-    if (n > 0 && probe_run_many(po, n, res, 8, NULL, cause) != 0)
+    if (n > 0 && run_probes(o, po, n, res, cause) != 0)
         goto out;
     for (size_t k = 0; k < n; k++) {
         struct rprobe *x = &rp[slot[k] / 2];
@@ -881,7 +921,7 @@ radius_probe(const struct ngxconf *conf, const struct radius *rad, const struct 
     rc = 0;
 out:
     for (size_t i = 0; i < nm; i++) {
-        unlink(m[i].tmp);
+        tmp_drop(m[i].tmp);
         free(m[i].tmp);
     }
     for (size_t k = 0; k < 2 * rad->n; k++) {
