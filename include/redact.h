@@ -49,8 +49,10 @@ void redact_learn_host(struct redact *r, const char *name);
  * diff are replaced. The path itself may be shown. */
 void redact_learn_secret_file(struct redact *r, const char *path);
 
-/* The placeholder of a host name / address (kept ones as they are). The result is owned
- * by r and stable for r's life: the same name always gets the same placeholder. */
+/* The placeholder of a host name (kept ones as they are) / a client's address (kept only
+ * by the map: a client that shares an upstream's address is still hidden). The result is
+ * owned by r (or is the argument, when nothing is replaced) and stable for r's life: the
+ * same name always gets the same placeholder. */
 const char *redact_host(struct redact *r, const char *name);
 const char *redact_address(struct redact *r, const char *addr);
 

@@ -246,7 +246,9 @@ redact_host(struct redact *r, const char *name)
 const char *
 redact_address(struct redact *r, const char *addr)
 {
-    if (!r->enabled || addr == NULL || *addr == '\0' || is_kept(r, addr, strlen(addr)))
+    /* only the map keeps a client: an upstream's address seen as a client (loopback) is
+     * still a client's */
+    if (!r->enabled || addr == NULL || *addr == '\0')
         return addr;
     return placeholder(r, addr, strlen(addr), true);
 }
@@ -310,8 +312,13 @@ redact_load_map(struct redact *r, const char *path, char **cause)
     keep = yamlio_get(&d, d.root, "keep");
     for (size_t i = 0; keep != NULL && i < yamlio_seq_len(keep); i++) {
         const yaml_node_t *n = yamlio_seq_at(&d, keep, i);
-        if (n != NULL && n->type == YAML_SCALAR_NODE)
-            table_add(&r->keep, (const char *)n->data.scalar.value, n->data.scalar.length, NULL);
+        if (n != NULL && n->type == YAML_SCALAR_NODE) {
+            char *low = lower_dup((const char *)n->data.scalar.value, n->data.scalar.length);
+            struct entry *e = table_add(&r->names, low, strlen(low), low);
+            free(e->ph);
+            e->ph = xstrdup(e->real);
+            free(low);
+        }
     }
     rc = 0;
 out:

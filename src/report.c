@@ -221,8 +221,7 @@ fill_incident(struct redact *r, const struct incident *inc, struct report_incide
     ri->clients = xcalloc(inc->nclients + 1, sizeof(*ri->clients));
     for (size_t i = 0; i < inc->nclients; i++) {
         /* a client is hidden even when it shares the upstream's address (loopback) */
-        const char *c = inc->clients[i];
-        ri->clients[ri->nclients++] = xstrdup(redact_enabled(r) ? redact_address(r, c) : c);
+        ri->clients[ri->nclients++] = xstrdup(redact_address(r, inc->clients[i]));
     }
     ri->clients_more = inc->clients_overflow;
     ri->samples = xcalloc(inc->nsamples + 1, sizeof(*ri->samples));
