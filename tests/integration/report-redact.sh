@@ -153,6 +153,16 @@ for v in $SECRETS; do
     ok "--no-redact Markdown shows $v" present "$s" "$d/raw.md"
 done
 ok "the JSON parses" jqok . "$d/red.json"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    for f in red raw; do
+        ok "the $f JSON follows docs/report-schema.json" python3 -c '
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' \
+            "$TT_SRCDIR/docs/report-schema.json" "$d/$f.json"
+    done
+else
+    ok "# SKIP no python3 jsonschema to check docs/report-schema.json" true
+fi
 ok "the upstream is kept" present "10.0.2.88:8443" "$d/red.md"
 ok "the path of the request is kept without its query" present "/api/v1/orders?[redacted]" "$d/red.md"
 ok "the path of a secret file may be shown" present "conf/secret/keys.pass" "$d/red.md"
