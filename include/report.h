@@ -21,6 +21,8 @@ struct report_opts {
     const char *state_dir;
     bool since_given;
     time_t since;
+    bool probe;             /* --probe: probe each incident's upstream live (else offline) */
+    const char *nginx;      /* the binary (its version decides the probe's name rule) */
     bool redact;            /* on by default in the front ends */
     const char *redact_map; /* YAML, or NULL */
     time_t now;             /* when the report is made */
@@ -29,10 +31,10 @@ struct report_opts {
 struct report_incident {
     char *upstream; /* host:port, as logged (an upstream is never redacted) */
     const char *kind;
-    int verify_code; /* -1 if none */
-    char *reason;    /* redacted */
-    char *server;    /* redacted; NULL if none */
-    char *host;      /* Host header, redacted; NULL if none */
+    int verify_code;           /* -1 if none */
+    char *reason;              /* redacted */
+    char *server;              /* redacted; NULL if none */
+    char *host;                /* Host header, redacted; NULL if none */
     const char *cause, *means; /* plain words (incident_explain) */
     unsigned long long count;
     time_t first, last; /* -1 when unknown */
@@ -46,6 +48,11 @@ struct report_incident {
     char *file; /* the log, and the line of the latest event */
     unsigned long line;
     long ttd, ttf; /* seconds from first failure to the first action / verified fix, or -1 */
+    /* --probe only: the live probe with nginx's effective settings (triage.c). */
+    bool probed;
+    const char *probe_verdict; /* "ok", "verify_error", ...; NULL when the probe failed */
+    char *probe_message;       /* what nginx would log (redacted), NULL when ok */
+    char *probe_cause;         /* plain words, or why it could not probe (redacted) */
 };
 
 struct report_step {
@@ -85,8 +92,8 @@ struct report {
     struct report_row *rows; /* the timeline, by time */
     size_t nrows;
     time_t first_failure, first_action, fixed; /* -1 when none */
-    long ttd, ttf;                              /* seconds, -1 when unknown */
-    char *first_action_id;                      /* the transaction of first_action */
+    long ttd, ttf;                             /* seconds, -1 when unknown */
+    char *first_action_id;                     /* the transaction of first_action */
     bool redacted;
     unsigned long redactions[RK__COUNT];
     char **warnings; /* unreadable config, journal entries skipped (redacted) */

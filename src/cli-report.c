@@ -20,7 +20,7 @@
 #include "fmt-report.h"
 #include "report.h"
 
-enum { OPT_FORMAT = 256, OPT_SINCE, OPT_REDACT, OPT_NO_REDACT, OPT_MAP, OPT_HELP };
+enum { OPT_FORMAT = 256, OPT_SINCE, OPT_REDACT, OPT_NO_REDACT, OPT_MAP, OPT_PROBE, OPT_HELP };
 
 static const struct option report_options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
@@ -29,20 +29,23 @@ static const struct option report_options[] = {
     {"no-redact", no_argument, NULL, OPT_NO_REDACT},
     {"redact-map", required_argument, NULL, OPT_MAP},
     {"output", required_argument, NULL, 'o'},
+    {"probe", no_argument, NULL, OPT_PROBE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 static const char report_usage[] =
     "usage: tlstriage [GLOBAL] report [--format md|json] [--since TIME] [--redact | --no-redact]\n"
-    "                                 [--redact-map FILE] [-o FILE]\n"
+    "                                 [--redact-map FILE] [-o FILE] [--probe]\n"
     "  --format md|json   Markdown for a ticket (default) or JSON (schema tlstriage-report/1)\n"
     "  --since TIME       only events and transactions at or after TIME (as scan --since)\n"
     "  --redact           replace client addresses, names, credentials, tokens, query strings,\n"
     "                     passwords and private keys (the default)\n"
     "  --no-redact        show everything as logged and journaled\n"
     "  --redact-map FILE  YAML: names: {real: placeholder}, keep: [name...]\n"
-    "  -o FILE            write the report to FILE (atomically, mode 0600)\n";
+    "  -o FILE            write the report to FILE (atomically, mode 0600)\n"
+    "  --probe            also probe each incident's upstream live, with nginx's settings\n"
+    "                     (the default is offline: what the logs and the journal hold)\n";
 
 int
 cli_report(struct app *app, int argc, char **argv)
@@ -68,8 +71,7 @@ cli_report(struct app *app, int argc, char **argv)
             else if (strcmp(optarg, "json") == 0)
                 json = true;
             else
-                return cli_usage_error(argv[0], "unknown --format '%s' (expected md|json)",
-                                       optarg);
+                return cli_usage_error(argv[0], "unknown --format '%s' (expected md|json)", optarg);
             break;
         case OPT_SINCE:
             if (cli_scan_parse_since(optarg, o.now, &o.since) < 0)
@@ -88,6 +90,9 @@ cli_report(struct app *app, int argc, char **argv)
         case 'o':
             output = optarg;
             break;
+        case OPT_PROBE:
+            o.probe = true;
+            break;
         case OPT_HELP:
             fputs(report_usage, stdout);
             return EXIT_ALL_WELL;
@@ -103,6 +108,7 @@ cli_report(struct app *app, int argc, char **argv)
     o.nlogs = app->nlogs;
     o.conf = app->conf;
     o.prefix = app->prefix;
+    o.nginx = app->nginx;
     o.state_dir = app_state_dir(app);
     if (report_build(&o, &rep, &cause) == -1) {
         rc = cli_usage_error(argv[0], "%s", cause);

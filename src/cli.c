@@ -48,7 +48,8 @@ const struct cli_verb cli_verbs[] = {
      "print the runbook of a cause (verify code, name-mismatch, wrong-version, ...)"},
 
     {"report", cli_report,
-     "report [--format md|json] [--since TIME] [--redact | --no-redact] [--redact-map FILE] [-o FILE]",
+     "report [--format md|json] [--since TIME] [--no-redact] [--redact-map FILE] [-o FILE] "
+     "[--probe]",
      "write a postmortem: timeline, time to detect and fix, redacted on this host"},
 
     {"watch", cli_watch, "watch [--since TIME] [--ascii] [--debug FILE]",

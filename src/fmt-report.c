@@ -178,6 +178,21 @@ md_incident(struct buf *b, size_t n, const struct report_incident *ri)
     }
     if (ri->nsamples > 0)
         buf_adds(b, "\n");
+    buf_adds(b, "- **Probe:** ");
+    if (!ri->probed) {
+        buf_adds(b, "not run (the report is offline; --probe probes live)");
+    } else {
+        md_text(b, ri->probe_verdict != NULL ? ri->probe_verdict : "could not probe");
+        if (ri->probe_message != NULL) {
+            buf_adds(b, ": ");
+            md_text(b, ri->probe_message);
+        }
+        if (ri->probe_cause != NULL) {
+            buf_adds(b, " — ");
+            md_text(b, ri->probe_cause);
+        }
+    }
+    buf_adds(b, "\n");
     if (ri->file != NULL) {
         buf_adds(b, "- **Logged in:** ");
         md_text(b, ri->file);
@@ -419,6 +434,16 @@ fmt_report_json(struct buf *b, const struct report *rep)
         jw_kint(&w, "log_line", (long long)ri->line);
         j_secs(&w, "time_to_detect_s", ri->ttd);
         j_secs(&w, "time_to_fix_s", ri->ttf);
+        if (!ri->probed) {
+            jw_knull(&w, "probe");
+        } else {
+            jw_key(&w, "probe");
+            jw_obj_open(&w);
+            jw_kstr(&w, "verdict", ri->probe_verdict);
+            jw_kstr(&w, "message", ri->probe_message);
+            jw_kstr(&w, "cause", ri->probe_cause);
+            jw_obj_close(&w);
+        }
         jw_obj_close(&w);
     }
     jw_arr_close(&w);

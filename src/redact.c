@@ -40,10 +40,14 @@ struct redact {
 };
 
 static const char *const kind_names[RK__COUNT] = {
-    [RK_ADDRESS] = "address",         [RK_HOST] = "host",
-    [RK_HEADER] = "header",           [RK_TOKEN] = "token",
-    [RK_QUERY] = "query",             [RK_USERINFO] = "userinfo",
-    [RK_PASSWORD] = "password",       [RK_PRIVATE_KEY] = "private_key",
+    [RK_ADDRESS] = "address",
+    [RK_HOST] = "host",
+    [RK_HEADER] = "header",
+    [RK_TOKEN] = "token",
+    [RK_QUERY] = "query",
+    [RK_USERINFO] = "userinfo",
+    [RK_PASSWORD] = "password",
+    [RK_PRIVATE_KEY] = "private_key",
     [RK_SECRET_FILE] = "secret_file",
 };
 
@@ -356,8 +360,9 @@ ci_at(const char *s, size_t len, const char *lit)
     return len >= n && strncasecmp(s, lit, n) == 0;
 }
 
-static const char *const header_names[] = {"proxy-authorization", "authorization", "set-cookie",
-                                           "cookie", "x-api-key", "x-auth-token", NULL};
+static const char *const header_names[] = {
+    "proxy-authorization", "authorization", "set-cookie", "cookie",
+    "x-api-key",           "x-auth-token",  NULL};
 
 /* A header name at s followed by a separator: the value is replaced. Returns the bytes
  * consumed (0: no match). */
@@ -439,17 +444,28 @@ static const struct {
     enum redact_kind kind;
     bool colon; /* "key: value" counts too (else only key=value) */
 } secret_keys[] = {
-    {"password", RK_PASSWORD, true},     {"passwd", RK_PASSWORD, true},
-    {"passphrase", RK_PASSWORD, true},   {"pwd", RK_PASSWORD, false},
-    {"pass", RK_PASSWORD, false},        {"client_secret", RK_TOKEN, true},
-    {"secret", RK_TOKEN, true},          {"api_key", RK_TOKEN, true},
-    {"api-key", RK_TOKEN, true},         {"apikey", RK_TOKEN, true},
-    {"access_token", RK_TOKEN, true},    {"refresh_token", RK_TOKEN, true},
-    {"id_token", RK_TOKEN, true},        {"token", RK_TOKEN, true},
-    {"auth", RK_TOKEN, false},           {"session", RK_TOKEN, false},
-    {"sessionid", RK_TOKEN, false},      {"sid", RK_TOKEN, false},
-    {"key", RK_TOKEN, false},            {"sig", RK_TOKEN, false},
-    {"signature", RK_TOKEN, false},      {"x-amz-signature", RK_TOKEN, false},
+    {"password", RK_PASSWORD, true},
+    {"passwd", RK_PASSWORD, true},
+    {"passphrase", RK_PASSWORD, true},
+    {"pwd", RK_PASSWORD, false},
+    {"pass", RK_PASSWORD, false},
+    {"client_secret", RK_TOKEN, true},
+    {"secret", RK_TOKEN, true},
+    {"api_key", RK_TOKEN, true},
+    {"api-key", RK_TOKEN, true},
+    {"apikey", RK_TOKEN, true},
+    {"access_token", RK_TOKEN, true},
+    {"refresh_token", RK_TOKEN, true},
+    {"id_token", RK_TOKEN, true},
+    {"token", RK_TOKEN, true},
+    {"auth", RK_TOKEN, false},
+    {"session", RK_TOKEN, false},
+    {"sessionid", RK_TOKEN, false},
+    {"sid", RK_TOKEN, false},
+    {"key", RK_TOKEN, false},
+    {"sig", RK_TOKEN, false},
+    {"signature", RK_TOKEN, false},
+    {"x-amz-signature", RK_TOKEN, false},
     {"x-amz-credential", RK_TOKEN, false},
 };
 
@@ -588,8 +604,9 @@ ipv6_len(const char *s, size_t len)
 static bool
 internal_tld(const char *s, size_t len)
 {
-    static const char *const tlds[] = {".internal", ".corp", ".local", ".lan", ".intranet",
-                                       ".private", ".home.arpa", ".localdomain", NULL};
+    static const char *const tlds[] = {".internal",  ".corp",        ".local",
+                                       ".lan",       ".intranet",    ".private",
+                                       ".home.arpa", ".localdomain", NULL};
     for (size_t k = 0; tlds[k] != NULL; k++) {
         size_t n = strlen(tlds[k]);
         if (len > n && strncasecmp(s + len - n, tlds[k], n) == 0)
@@ -651,10 +668,9 @@ redact_text(struct redact *r, const char *s, size_t len)
             i += m;
             continue;
         }
-        if (start && ((m = match_header(r, p, n, &out)) > 0 ||
-                      (m = match_scheme_token(r, p, n, &out)) > 0 ||
-                      (m = match_secret_key(r, p, n, &out)) > 0 ||
-                      (m = match_jwt(r, p, n, &out)) > 0)) {
+        if (start &&
+            ((m = match_header(r, p, n, &out)) > 0 || (m = match_scheme_token(r, p, n, &out)) > 0 ||
+             (m = match_secret_key(r, p, n, &out)) > 0 || (m = match_jwt(r, p, n, &out)) > 0)) {
             i += m;
             continue;
         }

@@ -19,6 +19,8 @@
 #include "ngxconf.h"
 #include "redact.h"
 #include "report.h"
+#include "probe.h"
+#include "triage.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -77,24 +79,28 @@ learn_conf(struct redact *r, const struct ngx_node *n, bool keep_pass)
 {
     for (const struct ngx_node *k = n->kids; k != NULL; k = k->next) {
         const char *name = k->name;
-        if (keep_pass && (strcmp(name, "proxy_pass") == 0 || strcmp(name, "grpc_pass") == 0 ||
-                          strcmp(name, "uwsgi_pass") == 0) && k->nargs > 0) {
+        if (keep_pass &&
+            (strcmp(name, "proxy_pass") == 0 || strcmp(name, "grpc_pass") == 0 ||
+             strcmp(name, "uwsgi_pass") == 0) &&
+            k->nargs > 0) {
             char *hp = url_hostport(k->args[0]);
             redact_keep(r, hp);
             free(hp);
-        } else if (keep_pass && (strcmp(name, "proxy_ssl_name") == 0 ||
-                                 (strcmp(name, "server") == 0 && !k->block)) &&
+        } else if (keep_pass &&
+                   (strcmp(name, "proxy_ssl_name") == 0 ||
+                    (strcmp(name, "server") == 0 && !k->block)) &&
                    k->nargs > 0) {
             redact_keep(r, k->args[0]); /* an upstream group's servers are upstreams */
         } else if (!keep_pass && strcmp(name, "server_name") == 0) {
             for (size_t i = 0; i < k->nargs; i++)
                 redact_learn_host(r, k->args[i]);
-        } else if (!keep_pass && (strcmp(name, "ssl_password_file") == 0 ||
-                                  strcmp(name, "proxy_ssl_password_file") == 0 ||
-                                  strcmp(name, "ssl_certificate_key") == 0 ||
-                                  strcmp(name, "proxy_ssl_certificate_key") == 0 ||
-                                  strcmp(name, "grpc_ssl_certificate_key") == 0 ||
-                                  strcmp(name, "auth_basic_user_file") == 0) &&
+        } else if (!keep_pass &&
+                   (strcmp(name, "ssl_password_file") == 0 ||
+                    strcmp(name, "proxy_ssl_password_file") == 0 ||
+                    strcmp(name, "ssl_certificate_key") == 0 ||
+                    strcmp(name, "proxy_ssl_certificate_key") == 0 ||
+                    strcmp(name, "grpc_ssl_certificate_key") == 0 ||
+                    strcmp(name, "auth_basic_user_file") == 0) &&
                    k->nargs > 0) {
             redact_learn_secret_file(r, k->args[0]);
         }
@@ -391,6 +397,54 @@ figures(struct report *rep)
     }
 }
 
+/* --probe: the triage of diagnose (config, placing, a probe with the effective settings)
+ * for every incident; its results go to the incident of the same upstream and kind. */
+static void
+live_probe(const struct report_opts *o, struct redact *r, struct report *rep)
+{
+    struct triage_opts to;
+    struct triage t;
+    char *why = NULL;
+
+    memset(&to, 0, sizeof(to));
+    memset(&t, 0, sizeof(t));
+    to.conf = o->conf;
+    to.prefix = o->prefix;
+    to.nginx = o->nginx;
+    to.logs = o->logs;
+    to.nlogs = o->nlogs;
+    if (triage_collect(&to, &t, &why) != 0) {
+        char *w = red(r, why);
+        warn(rep, xasprintf("--probe: %s", w));
+        free(w);
+        free(why);
+        triage_free(&t);
+        return;
+    }
+    triage_plan(&t);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct triage_item *it = &t.items[i];
+        if (it->inc == NULL)
+            continue;
+        for (size_t k = 0; k < rep->nincidents; k++) {
+            struct report_incident *ri = &rep->incidents[k];
+            if (ri->probed || strcmp(ri->upstream, it->inc->upstream) != 0 ||
+                strcmp(ri->kind, logscan_kind_name(it->inc->kind)) != 0)
+                continue;
+            ri->probed = true;
+            if (it->planned) {
+                ri->probe_verdict = probe_verdict_name(it->rc.probe.verdict);
+                ri->probe_message = red(r, it->rc.probe.nginx_message);
+                ri->probe_cause = red(r, it->rc.cause);
+            } else {
+                ri->probe_cause = red(r, it->plan_error != NULL ? it->plan_error : "not probed");
+            }
+            break;
+        }
+    }
+    triage_free(&t);
+}
+
 static int
 cmp_incident(const void *a, const void *b)
 {
@@ -446,8 +500,7 @@ report_build(const struct report_opts *o, struct report *rep, char **cause)
         conf_logs(conf, o->prefix, rep);
     }
     if (rep->nlogs > 0 &&
-        logread_store(&st, (const char *const *)rep->logs, rep->nlogs, &lo, NULL, &lw, cause) ==
-            -1)
+        logread_store(&st, (const char *const *)rep->logs, rep->nlogs, &lo, NULL, &lw, cause) == -1)
         goto out;
 
     /* the journal */
@@ -500,6 +553,8 @@ report_build(const struct report_opts *o, struct report *rep, char **cause)
     rep->txns = xcalloc(njs + 1, sizeof(*rep->txns));
     for (size_t i = 0; i < njs; i++)
         fill_txn(r, &js[i], &rep->txns[rep->ntxns++]);
+    if (o->probe)
+        live_probe(o, r, rep);
     for (size_t i = 0; i < lw.n; i++)
         warn(rep, xasprintf("%s%s%s", lw.items[i].file != NULL ? lw.items[i].file : "",
                             lw.items[i].file != NULL ? ": " : "", lw.items[i].message));
@@ -549,6 +604,8 @@ report_free(struct report *rep)
         free_strv(ri->clients, ri->nclients);
         free_strv(ri->samples, ri->nsamples);
         free(ri->file);
+        free(ri->probe_message);
+        free(ri->probe_cause);
     }
     free(rep->incidents);
     for (size_t i = 0; i < rep->ntxns; i++) {

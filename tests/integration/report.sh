@@ -39,6 +39,13 @@ is "$(jq -r '.incidents[0].upstream, .incidents[0].count' "$LAB_DIR/before.json"
 is "$(jq -r '.summary.time_to_fix_s, (.transactions | length)' "$LAB_DIR/before.json" | tr '\n' ' ')" \
     "null 0 " "no transaction yet: no time to fix"
 
+ok "offline by default: no probe" jqok '.incidents[0].probe == null' "$LAB_DIR/before.json"
+tt report --probe --format json >"$LAB_DIR/probe.json" 2>"$LAB_DIR/probe.err"
+is "$?" 0 "report --probe exits 0"
+is "$(jq -r '.incidents[0].probe.verdict' "$LAB_DIR/probe.json")" verify_error \
+    "--probe: the live probe gives nginx's verdict"
+ok "and nginx's message" jqok '.incidents[0].probe.message | test("self-signed certificate")' \
+    "$LAB_DIR/probe.json"
 sleep 1 # the fix starts a second after the first failure at least
 tt fix --apply --yes --watch 0 --upstream "$UP" >"$LAB_DIR/fix.out" 2>"$LAB_DIR/fix.err"
 is "$?" 0 "fix --apply --yes succeeds"

@@ -40,8 +40,7 @@ credential_headers_lose_their_values_in_config_and_http_form(void **state)
     check(r, "proxy_set_header Authorization \"Bearer abc.def.ghi-123\";",
           "proxy_set_header Authorization \"[redacted]\";");
     check(r, "proxy_set_header Cookie sid=77;", "proxy_set_header Cookie [redacted];");
-    check(r, "Proxy-Authorization: Basic YWxpY2U6cGFzc3dvcmQ=",
-          "Proxy-Authorization: [redacted]");
+    check(r, "Proxy-Authorization: Basic YWxpY2U6cGFzc3dvcmQ=", "Proxy-Authorization: [redacted]");
     check(r, "Set-Cookie: a=1; Path=/; HttpOnly", "Set-Cookie: [redacted]");
     assert_int_equal(redact_count(r, RK_HEADER), 4);
     /* a variable names no secret */
@@ -90,7 +89,8 @@ queries_and_userinfo_go_paths_stay(void **state)
 
     check(r, "GET /api/v1/orders?customer=4711&x=2 HTTP/1.1",
           "GET /api/v1/orders?[redacted] HTTP/1.1");
-    check(r, "GET https://alice:pw@api.lab/x HTTP/1.1", "GET https://[redacted]@api.lab/x HTTP/1.1");
+    check(r, "GET https://alice:pw@api.lab/x HTTP/1.1",
+          "GET https://[redacted]@api.lab/x HTTP/1.1");
     assert_int_equal(redact_count(r, RK_QUERY), 1);
     assert_int_equal(redact_count(r, RK_USERINFO), 1);
     redact_free(r);
