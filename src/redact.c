@@ -534,7 +534,7 @@ match_long_secret(struct redact *r, const char *s, size_t len, struct buf *out)
 
     if (s[0] == '/')
         return 0; /* a path */
-    while (j < len && is_b64(s[j])) {
+    while (j < len && is_b64(s[j]) && s[j] != '=') {
         unsigned char c = (unsigned char)s[j];
         up |= isupper(c) != 0;
         lo |= islower(c) != 0;
@@ -542,6 +542,8 @@ match_long_secret(struct redact *r, const char *s, size_t len, struct buf *out)
         hex &= isxdigit(c) != 0;
         j++;
     }
+    while (j < len && s[j] == '=') /* padding ends it; "name=value" is two words */
+        j++;
     if (j < 32 || !(hex || (up && lo && dig)))
         return 0;
     buf_adds(out, "[redacted]");
@@ -674,7 +676,7 @@ redact_text(struct redact *r, const char *s, size_t len)
             i += m;
             continue;
         }
-        if (!is_b64(prev) && (m = match_long_secret(r, p, n, &out)) > 0) {
+        if ((!is_b64(prev) || prev == '=') && (m = match_long_secret(r, p, n, &out)) > 0) {
             i += m;
             continue;
         }

@@ -59,6 +59,7 @@ tokens_jwts_long_hex_and_key_values_are_replaced(void **state)
     check(r, "t eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.sig_ABC end", "t [redacted] end");
     check(r, "sig 3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a;", "sig [redacted];");
     check(r, "x api_key=9f2b7c&y=1", "x api_key=[redacted]&y=1");
+    check(r, "X-Custom=dGhpcyBpcyBhIHZlcnkgc2VjcmV0IHRva2VuMTIz ok", "X-Custom=[redacted] ok");
     check(r, "password: hunter2 ok", "password: [redacted] ok");
     assert_int_equal(redact_count(r, RK_PASSWORD), 1);
     assert_true(redact_count(r, RK_TOKEN) >= 4);
