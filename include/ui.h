@@ -75,6 +75,7 @@ enum ui_action {
     UA_SUSPEND,
     UA_CA_FILE,     /* fix wizard: give a CA / intermediate file */
     UA_CLIENT_CERT, /* fix wizard: give a client certificate and key */
+    UA_REPORT,      /* write the postmortem report under the state dir */
 };
 
 /* A screen: what it draws and how it answers actions. Rows are the screen's own business
@@ -299,5 +300,7 @@ int ui_doc_scroll(const struct ui_doc *d, size_t *scroll, enum ui_action a, int 
 void ui_doc_runbook(struct ui *ui, struct ui_doc *d, const struct incident *inc);
 /* The history screen's model: reload the journal. */
 void ui_history_load(struct ui *ui);
+/* R: writes the redacted Markdown report under the state dir, the path in the status line. */
+void ui_report_write(struct ui *ui);
 
 #endif

@@ -47,7 +47,10 @@ const struct cli_verb cli_verbs[] = {
     {"explain", cli_explain, "explain CODE|KIND | --list",
      "print the runbook of a cause (verify code, name-mismatch, wrong-version, ...)"},
 
-    {"report", cli_not_yet, "report [--format text|json]", "write an incident report"},
+    {"report", cli_report,
+     "report [--format md|json] [--since TIME] [--no-redact] [--redact-map FILE] [-o FILE] "
+     "[--probe]",
+     "write a postmortem: timeline, time to detect and fix, redacted on this host"},
 
     {"watch", cli_watch, "watch [--since TIME] [--ascii] [--debug FILE]",
      "the interactive terminal screen (default without a verb)"},

@@ -45,6 +45,8 @@ const struct ui_key ui_keys[] = {
      "fix wizard: a CA or intermediate file (Tab completes) for the ca and chain fixes"},
     {'m', UA_CLIENT_CERT, UI_KM_FIX, "m", NULL,
      "fix wizard: a client certificate and key (Tab completes) for the mtls fix"},
+    {'R', UA_REPORT, UI_KM_ALL, "R", NULL,
+     "write the postmortem report (Markdown, redacted) under the state dir"},
     {'/', UA_FILTER, UI_KM_INCIDENTS, "/", "filter", "show only rows containing a text"},
     {'?', UA_HELP, UI_KM_ALL, "?", "help", "this help"},
     {CTRL('l'), UA_REDRAW, UI_KM_ALL, "Ctrl-L", NULL, "redraw the screen"},

@@ -308,6 +308,9 @@ ui_global_action(struct ui *ui, enum ui_action a)
     case UA_UPSTREAMS:
         ui_upstreams_open(ui);
         return UI_REDRAW;
+    case UA_REPORT:
+        ui_report_write(ui);
+        return UI_REDRAW;
     default:
         return 0;
     }
