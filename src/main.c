@@ -111,11 +111,14 @@ main(int argc, char **argv)
             break;
         case 'V':
             print_version(stdout);
+            free(app.logs);
             return EXIT_ALL_WELL;
         case 'h':
             cli_print_usage(stdout);
+            free(app.logs);
             return EXIT_ALL_WELL;
         default:
+            free(app.logs);
             if (optopt != 0 && optopt < 256)
                 return cli_usage_error(NULL, "unknown option '-%c' (see tlstriage --help)", optopt);
             return cli_usage_error(NULL, "unknown or incomplete option '%s' (see tlstriage --help)",
