@@ -71,6 +71,8 @@ int cli_drill(struct app *app, int argc, char **argv);
 int cli_explain(struct app *app, int argc, char **argv);
 int cli_report(struct app *app, int argc, char **argv);
 int cli_watch(struct app *app, int argc, char **argv);
+/* Hidden (not in the table or --help): words for the bash completion (cli-complete.c). */
+int cli_complete(struct app *app, int argc, char **argv);
 /* Stand-in for verbs not in this build yet: says so and exits 2. */
 int cli_not_yet(struct app *app, int argc, char **argv);
 

@@ -70,9 +70,12 @@ typedef void (*job_done_cb)(struct job *job, const struct job_outcome *o, void *
  * checks, and while a closed job is not yet reaped a 20 ms timer polls, so jobs end even
  * when someone else owns SIGCHLD. */
 struct job_runner *job_runner_new(struct evloop *loop);
-/* Kills the workers still running (SIGKILL to their groups), reaps them, calls nothing. Not
- * from inside a job callback. */
+/* Kills the workers still running (SIGKILL to their groups), reaps them, and calls each one's
+ * on_done with JOB_CANCELLED (so its owner frees what it gave the job); then frees the
+ * runner. job_runner_release does the same but leaves the workers running (a transaction
+ * that must finish on its own after the screen quits). Not from inside a job callback. */
 void job_runner_free(struct job_runner *jr);
+void job_runner_release(struct job_runner *jr);
 void job_runner_set_grace(struct job_runner *jr, unsigned grace_ms);
 /* Jobs started and not yet done. */
 size_t job_runner_count(const struct job_runner *jr);

@@ -27,7 +27,7 @@ enum settings_key {
     SK__COUNT
 };
 
-#define SETTINGS_DEFAULT_FILE "/etc/tlstriage/config.yaml"
+#define SETTINGS_DEFAULT_FILE TT_SYSCONFDIR "/config.yaml" /* /etc/tlstriage: configure */
 
 struct settings {
     char *file;           /* the file read, or NULL (none) */

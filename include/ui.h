@@ -280,6 +280,8 @@ void ui_detail_refresh(struct ui *ui);
 void ui_detail_close(struct ui *ui);
 /* The fix wizard on the item shown in Detail. */
 void ui_fix_open(struct ui *ui);
+/* Frees what the fix screen holds (its text, step messages, result); ui_run calls it at exit. */
+void ui_fix_close(struct ui *ui);
 bool ui_fix_running(const struct ui *ui);
 /* A new plan of the item arrived: the wizard's pick list is rebuilt. */
 void ui_fix_replanned(struct ui *ui);

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "app.h"
+#include "atomicfile.h"
 #include "cli.h"
 #include "fmt-probe.h"
 #include "nginxbin.h"
@@ -47,6 +48,7 @@ enum {
     OPT_ALL,
     OPT_STREAM,
     OPT_NO_WHATIF,
+    OPT_TEXTFILE,
     OPT_HELP,
 };
 
@@ -72,6 +74,7 @@ static const struct option probe_options[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"stream", no_argument, NULL, OPT_STREAM},
     {"no-what-if", no_argument, NULL, OPT_NO_WHATIF},
+    {"textfile", required_argument, NULL, OPT_TEXTFILE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -81,7 +84,7 @@ static const char probe_usage[] =
     "         [--name NAME] [--sni|--no-sni] [--protocols \"TLSv1.2 TLSv1.3\"] [--ciphers LIST]\n"
     "         [--cert FILE --key FILE [--password-file FILE]] [--crl FILE]\n"
     "         [--timeout SECONDS] [--parallel N]\n"
-    "         [--format text|json|prometheus] [--no-what-if]\n"
+    "         [--format text|json|prometheus [--textfile FILE]] [--no-what-if]\n"
     "       tlstriage probe --conf PATH (--location-of URL | --server NAME --uri PATH | --all)\n"
     "       tlstriage probe --conf PATH (--location-of tcp://ADDR:PORT | --server ADDR:PORT "
     "--stream)\n"
@@ -128,6 +131,38 @@ parse_seconds(const char *s, int *ms)
     return 0;
 }
 
+/* Prometheus text to stdout, or with textfile to that file atomically (temp file beside
+ * it, fsync, rename: node_exporter never reads half a file). Returns 0, or -1 said. */
+static int
+put_prometheus(const char *textfile, const struct probe_result *res, size_t n,
+               const char *const *labels)
+{
+    char *data = NULL, *cause = NULL;
+    size_t len = 0;
+    FILE *mf;
+    int rc;
+
+    if (textfile == NULL) {
+        fmt_probe_prometheus(stdout, res, n, labels);
+        return 0;
+    }
+    if ((mf = open_memstream(&data, &len)) == NULL) {
+        fprintf(stderr, "tlstriage: probe: %s: out of memory\n", textfile);
+        return -1;
+    }
+    fmt_probe_prometheus(mf, res, n, labels);
+    fclose(mf);
+    rc = atomicfile_write(textfile, data, len, 0644, &cause);
+    if (rc != 0) {
+        fputs("tlstriage: probe: --textfile: ", stderr);
+        cli_put_sanitized(stderr, cause);
+        fputc('\n', stderr);
+    }
+    free(data);
+    free(cause);
+    return rc;
+}
+
 /* ---- targets from the nginx config: triage_probe_plan ---- */
 
 /* The plan's warnings, as "tlstriage: probe: ..." lines (sanitized). */
@@ -160,7 +195,7 @@ cli_probe(struct app *app, int argc, char **argv)
     struct probe_opts base, *opts = NULL;
     struct probe_result *res = NULL;
     enum cli_format fmt = FMT_TEXT;
-    const char *location_of = NULL, *server = NULL, *uri = NULL;
+    const char *location_of = NULL, *server = NULL, *uri = NULL, *textfile = NULL;
     bool all = false, stream = false, failed = false;
     char **hosts = NULL, *cause = NULL;
     size_t n = 0, nfailed = 0;
@@ -259,6 +294,9 @@ cli_probe(struct app *app, int argc, char **argv)
         case OPT_NO_WHATIF:
             base.what_if = false;
             break;
+        case OPT_TEXTFILE:
+            textfile = optarg;
+            break;
         case OPT_HELP:
         case 'h':
             fputs(probe_usage, stdout);
@@ -268,6 +306,8 @@ cli_probe(struct app *app, int argc, char **argv)
                                    argv[optind - 1]);
         }
     }
+    if (textfile != NULL && fmt != FMT_PROMETHEUS)
+        return cli_usage_error(verb, "--textfile goes with --format prometheus");
     /* The nginx version decides the IP-SAN rule and the default proxy_ssl_protocols. */
     struct nginx_version nv;
     bool have_nv = false;
@@ -316,8 +356,11 @@ cli_probe(struct app *app, int argc, char **argv)
             labels[i] = plan.labels[i];
         }
         if (n == 0) {
-            fprintf(stdout, "no TLS upstream to probe in %s\n", app->conf);
             rc = EXIT_ALL_WELL;
+            if (fmt != FMT_PROMETHEUS)
+                fprintf(stdout, "no TLS upstream to probe in %s\n", app->conf);
+            else if (put_prometheus(textfile, NULL, 0, NULL) != 0) /* a valid, empty textfile */
+                rc = EXIT_USAGE;
             goto out;
         }
         hosts = xcalloc(n, sizeof(*hosts));
@@ -377,7 +420,10 @@ cli_probe(struct app *app, int argc, char **argv)
     if (fmt == FMT_JSON) {
         fmt_probe_json_list(stdout, res, n);
     } else if (fmt == FMT_PROMETHEUS) {
-        fmt_probe_prometheus(stdout, res, n, labels);
+        if (put_prometheus(textfile, res, n, labels) != 0) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
     } else if (all) {
         fmt_probe_table(stdout, res, opts, labels, n);
         printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,

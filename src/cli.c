@@ -78,7 +78,7 @@ cli_print_usage(FILE *fp)
           "  --nginx PATH       nginx binary\n"
           "  --prefix DIR       nginx prefix (as nginx -p)\n"
           "  --state-dir DIR    backups and journal\n"
-          "  --config FILE      tool settings (YAML; default /etc/tlstriage/config.yaml)\n"
+          "  --config FILE      tool settings (YAML; default " TT_SYSCONFDIR "/config.yaml)\n"
           "  --show-settings    print the effective settings and where each comes from\n"
           "  --no-color         no colours\n"
           "  --version, --help\n\n"

@@ -429,7 +429,7 @@ drill_dirs(const struct app *app, const char *extra)
         push(&v, &n, xstrdup(extra));
     if (app->drills_dir != NULL)
         push(&v, &n, xstrdup(app->drills_dir));
-    push(&v, &n, xstrdup("/etc/tlstriage/drills"));
+    push(&v, &n, xstrdup(TT_SYSCONFDIR "/drills"));
     push(&v, &n, xstrdup(TT_DATADIR "/drills"));
     /* uninstalled: beside the binary (the build tree), then the source tree */
     if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {

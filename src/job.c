@@ -120,28 +120,52 @@ job_free(struct job *j)
     free(j);
 }
 
-void
-job_runner_free(struct job_runner *jr)
+/* Ends the runner: each job still listed is unlinked, killed when kill_them (SIGKILL to its
+ * group, reaped) or left running, and its on_done called with JOB_CANCELLED so that its
+ * owner frees what it gave the job (a wire module's context); then the runner is freed. */
+static void
+runner_end(struct job_runner *jr, bool kill_them)
 {
-    struct job *j, *next;
+    struct job *j;
 
     if (jr == NULL)
         return;
-    for (j = jr->jobs; j != NULL; j = next) {
-        next = j->next;
-        if (!j->reaped) {
+    while ((j = jr->jobs) != NULL) {
+        struct job_outcome o;
+        jr->jobs = j->next;
+        jr->njobs--;
+        if (kill_them && !j->reaped) {
             int st;
             if (kill(-j->pid, SIGKILL) != 0)
                 kill(j->pid, SIGKILL);
             while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
                 ;
         }
+        j->finished = true;
+        memset(&o, 0, sizeof(o));
+        o.status = JOB_CANCELLED;
+        o.error = kill_them ? "cancelled: the job runner was freed"
+                            : "left running: the job runner was freed";
+        if (j->on_done != NULL)
+            j->on_done(j, &o, j->arg);
         job_free(j);
     }
     if (jr->reap_timer > 0)
         evloop_timer_del(jr->loop, jr->reap_timer);
     evloop_signal_add(jr->loop, SIGCHLD, sigchld_ignore, NULL); /* jr is gone */
     free(jr);
+}
+
+void
+job_runner_free(struct job_runner *jr)
+{
+    runner_end(jr, true);
+}
+
+void
+job_runner_release(struct job_runner *jr)
+{
+    runner_end(jr, false);
 }
 
 pid_t

@@ -10,12 +10,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curses.h>
+#include <openssl/crypto.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <yaml.h>
+
 #include "app.h"
 #include "cli-rollback.h"
 #include "cli.h"
 #include "procenv.h"
 #include "settings.h"
 #include "xmalloc.h"
+
+/* --version: ours, then the libraries' versions as the loaded libraries report them. */
+static void
+print_version(FILE *fp)
+{
+    char pcre2[64] = "?";
+
+    if (pcre2_config(PCRE2_CONFIG_VERSION, NULL) <= (int)sizeof(pcre2))
+        pcre2_config(PCRE2_CONFIG_VERSION, pcre2);
+    fprintf(fp, "tlstriage %s\n", PACKAGE_VERSION);
+    fprintf(fp, "  %s\n", OpenSSL_version(OPENSSL_VERSION));
+    fprintf(fp, "  %s\n", curses_version());
+    fprintf(fp, "  libyaml %s\n", yaml_get_version_string());
+    fprintf(fp, "  PCRE2 %s\n", pcre2);
+}
 
 enum {
     OPT_CONF = 256,
@@ -89,12 +110,15 @@ main(int argc, char **argv)
             show_settings = true;
             break;
         case 'V':
-            printf("tlstriage %s\n", PACKAGE_VERSION);
+            print_version(stdout);
+            free(app.logs);
             return EXIT_ALL_WELL;
         case 'h':
             cli_print_usage(stdout);
+            free(app.logs);
             return EXIT_ALL_WELL;
         default:
+            free(app.logs);
             if (optopt != 0 && optopt < 256)
                 return cli_usage_error(NULL, "unknown option '-%c' (see tlstriage --help)", optopt);
             return cli_usage_error(NULL, "unknown or incomplete option '%s' (see tlstriage --help)",
@@ -118,6 +142,8 @@ main(int argc, char **argv)
         verb = cli_verb_find("watch");
         char *watch_argv[] = {(char *)"watch", NULL};
         rc = verb->run(&app, 1, watch_argv);
+    } else if (strcmp(argv[optind], "complete") == 0) {
+        rc = cli_complete(&app, argc - optind, argv + optind); /* hidden: bash completion */
     } else if ((verb = cli_verb_find(argv[optind])) == NULL) {
         rc = cli_usage_error(NULL, "unknown verb '%s' (see tlstriage --help)", argv[optind]);
     } else {

@@ -131,7 +131,7 @@ runbook_dirs(const struct app *app)
 
     if (app->runbooks_dir != NULL)
         push(&v, &n, xstrdup(app->runbooks_dir));
-    push(&v, &n, xstrdup("/etc/tlstriage/runbooks"));
+    push(&v, &n, xstrdup(TT_SYSCONFDIR "/runbooks"));
     push(&v, &n, xstrdup(TT_DATADIR "/runbooks"));
     if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
         self[len] = '\0';

@@ -327,6 +327,24 @@ fix_rebuild(struct ui *ui)
 }
 
 void
+ui_fix_close(struct ui *ui)
+{
+    struct ui_fix *fx = &ui->fix;
+
+    ui_doc_clear(&fx->doc);
+    for (int s = 0; s < UI_FIX_STEPS; s++)
+        free(fx->step_msg[s]);
+    if (fx->res != NULL) {
+        txn_result_free(fx->res);
+        free(fx->res);
+    }
+    free(fx->cause);
+    free(fx->before);
+    free(fx->not_writable);
+    memset(fx, 0, sizeof(*fx));
+}
+
+void
 ui_fix_open(struct ui *ui)
 {
     struct ui_fix *fx = &ui->fix;
@@ -347,17 +365,7 @@ ui_fix_open(struct ui *ui)
         ui_show(ui, &ui_screen_fix);
         return;
     }
-    ui_doc_clear(&fx->doc);
-    for (int s = 0; s < UI_FIX_STEPS; s++)
-        free(fx->step_msg[s]);
-    if (fx->res != NULL) {
-        txn_result_free(fx->res);
-        free(fx->res);
-    }
-    free(fx->cause);
-    free(fx->before);
-    free(fx->not_writable);
-    memset(fx, 0, sizeof(*fx));
+    ui_fix_close(ui);
     fx->item = ui->detail.item;
     fx->stage = FIX_PICK;
     fix_rebuild(ui);

@@ -509,8 +509,10 @@ out:
         /* A transaction goes on in its own process group and journals every step: not
          * killed here (a dropped SSH session must not leave a half-applied change). */
         ui_debug(&ui, "quitting while a transaction runs: it finishes in the background");
+        job_runner_release(ui.jobs);
     } else
         job_runner_free(ui.jobs);
+    ui_fix_close(&ui);
     if (ui.tri_open)
         triage_free(&ui.tri);
     free(ui.tri_error);

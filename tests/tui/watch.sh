@@ -115,6 +115,8 @@ quit_test() {
     tui_wait "sane$n" "DONE$n" >/dev/null
     ok "quit by $how from ${screen_key:-Incidents}: stty -a unchanged" \
         cmp -s "$LAB_DIR/stty.before.$n" "$LAB_DIR/stty.after.$n"
+    cmp -s "$LAB_DIR/stty.before.$n" "$LAB_DIR/stty.after.$n" ||
+        diff "$LAB_DIR/stty.before.$n" "$LAB_DIR/stty.after.$n" 2>&1 | sed 's/^/# /' | head -20
     tmx kill-session -t "sane$n"
 }
 # Ctrl-Z suspends (the shell gets the terminal back), fg resumes with a whole screen

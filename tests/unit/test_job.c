@@ -570,8 +570,42 @@ freeing_the_runner_kills_and_reaps_what_still_runs(void **state)
     assert_non_null(j);
     pid = job_pid(j);
     job_runner_free(jr);
-    assert_false(s.done); /* no callback from a free */
+    /* the owner hears JOB_CANCELLED, so a wire module frees the context it gave the job */
+    assert_true(s.done);
+    assert_int_equal(s.status, JOB_CANCELLED);
     assert_no_process(pid);
+    free(s.error);
+    buf_free(&s.texts);
+    buf_free(&s.result);
+    evloop_free(loop);
+}
+
+static void
+releasing_the_runner_leaves_the_worker_running_and_says_cancelled(void **state)
+{
+    struct evloop *loop = evloop_new();
+    struct job_runner *jr = job_runner_new(loop);
+    struct seen s = {0};
+    char *cause = NULL;
+    int ms = 30000;
+    struct job *j;
+    pid_t pid;
+
+    (void)state;
+    j = job_start(jr, "kept", w_sleep, &ms, NULL, on_done, &s, &cause);
+    assert_non_null(j);
+    pid = job_pid(j);
+    job_runner_release(jr);
+    assert_true(s.done);
+    assert_int_equal(s.status, JOB_CANCELLED);
+    assert_int_equal(kill(pid, 0), 0); /* still running: release kills nothing */
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+        ;
+    free(s.error);
+    buf_free(&s.texts);
+    buf_free(&s.result);
     evloop_free(loop);
 }
 
@@ -767,6 +801,7 @@ main(void)
         cmocka_unit_test(the_worker_runs_detached_from_the_terminal_and_the_parents_signals),
         cmocka_unit_test(many_jobs_at_once_each_get_their_own_result),
         cmocka_unit_test(freeing_the_runner_kills_and_reaps_what_still_runs),
+        cmocka_unit_test(releasing_the_runner_leaves_the_worker_running_and_says_cancelled),
         cmocka_unit_test(a_program_job_streams_stdout_and_stderr_lines_and_its_status),
         cmocka_unit_test(cancelling_a_program_job_ends_the_program_too),
         cmocka_unit_test(nginx_t_runs_as_a_job_and_its_emerg_line_arrives),
