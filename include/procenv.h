@@ -29,6 +29,12 @@ void procenv_init(void);
  * the programs run meanwhile (nginx -t, the reload) start with the default dispositions.
  * Used by txn.c from the first write to the end of the confirmation. Not nested.
  */
+/* In a child between fork() and exec(): every signal back to its default disposition and
+ * none blocked, so a SIGTERM sent to the child before it execs ends it (it would otherwise
+ * run the parent's handler, which only notes the signal) and the program starts as its own
+ * would. Async-signal-safe. */
+void procenv_child_defaults(void);
+
 struct procenv_held;
 struct procenv_held *procenv_signals_hold(void);
 void procenv_signals_release(struct procenv_held *h);

@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "drill.h"
 #include "ngxconf.h"
+#include "procenv.h"
 #include "resolve.h"
 #include "spawn.h"
 #include "sslconf.h"
@@ -403,7 +404,28 @@ out:
 
 /* ---- processes ---- */
 
-/* Whether pid runs and its command line names dir (ours, not a recycled pid). */
+/* The parent of pid (from /proc/PID/stat), or -1. */
+static pid_t
+parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    long ppid = -1;
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fp = fopen(path, "re")) == NULL)
+        return -1;
+    if (fgets(buf, sizeof(buf), fp) != NULL) {
+        char *p = strrchr(buf, ')');
+        if (p == NULL || sscanf(p + 2, "%*c %ld", &ppid) != 1)
+            ppid = -1;
+    }
+    fclose(fp);
+    return (pid_t)ppid;
+}
+
+/* Whether pid runs and its command line names dir, or it is our own child (ours, not a
+ * recycled pid). */
 static bool
 ours(pid_t pid, const char *dir)
 {
@@ -425,7 +447,8 @@ ours(pid_t pid, const char *dir)
             buf[i] = ' ';
     }
     buf[n] = '\0';
-    return strstr(buf, dir) != NULL;
+    /* a child of ours that has not exec'd yet still shows our own command line */
+    return strstr(buf, dir) != NULL || parent_of(pid) == getpid();
 }
 
 static bool
@@ -471,20 +494,11 @@ children(pid_t pid, pid_t *out, size_t max)
     size_t n = 0;
 
     while (d != NULL && (e = readdir(d)) != NULL && n < max) {
-        char path[300], buf[512];
-        FILE *fp;
-        long ppid;
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        if ((fp = fopen(path, "re")) == NULL)
-            continue;
-        if (fgets(buf, sizeof(buf), fp) != NULL) {
-            char *p = strrchr(buf, ')');
-            if (p != NULL && sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == pid)
-                out[n++] = (pid_t)strtol(e->d_name, NULL, 10);
-        }
-        fclose(fp);
+        pid_t k = (pid_t)strtol(e->d_name, NULL, 10);
+        if (parent_of(k) == pid)
+            out[n++] = k;
     }
     if (d != NULL)
         closedir(d);
@@ -606,6 +620,7 @@ run_nginx(const struct drill_sandbox *sb, const char *role, const char *sig, cha
         dup2(fd, 1);
         dup2(fd, 2);
         setsid();
+        procenv_child_defaults();
         execv(sb->nginx, argv);
         _exit(127);
     }

@@ -23,6 +23,7 @@
 #include "atomicfile.h"
 #include "drill.h"
 #include "evloop.h"
+#include "procenv.h"
 #include "xmalloc.h"
 
 #define MAX_CONNS 16
@@ -200,6 +201,7 @@ drill_traffic_spawn(const struct drill_sandbox *sb, char **cause)
         dup2(fd, 1);
         dup2(fd, 2);
         setsid();
+        procenv_child_defaults();
         execv(self, argv);
         _exit(127);
     }

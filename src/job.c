@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "evloop.h"
 #include "job.h"
+#include "procenv.h"
 #include "spawn.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -431,19 +432,9 @@ child_fatal(void)
 static void
 child_setup(void)
 {
-    struct sigaction sa;
-    sigset_t none;
     int nul;
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (int s = 1; s < NSIG; s++) {
-        if (s != SIGKILL && s != SIGSTOP)
-            sigaction(s, &sa, NULL); /* fails harmlessly for the libc-reserved ones */
-    }
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    procenv_child_defaults();
     setpgid(0, 0);
     if ((nul = open("/dev/null", O_RDWR)) >= 0) {
         dup2(nul, 0);

@@ -70,3 +70,20 @@ procenv_signals_release(struct procenv_held *h)
     if (sig != 0)
         raise(sig);
 }
+
+void
+procenv_child_defaults(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int s = 1; s < NSIG; s++) {
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL); /* fails harmlessly for the libc-reserved ones */
+    }
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}

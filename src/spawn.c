@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "evloop.h"
+#include "procenv.h"
 #include "spawn.h"
 #include "xmalloc.h"
 
@@ -47,11 +48,8 @@ spawn_run(char *const argv[], struct buf *out, int timeout_ms, struct spawn_resu
         dup2(pfd[1], 1);
         dup2(pfd[1], 2);
         setpgid(0, 0);
-        /* SIGPIPE is ignored in tlstriage (procenv.c); the program gets the default. */
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof(dfl));
-        dfl.sa_handler = SIG_DFL;
-        sigaction(SIGPIPE, &dfl, NULL);
+        /* SIGPIPE is ignored in tlstriage (procenv.c); the program gets the defaults. */
+        procenv_child_defaults();
         execvp(argv[0], argv);
         child_errno = errno;
         (void)!write(errpipe[1], &child_errno, sizeof(child_errno));
