@@ -39,6 +39,10 @@ void staleness_load(const char *nginx, const char *conf, const char *prefix,
                     struct stale_load *out);
 void stale_load_free(struct stale_load *l);
 
+/* The log part alone: the time of the last of those notices in the last 512 KiB of the
+ * error log path (local time, whole seconds). Returns out->known. */
+bool staleness_load_log(const char *path, struct stale_load *out);
+
 /* The files of s (trusted certificate, client certificate and key, CRL, password file;
  * relative names taken as nginx takes them) and every config file of conf that changed at
  * least a second after l (the times are whole seconds at best). *out is allocated (free

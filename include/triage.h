@@ -73,8 +73,8 @@ struct triage_item {
      * the reload fix), and why a fresh probe and nginx's resumed sessions can disagree. */
     struct stale_file *stale;
     size_t nstale;
-    char *stale_text;  /* staleness_sentence(), or NULL */
-    char *reuse_note;  /* proxy_ssl_session_reuse and the disagreement, or NULL */
+    char *stale_text; /* staleness_sentence(), or NULL */
+    char *reuse_note; /* proxy_ssl_session_reuse and the disagreement, or NULL */
 };
 
 /* One use of an upstream in the config: how --upstream spells it, and its context. */
@@ -109,7 +109,7 @@ struct triage {
     size_t nrefs;
     bool upstream_has_use; /* the upstream names a use ('@' given) */
     struct triage_warnings warnings;
-    char *nginx, *prefix;  /* as given (for nginx's load time) */
+    char *nginx, *prefix;   /* as given (for nginx's load time) */
     struct stale_load load; /* nginx's last load, found once (load_done) when needed */
     bool load_done;
 };
@@ -182,10 +182,10 @@ struct triage_reload_risk {
     char *context; /* "location /api/ in server front.lab" */
     char *file;    /* where the use's block starts */
     unsigned line;
-    char *upstream;  /* "host:port" */
-    char *message;   /* the probe's verdict in nginx's words */
-    char *changed;   /* "F (directive) changed at T, ..." */
-    char *text;      /* "the next reload breaks location X (file F changed at T): M" */
+    char *upstream; /* "host:port" */
+    char *message;  /* the probe's verdict in nginx's words */
+    char *changed;  /* "F (directive) changed at T, ..." */
+    char *text;     /* "the next reload breaks location X (file F changed at T): M" */
 };
 
 struct triage_reload_risks {
@@ -197,9 +197,19 @@ struct triage_reload_risks {
 /* Finds them for o's config (o->upstream ignored) and logs. Probes only the uses whose
  * files changed after nginx's last load (blocks for their probes). Returns 0 (free with
  * triage_reload_risks_free, always), or -1 with *cause (config unreadable). */
-int triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out,
-                        char **cause);
+int triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out, char **cause);
 void triage_reload_risks_free(struct triage_reload_risks *r);
+
+/* The same for one probe already made (the TUI's Upstreams): r of po (as the probe plan
+ * built it, labelled label) under the files on disk, st the incidents seen, l nginx's load
+ * (staleness_load). Returns the warning text (allocated) or NULL. Blocks only on stat(). */
+char *triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
+                          const struct incident_store *st, const struct probe_opts *po,
+                          const struct probe_result *r, const char *label);
+
+/* Re-derives item i's staleness (stale files, the reload fix, the session note) after it was
+ * planned elsewhere (the TUI plans in a job): reads nginx's load time again (nginx -V, -T). */
+void triage_item_stale(struct triage *t, size_t i);
 
 /* ---- the probe plan of a config (probe --all / --location-of / --server) ---- */
 

@@ -36,9 +36,9 @@
 #define REMEDY_SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 static const char *const strategy_names[RS__COUNT] = {
-    [RS_PIN] = "pin",     [RS_CA] = "ca",   [RS_CHAIN] = "chain", [RS_NAME] = "name",
-    [RS_DEPTH] = "depth", [RS_SNI] = "sni", [RS_MTLS] = "mtls",   [RS_VERIFY] = "verify",
-    [RS_RELOAD] = "reload",
+    [RS_PIN] = "pin",   [RS_CA] = "ca",         [RS_CHAIN] = "chain",
+    [RS_NAME] = "name", [RS_DEPTH] = "depth",   [RS_SNI] = "sni",
+    [RS_MTLS] = "mtls", [RS_VERIFY] = "verify", [RS_RELOAD] = "reload",
 };
 
 int

@@ -113,8 +113,8 @@ log_time(const char *p)
     return t == (time_t)-1 ? -1 : (double)t;
 }
 
-static bool
-load_from_log(const char *path, struct stale_load *out)
+bool
+staleness_load_log(const char *path, struct stale_load *out)
 {
     static const char *const notices[] = {": reconfiguring", ": start worker processes",
                                           ": signal process started"};
@@ -174,7 +174,7 @@ staleness_load(const char *nginx, const char *conf, const char *prefix, struct s
     ng.conf = conf;
     ng.prefix = prefix;
     if (ngxctl_setup(&c, &ng, &cause) == 0 && !load_from_proc(&c, out))
-        (void)load_from_log(c.error_log, out);
+        (void)staleness_load_log(c.error_log, out);
     free(cause);
     ngxctl_free(&c);
 }

@@ -656,6 +656,22 @@ stale_check(struct triage *t, struct triage_item *it)
 }
 
 void
+triage_item_stale(struct triage *t, size_t i)
+{
+    struct triage_item *it = &t->items[i];
+
+    stale_files_free(it->stale, it->nstale);
+    it->stale = NULL;
+    it->nstale = 0;
+    free(it->stale_text);
+    free(it->reuse_note);
+    it->stale_text = it->reuse_note = NULL;
+    stale_load_free(&t->load); /* a fix may have reloaded nginx since */
+    t->load_done = false;
+    stale_check(t, it);
+}
+
+void
 triage_plan_item(struct triage *t, size_t i)
 {
     struct triage_item *it = &t->items[i];
@@ -892,13 +908,39 @@ failed_since(const struct incident_store *st, const char *upstream, double since
     return false;
 }
 
+/* "F (directive) changed at T, ..." */
+static char *
+changed_list(const struct stale_file *sf, size_t nsf)
+{
+    struct buf b = BUF_INIT;
+    char when[32];
+
+    for (size_t k = 0; k < nsf; k++) {
+        staleness_time_text(sf[k].changed, when);
+        buf_addf(&b, "%s%s (%s) changed at %s", k > 0 ? ", " : "", sf[k].path, sf[k].what, when);
+    }
+    return buf_detach(&b);
+}
+
+static const char *
+verdict_words(const struct probe_result *pr)
+{
+    return pr->nginx_message != NULL ? pr->nginx_message : probe_verdict_name(pr->verdict);
+}
+
+static char *
+risk_text(const char *context, const char *upstream, const char *changed,
+          const struct probe_result *pr)
+{
+    return xasprintf("the next reload breaks %s -> %s (%s): %s", context, upstream, changed,
+                     verdict_words(pr));
+}
+
 static void
 risk_add(struct triage_reload_risks *out, const struct tls_use *use, const char *upstream,
          const struct probe_result *pr, const struct stale_file *sf, size_t nsf)
 {
     struct triage_reload_risk *x;
-    struct buf b = BUF_INIT;
-    char when[32];
 
     out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
     x = &out->v[out->n++];
@@ -907,15 +949,41 @@ risk_add(struct triage_reload_risks *out, const struct tls_use *use, const char 
     x->file = xstrdup(use->block->file->path);
     x->line = use->block->line;
     x->upstream = xstrdup(upstream);
-    x->message = xstrdup(pr->nginx_message != NULL ? pr->nginx_message
-                                                   : probe_verdict_name(pr->verdict));
-    for (size_t k = 0; k < nsf; k++) {
-        staleness_time_text(sf[k].changed, when);
-        buf_addf(&b, "%s%s (%s) changed at %s", k > 0 ? ", " : "", sf[k].path, sf[k].what, when);
+    x->message = xstrdup(verdict_words(pr));
+    x->changed = changed_list(sf, nsf);
+    x->text = risk_text(use->context, upstream, x->changed, pr);
+}
+
+char *
+triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
+                    const struct incident_store *st, const struct probe_opts *po,
+                    const struct probe_result *r, const char *label)
+{
+    struct proxy_ssl_settings s;
+    struct stale_file *sf = NULL;
+    size_t nsf = 0;
+    char *up, *text = NULL;
+    const char *paths[] = {po->trusted, po->cert, po->key, po->crl, po->password_file};
+    static const enum pss keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY,
+                                    PSS_CRL, PSS_PASSWORD_FILE};
+
+    if (r == NULL || r->verdict == PROBE_OK || r->verdict == PROBE_NOT_TRIED || !l->known)
+        return NULL;
+    memset(&s, 0, sizeof(s));
+    for (size_t k = 0; k < 5; k++) { /* the probe's paths are nginx's, made absolute */
+        s.v[keys[k]].value = paths[k];
+        s.v[keys[k]].origin = paths[k] != NULL ? PSS_SET : PSS_DEFAULT;
     }
-    x->changed = buf_detach(&b);
-    x->text = xasprintf("the next reload breaks %s -> %s (%s): %s", use->context, upstream,
-                        x->changed, x->message);
+    up = xasprintf("%s:%d", po->host, po->port);
+    staleness_files(conf, &s, l, &sf, &nsf);
+    if (nsf > 0 && !failed_since(st, up, l->when)) {
+        char *changed = changed_list(sf, nsf);
+        text = risk_text(label != NULL ? label : up, up, changed, r);
+        free(changed);
+    }
+    stale_files_free(sf, nsf);
+    free(up);
+    return text;
 }
 
 int
@@ -953,8 +1021,8 @@ triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out
             memset(&pr, 0, sizeof(pr));
             sslconf_full_paths(t.conf, &ssl, owned);
             if (!failed_since(&t.store, up, l->when) &&
-                probe_opts_from_settings(&po, &ssl, use->targets[k].host,
-                                         (int)use->targets[k].port, &why) == 0) {
+                probe_opts_from_settings(&po, &ssl, use->targets[k].host, (int)use->targets[k].port,
+                                         &why) == 0) {
                 po.name = resolve_ssl_name(use);
                 po.check_ip_san = t.ro.check_ip_san;
                 if (t.ro.timeout_ms > 0)
