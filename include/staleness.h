@@ -30,11 +30,13 @@ struct stale_file {
 };
 
 /* Finds the load time of the nginx that nginx (binary, NULL: "nginx"), conf and prefix
- * (NULL: none) name: pid file and error log from nginx -T / -V, then /proc, then the log's
- * "reconfiguring" / "start worker processes" / "signal process started" notices (nginx
- * writes them at level notice; at the default level error only the last one, and only
- * when `nginx -s reload` signalled). Blocks while nginx -V and -T run. Never fails: an
- * unknown time is out->known false. Free with stale_load_free. */
+ * (NULL: none) name: pid file and error log from nginx -T / -V; the master of the pid file
+ * must run conf (its title's -c, else /etc/nginx/nginx.conf), then the newest start time
+ * of its workers in /proc; only when /proc cannot say, the log's "reconfiguring" / "start
+ * worker processes" / "signal process started" notices (nginx writes them at level notice;
+ * at the default level error only the last one, and only when `nginx -s reload`
+ * signalled). Blocks while nginx -V and -T run. Never fails: an unknown time (nginx not
+ * running conf) is out->known false. Free with stale_load_free. */
 void staleness_load(const char *nginx, const char *conf, const char *prefix,
                     struct stale_load *out);
 void stale_load_free(struct stale_load *l);

@@ -184,6 +184,7 @@ struct triage_reload_risk {
     unsigned line;
     char *upstream; /* "host:port" */
     char *message;  /* the probe's verdict in nginx's words */
+    enum probe_verdict verdict;
     char *changed;  /* "F (directive) changed at T, ..." */
     char *text;     /* "the next reload breaks location X (file F changed at T): M" */
 };

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,15 +69,74 @@ proc_start(int pid, double btime)
     return t;
 }
 
+/*
+ * Whether master runs conf: its title ("nginx: master process /usr/sbin/nginx -c F ...",
+ * nginx's argv) names -c F with F the same file (relative to its -p, else its working
+ * directory), or names no -c and conf is nginx's default. A pid file shared with another
+ * nginx (a config from elsewhere, a test fixture) then gives no load time, so nothing is
+ * compared with the wrong nginx and nothing it names is probed.
+ */
 static bool
-load_from_proc(const struct ngxctl *c, struct stale_load *out)
+master_runs(int master, const char *conf)
+{
+    char path[64], title[4096], cwd[PATH_MAX], rc[PATH_MAX], rf[PATH_MAX];
+    const char *c = NULL, *p = NULL;
+    FILE *fp;
+    size_t n;
+    ssize_t len;
+
+    if (conf == NULL || realpath(conf, rc) == NULL)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", master);
+    if ((fp = fopen(path, "re")) == NULL)
+        return false;
+    n = fread(title, 1, sizeof(title) - 1, fp);
+    fclose(fp);
+    title[n] = '\0';
+    /* the title is one string with blanks (nginx rewrites argv), or NUL-separated argv */
+    for (size_t i = 0; i < n; i++)
+        if (title[i] == '\0')
+            title[i] = ' ';
+    for (char *w = strtok(title, " "); w != NULL; w = strtok(NULL, " ")) {
+        if (strcmp(w, "-c") == 0)
+            c = strtok(NULL, " ");
+        else if (strcmp(w, "-p") == 0)
+            p = strtok(NULL, " ");
+        if (c != NULL)
+            break;
+    }
+    if (c == NULL)
+        return realpath("/etc/nginx/nginx.conf", rf) != NULL && strcmp(rf, rc) == 0;
+    snprintf(path, sizeof(path), "/proc/%d/cwd", master);
+    if (c[0] != '/') {
+        if (p != NULL)
+            snprintf(cwd, sizeof(cwd), "%s", p);
+        else if ((len = readlink(path, cwd, sizeof(cwd) - 1)) > 0)
+            cwd[len] = '\0';
+        else
+            return false;
+        char *full = xasprintf("%s/%s", cwd, c);
+        bool same = realpath(full, rf) != NULL && strcmp(rf, rc) == 0;
+        free(full);
+        return same;
+    }
+    return realpath(c, rf) != NULL && strcmp(rf, rc) == 0;
+}
+
+/* 1: found; 0: nginx (running conf) is not running; -1: /proc cannot tell. */
+static int
+load_from_proc(const struct ngxctl *c, const char *conf, struct stale_load *out)
 {
     int master = ngxctl_master_pid(c), kids[256];
     double bt = boot_time(), newest = -1;
     size_t n;
 
-    if (master <= 0 || bt < 0)
-        return false;
+    if (master <= 0)
+        return 0;
+    if (bt < 0)
+        return -1;
+    if (!master_runs(master, conf))
+        return 0;
     n = ngxctl_children(master, kids, 256);
     for (size_t i = 0; i < n; i++) {
         double t = proc_start(kids[i], bt);
@@ -86,14 +146,14 @@ load_from_proc(const struct ngxctl *c, struct stale_load *out)
     out->master = master;
     if (newest < 0) { /* no worker seen: the master's own start */
         if ((newest = proc_start(master, bt)) < 0)
-            return false;
+            return -1;
         out->how = xasprintf("the nginx master %d started (/proc/%d/stat)", master, master);
     } else {
         out->how = xasprintf("the workers of nginx master %d started (/proc/PID/stat)", master);
     }
     out->known = true;
     out->when = newest;
-    return true;
+    return 1;
 }
 
 /* "2026/12/04 21:02:45" at p → epoch seconds (local time), or -1. */
@@ -173,7 +233,9 @@ staleness_load(const char *nginx, const char *conf, const char *prefix, struct s
     ng.binary = nginx;
     ng.conf = conf;
     ng.prefix = prefix;
-    if (ngxctl_setup(&c, &ng, &cause) == 0 && !load_from_proc(&c, out))
+    /* The log's notices only when a master runs but /proc cannot say when it loaded: with
+     * no master, nginx runs nothing and the log's last load is history. */
+    if (ngxctl_setup(&c, &ng, &cause) == 0 && load_from_proc(&c, conf, out) == -1)
         (void)staleness_load_log(c.error_log, out);
     free(cause);
     ngxctl_free(&c);

@@ -607,6 +607,44 @@ session_reuse_on(const struct tls_use *use)
     return v == NULL || strcmp(v, "off") != 0;
 }
 
+static void risks_of(struct triage *t, const struct stale_load *l, const struct triage_item *skip,
+                     struct triage_reload_risks *out);
+
+/* The reload's blast radius: every other use that the files on disk break while nginx
+ * serves it now. Each is an affected use (ok -> its verdict); any makes the reload
+ * unverified, as an edit that breaks a passing use is. */
+static void
+reload_radius(struct triage *t, struct triage_item *it, const struct stale_load *l)
+{
+    struct remedy_fix *f = &it->rc.fixes[it->rc.nfixes - 1];
+    struct triage_reload_risks rw;
+    struct buf why = BUF_INIT;
+
+    memset(&rw, 0, sizeof(rw));
+    risks_of(t, l, it, &rw);
+    if (rw.n == 0)
+        return;
+    f->affected = xcalloc(rw.n, sizeof(*f->affected));
+    for (size_t i = 0; i < rw.n; i++) {
+        struct remedy_affected *a = &f->affected[f->naffected++];
+        a->context = xstrdup(rw.v[i].context);
+        a->file = xstrdup(rw.v[i].file);
+        a->line = rw.v[i].line;
+        a->upstream = xstrdup(rw.v[i].upstream);
+        a->changed = xstrdup(rw.v[i].changed);
+        a->probed = true;
+        a->before = PROBE_OK; /* nginx serves it: no failure logged since its load */
+        a->after = rw.v[i].verdict;
+        a->after_message = xstrdup(rw.v[i].message);
+        buf_addf(&why, "%s%s", i > 0 ? "; " : "", rw.v[i].text);
+    }
+    f->radius_whole = false;
+    f->verified = false;
+    f->verdict_note = xasprintf("not verified: %s", buf_str(&why));
+    buf_free(&why);
+    triage_reload_risks_free(&rw);
+}
+
 /*
  * A use that failed in the log and passes the probe under the files on disk: nginx may run
  * on files it loaded before they changed (then the fix is a reload), or resume sessions
@@ -632,6 +670,7 @@ stale_check(struct triage *t, struct triage_item *it)
                                  "the failures come from what nginx loaded before",
                                  it->stale_text);
         remedy_add_reload(&it->rc, it->stale_text, t->cert_dir);
+        reload_radius(t, it, l);
     } else if (l->known && it->inc->last_seen != (time_t)-1 &&
                (double)it->inc->last_seen < l->when - 1) {
         staleness_time_text(l->when, when);
@@ -950,6 +989,7 @@ risk_add(struct triage_reload_risks *out, const struct tls_use *use, const char 
     x->line = use->block->line;
     x->upstream = xstrdup(upstream);
     x->message = xstrdup(verdict_words(pr));
+    x->verdict = pr->verdict;
     x->changed = changed_list(sf, nsf);
     x->text = risk_text(use->context, upstream, x->changed, pr);
 }
@@ -986,6 +1026,50 @@ triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
     return text;
 }
 
+/* The uses of t (but skip) with a file changed after l whose probe under the files on disk
+ * fails while the log shows no failure for them since l. */
+static void
+risks_of(struct triage *t, const struct stale_load *l, const struct triage_item *skip,
+         struct triage_reload_risks *out)
+{
+    ensure_uses(t);
+    for (size_t u = 0; u < t->nuses; u++) {
+        const struct tls_use *use = &t->uses[u];
+        struct stale_file *sf = NULL;
+        size_t nsf = 0;
+
+        if (use->kind == RESOLVE_VARIABLE)
+            continue;
+        staleness_files(t->conf, &use->ssl, l, &sf, &nsf);
+        for (size_t k = 0; nsf > 0 && k < use->ntargets; k++) {
+            struct proxy_ssl_settings ssl = use->ssl;
+            char *owned[SSLCONF_NPATHS], *why = NULL, *up = target_text(&use->targets[k]);
+            struct probe_opts po;
+            struct probe_result pr;
+
+            memset(&pr, 0, sizeof(pr));
+            sslconf_full_paths(t->conf, &ssl, owned);
+            if ((skip == NULL || use->block != skip->use->block || k != skip->ti) &&
+                !failed_since(&t->store, up, l->when) &&
+                probe_opts_from_settings(&po, &ssl, use->targets[k].host, (int)use->targets[k].port,
+                                         &why) == 0) {
+                po.name = resolve_ssl_name(use);
+                po.check_ip_san = t->ro.check_ip_san;
+                if (t->ro.timeout_ms > 0)
+                    po.timeout_ms = t->ro.timeout_ms;
+                if (probe_run(&po, &pr, &why) == 0 && pr.verdict != PROBE_OK)
+                    risk_add(out, use, up, &pr, sf, nsf);
+                probe_result_free(&pr);
+            }
+            free(why);
+            free(up);
+            for (int j = 0; j < SSLCONF_NPATHS; j++)
+                free(owned[j]);
+        }
+        stale_files_free(sf, nsf);
+    }
+}
+
 int
 triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out, char **cause)
 {
@@ -1003,41 +1087,7 @@ triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out
     rc = 0;
     if (!l->known)
         goto out;
-    ensure_uses(&t);
-    for (size_t u = 0; u < t.nuses; u++) {
-        const struct tls_use *use = &t.uses[u];
-        struct stale_file *sf = NULL;
-        size_t nsf = 0;
-
-        if (use->kind == RESOLVE_VARIABLE)
-            continue;
-        staleness_files(t.conf, &use->ssl, l, &sf, &nsf);
-        for (size_t k = 0; nsf > 0 && k < use->ntargets; k++) {
-            struct proxy_ssl_settings ssl = use->ssl;
-            char *owned[SSLCONF_NPATHS], *why = NULL, *up = target_text(&use->targets[k]);
-            struct probe_opts po;
-            struct probe_result pr;
-
-            memset(&pr, 0, sizeof(pr));
-            sslconf_full_paths(t.conf, &ssl, owned);
-            if (!failed_since(&t.store, up, l->when) &&
-                probe_opts_from_settings(&po, &ssl, use->targets[k].host, (int)use->targets[k].port,
-                                         &why) == 0) {
-                po.name = resolve_ssl_name(use);
-                po.check_ip_san = t.ro.check_ip_san;
-                if (t.ro.timeout_ms > 0)
-                    po.timeout_ms = t.ro.timeout_ms;
-                if (probe_run(&po, &pr, &why) == 0 && pr.verdict != PROBE_OK)
-                    risk_add(out, use, up, &pr, sf, nsf);
-                probe_result_free(&pr);
-            }
-            free(why);
-            free(up);
-            for (int j = 0; j < SSLCONF_NPATHS; j++)
-                free(owned[j]);
-        }
-        stale_files_free(sf, nsf);
-    }
+    risks_of(&t, l, NULL, out);
 out:
     triage_free(&t);
     return rc;

@@ -73,6 +73,7 @@ cp "$C/root2.pem" "$D/trust.pem"         # (a) lacks the upstream's root
 cp "$C/selfsigned.pem" "$D/client.pem"   # (b) not issued by the client CA
 cp "$C/selfsigned.key" "$D/client.key"
 cp "$C/root.pem" "$D/trust-d.pem"        # (d) right, for now
+cp "$C/root2.pem" "$D/trust-e.pem"       # (e) wrong until (e)
 
 lab_upstream $((B + 10)) api-chain.pem api.key
 lab_sserver $((B + 11)) -cert "$C/api.pem" -cert_chain "$C/inter.pem" -key "$C/api.key" \
@@ -80,6 +81,7 @@ lab_sserver $((B + 11)) -cert "$C/api.pem" -cert_chain "$C/inter.pem" -key "$C/a
 lab_sserver $((B + 12)) -cert "$D/good.pem" -key "$D/good.key"
 lab_upstream $((B + 13)) api-chain.pem api.key
 lab_upstream $((B + 14)) api-chain.pem api.key
+lab_upstream $((B + 15)) api-chain.pem api.key
 loc() {
     local name=$1 port=$2 lines="" d
     shift 2
@@ -94,6 +96,8 @@ loc mtls $((B + 11)) "proxy_ssl_verify on" "proxy_ssl_trusted_certificate $C/roo
 loc crl $((B + 12)) "proxy_ssl_verify on" "proxy_ssl_trusted_certificate $D/crl-root.pem" \
     "proxy_ssl_name good.crl.test" "proxy_ssl_crl $D/crl.pem"
 loc works $((B + 13)) "proxy_ssl_verify on" "proxy_ssl_trusted_certificate $D/trust-d.pem" \
+    "proxy_ssl_name api.lab"
+loc late $((B + 15)) "proxy_ssl_verify on" "proxy_ssl_trusted_certificate $D/trust-e.pem" \
     "proxy_ssl_name api.lab"
 # session reuse left at nginx's default (on) for the note of part 4
 lab_front_raw "        location = /s/reuse {
@@ -215,4 +219,18 @@ tt probe --all >"$LAB_DIR/d.probe" 2>&1
 ok "(d) probe --all warns too" \
     grep -q "warning: the next reload breaks location = /s/works in server front.lab" "$LAB_DIR/d.probe"
 is "$(lab_curl /s/works)" 200 "(d) and nothing was reloaded: still 200"
+
+# ---- (e) a reload that would fix one use and break another is not verified ----
+past_a_second
+cp "$C/root.pem" "$D/trust-e.pem"
+is "$(lab_curl /s/late)" 502 "(e) /s/late: corrected on disk, still 502 in nginx"
+tt diagnose --upstream "127.0.0.1:$((B + 15))" >"$LAB_DIR/e.diag" 2>&1
+ok "(e) the reload is offered but NOT verified" grep -q "\[1\] reload — NOT verified" "$LAB_DIR/e.diag"
+ok "(e) naming the use it would break" \
+    grep -q "not verified: the next reload breaks location = /s/works in server front.lab" "$LAB_DIR/e.diag"
+ok "(e) listed in its blast radius" \
+    grep -q "location = /s/works in server front.lab (.*) -> 127.0.0.1:$((B + 13)): ok -> verify_error" "$LAB_DIR/e.diag"
+tt fix --apply --yes --watch 0 --upstream "127.0.0.1:$((B + 15))" >"$LAB_DIR/e.fix" 2>&1
+is "$?" 1 "(e) fix --apply refuses the unverified reload"
+is "$(lab_curl /s/works)" 200 "(e) nothing was reloaded: /s/works still 200"
 done_testing
