@@ -112,6 +112,9 @@ struct triage {
     char *nginx, *prefix;   /* as given (for nginx's load time) */
     struct stale_load load; /* nginx's last load, found once (load_done) when needed */
     bool load_done;
+    /* The incidents that say which uses fail now (a front end that follows the logs into
+     * its own store sets it); NULL: store. */
+    const struct incident_store *log_store;
 };
 
 /* Loads the config, reads the logs and places each upstream TLS incident in its block (or,

@@ -1050,7 +1050,7 @@ risks_of(struct triage *t, const struct stale_load *l, const struct triage_item 
             memset(&pr, 0, sizeof(pr));
             sslconf_full_paths(t->conf, &ssl, owned);
             if ((skip == NULL || use->block != skip->use->block || k != skip->ti) &&
-                !failed_since(&t->store, up, l->when) &&
+                !failed_since(t->log_store != NULL ? t->log_store : &t->store, up, l->when) &&
                 probe_opts_from_settings(&po, &ssl, use->targets[k].host, (int)use->targets[k].port,
                                          &why) == 0) {
                 po.name = resolve_ssl_name(use);
