@@ -1,7 +1,8 @@
 /*
  * cli-check.c — `tlstriage check`: loads the config (files or nginx -T output), runs the
- * rules (check.c) and prints text, JSON or SARIF. Exit 1 on an error finding, 2 on a
- * parse error or unreadable input, else 0.
+ * rules (check.c) and prints text, JSON or SARIF, then (live config only) the warnings of
+ * uses the next reload breaks (triage_reload_risks; not rules, no exit code). Exit 1 on an
+ * error finding, 2 on a parse error or unreadable input, else 0.
  */
 #include "config.h"
 

@@ -1,9 +1,11 @@
 /*
  * triage.c — the model the front ends drive: collects the failing upstream uses from the
  * config and the error logs (placed by resolve.c), plans them on request (remedy.c), picks
- * the one a fix applies and builds its txn_change list, plans the probes of a config, gives
- * the advice for unfinished transactions (txn.c) and wires the follower (tail.c) to the
- * parser (logscan.c). Prints nothing: warnings are returned as data. Called by
+ * the one a fix applies and builds its txn_change list, finds stale loads with staleness.c
+ * (a use failing on files nginx loaded before they changed gets the reload fix; the uses
+ * the next reload breaks), plans the probes of a config, gives the advice for unfinished
+ * transactions (txn.c) and wires the follower (tail.c) to the parser (logscan.c). Prints
+ * nothing: warnings are returned as data. Called by
  * cli-diagnose.c, cli-fix.c, cli-probe.c, cli-rollback.c, cli-scan-follow.c (and the TUI).
  */
 #include "config.h"
