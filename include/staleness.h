@@ -51,6 +51,10 @@ bool staleness_load_log(const char *path, struct stale_load *out);
  * with stale_files_free); *n may be 0. Nothing when l is not known. */
 void staleness_files(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
                      const struct stale_load *l, struct stale_file **out, size_t *n);
+/* The same with only the config files cf names (ncf of them; cf NULL: every file of conf). */
+void staleness_files_of(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
+                        const char *const *cf, size_t ncf, const struct stale_load *l,
+                        struct stale_file **out, size_t *n);
 void stale_files_free(struct stale_file *v, size_t n);
 
 /* "21:04:07" for a time of today, else "2026-12-03 21:04:07" (local time). */

@@ -295,8 +295,9 @@ consider(struct stale_file **v, size_t *n, const char *path, const char *what,
 }
 
 void
-staleness_files(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
-                const struct stale_load *l, struct stale_file **out, size_t *n)
+staleness_files_of(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
+                   const char *const *cf, size_t ncf, const struct stale_load *l,
+                   struct stale_file **out, size_t *n)
 {
     static const enum pss keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY,
                                     PSS_CRL, PSS_PASSWORD_FILE};
@@ -313,11 +314,21 @@ staleness_files(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
         consider(out, n, full, pss_defs[keys[k]].directive, l);
         free(full);
     }
-    for (size_t i = 0; i < conf->nfiles; i++) {
-        char *full = ngxconf_full_path(conf, conf->files[i]->path);
+    for (size_t i = 0; i < (cf != NULL ? ncf : conf->nfiles); i++) {
+        const char *p = cf != NULL ? cf[i] : conf->files[i]->path;
+        if (p == NULL)
+            continue;
+        char *full = ngxconf_full_path(conf, p);
         consider(out, n, full, "config", l);
         free(full);
     }
+}
+
+void
+staleness_files(const struct ngxconf *conf, const struct proxy_ssl_settings *s,
+                const struct stale_load *l, struct stale_file **out, size_t *n)
+{
+    staleness_files_of(conf, s, NULL, 0, l, out, n);
 }
 
 void

@@ -1017,7 +1017,7 @@ triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
         s.v[keys[k]].origin = paths[k] != NULL ? PSS_SET : PSS_DEFAULT;
     }
     up = xasprintf("%s:%d", po->host, po->port);
-    staleness_files(conf, &s, l, &sf, &nsf);
+    staleness_files_of(conf, &s, paths, 0, l, &sf, &nsf); /* no use here: its files only */
     if (nsf > 0 && !failed_since(st, up, l->when)) {
         char *changed = changed_list(sf, nsf);
         text = risk_text(label != NULL ? label : up, up, changed, r);
@@ -1042,7 +1042,16 @@ risks_of(struct triage *t, const struct stale_load *l, const struct triage_item 
 
         if (use->kind == RESOLVE_VARIABLE)
             continue;
-        staleness_files(t->conf, &use->ssl, l, &sf, &nsf);
+        /* The config files that hold this use: its block, its proxy_pass and where each
+         * of its proxy_ssl_* is set (an unrelated edit elsewhere breaks nothing here). */
+        const char *cf[2 + PSS__COUNT];
+        size_t ncf = 0;
+        cf[ncf++] = use->block->file->path;
+        cf[ncf++] = use->proxy_pass->file->path;
+        for (int k = 0; k < PSS__COUNT; k++)
+            if (use->ssl.v[k].origin != PSS_DEFAULT && use->ssl.v[k].file != NULL)
+                cf[ncf++] = use->ssl.v[k].file;
+        staleness_files_of(t->conf, &use->ssl, cf, ncf, l, &sf, &nsf);
         for (size_t k = 0; nsf > 0 && k < use->ntargets; k++) {
             struct proxy_ssl_settings ssl = use->ssl;
             char *owned[SSLCONF_NPATHS], *why = NULL, *up = target_text(&use->targets[k]);
