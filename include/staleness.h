@@ -29,16 +29,18 @@ struct stale_file {
     double changed;   /* the newest of its mtime and ctime (and a symlink's own) */
 };
 
-/* Finds the load time of the nginx that nginx (binary, NULL: "nginx"), conf and prefix
- * (NULL: none) name: pid file and error log from nginx -T / -V; the master of the pid file
- * must run conf (its title's -c, else /etc/nginx/nginx.conf), then the newest start time
- * of its workers in /proc; only when /proc cannot say, the log's "reconfiguring" / "start
- * worker processes" / "signal process started" notices (nginx writes them at level notice;
- * at the default level error only the last one, and only when `nginx -s reload`
- * signalled). Blocks while nginx -V and -T run. Never fails: an unknown time (nginx not
- * running conf) is out->known false. Free with stale_load_free. */
-void staleness_load(const char *nginx, const char *conf, const char *prefix,
-                    struct stale_load *out);
+/* Finds the load time of the nginx that runs conf (path; parsed: its tree): the pid file and
+ * error log from parsed's main-context pid / error_log, else nginx -V's compiled-in paths
+ * (nginx: the binary, NULL "nginx"), relative ones under prefix (NULL: -V's); the master of
+ * the pid file must run conf (its title's -c, else /etc/nginx/nginx.conf), then the newest
+ * start time of its workers in /proc; only when /proc cannot say, the log's
+ * "reconfiguring" / "start worker processes" / "signal process started" notices (nginx
+ * writes them at level notice; at the default level error only the last one, and only
+ * when `nginx -s reload` signalled). Runs nginx -V, never nginx -T (which loads the config
+ * and may prompt for a key's passphrase). Never fails: an unknown time (nginx not running
+ * conf) is out->known false. Free with stale_load_free. */
+void staleness_load(const char *nginx, const struct ngxconf *parsed, const char *conf,
+                    const char *prefix, struct stale_load *out);
 void stale_load_free(struct stale_load *l);
 
 /* The log part alone: the time of the last of those notices in the last 512 KiB of the

@@ -188,8 +188,8 @@ struct triage_reload_risk {
     char *upstream; /* "host:port" */
     char *message;  /* the probe's verdict in nginx's words */
     enum probe_verdict verdict;
-    char *changed;  /* "F (directive) changed at T, ..." */
-    char *text;     /* "the next reload breaks location X (file F changed at T): M" */
+    char *changed; /* "F (directive) changed at T, ..." */
+    char *text;    /* "the next reload breaks location X (file F changed at T): M" */
 };
 
 struct triage_reload_risks {
@@ -212,7 +212,7 @@ char *triage_reload_break(const struct ngxconf *conf, const struct stale_load *l
                           const struct probe_result *r, const char *label);
 
 /* Re-derives item i's staleness (stale files, the reload fix, the session note) after it was
- * planned elsewhere (the TUI plans in a job): reads nginx's load time again (nginx -V, -T). */
+ * planned elsewhere (the TUI plans in a job): reads nginx's load time again (nginx -V). */
 void triage_item_stale(struct triage *t, size_t i);
 
 /* ---- the probe plan of a config (probe --all / --location-of / --server) ---- */

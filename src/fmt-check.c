@@ -110,7 +110,7 @@ fmt_check_json_reload(const struct ngxconf *conf, const struct check_report *r,
     jw_arr_close(&w);
     jw_kint(&w, "uses", (long long)r->nuses);
     jw_kstr(&w, "ip_rule", r->ip_rule);
-    if (rw != NULL) {
+    if (rw != NULL && rw->load_known) { /* nginx runs this config: keep other outputs as were */
         jw_key(&w, "reload_warnings");
         jw_arr_open(&w);
         for (size_t i = 0; i < rw->n; i++) {

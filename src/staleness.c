@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "ngxctl.h"
+#include "spawn.h"
 #include "staleness.h"
 #include "xmalloc.h"
 
@@ -220,24 +221,69 @@ staleness_load_log(const char *path, struct stale_load *out)
     return found;
 }
 
-void
-staleness_load(const char *nginx, const char *conf, const char *prefix, struct stale_load *out)
+/* "--opt=VALUE" of nginx -V's text (allocated), or NULL. */
+static char *
+v_option(const char *text, const char *opt)
 {
-    struct txn_nginx ng;
+    const char *p = strstr(text, opt);
+
+    return p != NULL ? xstrndup(p + strlen(opt), strcspn(p + strlen(opt), " \t\n")) : NULL;
+}
+
+/* The first argument of a main-context directive of conf, or NULL. */
+static const char *
+main_directive(const struct ngxconf *conf, const char *name)
+{
+    const struct ngx_node *d = conf != NULL ? ngxconf_find(conf->root, name) : NULL;
+
+    return d != NULL && d->nargs > 0 ? d->args[0] : NULL;
+}
+
+static char *
+under_prefix(const char *path, const char *prefix)
+{
+    if (path == NULL)
+        return NULL;
+    if (path[0] == '/' || prefix == NULL)
+        return xstrdup(path);
+    size_t pl = strlen(prefix);
+    return xasprintf("%s%s%s", prefix, pl > 0 && prefix[pl - 1] == '/' ? "" : "/", path);
+}
+
+void
+staleness_load(const char *nginx, const struct ngxconf *parsed, const char *conf,
+               const char *prefix, struct stale_load *out)
+{
+    char *argv[3] = {(char *)(nginx != NULL ? nginx : "nginx"), (char *)"-V", NULL};
+    struct buf v = BUF_INIT;
+    struct spawn_result sr;
     struct ngxctl c;
-    char *cause = NULL;
+    char *cause = NULL, *vprefix = NULL, *vpid = NULL, *vlog = NULL;
+    const char *pid, *log;
 
     memset(out, 0, sizeof(*out));
-    memset(&ng, 0, sizeof(ng));
     memset(&c, 0, sizeof(c));
-    ng.binary = nginx;
-    ng.conf = conf;
-    ng.prefix = prefix;
+    /* The pid file and error log as the config names them, else nginx's compiled-in
+     * defaults (nginx -V). Never nginx -T: loading the config may ask a terminal for a
+     * key's passphrase. */
+    if (spawn_run(argv, &v, 10000, &sr, &cause) == 0) {
+        vprefix = v_option(buf_str(&v), "--prefix=");
+        vpid = v_option(buf_str(&v), "--pid-path=");
+        vlog = v_option(buf_str(&v), "--error-log-path=");
+    }
+    pid = main_directive(parsed, "pid");
+    log = main_directive(parsed, "error_log");
+    c.pid_file = under_prefix(pid != NULL ? pid : vpid, prefix != NULL ? prefix : vprefix);
+    c.error_log = under_prefix(log != NULL ? log : vlog, prefix != NULL ? prefix : vprefix);
     /* The log's notices only when a master runs but /proc cannot say when it loaded: with
      * no master, nginx runs nothing and the log's last load is history. */
-    if (ngxctl_setup(&c, &ng, &cause) == 0 && load_from_proc(&c, conf, out) == -1)
+    if (load_from_proc(&c, conf, out) == -1)
         (void)staleness_load_log(c.error_log, out);
     free(cause);
+    free(vprefix);
+    free(vpid);
+    free(vlog);
+    buf_free(&v);
     ngxctl_free(&c);
 }
 

@@ -596,7 +596,7 @@ static const struct stale_load *
 load_of(struct triage *t)
 {
     if (!t->load_done) {
-        staleness_load(t->nginx, t->conf_abs, t->prefix, &t->load);
+        staleness_load(t->nginx, t->conf, t->conf_abs, t->prefix, &t->load);
         t->load_done = true;
     }
     return &t->load;

@@ -86,9 +86,9 @@ up_done(struct probe_result *res, size_t n, const struct probe_stats *stats,
         u->got[i] = res[i].verdict != PROBE_NOT_TRIED;
     if (ui->tri_open && res != NULL && n == u->plan.n) {
         /* A failing probe of a use nginx serves well: the next reload breaks it (the load
-         * time comes from nginx -V/-T and /proc, once per probe round). */
+         * time comes from nginx -V and /proc, once per probe round). */
         struct stale_load l;
-        staleness_load(ui->app->nginx, ui->tri.conf_abs, ui->app->prefix, &l);
+        staleness_load(ui->app->nginx, ui->tri.conf, ui->tri.conf_abs, ui->app->prefix, &l);
         u->reload_warn = xcalloc(n + 1, sizeof(*u->reload_warn));
         for (size_t i = 0; i < n && l.known; i++)
             u->reload_warn[i] = triage_reload_break(ui->tri.conf, &l, &ui->store, &u->plan.opts[i],

@@ -146,11 +146,22 @@ files_changed_after_the_load_are_named_and_older_ones_are_not(void **state)
     free(text);
     stale_files_free(v, n);
     /* a load after every change (or within a second of it): nothing */
-    l.when = now + 5;
+    l.when = now + 5; /* now is whole seconds: +5 is past every change */
     staleness_files(c, &s, &l, &v, &n);
     assert_int_equal(n, 0);
     stale_files_free(v, n);
-    l.when = now - 0.5;
+    /* within a second after the newest change time of the three: still nothing */
+    struct stat st;
+    double newest = 0;
+    const char *all[] = {conf, old, nw};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(stat(all[i], &st), 0);
+        double m = (double)st.st_mtim.tv_sec + (double)st.st_mtim.tv_nsec / 1e9;
+        double ct = (double)st.st_ctim.tv_sec + (double)st.st_ctim.tv_nsec / 1e9;
+        newest = m > newest ? m : newest;
+        newest = ct > newest ? ct : newest;
+    }
+    l.when = newest - 0.5;
     staleness_files(c, &s, &l, &v, &n);
     assert_int_equal(n, 0);
     stale_files_free(v, n);
