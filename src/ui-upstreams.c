@@ -235,10 +235,10 @@ upstreams_draw(struct ui *ui, int top, int rows)
         if (r != NULL && r->anchor_not_after != 0)
             ui_draw_fmt(ui, y, 45, 6, "%5ldd", r->anchor_days_left);
         const char *rw = u->reload_warn != NULL && i < u->n ? u->reload_warn[i] : NULL;
-        if (nf > 0)
-            ui_draw_fmt(ui, y, 52, 6, "%s%s", rule, nf > 1 || rw != NULL ? "+" : "");
-        else if (rw != NULL)
-            ui_draw_str(ui, y, 52, "RELOAD", 6);
+        if (rw != NULL) /* the most urgent: the rules still show in Detail and check */
+            ui_draw_fmt(ui, y, 52, 6, "RELOAD");
+        else if (nf > 0)
+            ui_draw_fmt(ui, y, 52, 6, "%s%s", rule, nf > 1 ? "+" : "");
         ui_draw_str(ui, y, 59, u->plan.labels[i], w - 59);
         if (sel)
             ui_draw_attr_off(ui, UI_C_SEL, false);
