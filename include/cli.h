@@ -57,6 +57,10 @@ struct triage_warnings;
 void cli_triage_warnings(const char *verb, const struct triage_warnings *w);
 int cli_triage_collect(struct app *app, const char *verb, const char *upstream,
                        const struct remedy_opts *ro, struct triage *t);
+/* The uses the next reload of the running nginx breaks (cli-check.c; check and probe
+ * --all show them): false when that cannot be found out (free rw only when true). */
+struct triage_reload_risks;
+bool cli_reload_risks(struct app *app, const char *conf_path, struct triage_reload_risks *rw);
 
 /* Verbs. Each lives in src/cli-VERB.c, gets argv[0] == the verb name, and parses its own
  * options with getopt_long after setting optind = 0 (glibc: full re-initialisation). */

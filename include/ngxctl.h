@@ -48,6 +48,11 @@ void ngxctl_watch(const struct ngxctl *c, off_t off, int seconds, const char *ma
 
 void ngxctl_free(struct ngxctl *c);
 
+/* The running master's pid from c's pid file (0: none, or not running), and the live
+ * child processes (workers) of a pid, from /proc. For staleness.c. */
+int ngxctl_master_pid(const struct ngxctl *c);
+size_t ngxctl_children(int pid, int *out, size_t max);
+
 /* Splits a command line on blanks with '...' and "..." quoting and nothing else. Returns
  * a NULL-terminated argv (free with ngxctl_argv_free), or NULL when empty or a quote is
  * not closed. */

@@ -27,6 +27,8 @@ enum remedy_strategy {
     RS_SNI,    /* proxy_ssl_server_name on */
     RS_MTLS,   /* proxy_ssl_certificate / _key from the operator's files */
     RS_VERIFY, /* proxy_ssl_verify on (an existing "off" is the vulnerability) */
+    RS_RELOAD, /* no edit: reload nginx, which runs on files older than those on disk
+                  (staleness.h; added by triage.c through remedy_add_reload) */
     RS__COUNT
 };
 
@@ -166,6 +168,10 @@ char *remedy_cause(const struct probe_result *r, bool verification_disabled, enu
 int remedy_plan(const struct ngxconf *conf, const struct tls_use *use, size_t ti,
                 const struct remedy_opts *o, struct remedy_case *out, char **cause);
 void remedy_case_free(struct remedy_case *c);
+
+/* Appends the reload fix to c: no file written, verified by c's probe under the files on
+ * disk (it must have passed), summary why (copied). diff_root as the other fixes'. */
+void remedy_add_reload(struct remedy_case *c, const char *why, const char *diff_root);
 
 /*
  * Applies directive sets to block (each through ngxconf_edit_set, re-reading the tree

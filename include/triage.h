@@ -18,6 +18,7 @@
 #include "probe.h"
 #include "remedy.h"
 #include "resolve.h"
+#include "staleness.h"
 #include "tail.h"
 #include "txn.h"
 
@@ -66,6 +67,13 @@ struct triage_item {
     struct remedy_case rc;
     bool planned;
     char *plan_error; /* not planned: why (also "cannot resolve statically ...") */
+    /* Planned, failing in the log since nginx's last load, passing the probe under the
+     * files on disk: the files changed after that load (nstale > 0: stale, and rc holds
+     * the reload fix), and why a fresh probe and nginx's resumed sessions can disagree. */
+    struct stale_file *stale;
+    size_t nstale;
+    char *stale_text; /* staleness_sentence(), or NULL */
+    char *reuse_note; /* proxy_ssl_session_reuse and the disagreement, or NULL */
 };
 
 /* One use of an upstream in the config: how --upstream spells it, and its context. */
@@ -110,6 +118,12 @@ struct triage {
     struct triage_unplaced *unplaced; /* the log's incidents no block matches, log order */
     size_t nunplaced;
     struct triage_warnings warnings;
+    char *nginx, *prefix;   /* as given (for nginx's load time) */
+    struct stale_load load; /* nginx's last load, found once (load_done) when needed */
+    bool load_done;
+    /* The incidents that say which uses fail now (a front end that follows the logs into
+     * its own store sets it); NULL: store. */
+    const struct incident_store *log_store;
 };
 
 /* Loads the config, reads the logs and places each upstream TLS incident in its block (or,
@@ -172,6 +186,44 @@ bool triage_item_failing(const struct triage_item *x);
  * f->nfiles (free both with free(); they borrow f's strings), *summary is allocated. */
 void triage_changes(const struct triage_item *it, const struct remedy_fix *f,
                     struct txn_change **changes, const char ***sha256, char **summary);
+
+/* ---- the next reload (check, probe --all, the TUI's upstreams) ---- */
+
+/* A use that works in nginx now (no failure logged since its last load) and fails the
+ * probe under the files on disk, one of which changed after that load. */
+struct triage_reload_risk {
+    char *context; /* "location /api/ in server front.lab" */
+    char *file;    /* where the use's block starts */
+    unsigned line;
+    char *upstream; /* "host:port" */
+    char *message;  /* the probe's verdict in nginx's words */
+    enum probe_verdict verdict;
+    char *changed; /* "F (directive) changed at T, ..." */
+    char *text;    /* "the next reload breaks location X (file F changed at T): M" */
+};
+
+struct triage_reload_risks {
+    struct triage_reload_risk *v;
+    size_t n;
+    bool load_known; /* false: nginx is not running (or its load time is unknown) */
+};
+
+/* Finds them for o's config (o->upstream ignored) and logs. Probes only the uses whose
+ * files changed after nginx's last load (blocks for their probes). Returns 0 (free with
+ * triage_reload_risks_free, always), or -1 with *cause (config unreadable). */
+int triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out, char **cause);
+void triage_reload_risks_free(struct triage_reload_risks *r);
+
+/* The same for one probe already made (the TUI's Upstreams): r of po (as the probe plan
+ * built it, labelled label) under the files on disk, st the incidents seen, l nginx's load
+ * (staleness_load). Returns the warning text (allocated) or NULL. Blocks only on stat(). */
+char *triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
+                          const struct incident_store *st, const struct probe_opts *po,
+                          const struct probe_result *r, const char *label);
+
+/* Re-derives item i's staleness (stale files, the reload fix, the session note) after it was
+ * planned elsewhere (the TUI plans in a job): reads nginx's load time again (nginx -V). */
+void triage_item_stale(struct triage *t, size_t i);
 
 /* ---- the probe plan of a config (probe --all / --location-of / --server) ---- */
 

@@ -154,7 +154,9 @@ int txn_apply(const struct txn_opts *o, const struct txn_change *ch, size_t n,
  * journaled, *cause naming the later transactions to roll back first. A file id created
  * is removed only when no line of the config (as it will be) names it (res->note says
  * which were kept), with the directories a transaction created for it once empty. NULL
- * fields of o->nginx come from the journal of id.
+ * fields of o->nginx come from the journal of id. A finished transaction with no file (a
+ * reload: fix's reload strategy) has nothing to restore: TXN_OK with res->note saying so,
+ * nothing journaled, no reload; with id NULL it is skipped.
  */
 int txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, char **cause);
 

@@ -155,6 +155,7 @@ struct ui_upstreams {
     struct probe_result *res; /* plan.n entries once the job ended, else NULL */
     bool *got;                /* which have answered */
     size_t n, answered;
+    char **reload_warn; /* n entries once the job ended: "the next reload breaks ..." or NULL */
     struct ui_list list;
     char *error;
 };

@@ -1,7 +1,8 @@
 /*
  * cli-check.c — `tlstriage check`: loads the config (files or nginx -T output), runs the
- * rules (check.c) and prints text, JSON or SARIF. Exit 1 on an error finding, 2 on a
- * parse error or unreadable input, else 0.
+ * rules (check.c) and prints text, JSON or SARIF, then (live config only) the warnings of
+ * uses the next reload breaks (triage_reload_risks; not rules, no exit code). Exit 1 on an
+ * error finding, 2 on a parse error or unreadable input, else 0.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "ngxconf.h"
 #include "offline.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 static const char check_help[] =
@@ -69,6 +71,27 @@ read_input(const char *path, struct buf *out, char **cause)
         fclose(fp);
     buf_add(out, "", 0);
     return 0;
+}
+
+/* The uses the next reload breaks; false (nothing to show) when that cannot be found out. */
+bool
+cli_reload_risks(struct app *app, const char *conf_path, struct triage_reload_risks *rw)
+{
+    struct triage_opts o;
+    char *cause = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.conf = conf_path;
+    o.prefix = app->prefix;
+    o.nginx = app->nginx;
+    o.logs = app->logs;
+    o.nlogs = app->nlogs;
+    if (triage_reload_risks(&o, rw, &cause) != 0) {
+        free(cause);
+        triage_reload_risks_free(rw);
+        return false;
+    }
+    return true;
 }
 
 int
@@ -138,12 +161,19 @@ cli_check(struct app *app, int argc, char **argv)
     if (app->expiry_set) /* settings file */
         opts.expiry_days = app->expiry_days;
     check_run(conf, &opts, &rep);
+    /* Live config only: a use the next reload breaks (a file changed since nginx loaded it). */
+    struct triage_reload_risks rw;
+    bool have_rw = from_t == NULL && cli_reload_risks(app, conf_path, &rw);
     if (fmt == FMT_JSON)
-        fmt_check_json(conf, &rep, &out);
+        fmt_check_json_reload(conf, &rep, have_rw ? &rw : NULL, &out);
     else if (fmt == FMT_SARIF)
         fmt_check_sarif(conf, &rep, &out);
     else
         fmt_check_text(conf, &rep, &out);
+    if (fmt == FMT_TEXT && have_rw)
+        fmt_check_reload_text(&rw, &out);
+    if (have_rw)
+        triage_reload_risks_free(&rw);
     fwrite(out.p, 1, out.len, stdout);
     if (conf->nerrors > 0) {
         const struct ngx_error *e = &conf->errors[0];

@@ -37,7 +37,7 @@ static const char fix_help[] =
     "       tlstriage fix --block FILE|- [--peer-chain FILE] [--log-line TEXT]\n"
     "                 [--format text|json] [--strategy S] [--cert-dir DIR] [--ca FILE]\n"
     "Plans (default) or applies the verified fix of a failing TLS upstream. Strategies:\n"
-    "pin ca chain name depth sni mtls (combine with '+': pin+name). --apply backs up,\n"
+    "pin ca chain name depth sni mtls reload (combine with '+': pin+name). --apply backs up,\n"
     "writes atomically, runs nginx -t, reloads, confirms, re-probes and watches the log;\n"
     "any failure restores the old bytes. proxy_ssl_verify off is never a fix.\n"
     "--block: offline, for a pasted location/server/upstream block (or a whole file): the\n"
@@ -157,7 +157,7 @@ cli_fix(struct app *app, int argc, char **argv)
             if (remedy_strategy_parse(optarg, &want) != 0)
                 return cli_usage_error(argv[0],
                                        "unknown --strategy '%s' (pin ca chain name "
-                                       "depth sni mtls, joined with +)",
+                                       "depth sni mtls reload, joined with +)",
                                        optarg);
             break;
         case OPT_PLAN:
@@ -334,10 +334,14 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     printf("\nfix %s:\n", f->id);
-    fputs("(paths relative to ", stdout);
-    cli_put_sanitized(stdout, f->diff_root);
-    fputs(": cd there and patch -p1 applies this diff)\n", stdout);
-    cli_put_diff(stdout, "", f->diff);
+    if (f->nfiles == 0) {
+        puts("(no file changes: nginx -t, reload, confirm the new workers, re-probe, watch)");
+    } else {
+        fputs("(paths relative to ", stdout);
+        cli_put_sanitized(stdout, f->diff_root);
+        fputs(": cd there and patch -p1 applies this diff)\n", stdout);
+        cli_put_diff(stdout, "", f->diff);
+    }
     for (size_t k = 0; k < f->nfiles; k++) {
         fputs(apply ? "writes " : "would write ", stdout);
         cli_put_sanitized(stdout, f->files[k].path);
@@ -356,7 +360,10 @@ cli_fix(struct app *app, int argc, char **argv)
         goto out;
     }
     fflush(stdout);
-    switch (cli_rollback_confirm(argv[0], "Apply this change, test and reload nginx?", yes)) {
+    switch (cli_rollback_confirm(argv[0],
+                                 f->nfiles == 0 ? "Test and reload nginx?"
+                                                : "Apply this change, test and reload nginx?",
+                                 yes)) {
     case -1:
         rc = EXIT_USAGE;
         goto out;

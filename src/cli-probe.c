@@ -16,7 +16,9 @@
 #include "addr.h"
 #include "app.h"
 #include "atomicfile.h"
+#include "buf.h"
 #include "cli.h"
+#include "fmt-check.h"
 #include "fmt-probe.h"
 #include "nginxbin.h"
 #include "ngxconf.h"
@@ -428,6 +430,14 @@ cli_probe(struct app *app, int argc, char **argv)
         fmt_probe_table(stdout, res, opts, labels, n);
         printf("\n%zu upstream%s probed, %zu failing or expiring within %d days\n", n,
                n == 1 ? "" : "s", nfailed, warn_days);
+        struct triage_reload_risks rw; /* what the next reload breaks (check does the same) */
+        if (cli_reload_risks(app, app->conf, &rw)) {
+            struct buf b = BUF_INIT;
+            fmt_check_reload_text(&rw, &b);
+            fwrite(b.p, 1, b.len, stdout);
+            buf_free(&b);
+            triage_reload_risks_free(&rw);
+        }
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i > 0)

@@ -187,7 +187,8 @@ cli_rollback(struct app *app, int argc, char **argv)
         if (target != NULL ? strcmp(v[i].id, target) == 0
                            : (v[i].kind != NULL && strcmp(v[i].kind, "apply") == 0 &&
                               v[i].rolled_back_by == NULL && v[i].state != TXN_ABORTED &&
-                              v[i].state != TXN_ROLLED_BACK))
+                              v[i].state != TXN_ROLLED_BACK &&
+                              !(v[i].nfiles == 0 && v[i].state == TXN_DONE))) /* reload */
             t = &v[i];
     }
     if (t == NULL) {
@@ -208,8 +209,10 @@ cli_rollback(struct app *app, int argc, char **argv)
         cli_put_sanitized(stderr, t->files[k]);
         fputc('\n', stderr);
     }
-    question = xasprintf("%s these files and reload nginx?",
-                         complete != NULL ? "Write the new bytes of" : "Restore");
+    question = t->nfiles == 0 && t->state == TXN_DONE && complete == NULL
+                   ? xstrdup("It changed no file (a reload only): close it?")
+                   : xasprintf("%s these files and reload nginx?",
+                               complete != NULL ? "Write the new bytes of" : "Restore");
     switch (cli_rollback_confirm(argv[0], question, yes)) {
     case -1:
         rc = EXIT_USAGE;

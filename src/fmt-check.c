@@ -13,6 +13,7 @@
 #include "fmt-check.h"
 #include "json.h"
 #include "sanitize.h"
+#include "triage.h"
 #include "xmalloc.h"
 
 static const char *
@@ -56,7 +57,26 @@ fmt_check_text(const struct ngxconf *conf, const struct check_report *r, struct 
 }
 
 void
+fmt_check_reload_text(const struct triage_reload_risks *rw, struct buf *out)
+{
+    for (size_t i = 0; rw != NULL && i < rw->n; i++) {
+        const struct triage_reload_risk *x = &rw->v[i];
+        sanitize_add(out, x->file, strlen(x->file));
+        buf_addf(out, ":%u: warning: ", x->line);
+        sanitize_add(out, x->text, strlen(x->text));
+        buf_adds(out, "\n    fix: put back a file nginx can use before anything reloads nginx\n");
+    }
+}
+
+void
 fmt_check_json(const struct ngxconf *conf, const struct check_report *r, struct buf *out)
+{
+    fmt_check_json_reload(conf, r, NULL, out);
+}
+
+void
+fmt_check_json_reload(const struct ngxconf *conf, const struct check_report *r,
+                      const struct triage_reload_risks *rw, struct buf *out)
 {
     struct jw w;
 
@@ -90,6 +110,23 @@ fmt_check_json(const struct ngxconf *conf, const struct check_report *r, struct 
     jw_arr_close(&w);
     jw_kint(&w, "uses", (long long)r->nuses);
     jw_kstr(&w, "ip_rule", r->ip_rule);
+    if (rw != NULL && rw->load_known) { /* nginx runs this config: keep other outputs as were */
+        jw_key(&w, "reload_warnings");
+        jw_arr_open(&w);
+        for (size_t i = 0; i < rw->n; i++) {
+            const struct triage_reload_risk *x = &rw->v[i];
+            jw_obj_open(&w);
+            jw_kstr(&w, "file", x->file);
+            jw_kint(&w, "line", x->line);
+            jw_kstr(&w, "context", x->context);
+            jw_kstr(&w, "upstream", x->upstream);
+            jw_kstr(&w, "changed", x->changed);
+            jw_kstr(&w, "message", x->message);
+            jw_kstr(&w, "text", x->text);
+            jw_obj_close(&w);
+        }
+        jw_arr_close(&w);
+    }
     jw_obj_close(&w);
     buf_addc(out, '\n');
 }

@@ -217,6 +217,11 @@ fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
     fputs("  cause:  ", fp);
     cli_put_sanitized(fp, c->cause);
     fputc('\n', fp);
+    if (it->reuse_note != NULL) {
+        fputs("  note:   ", fp);
+        cli_put_sanitized(fp, it->reuse_note);
+        fputc('\n', fp);
+    }
     if (c->nfixes == 0) {
         fputs("  fixes:  none on the nginx side", fp);
         fputs(c->probe.verdict == PROBE_OK && !c->verification_disabled ? " needed\n" : "\n", fp);
@@ -248,6 +253,8 @@ fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
             cli_put_sanitized(fp, a->changed);
             fputs(")\n", fp);
         }
+        if (f->strategies & RS_MASK(RS_RELOAD))
+            fputs("        writes no file\n", fp);
         for (size_t k = 0; k < f->nfiles; k++) {
             fputs("        writes ", fp);
             cli_put_sanitized(fp, f->files[k].path);
@@ -256,6 +263,34 @@ fmt_remedy_text(FILE *fp, const struct triage_item *it, bool with_diff)
         if (with_diff)
             cli_put_diff(fp, "        ", f->diff);
     }
+}
+
+/* "stale": {"loaded_at", "loaded_how", "files": [{"path", "directive", "changed_at"}]} */
+static void
+stale_json(struct jw *w, const struct triage *r, const struct triage_item *it)
+{
+    char t[32];
+
+    jw_key(w, "stale");
+    jw_obj_open(w);
+    staleness_time_text(r->load.when, t);
+    jw_kstr(w, "loaded_at", t);
+    jw_kint(w, "loaded_epoch", (long long)r->load.when);
+    jw_kstr(w, "loaded_how", r->load.how);
+    jw_kstr(w, "text", it->stale_text);
+    jw_key(w, "files");
+    jw_arr_open(w);
+    for (size_t k = 0; k < it->nstale; k++) {
+        jw_obj_open(w);
+        jw_kstr(w, "path", it->stale[k].path);
+        jw_kstr(w, "directive", it->stale[k].what);
+        staleness_time_text(it->stale[k].changed, t);
+        jw_kstr(w, "changed_at", t);
+        jw_kint(w, "changed_epoch", (long long)it->stale[k].changed);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_obj_close(w);
 }
 
 void
@@ -299,6 +334,10 @@ fmt_remedy_json(FILE *fp, const struct triage *r)
             fmt_probe_json(&w, &it->rc.probe);
             jw_kstr(&w, "cause", it->rc.cause);
             jw_kbool(&w, "verification_disabled", it->rc.verification_disabled);
+            if (it->nstale > 0) /* only then: scripts keyed on the other fields keep working */
+                stale_json(&w, r, it);
+            if (it->reuse_note != NULL)
+                jw_kstr(&w, "session_reuse_note", it->reuse_note);
             jw_key(&w, "fixes");
             jw_arr_open(&w);
             for (size_t k = 0; k < it->rc.nfixes; k++)

@@ -594,6 +594,18 @@ ngxctl_watch(const struct ngxctl *c, off_t off, int seconds, const char *match, 
     buf_free(&log);
 }
 
+int
+ngxctl_master_pid(const struct ngxctl *c)
+{
+    return read_pid(c->pid_file);
+}
+
+size_t
+ngxctl_children(int pid, int *out, size_t max)
+{
+    return children_of(pid, out, max);
+}
+
 void
 ngxctl_free(struct ngxctl *c)
 {

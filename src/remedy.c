@@ -38,8 +38,9 @@
 #define REMEDY_SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 static const char *const strategy_names[RS__COUNT] = {
-    [RS_PIN] = "pin",     [RS_CA] = "ca",   [RS_CHAIN] = "chain", [RS_NAME] = "name",
-    [RS_DEPTH] = "depth", [RS_SNI] = "sni", [RS_MTLS] = "mtls",   [RS_VERIFY] = "verify",
+    [RS_PIN] = "pin",   [RS_CA] = "ca",         [RS_CHAIN] = "chain",
+    [RS_NAME] = "name", [RS_DEPTH] = "depth",   [RS_SNI] = "sni",
+    [RS_MTLS] = "mtls", [RS_VERIFY] = "verify", [RS_RELOAD] = "reload",
 };
 
 int
@@ -1562,6 +1563,25 @@ remedy_case_free(struct remedy_case *c)
         fix_free(&c->fixes[i]);
     free(c->fixes);
     memset(c, 0, sizeof(*c));
+}
+
+void
+remedy_add_reload(struct remedy_case *c, const char *why, const char *diff_root)
+{
+    struct remedy_fix *f;
+
+    c->fixes = xreallocarray(c->fixes, c->nfixes + 1, sizeof(*c->fixes));
+    f = &c->fixes[c->nfixes++];
+    memset(f, 0, sizeof(*f));
+    f->id = xstrdup("reload");
+    f->strategies = RS_MASK(RS_RELOAD);
+    f->summary = xasprintf("reload: no file changes; nginx -t, reload, confirm the new workers, "
+                           "re-probe and watch the log.\n%s\n",
+                           why);
+    f->verified = c->probe.verdict == PROBE_OK;
+    f->diff = xstrdup("");
+    f->diff_root = xstrdup(diff_root != NULL ? diff_root : "/");
+    f->radius_whole = true;
 }
 
 /* Reports progress through o->progress, if set. */

@@ -1,9 +1,11 @@
 /*
  * triage.c — the model the front ends drive: collects the failing upstream uses from the
  * config and the error logs (placed by resolve.c), plans them on request (remedy.c), picks
- * the one a fix applies and builds its txn_change list, plans the probes of a config, gives
- * the advice for unfinished transactions (txn.c) and wires the follower (tail.c) to the
- * parser (logscan.c). Prints nothing: warnings are returned as data. Called by
+ * the one a fix applies and builds its txn_change list, finds stale loads with staleness.c
+ * (a use failing on files nginx loaded before they changed gets the reload fix; the uses
+ * the next reload breaks), plans the probes of a config, gives the advice for unfinished
+ * transactions (txn.c) and wires the follower (tail.c) to the parser (logscan.c). Prints
+ * nothing: warnings are returned as data. Called by
  * cli-diagnose.c, cli-fix.c, cli-probe.c, cli-rollback.c, cli-scan-follow.c (and the TUI).
  */
 #include "config.h"
@@ -417,6 +419,8 @@ open_conf(const struct triage_opts *o, struct triage *t, char **cause)
         return -1;
     warn_config(&t->warnings, t->conf);
     t->conf_abs = xstrdup(realpath(o->conf, rp) != NULL ? rp : o->conf);
+    t->nginx = o->nginx != NULL ? xstrdup(o->nginx) : NULL;
+    t->prefix = o->prefix != NULL ? xstrdup(o->prefix) : NULL;
     t->ro = o->ro;
     cert_dir_of(t, o->ro.cert_dir);
     t->ro.cert_dir = t->cert_dir;
@@ -611,6 +615,127 @@ triage_ambiguous(const struct triage *t)
     return !t->upstream_has_use && t->nrefs > 1;
 }
 
+/* nginx's last load, found once per triage. */
+static const struct stale_load *
+load_of(struct triage *t)
+{
+    if (!t->load_done) {
+        staleness_load(t->nginx, t->conf, t->conf_abs, t->prefix, &t->load);
+        t->load_done = true;
+    }
+    return &t->load;
+}
+
+static bool
+session_reuse_on(const struct tls_use *use)
+{
+    const char *v = use->ssl.v[PSS_SESSION_REUSE].value;
+    return v == NULL || strcmp(v, "off") != 0;
+}
+
+static void risks_of(struct triage *t, const struct stale_load *l, const struct triage_item *skip,
+                     struct triage_reload_risks *out);
+
+/* The reload's blast radius: every other use that the files on disk break while nginx
+ * serves it now. Each is an affected use (ok -> its verdict); any makes the reload
+ * unverified, as an edit that breaks a passing use is. */
+static void
+reload_radius(struct triage *t, struct triage_item *it, const struct stale_load *l)
+{
+    struct remedy_fix *f = &it->rc.fixes[it->rc.nfixes - 1];
+    struct triage_reload_risks rw;
+    struct buf why = BUF_INIT;
+
+    memset(&rw, 0, sizeof(rw));
+    risks_of(t, l, it, &rw);
+    if (rw.n == 0)
+        return;
+    f->affected = xcalloc(rw.n, sizeof(*f->affected));
+    for (size_t i = 0; i < rw.n; i++) {
+        struct remedy_affected *a = &f->affected[f->naffected++];
+        a->context = xstrdup(rw.v[i].context);
+        a->file = xstrdup(rw.v[i].file);
+        a->line = rw.v[i].line;
+        a->upstream = xstrdup(rw.v[i].upstream);
+        a->changed = xstrdup(rw.v[i].changed);
+        a->probed = true;
+        a->before = PROBE_OK; /* nginx serves it: no failure logged since its load */
+        a->after = rw.v[i].verdict;
+        a->after_message = xstrdup(rw.v[i].message);
+        buf_addf(&why, "%s%s", i > 0 ? "; " : "", rw.v[i].text);
+    }
+    f->radius_whole = false;
+    f->verified = false;
+    f->verdict_note = xasprintf("not verified: %s", buf_str(&why));
+    buf_free(&why);
+    triage_reload_risks_free(&rw);
+}
+
+/*
+ * A use that failed in the log and passes the probe under the files on disk: nginx may run
+ * on files it loaded before they changed (then the fix is a reload), or resume sessions
+ * whose verdict is older than this fresh handshake. Says which, in it->stale_text and
+ * it->reuse_note; adds the reload fix when files changed after the load.
+ */
+static void
+stale_check(struct triage *t, struct triage_item *it)
+{
+    const struct stale_load *l;
+    char when[32], last[32];
+
+    if (it->inc == NULL || !it->planned || it->rc.probe.verdict != PROBE_OK ||
+        it->rc.verification_disabled)
+        return;
+    l = load_of(t);
+    if (l->known && it->inc->last_seen != (time_t)-1 && (double)it->inc->last_seen >= l->when - 1)
+        staleness_files(t->conf, &it->use->ssl, l, &it->stale, &it->nstale);
+    if (it->nstale > 0) {
+        it->stale_text = staleness_sentence(l, it->stale, it->nstale);
+        free(it->rc.cause);
+        it->rc.cause = xasprintf("%s; the probe under the files as they are now passes, so "
+                                 "the failures come from what nginx loaded before",
+                                 it->stale_text);
+        remedy_add_reload(&it->rc, it->stale_text, t->cert_dir);
+        reload_radius(t, it, l);
+    } else if (l->known && it->inc->last_seen != (time_t)-1 &&
+               (double)it->inc->last_seen < l->when - 1) {
+        staleness_time_text(l->when, when);
+        staleness_time_text((double)it->inc->last_seen, last);
+        char *c = xasprintf("%s; the last failure (%s) is older than nginx's last load (%s, "
+                            "%s): nothing failed since",
+                            it->rc.cause, last, when, l->how);
+        free(it->rc.cause);
+        it->rc.cause = c;
+    }
+    if (session_reuse_on(it->use)) {
+        if (l->known)
+            staleness_time_text(l->when, when);
+        it->reuse_note = xasprintf(
+            "proxy_ssl_session_reuse is on%s: nginx's workers resume TLS sessions with %s, and "
+            "a resumed handshake keeps the verdict of the session's full handshake, made "
+            "under the files loaded %s%s; this probe always makes a fresh handshake, so the "
+            "two can differ until the workers are replaced (a reload)",
+            it->use->ssl.v[PSS_SESSION_REUSE].origin == PSS_DEFAULT ? " (nginx's default)" : "",
+            it->upstream, l->known ? "at " : "at the last load", l->known ? when : "");
+    }
+}
+
+void
+triage_item_stale(struct triage *t, size_t i)
+{
+    struct triage_item *it = &t->items[i];
+
+    stale_files_free(it->stale, it->nstale);
+    it->stale = NULL;
+    it->nstale = 0;
+    free(it->stale_text);
+    free(it->reuse_note);
+    it->stale_text = it->reuse_note = NULL;
+    stale_load_free(&t->load); /* a fix may have reloaded nginx since */
+    t->load_done = false;
+    stale_check(t, it);
+}
+
 void
 triage_plan_item(struct triage *t, size_t i)
 {
@@ -624,6 +749,7 @@ triage_plan_item(struct triage *t, size_t i)
         return;
     }
     it->planned = true;
+    stale_check(t, it);
     if (it->kind == NULL)
         it->kind = xstrdup(it->rc.verification_disabled && it->rc.probe.verdict == PROBE_OK
                                ? "verification_disabled"
@@ -650,8 +776,14 @@ triage_free(struct triage *t)
         free(it->plan_error);
         free(it->upstream);
         free(it->spelling);
+        stale_files_free(it->stale, it->nstale);
+        free(it->stale_text);
+        free(it->reuse_note);
     }
     free(t->items);
+    free(t->nginx);
+    free(t->prefix);
+    stale_load_free(&t->load);
     for (size_t i = 0; i < t->nrefs; i++) {
         free(t->refs[i].spelling);
         free(t->refs[i].context);
@@ -752,7 +884,8 @@ out:
 bool
 triage_item_failing(const struct triage_item *x)
 {
-    return !(x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled);
+    return !(x->planned && x->rc.probe.verdict == PROBE_OK && !x->rc.verification_disabled) ||
+           x->nstale > 0; /* nginx still fails on what it loaded: a reload fixes it */
 }
 
 enum triage_choice
@@ -810,6 +943,192 @@ triage_changes(const struct triage_item *it, const struct remedy_fix *f,
         buf_addf(&sb, "%s%s -> %s", k == 0 ? "; affects: " : ", ", f->affected[k].context,
                  f->affected[k].upstream);
     *summary = buf_detach(&sb);
+}
+
+/* ---- the next reload ---- */
+
+void
+triage_reload_risks_free(struct triage_reload_risks *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        struct triage_reload_risk *x = &r->v[i];
+        free(x->context);
+        free(x->file);
+        free(x->upstream);
+        free(x->message);
+        free(x->changed);
+        free(x->text);
+    }
+    free(r->v);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Whether the log holds a failure for upstream since the load (then nginx fails now too). */
+static bool
+failed_since(const struct incident_store *st, const char *upstream, double since)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        const struct incident *inc = st->items[i];
+        if (inc->upstream != NULL && strcmp(inc->upstream, upstream) == 0 &&
+            inc->last_seen != (time_t)-1 && (double)inc->last_seen >= since - 1)
+            return true;
+    }
+    return false;
+}
+
+/* "F (directive) changed at T, ..." */
+static char *
+changed_list(const struct stale_file *sf, size_t nsf)
+{
+    struct buf b = BUF_INIT;
+    char when[32];
+
+    for (size_t k = 0; k < nsf; k++) {
+        staleness_time_text(sf[k].changed, when);
+        buf_addf(&b, "%s%s (%s) changed at %s", k > 0 ? ", " : "", sf[k].path, sf[k].what, when);
+    }
+    return buf_detach(&b);
+}
+
+static const char *
+verdict_words(const struct probe_result *pr)
+{
+    return pr->nginx_message != NULL ? pr->nginx_message : probe_verdict_name(pr->verdict);
+}
+
+static char *
+risk_text(const char *context, const char *upstream, const char *changed,
+          const struct probe_result *pr)
+{
+    return xasprintf("the next reload breaks %s -> %s (%s): %s", context, upstream, changed,
+                     verdict_words(pr));
+}
+
+static void
+risk_add(struct triage_reload_risks *out, const struct tls_use *use, const char *upstream,
+         const struct probe_result *pr, const struct stale_file *sf, size_t nsf)
+{
+    struct triage_reload_risk *x;
+
+    out->v = xreallocarray(out->v, out->n + 1, sizeof(*out->v));
+    x = &out->v[out->n++];
+    memset(x, 0, sizeof(*x));
+    x->context = xstrdup(use->context);
+    x->file = xstrdup(use->block->file->path);
+    x->line = use->block->line;
+    x->upstream = xstrdup(upstream);
+    x->message = xstrdup(verdict_words(pr));
+    x->verdict = pr->verdict;
+    x->changed = changed_list(sf, nsf);
+    x->text = risk_text(use->context, upstream, x->changed, pr);
+}
+
+char *
+triage_reload_break(const struct ngxconf *conf, const struct stale_load *l,
+                    const struct incident_store *st, const struct probe_opts *po,
+                    const struct probe_result *r, const char *label)
+{
+    struct proxy_ssl_settings s;
+    struct stale_file *sf = NULL;
+    size_t nsf = 0;
+    char *up, *text = NULL;
+    const char *paths[] = {po->trusted, po->cert, po->key, po->crl, po->password_file};
+    static const enum pss keys[] = {PSS_TRUSTED_CERTIFICATE, PSS_CERTIFICATE, PSS_CERTIFICATE_KEY,
+                                    PSS_CRL, PSS_PASSWORD_FILE};
+
+    if (r == NULL || r->verdict == PROBE_OK || r->verdict == PROBE_NOT_TRIED || !l->known)
+        return NULL;
+    memset(&s, 0, sizeof(s));
+    for (size_t k = 0; k < 5; k++) { /* the probe's paths are nginx's, made absolute */
+        s.v[keys[k]].value = paths[k];
+        s.v[keys[k]].origin = paths[k] != NULL ? PSS_SET : PSS_DEFAULT;
+    }
+    up = xasprintf("%s:%d", po->host, po->port);
+    staleness_files_of(conf, &s, paths, 0, l, &sf, &nsf); /* no use here: its files only */
+    if (nsf > 0 && !failed_since(st, up, l->when)) {
+        char *changed = changed_list(sf, nsf);
+        text = risk_text(label != NULL ? label : up, up, changed, r);
+        free(changed);
+    }
+    stale_files_free(sf, nsf);
+    free(up);
+    return text;
+}
+
+/* The uses of t (but skip) with a file changed after l whose probe under the files on disk
+ * fails while the log shows no failure for them since l. */
+static void
+risks_of(struct triage *t, const struct stale_load *l, const struct triage_item *skip,
+         struct triage_reload_risks *out)
+{
+    ensure_uses(t);
+    for (size_t u = 0; u < t->nuses; u++) {
+        const struct tls_use *use = &t->uses[u];
+        struct stale_file *sf = NULL;
+        size_t nsf = 0;
+
+        if (use->kind == RESOLVE_VARIABLE)
+            continue;
+        /* The config files that hold this use: its block, its proxy_pass and where each
+         * of its proxy_ssl_* is set (an unrelated edit elsewhere breaks nothing here). */
+        const char *cf[2 + PSS__COUNT];
+        size_t ncf = 0;
+        cf[ncf++] = use->block->file->path;
+        cf[ncf++] = use->proxy_pass->file->path;
+        for (int k = 0; k < PSS__COUNT; k++)
+            if (use->ssl.v[k].origin != PSS_DEFAULT && use->ssl.v[k].file != NULL)
+                cf[ncf++] = use->ssl.v[k].file;
+        staleness_files_of(t->conf, &use->ssl, cf, ncf, l, &sf, &nsf);
+        for (size_t k = 0; nsf > 0 && k < use->ntargets; k++) {
+            struct proxy_ssl_settings ssl = use->ssl;
+            char *owned[SSLCONF_NPATHS], *why = NULL, *up = target_text(&use->targets[k]);
+            struct probe_opts po;
+            struct probe_result pr;
+
+            memset(&pr, 0, sizeof(pr));
+            sslconf_full_paths(t->conf, &ssl, owned);
+            if ((skip == NULL || use->block != skip->use->block || k != skip->ti) &&
+                !failed_since(t->log_store != NULL ? t->log_store : &t->store, up, l->when) &&
+                probe_opts_from_settings(&po, &ssl, use->targets[k].host, (int)use->targets[k].port,
+                                         &why) == 0) {
+                po.name = resolve_ssl_name(use);
+                po.check_ip_san = t->ro.check_ip_san;
+                if (t->ro.timeout_ms > 0)
+                    po.timeout_ms = t->ro.timeout_ms;
+                if (probe_run(&po, &pr, &why) == 0 && pr.verdict != PROBE_OK)
+                    risk_add(out, use, up, &pr, sf, nsf);
+                probe_result_free(&pr);
+            }
+            free(why);
+            free(up);
+            for (int j = 0; j < SSLCONF_NPATHS; j++)
+                free(owned[j]);
+        }
+        stale_files_free(sf, nsf);
+    }
+}
+
+int
+triage_reload_risks(const struct triage_opts *o, struct triage_reload_risks *out, char **cause)
+{
+    struct triage t;
+    struct triage_opts o2 = *o;
+    const struct stale_load *l;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    o2.upstream = NULL;
+    if (triage_collect(&o2, &t, cause) != 0)
+        goto out;
+    l = load_of(&t);
+    out->load_known = l->known;
+    rc = 0;
+    if (!l->known)
+        goto out;
+    risks_of(&t, l, NULL, out);
+out:
+    triage_free(&t);
+    return rc;
 }
 
 /* ---- the probe plan of a config ---- */

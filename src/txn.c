@@ -781,7 +781,7 @@ txn_result_free(struct txn_result *res)
     memset(res, 0, sizeof(*res));
 }
 
-/* The newest apply not yet rolled back and not aborted. */
+/* The newest apply not yet rolled back and not aborted that changed a file. */
 static char *
 last_id(const char *state_dir, char **cause)
 {
@@ -793,7 +793,8 @@ last_id(const char *state_dir, char **cause)
         return NULL;
     for (size_t i = 0; i < n && id == NULL; i++) {
         if (v[i].kind != NULL && strcmp(v[i].kind, "apply") == 0 && v[i].rolled_back_by == NULL &&
-            v[i].state != TXN_ABORTED && v[i].state != TXN_ROLLED_BACK)
+            v[i].state != TXN_ABORTED && v[i].state != TXN_ROLLED_BACK &&
+            !(v[i].nfiles == 0 && v[i].state == TXN_DONE)) /* a reload only: nothing to undo */
             id = xstrdup(v[i].id);
     }
     txn_info_free(v, n);
@@ -1296,6 +1297,17 @@ txn_rollback(const struct txn_opts *o, const char *id, struct txn_result *res, c
         atomicfile_sweep_temps(j.files[i].target);
     if (j.rolled_back_by != NULL) {
         *cause = undo_already(o->state_dir, want, j.rolled_back_by);
+        goto out;
+    }
+    if (j.nfiles == 0 && j.state == TXN_DONE) {
+        /* A reload with no file change (fix reload): no bytes to put back, and reloading
+         * again would load the same files. Nothing is journaled. */
+        res->id = xstrdup(want);
+        res->state = j.state;
+        res->note = xasprintf("nothing to restore: %s changed no file (a reload only); nginx "
+                              "runs on the files as they are on disk",
+                              want);
+        rc = TXN_OK;
         goto out;
     }
     if (j.state <= TXN_TESTED && files_hold_old(&j)) {

@@ -311,6 +311,7 @@ plan_done(struct remedy_case *c, const struct job_outcome *o, void *arg)
         it->rc = *c;
         it->planned = true;
         free(c);
+        triage_item_stale(&ui->tri, dt->item); /* nginx on older files: the reload fix */
         if (it->kind == NULL)
             it->kind = xstrdup(probe_verdict_name(it->rc.probe.verdict));
     } else

@@ -161,13 +161,18 @@ fix_build_plan(struct ui *ui)
                    "  sudo tlstriage --conf %s fix --upstream %s "
                    "--strategy %s --apply",
                    ui->tri.conf_abs, fix_item(ui)->spelling, f->id);
-    } else if (f->verified)
+    } else if (f->verified && f->nfiles == 0)
+        ui_doc_add(&fx->doc, UI_C_NORMAL, false,
+                   "y: apply (no file written: nginx -t, reload, confirm, verify, watch)   "
+                   "n/q: back");
+    else if (f->verified)
         ui_doc_add(&fx->doc, UI_C_NORMAL, false,
                    "y: apply (backup, write, nginx -t, reload, "
                    "confirm, verify, watch)   n/q: back");
     if (f->summary != NULL)
         ui_doc_add(&fx->doc, UI_C_NORMAL, true, "%s", f->summary);
-    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "files written:");
+    ui_doc_add(&fx->doc, UI_C_NORMAL, false, "files written:%s",
+               f->nfiles == 0 ? " none (a reload loads the files as they are on disk)" : "");
     for (size_t i = 0; i < f->nfiles; i++) {
         bool w = can_write(f->files[i].path);
         ui_doc_add(&fx->doc, w ? UI_C_NORMAL : UI_C_BAD, true, "  %s (%s%s)", f->files[i].path,

@@ -1,7 +1,7 @@
 /*
  * ui-upstreams.c — the Upstreams screen (u): every TLS upstream use of the config (probe
  * --all's set, from triage_probe_plan) with its live verdict, days to expiry of the leaf and
- * of the trusted file, and the `check` findings (TT001-TT008) against it — the outage that has
+ * of the trusted file, and the `check` findings (TT001-TT010) against it — the outage that has
  * not happened yet. The probes run as one job (32 in flight, results in batches) and the list
  * fills in as they answer. Draws and drives only.
  */
@@ -25,6 +25,10 @@
 static void
 up_free_results(struct ui_upstreams *u)
 {
+    for (size_t i = 0; u->reload_warn != NULL && i < u->n; i++)
+        free(u->reload_warn[i]);
+    free(u->reload_warn);
+    u->reload_warn = NULL;
     if (u->res != NULL)
         probe_wire_free_all(u->res, u->n);
     u->res = NULL;
@@ -70,12 +74,27 @@ up_done(struct probe_result *res, size_t n, const struct probe_stats *stats,
 
     (void)stats;
     u->job = NULL;
+    for (size_t i = 0; u->reload_warn != NULL && i < u->n; i++)
+        free(u->reload_warn[i]);
+    free(u->reload_warn);
+    u->reload_warn = NULL;
     if (u->res != NULL)
         probe_wire_free_all(u->res, u->n);
     u->res = res;
     u->n = n;
     for (size_t i = 0; i < n && u->got != NULL; i++)
         u->got[i] = res[i].verdict != PROBE_NOT_TRIED;
+    if (ui->tri_open && res != NULL && n == u->plan.n) {
+        /* A failing probe of a use nginx serves well: the next reload breaks it (the load
+         * time comes from nginx -V and /proc, once per probe round). */
+        struct stale_load l;
+        staleness_load(ui->app->nginx, ui->tri.conf, ui->tri.conf_abs, ui->app->prefix, &l);
+        u->reload_warn = xcalloc(n + 1, sizeof(*u->reload_warn));
+        for (size_t i = 0; i < n && l.known; i++)
+            u->reload_warn[i] = triage_reload_break(ui->tri.conf, &l, &ui->store, &u->plan.opts[i],
+                                                    &res[i], u->plan.labels[i]);
+        stale_load_free(&l);
+    }
     if (o->status != JOB_OK)
         ui_message(ui, "probes: %s", o->error != NULL ? o->error : "failed");
     ui->dirty |= UI_REDRAW;
@@ -178,6 +197,9 @@ upstreams_draw(struct ui *ui, int top, int rows)
                 "TRUST", "CHECK", "WHERE");
     ui_draw_attr_off(ui, UI_C_DIM, true);
     rows -= 2;
+    bool warn = u->reload_warn != NULL && l->sel < u->n && u->reload_warn[l->sel] != NULL;
+    if (warn && rows > 1)
+        rows--; /* the last line says why the selected use shows RELOAD */
     l->n = u->plan.n;
     if (l->sel < l->top)
         l->top = l->sel;
@@ -212,11 +234,21 @@ upstreams_draw(struct ui *ui, int top, int rows)
             ui_draw_fmt(ui, y, 39, 5, "%4ldd", r->chain[0].days_left);
         if (r != NULL && r->anchor_not_after != 0)
             ui_draw_fmt(ui, y, 45, 6, "%5ldd", r->anchor_days_left);
-        if (nf > 0)
+        const char *rw = u->reload_warn != NULL && i < u->n ? u->reload_warn[i] : NULL;
+        if (rw != NULL) /* the most urgent: the rules still show in Detail and check */
+            ui_draw_fmt(ui, y, 52, 6, "RELOAD");
+        else if (nf > 0)
             ui_draw_fmt(ui, y, 52, 6, "%s%s", rule, nf > 1 ? "+" : "");
         ui_draw_str(ui, y, 59, u->plan.labels[i], w - 59);
         if (sel)
             ui_draw_attr_off(ui, UI_C_SEL, false);
+    }
+    /* the selected use's reload warning, on the last line */
+    if (warn) {
+        ui_draw_attr_on(ui, UI_C_BAD, true);
+        ui_draw_fmt(ui, top + 2 + rows, 0, w, "warning: ");
+        ui_draw_str(ui, top + 2 + rows, 9, u->reload_warn[l->sel], w - 9); /* config bytes */
+        ui_draw_attr_off(ui, UI_C_BAD, true);
     }
 }
 
@@ -261,6 +293,8 @@ const struct ui_screen ui_screen_upstreams = {
     upstreams_action,
     "Every TLS upstream of the config (probe --all's set) with its live verdict, the days to "
     "expiry of the leaf (LEAF) and of the trusted file's earliest certificate (TRUST), and the "
-    "check rule it trips (CHECK, TT001-TT010): the outage that has not happened yet. Probes "
+    "check rule it trips (CHECK, TT001-TT010; RELOAD: a file changed on disk since nginx loaded it "
+    "fails the probe while nginx still serves the use, so the next reload breaks it — the last "
+    "line says which): the outage that has not happened yet. Probes "
     "run in the background, 32 in flight; the list fills in as they answer. p probes again.",
 };

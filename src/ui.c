@@ -443,9 +443,10 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
         to.conf = app->conf;
         to.prefix = app->prefix;
         to.nginx = app->nginx;
-        if (triage_open(&to, &ui.tri, &vcause) == 0)
+        if (triage_open(&to, &ui.tri, &vcause) == 0) {
             ui.tri_open = true;
-        else
+            ui.tri.log_store = &ui.store; /* what the screens follow (staleness) */
+        } else
             ui.tri_error = vcause;
         vcause = NULL;
     }
