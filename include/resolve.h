@@ -41,11 +41,12 @@ enum resolve_kind {
 };
 
 /* One place nginx proxies to a TLS upstream: an http location (or `if` in one) whose
- * proxy_pass is https://, or a stream server whose proxy_pass runs with proxy_ssl on. */
+ * proxy_pass is https:// (grpc_pass grpcs://, uwsgi_pass suwsgi://: ssl.family says which), or
+ * a stream server whose proxy_pass runs with proxy_ssl on. */
 struct tls_use {
     const struct ngx_node *block;      /* the location / if / stream server */
     const struct ngx_node *server;     /* the enclosing server block */
-    const struct ngx_node *proxy_pass; /* its proxy_pass directive (file:line) */
+    const struct ngx_node *proxy_pass; /* its proxy_pass (grpc_pass, uwsgi_pass) directive */
     bool stream;
     enum resolve_kind kind;
     char *proxy_host;                /* host part of proxy_pass (the upstream name for

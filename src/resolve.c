@@ -2,9 +2,11 @@
  * resolve.c — interprets the config tree (ngxconf.h) the way nginx does at request time:
  * server selection, location matching, the proxy_pass target and the effective proxy_ssl_*
  * values with their origin, variable upstreams (set / map) where they are static; and the
- * list of every TLS upstream use. Regexes are PCRE2, compiled and matched as nginx does. It
- * reads no files and prints nothing. Called by check (every use), probe (--location-of,
- * --all), diagnose (placing each incident) and remedy (settings of an edited block).
+ * list of every TLS upstream use (proxy_pass https://, grpc_pass grpcs:// with grpc_ssl_*,
+ * uwsgi_pass suwsgi:// with uwsgi_ssl_*, stream proxy_ssl on). Regexes are PCRE2, compiled and
+ * matched as nginx does. It reads no files and prints nothing. Called by check (every use),
+ * probe (--location-of, --all), diagnose (placing each incident) and remedy (settings of an
+ * edited block).
  */
 #include "config.h"
 
