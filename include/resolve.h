@@ -193,7 +193,8 @@ const char *resolve_ssl_name(const struct tls_use *use);
  * "$backend" text of proxy_pass). ti must be below use->ntargets. */
 const char *resolve_target_ssl_name(const struct tls_use *use, size_t ti);
 
-/* The proxy_ssl_conf_command directives in force in block, as nginx merges an array
+/* The proxy_ssl_conf_command (grpc_ssl_conf_command, uwsgi_ssl_conf_command for the block's
+ * family: resolve_block_family) directives in force in block, as nginx merges an array
  * directive: all of those of the nearest block (itself or enclosing, up to http / stream)
  * that has any, in order, as "Name value" lines. NULL when none. Caller frees. */
 char *resolve_conf_commands(const struct ngx_node *block);

@@ -1944,10 +1944,14 @@ resolve_url_free(struct resolve_url *u)
 char *
 resolve_conf_commands(const struct ngx_node *block)
 {
+    char name[32]; /* grpc_ssl_conf_command in a grpc location: each family has its own */
+
+    snprintf(name, sizeof(name), "%s_ssl_conf_command",
+             sslconf_family_name(resolve_block_family(block)));
     for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
         struct buf out = BUF_INIT;
         for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
-            if (k->block || !streq(k->name, "proxy_ssl_conf_command") || k->nargs < 1)
+            if (k->block || !streq(k->name, name) || k->nargs < 1)
                 continue;
             buf_addf(&out, "%s%s %s", out.len > 0 ? "\n" : "", k->args[0],
                      k->nargs > 1 ? k->args[1] : "");
