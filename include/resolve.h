@@ -41,11 +41,12 @@ enum resolve_kind {
 };
 
 /* One place nginx proxies to a TLS upstream: an http location (or `if` in one) whose
- * proxy_pass is https://, or a stream server whose proxy_pass runs with proxy_ssl on. */
+ * proxy_pass is https:// (grpc_pass grpcs://, uwsgi_pass suwsgi://: ssl.family says which), or
+ * a stream server whose proxy_pass runs with proxy_ssl on. */
 struct tls_use {
     const struct ngx_node *block;      /* the location / if / stream server */
     const struct ngx_node *server;     /* the enclosing server block */
-    const struct ngx_node *proxy_pass; /* its proxy_pass directive (file:line) */
+    const struct ngx_node *proxy_pass; /* its proxy_pass (grpc_pass, uwsgi_pass) directive */
     bool stream;
     enum resolve_kind kind;
     char *proxy_host;                /* host part of proxy_pass (the upstream name for
@@ -192,7 +193,8 @@ const char *resolve_ssl_name(const struct tls_use *use);
  * "$backend" text of proxy_pass). ti must be below use->ntargets. */
 const char *resolve_target_ssl_name(const struct tls_use *use, size_t ti);
 
-/* The proxy_ssl_conf_command directives in force in block, as nginx merges an array
+/* The proxy_ssl_conf_command (grpc_ssl_conf_command, uwsgi_ssl_conf_command for the block's
+ * family: resolve_block_family) directives in force in block, as nginx merges an array
  * directive: all of those of the nearest block (itself or enclosing, up to http / stream)
  * that has any, in order, as "Name value" lines. NULL when none. Caller frees. */
 char *resolve_conf_commands(const struct ngx_node *block);

@@ -86,7 +86,8 @@ int sslconf_family_of_pass(const char *name);
  * The bare "proxy_ssl" (stream's on/off) is no setting: -1. */
 int sslconf_key_of(const char *directive, enum pss_family *fam);
 /* A static text of tlstriage's own (a cause, a hint) in fam's spelling: "proxy_ssl_" becomes
- * "grpc_ssl_", "proxy_pass" "grpc_pass", "https://" "grpcs://". Never for text from a config or
+ * "grpc_ssl_", "proxy_pass" "grpc_pass", "https://" "grpcs://", proxy_connect_timeout
+ * grpc_connect_timeout. Never for text from a config or
  * log. Caller frees. */
 char *sslconf_respell(enum pss_family fam, const char *text);
 /* The first nginx version that has directive k of fam ("1.13.10" for every grpc_ssl_*), for

@@ -2,9 +2,11 @@
  * resolve.c — interprets the config tree (ngxconf.h) the way nginx does at request time:
  * server selection, location matching, the proxy_pass target and the effective proxy_ssl_*
  * values with their origin, variable upstreams (set / map) where they are static; and the
- * list of every TLS upstream use. Regexes are PCRE2, compiled and matched as nginx does. It
- * reads no files and prints nothing. Called by check (every use), probe (--location-of,
- * --all), diagnose (placing each incident) and remedy (settings of an edited block).
+ * list of every TLS upstream use (proxy_pass https://, grpc_pass grpcs:// with grpc_ssl_*,
+ * uwsgi_pass suwsgi:// with uwsgi_ssl_*, stream proxy_ssl on). Regexes are PCRE2, compiled and
+ * matched as nginx does. It reads no files and prints nothing. Called by check (every use),
+ * probe (--location-of, --all), diagnose (placing each incident) and remedy (settings of an
+ * edited block).
  */
 #include "config.h"
 
@@ -1942,10 +1944,14 @@ resolve_url_free(struct resolve_url *u)
 char *
 resolve_conf_commands(const struct ngx_node *block)
 {
+    char name[32]; /* grpc_ssl_conf_command in a grpc location: each family has its own */
+
+    snprintf(name, sizeof(name), "%s_ssl_conf_command",
+             sslconf_family_name(resolve_block_family(block)));
     for (const struct ngx_node *b = block; b != NULL && b->parent != NULL; b = b->parent) {
         struct buf out = BUF_INIT;
         for (const struct ngx_node *k = b->kids; k != NULL; k = k->next) {
-            if (k->block || !streq(k->name, "proxy_ssl_conf_command") || k->nargs < 1)
+            if (k->block || !streq(k->name, name) || k->nargs < 1)
                 continue;
             buf_addf(&out, "%s%s %s", out.len > 0 ? "\n" : "", k->args[0],
                      k->nargs > 1 ? k->args[1] : "");

@@ -159,15 +159,17 @@ sslconf_key_of(const char *directive, enum pss_family *fam)
 char *
 sslconf_respell(enum pss_family fam, const char *text)
 {
-    const char *from[] = {"proxy_ssl_", "proxy_pass", "https://"};
-    const char *to[] = {NULL, sslconf_pass_directive(fam), sslconf_tls_scheme(fam)};
-    char prefix[16];
+    const char *from[] = {"proxy_ssl_", "proxy_pass", "https://", "proxy_connect_timeout"};
+    const char *to[] = {NULL, sslconf_pass_directive(fam), sslconf_tls_scheme(fam), NULL};
+    char prefix[16], timeout[32];
     struct buf b = BUF_INIT;
 
     if (text == NULL)
         return NULL;
     snprintf(prefix, sizeof(prefix), "%s_ssl_", sslconf_family_name(fam));
+    snprintf(timeout, sizeof(timeout), "%s_connect_timeout", sslconf_family_name(fam));
     to[0] = prefix;
+    to[3] = timeout;
     while (*text != '\0') {
         size_t i;
         for (i = 0; i < sizeof(from) / sizeof(from[0]); i++) {

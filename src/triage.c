@@ -1194,12 +1194,16 @@ nginx_msec(const char *v)
     return total;
 }
 
-/* proxy_connect_timeout effective in block (set there or in an enclosing block), or -1. */
+/* proxy_connect_timeout (grpc_, uwsgi_ for those families) effective in block (set there or
+ * in an enclosing block), or -1. */
 static long
-conf_connect_timeout(const struct ngx_node *block)
+conf_connect_timeout(const struct ngx_node *block, enum pss_family fam)
 {
+    char name[32];
+
+    snprintf(name, sizeof(name), "%s_connect_timeout", sslconf_family_name(fam));
     for (const struct ngx_node *b = block; b != NULL; b = b->parent) {
-        const struct ngx_node *d = ngxconf_find(b, "proxy_connect_timeout");
+        const struct ngx_node *d = ngxconf_find(b, name);
         if (d != NULL)
             return nginx_msec(d->value);
     }
@@ -1240,7 +1244,7 @@ plan_add_use(struct triage_probe_plan *p, const struct tls_use *use, const struc
             o.protocols = q->default_protocols; /* the running version's default */
         o.timeout_ms = base->timeout_ms;
         if (!q->timeout_given) { /* nginx's proxy_connect_timeout, when the config sets one */
-            long ms = conf_connect_timeout(use->block);
+            long ms = conf_connect_timeout(use->block, use->ssl.family);
             if (ms > 0)
                 o.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
         }

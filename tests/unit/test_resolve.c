@@ -1015,6 +1015,33 @@ a_grpcs_or_suwsgi_event_is_placed_on_its_location(void **state)
 }
 
 static void
+conf_commands_are_the_familys_own(void **state)
+{
+    const char t[] = "http { proxy_ssl_conf_command Options -SessionTicket;\n"
+                     " grpc_ssl_conf_command CipherString DEFAULT;\n"
+                     " server { listen 8080;\n"
+                     "  location /g/ { grpc_pass grpcs://10.0.0.1:9000; }\n"
+                     "  location /u/ { uwsgi_pass suwsgi://10.0.0.1:9001; }\n"
+                     "  location /p/ { proxy_pass https://10.0.0.2:9443; } } }\n";
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, sizeof(t) - 1);
+    struct tls_use *uses;
+    size_t n = resolve_uses(c, &uses);
+    char *cc;
+    (void)state;
+
+    assert_int_equal(n, 3);
+    cc = resolve_conf_commands(uses[0].block);
+    assert_string_equal(cc, "CipherString DEFAULT");
+    free(cc);
+    assert_null(resolve_conf_commands(uses[1].block)); /* no uwsgi_ssl_conf_command */
+    cc = resolve_conf_commands(uses[2].block);
+    assert_string_equal(cc, "Options -SessionTicket");
+    free(cc);
+    resolve_uses_free(uses, n);
+    ngxconf_free(c);
+}
+
+static void
 an_if_with_its_own_grpc_pass_is_a_grpc_use(void **state)
 {
     const char t[] = "http { grpc_ssl_name n.internal; server { listen 8080;\n"
@@ -1277,6 +1304,7 @@ main(void)
         cmocka_unit_test(grpcs_and_suwsgi_are_tls_uses_with_their_family_settings),
         cmocka_unit_test(a_grpcs_or_suwsgi_event_is_placed_on_its_location),
         cmocka_unit_test(an_if_with_its_own_grpc_pass_is_a_grpc_use),
+        cmocka_unit_test(conf_commands_are_the_familys_own),
         cmocka_unit_test(url_host_picks_the_name_based_server_on_that_port),
         cmocka_unit_test(url_host_matches_wildcards_suffixes_and_regexes),
         cmocka_unit_test(url_host_nobody_names_goes_to_the_default_server),

@@ -93,6 +93,9 @@ each_family_spells_each_setting_its_own_way(void **state)
     char *r = sslconf_respell(PSS_FAM_GRPC, "set proxy_ssl_name and proxy_pass https://x");
     assert_string_equal(r, "set grpc_ssl_name and grpc_pass grpcs://x");
     free(r);
+    r = sslconf_respell(PSS_FAM_UWSGI, "within proxy_connect_timeout");
+    assert_string_equal(r, "within uwsgi_connect_timeout");
+    free(r);
     r = sslconf_respell(PSS_FAM_PROXY, "proxy_ssl_verify");
     assert_string_equal(r, "proxy_ssl_verify");
     free(r);
