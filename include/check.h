@@ -1,5 +1,5 @@
 /*
- * check.h — the config rules TT001–TT010 run over every TLS upstream use (resolve.h), with
+ * check.h — the config rules TT001–TT011 run over every TLS upstream use (resolve.h), with
  * the certificate and CRL files they name loaded once each. fmt-check.h renders the findings as
  * text, JSON or SARIF 2.1.0; cli-check.c drives it; the TUI may show the same findings.
  */
@@ -38,7 +38,7 @@ struct check_finding {
 };
 
 struct check_opts {
-    const char *nginx; /* binary for `nginx -V` (run only when TT004 needs it); NULL: none */
+    const char *nginx; /* binary for `nginx -V` (run only when TT004 or TT011 needs it) */
     time_t now;        /* 0: the current time */
     int expiry_days;   /* 0: 30 — TT006 warns this many days before notAfter */
 };

@@ -59,6 +59,9 @@ const struct check_rule check_rules[] = {
      "proxy_ssl_crl file nginx cannot load, a CRL expired or not yet valid, or none issued "
      "by a CA of the trusted file (error); a CRL whose next update is within 3 days "
      "(warning)"},
+    {"TT011", "error",
+     "a proxy_ssl_* (grpc_ssl_*, uwsgi_ssl_*) directive or grpc_pass older than the nginx -V "
+     "in use: nginx -t refuses it as an unknown directive"},
 };
 const size_t check_nrules = sizeof(check_rules) / sizeof(check_rules[0]);
 
@@ -100,6 +103,8 @@ struct check_state {
     size_t ncf;
     bool have_version;
     struct nginx_version version;
+    int dir_version; /* TT011: 0 not read yet, 1 dversion read from nginx -V, -1 unknown */
+    struct nginx_version dversion;
     enum pss_family fam; /* of the use being checked: the spelling of the fixes */
 };
 
@@ -865,6 +870,63 @@ finding_clear(struct check_finding *f)
     free(f->fix);
 }
 
+/* ---- TT011: directives the running nginx does not have ---- */
+
+/* The version of opts->nginx, read once and only when a directive with a limit is set; NULL
+ * when it cannot be known (no binary, nginx -V failed): then nginx -t is the judge. */
+static const struct nginx_version *
+directive_version(struct check_state *st)
+{
+    char *cause = NULL;
+
+    if (st->dir_version == 0) {
+        st->dir_version = -1;
+        if (st->opts->nginx != NULL &&
+            nginxbin_version(st->opts->nginx, &st->dversion, &cause) == 0)
+            st->dir_version = 1;
+        free(cause);
+    }
+    return st->dir_version == 1 ? &st->dversion : NULL;
+}
+
+static void
+check_versions(struct check_state *st, const struct tls_use *u)
+{
+    const struct nginx_version *v;
+    const char *pass = u->proxy_pass != NULL ? u->proxy_pass->name : NULL;
+
+    st->fam = u->ssl.family;
+    if (pass != NULL && nginxbin_directive_since(pass) != NULL && (v = directive_version(st)) &&
+        !nginxbin_has_directive(v, pass))
+        add(st, "TT011", CHECK_ERROR, u->proxy_pass->file->path, u->proxy_pass->line, u->context,
+            xasprintf("%s is in nginx from %s; nginx %s does not have it: nginx -t refuses it: "
+                      "unknown directive \"%s\"",
+                      pass, nginxbin_directive_since(pass), v->version, pass),
+            "upgrade nginx, or proxy to this upstream with a module this nginx has");
+    for (int k = 0; k < PSS__COUNT; k++) {
+        const struct pss_value *pv = &u->ssl.v[k];
+        const char *d = sslconf_directive(u->ssl.family, (enum pss)k);
+        if (pv->origin == PSS_DEFAULT || pv->file == NULL || nginxbin_directive_since(d) == NULL ||
+            (v = directive_version(st)) == NULL || nginxbin_has_directive(v, d))
+            continue;
+        add(st, "TT011", CHECK_ERROR, pv->file, pv->line, where_block(pv, u),
+            xasprintf("%s is in nginx from %s; nginx %s does not have it: nginx -t refuses it: "
+                      "unknown directive \"%s\"",
+                      d, nginxbin_directive_since(d), v->version, d),
+            "upgrade nginx, or remove the directive (its job cannot be done on this version)");
+    }
+    /* *_ssl_conf_command is no setting of the model (the probe applies it as it stands) */
+    char *cc = sslconf_respell(u->ssl.family, "proxy_ssl_conf_command");
+    const struct ngx_node *d = scope_find(u->block, cc);
+    if (d != NULL && (v = directive_version(st)) != NULL && !nginxbin_has_directive(v, cc))
+        add(st, "TT011", CHECK_ERROR, d->file->path, d->line, u->context,
+            xasprintf("%s is in nginx from %s; nginx %s does not have it: nginx -t refuses it: "
+                      "unknown directive \"%s\"",
+                      cc, nginxbin_directive_since(cc), v->version, cc),
+            "upgrade nginx, or remove the directive (its job cannot be done on this version)");
+    free(cc);
+}
+
 void
 check_run(const struct ngxconf *conf, const struct check_opts *opts, struct check_report *r)
 {
@@ -884,6 +946,7 @@ check_run(const struct ngxconf *conf, const struct check_opts *opts, struct chec
         check_use(&st, &uses[i]);
         check_twins(&st, &uses[i]);
         check_crl(&st, &uses[i]);
+        check_versions(&st, &uses[i]);
     }
     resolve_uses_free(uses, n);
 

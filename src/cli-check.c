@@ -29,7 +29,7 @@ static const char check_help[] =
     "usage: tlstriage [GLOBAL] check [--format text|json|sarif] [--conf PATH]\n"
     "                                [--from-nginx-T FILE|-]\n"
     "Lints every TLS upstream (proxy_pass https://, grpc_pass grpcs://, uwsgi_pass suwsgi://,\n"
-    "stream proxy_ssl on) for rules TT001-TT010.\n"
+    "stream proxy_ssl on) for rules TT001-TT011.\n"
     "  --format F          text (default), json or sarif (SARIF 2.1.0)\n"
     "  --conf PATH         the main nginx config (as the global --conf)\n"
     "  --from-nginx-T F    read the output of `nginx -T` from F, or stdin with -\n"

@@ -1,7 +1,7 @@
 /*
  * ui-upstreams.c — the Upstreams screen (u): every TLS upstream use of the config (probe
  * --all's set, from triage_probe_plan) with its live verdict, days to expiry of the leaf and
- * of the trusted file, and the `check` findings (TT001-TT010) against it — the outage that has
+ * of the trusted file, and the `check` findings (TT001-TT011) against it — the outage that has
  * not happened yet. The probes run as one job (32 in flight, results in batches) and the list
  * fills in as they answer. Draws and drives only.
  */
@@ -293,7 +293,7 @@ const struct ui_screen ui_screen_upstreams = {
     upstreams_action,
     "Every TLS upstream of the config (probe --all's set) with its live verdict, the days to "
     "expiry of the leaf (LEAF) and of the trusted file's earliest certificate (TRUST), and the "
-    "check rule it trips (CHECK, TT001-TT010; RELOAD: a file changed on disk since nginx loaded it "
+    "check rule it trips (CHECK, TT001-TT011; RELOAD: a file changed on disk since nginx loaded it "
     "fails the probe while nginx still serves the use, so the next reload breaks it — the last "
     "line says which): the outage that has not happened yet. Probes "
     "run in the background, 32 in flight; the list fills in as they answer. p probes again.",

@@ -117,4 +117,24 @@ s=$("$TLSTRIAGE" check --format sarif --conf "$tmp/conf/tt001.conf" |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], len(d["runs"][0]["results"]), d["runs"][0]["results"][0]["ruleId"])')
 is "$s" "2.1.0 1 TT001" "check --format sarif gives a SARIF 2.1.0 log"
 
+# TT011: a directive older than the nginx in use. The nginx here (1.22.1) has every one, so a
+# stub answers -V as 1.12.2 does; what nginx -t says of a directive it does not know is taken
+# from the real one (an invented grpc_ssl_ spelling), and TT011 quotes it the same way.
+printf '#!/bin/sh\necho "nginx version: nginx/1.12.2" >&2\n' > "$tmp/nginx-1.12.2"
+chmod +x "$tmp/nginx-1.12.2"
+printf 'events {}\nhttp {\n server { listen 127.0.0.1:20999;\n  location /g/ {\n   grpc_pass grpcs://127.0.0.1:20998;\n   grpc_ssl_nosuch on;\n  }\n }\n}\n' \
+    > "$tmp/unknown.conf"
+nt=$("$nginx_bin" -t -q -p "$tmp/" -e stderr -c "$tmp/unknown.conf" 2>&1)
+has() { case $1 in *"$2"*) return 0 ;; *) printf '#   got: %s\n' "$1"; return 1 ;; esac; }
+ok "nginx -t names a directive it does not know: unknown directive \"NAME\"" \
+    has "$nt" 'unknown directive "grpc_ssl_nosuch"'
+sed -i '/grpc_ssl_nosuch/d' "$tmp/unknown.conf"
+got=$("$TLSTRIAGE" --nginx "$tmp/nginx-1.12.2" check --format json --conf "$tmp/unknown.conf" |
+      python3 -c 'import json,sys; print(" ".join(f["rule"] + ":" + str(f["line"]) + ":" + f["message"] for f in json.load(sys.stdin)["findings"] if f["rule"] == "TT011"))')
+is "$got" 'TT011:5:grpc_pass is in nginx from 1.13.10; nginx 1.12.2 does not have it: nginx -t refuses it: unknown directive "grpc_pass"' \
+    "TT011 under a 1.12.2 nginx -V: grpc_pass named at its line in nginx -t's words"
+is "$("$TLSTRIAGE" check --format json --conf "$tmp/unknown.conf" |
+      python3 -c 'import json,sys; print(sum(f["rule"] == "TT011" for f in json.load(sys.stdin)["findings"]))')" \
+   0 "no TT011 under the nginx here (1.22.1 has grpc_pass)"
+
 done_testing

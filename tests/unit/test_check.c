@@ -1,4 +1,4 @@
-/* test_check.c — each rule TT001–TT010 fires once on its fixture, the clean config has no
+/* test_check.c — each rule TT001–TT011 fires once on its fixture, the clean config has no
  * finding, and the renderings hold the fields. Certificates and CRLs are made here with exact
  * dates. */
 #include "config.h"
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <openssl/ec.h>
@@ -771,6 +772,58 @@ grpc_and_uwsgi_findings_name_their_own_directives(void **state)
     ngxconf_free(c);
 }
 
+/* TT011: a directive older than the nginx -V in use (a stub nginx answers -V). */
+static void
+directives_newer_than_the_nginx_in_use_are_tt011(void **state)
+{
+    const char *t = "http { server { listen 8080;\n"
+                    " location /g/ {\n"
+                    "  grpc_pass grpcs://127.0.0.1:9441;\n"
+                    "  grpc_ssl_verify on; grpc_ssl_trusted_certificate /x/ca.pem; }\n"
+                    " location /p/ { proxy_pass https://127.0.0.1:9443;\n"
+                    "  proxy_ssl_conf_command Options -SessionTicket; } } }\n";
+    const char *versions[] = {"1.12.2", "1.22.1"};
+    struct ngxconf *c = ngxconf_parse_mem("/x/nginx.conf", t, strlen(t));
+    (void)state;
+
+    for (size_t i = 0; i < 2; i++) {
+        char *stub = xasprintf("%s/nginx-%s", tmpdir, versions[i]);
+        FILE *fp = fopen(stub, "w");
+        assert_non_null(fp);
+        fprintf(fp, "#!/bin/sh\necho 'nginx version: nginx/%s' >&2\n", versions[i]);
+        fclose(fp);
+        assert_int_equal(chmod(stub, 0755), 0);
+        struct check_opts o = {stub, 0, 0};
+        struct check_report rep;
+        size_t n = 0;
+        unsigned lines = 0;
+        check_run(c, &o, &rep);
+        for (size_t k = 0; k < rep.nfindings; k++) {
+            if (strcmp(rep.findings[k].rule, "TT011") != 0)
+                continue;
+            n++;
+            lines |= 1u << rep.findings[k].line;
+            assert_non_null(strstr(rep.findings[k].message, "unknown directive"));
+        }
+        if (i == 0) { /* 1.12.2: grpc_pass (3), grpc_ssl_* (4), proxy_ssl_conf_command (6) */
+            assert_int_equal(n, 3);
+            assert_int_equal(lines, (1u << 3) | (1u << 4) | (1u << 6));
+        } else {
+            assert_int_equal(n, 0); /* 1.22.1 has them all */
+        }
+        check_report_free(&rep);
+        free(stub);
+    }
+    /* no nginx to ask: nginx -t is the judge, no TT011 */
+    struct check_opts none = {NULL, 0, 0};
+    struct check_report rep;
+    check_run(c, &none, &rep);
+    for (size_t k = 0; k < rep.nfindings; k++)
+        assert_string_not_equal(rep.findings[k].rule, "TT011");
+    check_report_free(&rep);
+    ngxconf_free(c);
+}
+
 int
 main(void)
 {
@@ -804,6 +857,7 @@ main(void)
         cmocka_unit_test(text_output_escapes_control_bytes_from_the_config),
         cmocka_unit_test(edit_helper_fix_for_tt003_is_accepted_by_nginx),
         cmocka_unit_test(grpc_and_uwsgi_findings_name_their_own_directives),
+        cmocka_unit_test(directives_newer_than_the_nginx_in_use_are_tt011),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
