@@ -49,6 +49,8 @@ enum {
     OPT_URI,
     OPT_ALL,
     OPT_STREAM,
+    OPT_GRPC,
+    OPT_UWSGI,
     OPT_NO_WHATIF,
     OPT_TEXTFILE,
     OPT_HELP,
@@ -75,6 +77,8 @@ static const struct option probe_options[] = {
     {"uri", required_argument, NULL, OPT_URI},
     {"all", no_argument, NULL, OPT_ALL},
     {"stream", no_argument, NULL, OPT_STREAM},
+    {"grpc", no_argument, NULL, OPT_GRPC},
+    {"uwsgi", no_argument, NULL, OPT_UWSGI},
     {"no-what-if", no_argument, NULL, OPT_NO_WHATIF},
     {"textfile", required_argument, NULL, OPT_TEXTFILE},
     {"help", no_argument, NULL, OPT_HELP},
@@ -87,6 +91,7 @@ static const char probe_usage[] =
     "         [--cert FILE --key FILE [--password-file FILE]] [--crl FILE]\n"
     "         [--timeout SECONDS] [--parallel N]\n"
     "         [--format text|json|prometheus [--textfile FILE]] [--no-what-if]\n"
+    "         [--grpc|--uwsgi]   (as grpc_pass grpcs:// (ALPN h2) / uwsgi_pass suwsgi://)\n"
     "       tlstriage probe --conf PATH (--location-of URL | --server NAME --uri PATH | --all)\n"
     "       tlstriage probe --conf PATH (--location-of tcp://ADDR:PORT | --server ADDR:PORT "
     "--stream)\n"
@@ -198,7 +203,7 @@ cli_probe(struct app *app, int argc, char **argv)
     struct probe_result *res = NULL;
     enum cli_format fmt = FMT_TEXT;
     const char *location_of = NULL, *server = NULL, *uri = NULL, *textfile = NULL;
-    bool all = false, stream = false, failed = false;
+    bool all = false, stream = false, failed = false, family_given = false;
     char **hosts = NULL, *cause = NULL;
     size_t n = 0, nfailed = 0;
     struct triage_probe_plan plan;
@@ -293,6 +298,13 @@ cli_probe(struct app *app, int argc, char **argv)
         case OPT_STREAM:
             stream = true;
             break;
+        case OPT_GRPC:
+        case OPT_UWSGI:
+            if (family_given)
+                return cli_usage_error(verb, "--grpc and --uwsgi exclude each other");
+            family_given = true;
+            base.family = c == OPT_GRPC ? PSS_FAM_GRPC : PSS_FAM_UWSGI;
+            break;
         case OPT_NO_WHATIF:
             base.what_if = false;
             break;
@@ -329,6 +341,9 @@ cli_probe(struct app *app, int argc, char **argv)
             return cli_usage_error(verb, "--location-of, --server and --all exclude each other");
         if (stream && server == NULL)
             return cli_usage_error(verb, "--stream goes with --server ADDR:PORT");
+        if (family_given)
+            return cli_usage_error(verb, "--grpc and --uwsgi are for HOST:PORT (with --conf the "
+                                         "config says which module proxies)");
         if (stream && uri != NULL)
             return cli_usage_error(verb, "--uri is for http servers, not with --stream");
         q.all = all;

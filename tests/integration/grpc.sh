@@ -222,6 +222,18 @@ ok "ok: probe JSON says family grpc and ALPN h2" \
 # an upstream that ignores ALPN: the handshake passes, and the probe says what it cannot check
 out=$("$TLSTRIAGE" probe "127.0.0.1:$((B + 13))" --trusted "$C/root.pem" --name grpc.lab.test)
 ok "a command-line probe (proxy family) sends no ALPN" bash -c '! grep -q "ALPN" <<< "$1"' _ "$out"
+# probe HOST:PORT --grpc offers h2 as grpc_pass grpcs:// does: the http/1.1-only s_server
+# refuses it with alert 120 (what nginx logged for /s11/), the plain probe of it passes
+out=$("$TLSTRIAGE" probe "127.0.0.1:$((B + 12))" --grpc --trusted "$C/root.pem" --name grpc.lab.test)
+rc=$?
+is "$rc" 1 "probe --grpc of an http/1.1-only upstream fails (exit 1)"
+ok "probe --grpc says what nginx logs: alert 120, no application protocol" \
+    grep -q "no application protocol" <<< "$out"
+"$TLSTRIAGE" probe "127.0.0.1:$((B + 12))" --trusted "$C/root.pem" --name grpc.lab.test >/dev/null
+is "$?" 0 "the same upstream without --grpc (no ALPN offered): the handshake passes"
+out=$("$TLSTRIAGE" probe --format json "127.0.0.1:$((B + 10))" --grpc --trusted "$C/root.pem" --name grpc.lab.test 2>&1)
+ok "probe --grpc of the h2 upstream: family grpc, ALPN h2 agreed" \
+    bash -c 'grep -q "\"family\": *\"grpc\"" <<< "$1" && grep -q "\"alpn\": *\"h2\"" <<< "$1"' _ "$out"
 
 out=$("$TLSTRIAGE" scan "$T/error.log")
 ok "scan explains alert 120 on a grpcs upstream: enable http2 on the upstream" \
