@@ -174,7 +174,8 @@ cli_check(struct app *app, int argc, char **argv)
         fmt_check_reload_text(&rw, &out);
     if (have_rw)
         triage_reload_risks_free(&rw);
-    fwrite(out.p, 1, out.len, stdout);
+    if (out.len > 0) /* an empty buf has no storage: fwrite(NULL, ...) is undefined */
+        fwrite(out.p, 1, out.len, stdout);
     if (conf->nerrors > 0) {
         const struct ngx_error *e = &conf->errors[0];
         char *f = sanitize_str(e->file), *m = sanitize_str(e->message);

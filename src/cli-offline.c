@@ -216,7 +216,8 @@ put_json(const struct offline_block *b, const struct offline_result *res, size_t
     jw_arr_close(&w);
     jw_obj_close(&w);
     buf_addc(&out, '\n');
-    fwrite(out.p, 1, out.len, stdout);
+    if (out.len > 0)
+        fwrite(out.p, 1, out.len, stdout);
     buf_free(&out);
 }
 

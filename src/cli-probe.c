@@ -449,7 +449,8 @@ cli_probe(struct app *app, int argc, char **argv)
         if (cli_reload_risks(app, app->conf, &rw)) {
             struct buf b = BUF_INIT;
             fmt_check_reload_text(&rw, &b);
-            fwrite(b.p, 1, b.len, stdout);
+            if (b.len > 0) /* an empty buf has no storage */
+                fwrite(b.p, 1, b.len, stdout);
             buf_free(&b);
             triage_reload_risks_free(&rw);
         }

@@ -126,7 +126,8 @@ cli_report(struct app *app, int argc, char **argv)
             free(cause);
             goto out;
         }
-    } else if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+    } else if ((out.len > 0 && fwrite(out.p, 1, out.len, stdout) != out.len) ||
+               fflush(stdout) != 0) {
         rc = cli_usage_error(argv[0], "cannot write the report to standard output");
         goto out;
     }

@@ -369,6 +369,7 @@ fmt_remedy_json(FILE *fp, const struct triage *r)
     jw_arr_close(&w);
     jw_obj_close(&w);
     buf_addc(&b, '\n');
-    fwrite(b.p, 1, b.len, fp);
+    if (b.len > 0)
+        fwrite(b.p, 1, b.len, fp);
     buf_free(&b);
 }

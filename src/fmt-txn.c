@@ -91,7 +91,8 @@ fmt_txn_history_json(FILE *fp, const struct txn_info *v, size_t n, bool with_dif
     jw_arr_close(&w);
     jw_obj_close(&w);
     buf_addc(&b, '\n');
-    fwrite(b.p, 1, b.len, fp);
+    if (b.len > 0)
+        fwrite(b.p, 1, b.len, fp);
     buf_free(&b);
 }
 

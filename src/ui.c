@@ -446,8 +446,10 @@ ui_run(struct app *app, const struct ui_opts *o, char **cause)
         if (triage_open(&to, &ui.tri, &vcause) == 0) {
             ui.tri_open = true;
             ui.tri.log_store = &ui.store; /* what the screens follow (staleness) */
-        } else
+        } else {
+            triage_free(&ui.tri); /* as triage.h asks, after an error too */
             ui.tri_error = vcause;
+        }
         vcause = NULL;
     }
     /* The signals that end the screen are the loop's before curses changes the terminal:
