@@ -134,6 +134,11 @@ struct triage {
  * bad --log, malformed --upstream). Blocks only on reading the files and nginx -V. */
 int triage_collect(const struct triage_opts *o, struct triage *t, char **cause);
 
+/* The error_log files of conf's main context, resolved as nginx resolves them (absolute, else
+ * against prefix, else the config's prefix; stderr, syslog: and memory: skipped). *out is an
+ * allocated array of allocated paths (NULL when none); returns their count. */
+size_t triage_default_logs(const char *prefix, const struct ngxconf *conf, char ***out);
+
 /* For a front end that follows the logs itself (the TUI): loads the config and the remedy
  * options as triage_collect does, reads no log. Free with triage_free (also after an error).
  * Returns 0, or -1 with *cause. */

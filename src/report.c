@@ -109,28 +109,6 @@ learn_conf(struct redact *r, const struct ngx_node *n, bool keep_pass)
     }
 }
 
-/* The main context's error_log files, as nginx resolves them (triage.c's rule). */
-static void
-conf_logs(const struct ngxconf *conf, const char *prefix, struct report *rep)
-{
-    for (const struct ngx_node *e = ngxconf_find(conf->root, "error_log"); e != NULL;
-         e = ngxconf_find_next(e)) {
-        if (e->nargs < 1 || strcmp(e->args[0], "stderr") == 0 ||
-            strncmp(e->args[0], "syslog:", 7) == 0 || strncmp(e->args[0], "memory:", 7) == 0)
-            continue;
-        char *p;
-        if (e->args[0][0] == '/')
-            p = xstrdup(e->args[0]);
-        else if (prefix != NULL)
-            p = xasprintf("%s%s%s", prefix, prefix[strlen(prefix) - 1] == '/' ? "" : "/",
-                          e->args[0]);
-        else
-            p = ngxconf_full_path(conf, e->args[0]);
-        rep->logs = xreallocarray(rep->logs, rep->nlogs + 1, sizeof(*rep->logs));
-        rep->logs[rep->nlogs++] = p;
-    }
-}
-
 /* Names a diff mentions: server_name words are hidden, proxy_pass hosts kept. */
 static void
 learn_diff(struct redact *r, const char *diff, bool keep_pass)
@@ -497,7 +475,7 @@ report_build(const struct report_opts *o, struct report *rep, char **cause)
             rep->logs[rep->nlogs++] = xstrdup(o->logs[i]);
         }
     } else if (conf != NULL) {
-        conf_logs(conf, o->prefix, rep);
+        rep->nlogs = triage_default_logs(o->prefix, conf, &rep->logs);
     }
     if (rep->nlogs > 0 &&
         logread_store(&st, (const char *const *)rep->logs, rep->nlogs, &lo, NULL, &lw, cause) == -1)

@@ -108,9 +108,8 @@ scan_log(struct incident_store *st, const char *path)
     return rc;
 }
 
-/* The error_log files of the main context (nginx resolves them against the prefix). */
-static size_t
-default_logs(const char *prefix, const struct ngxconf *conf, char ***out)
+size_t
+triage_default_logs(const char *prefix, const struct ngxconf *conf, char ***out)
 {
     size_t n = 0;
 
@@ -536,7 +535,7 @@ triage_collect(const struct triage_opts *o, struct triage *t, char **cause)
                 warn_add(&t->warnings, TW_LOG, o->logs[i], 0, NULL, strerror(errno));
         }
     } else {
-        nlogs = default_logs(o->prefix, t->conf, &logs);
+        nlogs = triage_default_logs(o->prefix, t->conf, &logs);
         for (size_t i = 0; i < nlogs; i++) {
             struct stat sb;
             if (stat(logs[i], &sb) == 0 && !S_ISREG(sb.st_mode))
