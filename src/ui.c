@@ -387,8 +387,9 @@ on_frame(struct evloop *loop, int id, void *arg)
         ui->reading_backlog = false; /* the whole start window is read */
         ui->dirty |= UI_REDRAW;
     }
-    if (ui->dirty == 0 && time(NULL) != ui->clock_shown) {
-        /* only the clock changed: redraw the title line alone */
+    if (ui->dirty == 0 && time(NULL) != ui->clock_shown && ui->w >= UI_MIN_W && ui->h >= UI_MIN_H) {
+        /* only the clock changed: redraw the title line alone (not over the notice of a
+         * terminal too small, which has no title) */
         ui_draw_title(ui);
         wnoutrefresh(stdscr);
         doupdate();

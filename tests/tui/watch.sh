@@ -69,6 +69,8 @@ ok "at 80x24 no line is wider than 80" test "$(echo "$scr" | LC_ALL=C.UTF-8 wc -
 ok "the selection survived the resize" tui_wait live ">127.0.0.1:9 "
 tmx resize-window -t live -x 60 -y 20
 ok "smaller than 80x24: one notice line" tui_wait live "terminal too small"
+sleep 1.5 # the clock ticks meanwhile: it must not draw the title over the notice
+ok "smaller than 80x24: the notice stays through a clock tick" tui_wait live "terminal too small" 1
 is "$(tui_screen live | grep -c .)" 1 "and nothing else on the screen"
 tmx resize-window -t live -x 120 -y 40
 ok "back at 120x40 the screen is whole again" tui_wait live "CAUSE"
